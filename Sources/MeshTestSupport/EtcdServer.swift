@@ -1,0 +1,151 @@
+import AsyncHTTPClient
+import Foundation
+import Synchronization
+
+/// One real `etcd` member on loopback ports with its own temporary data directory.
+///
+/// A test starts it, uses ``clientURL``, and calls ``destroy()`` at the end; ``stop()``/``kill9()``
+/// and ``restart()`` keep the data directory and ports, so a restarted member comes back with its
+/// data, as after a crash.
+public final class EtcdServer: Sendable {
+    public let name: String
+    public let clientPort: Int
+    public let peerPort: Int
+    public let dataDirectory: TemporaryDirectory
+    private let initialCluster: String
+    private let current = Mutex<ManagedProcess?>(nil)
+
+    public var clientURL: String { "http://127.0.0.1:\(clientPort)" }
+    public var peerURL: String { "http://127.0.0.1:\(peerPort)" }
+    public var pid: Int32? { current.withLock { $0?.pid } }
+
+    /// Starts a single-member cluster and waits until it serves requests.
+    public static func start(name: String = "etcd") async throws -> EtcdServer {
+        let ports = FreePort.next(2)
+        let server = try EtcdServer(
+            name: name, clientPort: ports[0], peerPort: ports[1],
+            initialCluster: "\(name)=http://127.0.0.1:\(ports[1])"
+        )
+        try server.launch()
+        try await server.waitUntilHealthy()
+        return server
+    }
+
+    init(name: String, clientPort: Int, peerPort: Int, initialCluster: String) throws {
+        self.name = name
+        self.clientPort = clientPort
+        self.peerPort = peerPort
+        self.initialCluster = initialCluster
+        self.dataDirectory = try TemporaryDirectory(prefix: "mesh-test-\(name)")
+    }
+
+    func launch() throws {
+        let arguments = [
+            "--name", name,
+            "--data-dir", dataDirectory.appending("data"),
+            "--listen-client-urls", clientURL,
+            "--advertise-client-urls", clientURL,
+            "--listen-peer-urls", peerURL,
+            "--initial-advertise-peer-urls", peerURL,
+            "--initial-cluster", initialCluster,
+            "--initial-cluster-token", "mesh-test",
+            "--initial-cluster-state", "new",
+            // Keeps idle watches visibly alive, so resumption after restarts is exercised often.
+            "--experimental-watch-progress-notify-interval", "2s",
+            "--logger", "zap", "--log-outputs", "stderr",
+        ]
+        let process = try ManagedProcess(
+            name: name, executable: "etcd", arguments: arguments,
+            logPath: dataDirectory.appending("etcd.log")
+        )
+        current.withLock { $0 = process }
+    }
+
+    /// Polls `/health` until the member reports healthy (it has a leader), or throws.
+    public func waitUntilHealthy(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let process = current.withLock({ $0 }), !process.isRunning {
+                throw TestSupportError("etcd \(name) exited during start-up:\n\(process.logTail())")
+            }
+            if await isHealthy() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSupportError("etcd \(name) at \(clientURL) did not become healthy within \(timeout)")
+    }
+
+    public func isHealthy() async -> Bool {
+        var request = HTTPClientRequest(url: "\(clientURL)/health")
+        request.method = .GET
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(1)),
+              response.status == .ok,
+              let body = try? await response.body.collect(upTo: 1 << 16)
+        else { return false }
+        return String(buffer: body).contains("\"true\"")
+    }
+
+    /// SIGTERM and wait: a clean stop.
+    public func stop() async {
+        guard let process = current.withLock({ $0 }) else { return }
+        await process.stop()
+    }
+
+    /// SIGKILL: a crash.
+    public func kill9() async {
+        guard let process = current.withLock({ $0 }) else { return }
+        await process.kill9()
+    }
+
+    /// Starts the member again on the same ports and data directory.
+    public func restart(waitForHealth: Bool = true) async throws {
+        if let process = current.withLock({ $0 }), process.isRunning { await process.stop() }
+        try launch()
+        if waitForHealth { try await waitUntilHealthy() }
+    }
+
+    /// Stops the member and deletes its data directory.
+    public func destroy() async {
+        await stop()
+        dataDirectory.remove()
+    }
+
+    public func logTail(lines: Int = 40) -> String {
+        current.withLock { $0?.logTail(lines: lines) } ?? ""
+    }
+}
+
+/// A three-member (or N-member) etcd cluster on loopback.
+public final class EtcdCluster: Sendable {
+    public let members: [EtcdServer]
+
+    public var clientURLs: [String] { members.map(\.clientURL) }
+
+    public static func start(size: Int = 3) async throws -> EtcdCluster {
+        let names = (0..<size).map { "etcd-\($0)" }
+        let ports = FreePort.next(size * 2)
+        let initialCluster = names.indices.map { "\(names[$0])=http://127.0.0.1:\(ports[$0 * 2 + 1])" }
+            .joined(separator: ",")
+        var members: [EtcdServer] = []
+        for index in names.indices {
+            members.append(try EtcdServer(
+                name: names[index], clientPort: ports[index * 2], peerPort: ports[index * 2 + 1],
+                initialCluster: initialCluster
+            ))
+        }
+        let cluster = EtcdCluster(members: members)
+        do {
+            for member in members { try member.launch() }
+            for member in members { try await member.waitUntilHealthy(timeout: .seconds(60)) }
+        } catch {
+            await cluster.destroy()
+            throw error
+        }
+        return cluster
+    }
+
+    init(members: [EtcdServer]) { self.members = members }
+
+    public func destroy() async {
+        for member in members { await member.destroy() }
+    }
+}
