@@ -1,0 +1,179 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// An etcd v3 client that speaks the HTTP/JSON gateway (`/v3/...`) of etcd 3.4 and later.
+///
+/// Requests go to the endpoint that answered last; when it cannot be reached the next endpoint is
+/// tried, so a cluster keeps working while one member is down. A request that may already have
+/// been applied is never repeated on another endpoint unless repeating it is harmless.
+public final class EtcdClient: Sendable {
+    public struct Configuration: Sendable {
+        /// Client URLs of the cluster's members (`http://127.0.0.1:2379`, or `host:port`).
+        public var endpoints: [String]
+        /// Upper bound for one unary call, including the body.
+        public var requestTimeout: Duration = .seconds(5)
+        /// How long to wait for a TCP connection before trying the next endpoint.
+        public var connectTimeout: Duration = .seconds(2)
+        /// Largest response body accepted (etcd caps requests at 1.5 MiB by default, ranges can be larger).
+        public var maxResponseBytes = 512 << 20
+
+        public init(endpoints: [String]) {
+            self.endpoints = endpoints
+        }
+    }
+
+    public let endpoints: [String]
+    public let configuration: Configuration
+    let http: HTTPClient
+    let logger: Logger
+    private let ownsHTTPClient: Bool
+    private let preferredEndpoint = Atomic<Int>(0)
+
+    /// Creates a client with its own connection pool; call ``shutdown()`` when done.
+    public convenience init(_ configuration: Configuration, logger: Logger = Logger(label: "etcd")) {
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.timeout.connect = TimeAmount(configuration.connectTimeout)
+        httpConfiguration.httpVersion = .http1Only
+        // A refused connection must fail at once so the next endpoint can be tried; the pool's
+        // default is to keep retrying until the connect timeout.
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
+        httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
+        httpConfiguration.decompression = .disabled
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        self.init(configuration, httpClient: http, ownsHTTPClient: true, logger: logger)
+    }
+
+    /// Creates a client on a caller-owned `HTTPClient`.
+    public convenience init(_ configuration: Configuration, httpClient: HTTPClient, logger: Logger = Logger(label: "etcd")) {
+        self.init(configuration, httpClient: httpClient, ownsHTTPClient: false, logger: logger)
+    }
+
+    private init(_ configuration: Configuration, httpClient: HTTPClient, ownsHTTPClient: Bool, logger: Logger) {
+        precondition(!configuration.endpoints.isEmpty, "an etcd client needs at least one endpoint")
+        self.configuration = configuration
+        self.endpoints = configuration.endpoints.map(EtcdClient.normalize)
+        self.http = httpClient
+        self.ownsHTTPClient = ownsHTTPClient
+        self.logger = logger
+    }
+
+    /// Closes the connection pool if this client created it.
+    public func shutdown() async throws {
+        if ownsHTTPClient { try await http.shutdown() }
+    }
+
+    static func normalize(_ endpoint: String) -> String {
+        var text = endpoint.trimmingCharacters(in: .whitespaces)
+        while text.hasSuffix("/") { text.removeLast() }
+        if !text.contains("://") { text = "http://" + text }
+        return text
+    }
+
+    /// The endpoint order for one call: the last one that worked first, then the rest in turn.
+    func endpointOrder() -> [Int] {
+        let start = preferredEndpoint.load(ordering: .relaxed) % endpoints.count
+        return (0..<endpoints.count).map { (start + $0) % endpoints.count }
+    }
+
+    func markWorking(_ index: Int) {
+        preferredEndpoint.store(index, ordering: .relaxed)
+    }
+
+    /// POSTs `body` to `path` and decodes the answer, failing over between endpoints.
+    ///
+    /// - Parameter idempotent: whether the call may be repeated on another endpoint after it may
+    ///   have reached the first (reads, keep-alives). Unsafe calls only move on when the
+    ///   connection was never established.
+    func call<Response: Decodable>(
+        _ path: String,
+        body: some Encodable,
+        operation: String,
+        idempotent: Bool,
+        requestedRevision: Int64 = 0,
+        timeout: Duration? = nil
+    ) async throws -> Response {
+        let payload = try JSONEncoder().encode(body)
+        let timeout = timeout ?? configuration.requestTimeout
+        var failures: [String] = []
+        for index in endpointOrder() {
+            let endpoint = endpoints[index]
+            var request = HTTPClientRequest(url: endpoint + path)
+            request.method = .POST
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: payload))
+            do {
+                let response = try await http.execute(request, timeout: TimeAmount(timeout), logger: nil)
+                let bytes = try await response.body.collect(upTo: configuration.maxResponseBytes)
+                guard response.status == .ok else {
+                    let error = EtcdClient.serverError(endpoint: endpoint, status: response.status, body: bytes, requestedRevision: requestedRevision)
+                    if EtcdClient.isMemberUnavailable(error), idempotent || EtcdClient.isNoLeader(error) {
+                        failures.append("\(endpoint): \(error)")
+                        continue
+                    }
+                    throw error
+                }
+                markWorking(index)
+                do {
+                    return try JSONDecoder().decode(Response.self, from: Data(bytes.readableBytesView))
+                } catch {
+                    throw EtcdError.malformedResponse(endpoint: endpoint, detail: "\(operation): \(error)")
+                }
+            } catch let error as EtcdError {
+                throw error
+            } catch let error where Task.isCancelled || error is CancellationError {
+                throw CancellationError()
+            } catch {
+                let failure = TransportFailure(error)
+                guard failure.neverSent || idempotent else {
+                    if failure.isTimeout { throw EtcdError.timedOut(endpoint: endpoint, operation: operation, after: timeout) }
+                    throw EtcdError.unreachable(endpoints: [endpoint], reason: failure.reason)
+                }
+                logger.debug("etcd endpoint failed", metadata: ["endpoint": "\(endpoint)", "operation": "\(operation)", "reason": "\(failure.reason)"])
+                failures.append(failure.reason)
+            }
+        }
+        let reasons = Array(Set(failures)).sorted().joined(separator: "; ")
+        throw EtcdError.unreachable(endpoints: endpoints, reason: reasons)
+    }
+
+    static func serverError(endpoint: String, status: HTTPResponseStatus, body: ByteBuffer, requestedRevision: Int64) -> EtcdError {
+        guard let wire = try? JSONDecoder().decode(WireError.self, from: Data(body.readableBytesView)) else {
+            return .server(endpoint: endpoint, code: -1, message: "HTTP \(status.code): \(String(buffer: body).prefix(200))")
+        }
+        return mapServerError(endpoint: endpoint, code: wire.code ?? -1, message: wire.text, requestedRevision: requestedRevision)
+    }
+
+    static func mapServerError(endpoint: String, code: Int, message: String, requestedRevision: Int64, lease: LeaseID = .none) -> EtcdError {
+        if message.contains("required revision has been compacted") {
+            return .compacted(requestedRevision: requestedRevision, compactRevision: 0)
+        }
+        if message.contains("required revision is a future revision") {
+            return .futureRevision(requestedRevision: requestedRevision)
+        }
+        if message.contains("requested lease not found") {
+            return .leaseNotFound(lease)
+        }
+        return .server(endpoint: endpoint, code: code, message: message)
+    }
+
+    static func isMemberUnavailable(_ error: EtcdError) -> Bool {
+        if case .server(_, let code, _) = error { return code == 14 }
+        return false
+    }
+
+    static func isNoLeader(_ error: EtcdError) -> Bool {
+        if case .server(_, _, let message) = error { return message.contains("no leader") }
+        return false
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

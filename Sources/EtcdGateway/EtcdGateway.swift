@@ -1,1 +1,0 @@
-/// The etcd v3 JSON-gateway client. See EtcdClient.
