@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "MeshCore", targets: ["MeshCore"]),
         .library(name: "EtcdGateway", targets: ["EtcdGateway"]),
+        .library(name: "OpenInference", targets: ["OpenInference"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -26,6 +27,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Open Inference Protocol v2: types and the REST (JSON + binary extension) codec.
+        .target(name: "OpenInference"),
         // Starts real etcd (and later peer and S3) processes on loopback for tests.
         .target(
             name: "MeshTestSupport",
@@ -37,6 +40,7 @@ let package = Package(
         ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"]),
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport"]),
+        .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference"]),
     ],
     swiftLanguageModes: [.v6]
 )
