@@ -115,6 +115,13 @@ public struct LocalCache: Sendable {
         return entry
     }
 
+    /// Puts back entries removed by an admission that was then abandoned.
+    public mutating func restore(_ model: ModelID, _ entry: Entry) {
+        guard entries[model] == nil else { return }
+        entries[model] = entry
+        usedBytes += entry.sizeBytes
+    }
+
     /// Changes the capacity (e.g. the runtime reported a different budget); does not evict.
     public mutating func setCapacity(_ bytes: Int64) { capacityBytes = bytes }
 }

@@ -38,7 +38,7 @@ public enum RoutingFailure: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// The routing loop's decision for one attempt, as a pure function of the request, this peer's
 /// own state and the cluster view.
-public struct Router: Sendable {
+public struct RoutePlanner: Sendable {
     public var placement: PlacementPolicy
     /// This many unexpired failure records stop further load attempts until they expire.
     public var maxLoadFailures: Int

@@ -2,7 +2,7 @@ import MeshCore
 import Testing
 
 @Suite struct RouterTests {
-    let router = Router(placement: PlacementPolicy(minChurnAge: .seconds(30)), maxLoadFailures: 3)
+    let router = RoutePlanner(placement: PlacementPolicy(minChurnAge: .seconds(30)), maxLoadFailures: 3)
     let clock = FakeClock()
     let me = peer("a")
 
@@ -10,8 +10,8 @@ import Testing
                 outstanding: [PeerID: Int] = [:], excluded: Set<PeerID> = [], seed: UInt64 = 1) -> RouteDecision {
         var random = SeededRandom(seed: seed)
         return router.decide(
-            Router.Request(model: model("m"), record: modelRecord(), hop: hop, excluded: excluded, sizeBytes: 10 * MiB),
-            local: Router.Local(peer: me, copy: local, inFlight: inFlight, outstanding: outstanding),
+            RoutePlanner.Request(model: model("m"), record: modelRecord(), hop: hop, excluded: excluded, sizeBytes: 10 * MiB),
+            local: RoutePlanner.Local(peer: me, copy: local, inFlight: inFlight, outstanding: outstanding),
             view: view, now: clock.now, using: &random
         )
     }
