@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "EtcdGateway", targets: ["EtcdGateway"]),
         .library(name: "OpenInference", targets: ["OpenInference"]),
         .executable(name: "modelmesh", targets: ["modelmesh"]),
+        .executable(name: "meshctl", targets: ["meshctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -65,6 +66,16 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        .executableTarget(
+            name: "meshctl",
+            dependencies: [
+                "OpenInference",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Starts real etcd (and later peer and S3) processes on loopback for tests.
         .target(
             name: "MeshTestSupport",
@@ -72,11 +83,20 @@ let package = Package(
                 "EtcdGateway",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"]),
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport"]),
         .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference"]),
+        .testTarget(name: "ModelRuntimesTests", dependencies: ["ModelRuntimes", "OpenInference", "MeshCore"]),
+        .testTarget(name: "MeshPeerTests", dependencies: ["MeshPeer", "MeshCore", "OpenInference"]),
+        // Multi-process tests: real etcd, real peer processes, real sockets.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

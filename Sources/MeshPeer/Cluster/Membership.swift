@@ -169,6 +169,9 @@ enum PeerProbe {
         request.method = .GET
         guard let response = try? await http.execute(request, timeout: .seconds(2)) else { return false }
         _ = try? await response.body.collect(upTo: 1 << 16)
+        // The instance tells the recorded process from a new one at the same address (ourselves,
+        // restarted on the same port).
         return response.status == .ok && response.headers.first(name: MeshHeaders.peerID) == peer.rawValue
+            && response.headers.first(name: MeshHeaders.instance) == record.instance
     }
 }

@@ -13,7 +13,9 @@ struct DataPlaneRoutes {
             HTTPReply.json(200, RESTEncoding.serverMetadata(node.serverMetadata)).response
         }
         router.get("/v2/health/live") { _, _ in
-            HTTPReply.json(200, Array(#"{"live":true}"#.utf8), headers: [(MeshHeaders.peerID, node.peerID.rawValue)]).response
+            HTTPReply.json(200, Array(#"{"live":true}"#.utf8), headers: [
+                (MeshHeaders.peerID, node.peerID.rawValue), (MeshHeaders.instance, node.membership.record.instance),
+            ]).response
         }
         router.get("/v2/health/ready") { _, _ in
             let ready = node.isReady

@@ -176,7 +176,7 @@ public actor LocalModels: Service {
         }
         switch outcome {
         case .claimed:
-            for victim in victims { await evict(victim, reason: "making room for \(model)") }
+            for victim in victims { await evict(victim, lastUsed: before.entry(victim)?.lastUsed, reason: "making room for \(model)") }
             logger.info("loading model", metadata: ["model": "\(model)", "size_estimate": "\(size)", "evicting": "\(victims.map(\.rawValue))"])
             jobs.yield(.load(model, copy))
         case .conflict(let holders, let at):
@@ -237,12 +237,13 @@ public actor LocalModels: Service {
         let now = MeshTime.now
         knownSizes[model] = loaded.sizeBytes
         cache.markLoaded(model, now: now)
+        let ledgerBefore = cache
         let victims = cache.resize(model, to: loaded.sizeBytes, now: now, busy: Set(inFlight.keys))
         publish(model, .loaded)
         copy.ready.succeed(loaded)
         publishLedger()
         logger.info("model loaded", metadata: ["model": "\(model)", "size": "\(loaded.sizeBytes)", "load_ms": "\((now - copy.started).milliseconds)"])
-        for victim in victims { await evict(victim, reason: "\(model) is larger than estimated") }
+        for victim in victims { await evict(victim, lastUsed: ledgerBefore.entry(victim)?.lastUsed, reason: "\(model) is larger than estimated") }
         do {
             try await store.putCopy(model, on: peerID, record: CopyRecord(state: .loaded, since: now, sizeBytes: loaded.sizeBytes), lease: leaseProvider())
             try? await store.clearFailure(model, on: peerID)
@@ -276,7 +277,7 @@ public actor LocalModels: Service {
     /// Removes this peer's copy of `model` (eviction, unregistration, explicit unload).
     public func remove(_ model: ModelID, reason: String, deleteRecord: Bool = true) async {
         guard let copy = copies.removeValue(forKey: model) else { return }
-        let entry = cache.remove(model)
+        cache.remove(model)
         publish(model, nil)
         publishLedger()
         logger.info("removing model", metadata: ["model": "\(model)", "reason": "\(reason)"])
@@ -289,7 +290,6 @@ public actor LocalModels: Service {
         } else {
             copy.ready.fail(LocalError.removed(model))
         }
-        if let entry { metrics.evicted(model: model, idle: .now - entry.lastUsed) }
         if deleteRecord {
             do {
                 try await store.deleteCopy(model, on: peerID)
@@ -299,7 +299,9 @@ public actor LocalModels: Service {
         }
     }
 
-    private func evict(_ model: ModelID, reason: String) async {
+    /// Removes a model to make room; `lastUsed` is from the ledger before the model left it.
+    private func evict(_ model: ModelID, lastUsed: MeshTime?, reason: String) async {
+        metrics.evicted(model: model, idle: lastUsed.map { .now - $0 } ?? .zero)
         await remove(model, reason: "evicted: \(reason)")
     }
 

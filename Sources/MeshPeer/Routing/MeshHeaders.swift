@@ -14,6 +14,8 @@ public enum MeshHeaders {
     public static let revision = "mm-revision"
     /// Response to health probes: the peer's id.
     public static let peerID = "mm-peer-id"
+    /// Response to health probes: the peer process's random instance id.
+    public static let instance = "mm-instance"
     /// Response: the answering peer's load report (JSON), piggybacked on hops.
     public static let load = "mm-load"
     /// Request: select the model (or vmodel) by header, as ModelMesh clients do.

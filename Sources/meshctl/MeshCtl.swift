@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import OpenInference
+
+@main
+struct MeshCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meshctl",
+        abstract: "Manage and query a swift-model-mesh cluster through any of its peers.",
+        subcommands: [Models.self, Peers.self, Placement.self, Infer.self]
+    )
+}
+
+/// Options every command takes.
+struct Connection: ParsableArguments {
+    @Option(name: .shortAndLong, help: "A peer's REST address (env: MESHCTL_ENDPOINT, default: http://127.0.0.1:8008)")
+    var endpoint: String?
+
+    @Flag(help: "Print the JSON the API returned instead of a table")
+    var json = false
+
+    var api: MeshAPI {
+        MeshAPI(endpoint: endpoint ?? ProcessInfo.processInfo.environment["MESHCTL_ENDPOINT"] ?? "http://127.0.0.1:8008")
+    }
+
+    func printJSON(_ bytes: [UInt8]) {
+        print(String(decoding: bytes, as: UTF8.self))
+    }
+}
+
+struct Peers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the peers of the mesh.")
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        let (_, value, raw) = try await connection.api.json(.GET, "/v1/peers")
+        if connection.json { return connection.printJSON(raw) }
+        let rows = (value["peers"]?.arrayValue ?? []).map { peer in
+            [peer["id"]?.cell ?? "", peer["httpAddress"]?.cell ?? "", peer["zone"]?.cell ?? "-",
+             peer["models"]?.cell ?? "0", "\(humanBytes(peer["usedBytes"])) / \(humanBytes(peer["capacityBytes"]))",
+             peer["inFlight"]?.cell ?? "-", (peer["shuttingDown"]?.boolValue ?? false) ? "shutting down" : "up"]
+        }
+        print(Table.render(["PEER", "ADDRESS", "ZONE", "MODELS", "MEMORY", "IN-FLIGHT", "STATE"], rows))
+    }
+}
+
+struct Placement: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show which model is loaded where, and in what state.")
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        let (_, value, raw) = try await connection.api.json(.GET, "/v1/placement")
+        if connection.json { return connection.printJSON(raw) }
+        let rows = (value["copies"]?.arrayValue ?? []).map { copy in
+            [copy["model"]?.cell ?? "", copy["peer"]?.cell ?? "", copy["state"]?.cell ?? "", humanBytes(copy["sizeBytes"]), copy["since"]?.cell ?? ""]
+        }
+        print(Table.render(["MODEL", "PEER", "STATE", "SIZE", "SINCE"], rows))
+        print("\n\(rows.count) cop\(rows.count == 1 ? "y" : "ies") at etcd revision \(value["revision"]?.cell ?? "?")")
+    }
+}
+
+struct Infer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run an inference: the body is an Open Inference Protocol request (JSON).",
+        discussion: "Example: echo '{\"inputs\":[{\"name\":\"INPUT0\",\"shape\":[2],\"datatype\":\"FP32\",\"data\":[1,2]}]}' | meshctl infer my-model"
+    )
+    @OptionGroup var connection: Connection
+    @Argument(help: "Model or vmodel id") var model: String
+    @Option(name: .shortAndLong, help: "File with the request JSON ('-' or absent: standard input)") var input: String?
+    @Option(help: "Deadline for the request, in milliseconds") var timeoutMs: Int?
+
+    func run() async throws {
+        let body: Data
+        if let input, input != "-" {
+            guard let data = FileManager.default.contents(atPath: input) else { throw ValidationError("cannot read \(input)") }
+            body = data
+        } else {
+            body = FileHandle.standardInput.readDataToEndOfFile()
+        }
+        var headers: [(String, String)] = []
+        if let timeoutMs { headers.append(("mm-timeout-ms", String(timeoutMs))) }
+        let (status, bytes, responseHeaders) = try await connection.api.send(.POST, "/v2/models/\(model)/infer", body: Array(body), headers: headers)
+        guard status == 200 else {
+            let message = (try? JSONParser.parse(bytes))?["error"]?.stringValue ?? String(decoding: bytes, as: UTF8.self)
+            throw MeshAPI.Failure(description: "HTTP \(status): \(message)")
+        }
+        if connection.json {
+            return connection.printJSON(bytes)
+        }
+        let length = responseHeaders.first(name: "inference-header-content-length").flatMap(Int.init)
+        let response = try RESTDecoding.response(bytes, jsonLength: length)
+        print("model \(response.modelName), served by \(responseHeaders.first(name: "mm-served-by") ?? "?")")
+        for output in response.outputs {
+            let values = output.stringValues() ?? output.doubleValues()?.map { String($0) } ?? ["(binary)"]
+            print("\(output.name) \(output.datatype.rawValue) \(output.shape): \(values.prefix(32).joined(separator: ", "))\(values.count > 32 ? ", …" : "")")
+        }
+    }
+}

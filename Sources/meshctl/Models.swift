@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import OpenInference
+
+struct Models: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Register, list, inspect, change and unregister models.",
+        subcommands: [Register.self, Unregister.self, List.self, Status.self, Update.self]
+    )
+
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a model.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "Model id (letters, digits, '.', '_', '-')") var id: String
+        @Option(help: "Model type, which selects the runtime (synthetic, onnx)") var type: String
+        @Option(help: "Storage URI: s3://bucket/path, https://host/file, file:///path or a path under the peers' models root") var storageUri: String?
+        @Option(help: "Storage key from the peers' storage configuration (ModelMesh form)") var storageKey: String?
+        @Option(help: "Path under the storage key") var storagePath: String?
+        @Option(help: "Storage parameter key=value (repeatable), e.g. bucket=models") var storageParam: [String] = []
+        @Option(help: "Expected memory size in bytes, before the first load measures it") var sizeHint: Int64?
+        @Option(help: "Copies kept loaded at all times") var minCopies: Int?
+        @Option(help: "At most this many copies") var maxCopies: Int?
+        @Option(help: "Label a peer must have (repeatable)") var label: [String] = []
+        @Option(help: "Scale-up threshold in requests per second per copy") var scaleUpRps: Double?
+        @Flag(help: "Load one copy before returning") var loadNow = false
+
+        func run() async throws {
+            var members: [(String, JSONValue)] = [("id", .string(id)), ("type", .string(type))]
+            if let storageUri { members.append(("storageUri", .string(storageUri))) }
+            if let storageKey {
+                var storage: [(String, JSONValue)] = [("key", .string(storageKey)), ("path", .string(storagePath ?? ""))]
+                var parameters: [(String, JSONValue)] = []
+                for pair in storageParam {
+                    let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else { throw ValidationError("--storage-param takes key=value, not \(pair)") }
+                    parameters.append((parts[0], .string(parts[1])))
+                }
+                if !parameters.isEmpty { storage.append(("parameters", .object(parameters))) }
+                members.append(("storage", .object(storage)))
+            }
+            if let sizeHint { members.append(("sizeHintBytes", .int(sizeHint))) }
+            if let minCopies { members.append(("minCopies", .int(Int64(minCopies)))) }
+            if let maxCopies { members.append(("maxCopies", .int(Int64(maxCopies)))) }
+            if !label.isEmpty { members.append(("labels", .array(label.map(JSONValue.string)))) }
+            if let scaleUpRps { members.append(("scaleUpRequestsPerSecond", .double(scaleUpRps))) }
+            if loadNow { members.append(("loadNow", .bool(true))) }
+            var writer = JSONWriter()
+            writer.write(.object(members))
+            let (status, _, raw) = try await connection.api.json(.POST, "/v1/models", body: writer.bytes)
+            if connection.json { return connection.printJSON(raw) }
+            print(status == 201 ? "registered \(id)" : "\(id) was already registered with this definition")
+        }
+    }
+
+    struct Unregister: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Unregister a model; every copy is unloaded.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+
+        func run() async throws {
+            let (_, _, raw) = try await connection.api.json(.DELETE, "/v1/models/\(id)")
+            if connection.json { return connection.printJSON(raw) }
+            print("unregistered \(id)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List registered models, a page at a time.")
+        @OptionGroup var connection: Connection
+        @Option(help: "Models per page") var limit = 100
+        @Option(help: "Start after this model id") var after: String?
+        @Flag(help: "Follow every page (any number of models)") var all = false
+
+        func run() async throws {
+            var cursor = after
+            var printedHeader = false
+            var total = 0
+            repeat {
+                var path = "/v1/models?limit=\(limit)"
+                if let cursor { path += "&after=\(cursor)" }
+                let (_, value, raw) = try await connection.api.json(.GET, path)
+                if connection.json {
+                    connection.printJSON(raw)
+                } else {
+                    let rows = (value["models"]?.arrayValue ?? []).map { model in
+                        [model["id"]?.cell ?? "", model["type"]?.cell ?? "", "\(model["loadedCopies"]?.cell ?? "0")/\(model["copies"]?.cell ?? "0")",
+                         model["minCopies"]?.cell ?? "0", model["maxCopies"]?.cell ?? "-", storageText(model["storage"])]
+                    }
+                    total += rows.count
+                    let table = Table.render(["MODEL", "TYPE", "LOADED/COPIES", "MIN", "MAX", "STORAGE"], rows)
+                    print(printedHeader ? table.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n") : table)
+                    printedHeader = true
+                }
+                cursor = value["next"]?.stringValue
+            } while all && cursor != nil
+            if !connection.json {
+                if let cursor, !all { print("\nmore: meshctl models list --after \(cursor)") } else { print("\n\(total) model\(total == 1 ? "" : "s")") }
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a model's definition, copies and recent failures.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+
+        func run() async throws {
+            let (_, value, raw) = try await connection.api.json(.GET, "/v1/models/\(id)")
+            if connection.json { return connection.printJSON(raw) }
+            let model = value["model"] ?? .null
+            print("model     \(id)")
+            print("status    \(value["status"]?.cell ?? "?")")
+            print("type      \(model["type"]?.cell ?? "?")")
+            print("storage   \(storageText(model["storage"]))")
+            print("copies    min \(model["minCopies"]?.cell ?? "0"), max \(model["maxCopies"]?.cell ?? "all eligible peers")")
+            let copies = (value["copies"]?.arrayValue ?? []).map { [$0["peer"]?.cell ?? "", $0["state"]?.cell ?? "", humanBytes($0["sizeBytes"]), $0["since"]?.cell ?? ""] }
+            if !copies.isEmpty { print("\n" + Table.render(["PEER", "STATE", "SIZE", "SINCE"], copies)) }
+            let failures = (value["failures"]?.arrayValue ?? []).map { [$0["peer"]?.cell ?? "", $0["time"]?.cell ?? "", $0["message"]?.cell ?? ""] }
+            if !failures.isEmpty { print("\nrecent load failures:\n" + Table.render(["PEER", "TIME", "ERROR"], failures)) }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a model's copy limits or scale-up threshold.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        @Option var minCopies: Int?
+        @Option var maxCopies: Int?
+        @Option var scaleUpRps: Double?
+
+        func run() async throws {
+            var members: [(String, JSONValue)] = []
+            if let minCopies { members.append(("minCopies", .int(Int64(minCopies)))) }
+            if let maxCopies { members.append(("maxCopies", .int(Int64(maxCopies)))) }
+            if let scaleUpRps { members.append(("scaleUpRequestsPerSecond", .double(scaleUpRps))) }
+            guard !members.isEmpty else { throw ValidationError("nothing to change: give --min-copies, --max-copies or --scale-up-rps") }
+            var writer = JSONWriter()
+            writer.write(.object(members))
+            let (_, _, raw) = try await connection.api.json(.PATCH, "/v1/models/\(id)", body: writer.bytes)
+            if connection.json { return connection.printJSON(raw) }
+            print("updated \(id)")
+        }
+    }
+}
+
+func storageText(_ value: JSONValue?) -> String {
+    guard let value, value != .null else { return "-" }
+    if let uri = value["uri"]?.stringValue { return uri }
+    let key = value["key"]?.stringValue ?? "?"
+    let path = value["path"]?.stringValue ?? ""
+    return "\(key):\(path)"
+}

@@ -1,0 +1,103 @@
+import Foundation
+import MeshTestSupport
+import OpenInference
+import Testing
+
+/// Every multi-process test runs one at a time: each starts etcd and several peers, and the
+/// machine has two cores.
+@Suite(.serialized) enum Integration {}
+
+/// Runs `body` with a fresh mesh; the mesh is torn down whatever happens.
+func withMesh<T>(
+    peers: Int, arguments: [String] = [], perPeer: [Int: [String]] = [:],
+    _ body: (LocalMesh) async throws -> T
+) async throws -> T {
+    let mesh = try await LocalMesh.start(peers: peers, arguments: arguments, perPeer: perPeer)
+    do {
+        let result = try await body(mesh)
+        await mesh.destroy()
+        return result
+    } catch {
+        print(mesh.logs())
+        await mesh.destroy()
+        throw error
+    }
+}
+
+/// What an inference through the mesh returned.
+struct InferResult {
+    var status: Int
+    var output: [Float]
+    var servedBy: String?
+    var invocations: Int64?
+    var error: String?
+    var reply: TestHTTP.Reply
+}
+
+extension MeshPeerProcess {
+    func register(_ id: String, storage path: String, extra: String = "") async throws -> TestHTTP.Reply {
+        let json = #"{"id": "\#(id)", "type": "synthetic", "storageUri": "file://\#(path)"\#(extra)}"#
+        return try await TestHTTP.post(url + "/v1/models", json: json)
+    }
+
+    func infer(_ model: String, _ values: [Float] = [1, 2, 3], headers: [(String, String)] = []) async throws -> InferResult {
+        let request = InferenceRequest(inputs: [Tensor(name: "INPUT0", shape: [values.count], floats: values)])
+        let body = RESTEncoding.request(request).bytes
+        let reply = try await TestHTTP.send(.POST, url + "/v2/models/\(model)/infer", body: body,
+                                            headers: [("content-type", "application/json")] + headers, timeout: .seconds(60))
+        guard reply.status == 200 else {
+            let error = (try? JSONParser.parse(reply.body))?["error"]?.stringValue
+            return InferResult(status: reply.status, output: [], servedBy: reply.header("mm-served-by"), invocations: nil, error: error, reply: reply)
+        }
+        let response = try RESTDecoding.response(reply.body)
+        return InferResult(
+            status: 200, output: response.outputs.first?.floatValues() ?? [], servedBy: reply.header("mm-served-by"),
+            invocations: response.parameters["invocations"]?.int64Value, error: nil, reply: reply
+        )
+    }
+
+    func json(_ path: String) async throws -> JSONValue {
+        let reply = try await TestHTTP.get(url + path)
+        return try JSONParser.parse(reply.body)
+    }
+
+    /// `(peer, state)` of each copy of `model`, from this peer's view.
+    func placement(of model: String) async throws -> [(peer: String, state: String)] {
+        let value = try await json("/v1/placement")
+        return (value["copies"]?.arrayValue ?? [])
+            .filter { $0["model"]?.stringValue == model }
+            .map { ($0["peer"]?.stringValue ?? "", $0["state"]?.stringValue ?? "") }
+    }
+
+    /// Sum of a counter over all its label sets in this peer's /metrics.
+    func metric(_ name: String) async throws -> Double {
+        let text = try await TestHTTP.get(url + "/metrics").text
+        return text.split(separator: "\n")
+            .filter { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }
+            .reduce(0, +)
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}
+
+/// The synthetic model's answer for inputs `values`, scale `scale` and the model's default offset.
+func expectedOutput(_ model: String, _ values: [Float], scale: Double = 1, offset: Double? = nil) -> [Float] {
+    let offset = offset ?? SyntheticOffset.of(model)
+    return values.map { Float(Double($0) * scale + offset) }
+}
+
+import MeshCore
+import ModelRuntimes
+
+enum SyntheticOffset {
+    static func of(_ model: String) -> Double { SyntheticRuntime.defaultOffset(for: try! ModelID(model)) }
+}
