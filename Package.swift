@@ -7,11 +7,13 @@ let package = Package(
     products: [
         .library(name: "MeshCore", targets: ["MeshCore"]),
         .library(name: "EtcdGateway", targets: ["EtcdGateway"]),
+        .library(name: "ONNXEngine", targets: ["ONNXEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // Pure decision logic: no I/O, no Foundation, no NIO.
@@ -35,8 +37,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // OpenBLAS's C interface, linked as a system library (Debian: libopenblas-dev).
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // The in-process ONNX runtime: parses, checks and executes ONNX graphs. Knows nothing
+        // of the mesh; the ModelRuntimes adapter wraps it.
+        .target(
+            name: "ONNXEngine",
+            dependencies: [
+                "CBLAS",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Generated/README.md"]
+        ),
+        // Times ONNXEngine on a model for tools/bench-onnx.
+        .executableTarget(name: "onnx-bench", dependencies: ["ONNXEngine"]),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"]),
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport"]),
+        .testTarget(name: "ONNXEngineTests", dependencies: ["ONNXEngine"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
