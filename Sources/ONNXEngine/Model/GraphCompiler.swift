@@ -24,9 +24,8 @@ struct GraphCompiler {
             guard entry.version > 0, entry.version < 1000 else {
                 throw .invalidGraph("opset version \(entry.version) for domain \(domain)")
             }
-            guard opsets.updateValue(Int(entry.version), forKey: domain) == nil else {
-                throw .invalidGraph("domain \(domain) is imported twice")
-            }
+            // Exporters list the default domain as both "" and "ai.onnx"; the newest applies.
+            opsets[domain] = max(opsets[domain] ?? 0, Int(entry.version))
         }
         // IR version 1 and 2 files predate opset_import and mean the first default opset.
         if model.opsetImport.isEmpty && model.irVersion < 3 {

@@ -46,7 +46,7 @@ struct TreeEnsembleRegressorKernel: Kernel {
                         let t = table.weightTargets[w]
                         let v = table.weightValues[w]
                         switch aggregate {
-                        case .sum, .average: scores[t] += v
+                        case .sum, .average: scores[t] = table.sum(scores[t], v)
                         case .min: scores[t] = has[t] ? Swift.min(scores[t], v) : v
                         case .max: scores[t] = has[t] ? Swift.max(scores[t], v) : v
                         }
@@ -55,8 +55,8 @@ struct TreeEnsembleRegressorKernel: Kernel {
                 }
                 let out = UnsafeMutableBufferPointer(rebasing: dst[(row * targets)..<((row + 1) * targets)])
                 for t in 0..<targets {
-                    var value = aggregate == .average ? scores[t] / treeCount : scores[t]
-                    if baseValues.count == targets { value += baseValues[t] }
+                    var value = aggregate == .average ? table.rounded(scores[t] / treeCount) : scores[t]
+                    if baseValues.count == targets { value = table.sum(value, baseValues[t]) }
                     out[t] = Float(value)
                 }
                 // As in onnxruntime, a single target is only transformed by PROBIT.
@@ -82,7 +82,7 @@ struct TreeEnsembleClassifierKernel: Kernel {
     static let factory: KernelFactory = { context throws(ONNXError) in
         try context.expectInputs(1...1)
         try context.require(try context.inputType(0), in: numericFeatureTypes)
-        let labels = try ClassLabels.read(context)
+        let labels = try ClassLabels.read(context, ints: "classlabels_int64s")
         guard labels.count > 0 else { throw context.invalid("needs class labels") }
         let base = try TreeTable.doubles(context, "base_values")
         let table = try TreeTable(context, weightPrefix: "class", outputs: labels.count)
@@ -111,14 +111,15 @@ struct TreeEnsembleClassifierKernel: Kernel {
                 for root in table.roots {
                     let leaf = table.leaf(from: root, feature)
                     for w in table.weightStart[leaf]..<table.weightStart[leaf + 1] {
-                        scores[table.weightTargets[w]] += table.weightValues[w]
+                        let c = table.weightTargets[w]
+                        scores[c] = table.sum(scores[c], table.weightValues[w])
                         has[table.weightTargets[w]] = true
                     }
                 }
                 let out = UnsafeMutableBufferPointer(rebasing: dst[(row * classes)..<((row + 1) * classes)])
                 if classes > 2 {
                     for k in baseValues.indices {
-                        scores[k] += baseValues[k]
+                        scores[k] = table.sum(scores[k], baseValues[k])
                         has[k] = true
                     }
                     var best = -1
@@ -151,15 +152,15 @@ struct TreeEnsembleClassifierKernel: Kernel {
         switch baseValues.count {
         case 2:
             if has[1] {
-                scores[1] = baseValues[1] + scores[0]
-                scores[0] = -scores[1]
+                // onnxruntime's reading: base_values[0] is unused and class 0 keeps its score.
+                scores[1] = table.sum(baseValues[1], scores[0])
             } else {
-                scores[1] += baseValues[1]
-                scores[0] += baseValues[0]
+                scores[1] = table.sum(scores[1], baseValues[1])
+                scores[0] = table.sum(scores[0], baseValues[0])
             }
             has[1] = true
         case 1:
-            scores[0] += baseValues[0]
+            scores[0] = table.sum(scores[0], baseValues[0])
             single = !has[1]
         default:
             mode = 3

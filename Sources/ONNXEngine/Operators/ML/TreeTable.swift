@@ -30,6 +30,19 @@ struct TreeTable: Sendable {
     var weightValues: [Double] = []
     var roots: [Int] = []
     var largestFeature = -1
+    /// Weights given as float attributes are summed in single precision, as onnxruntime
+    /// does, so that ties (a probability of exactly 0.5) break the same way.
+    var singlePrecision = true
+
+    @inline(__always)
+    func rounded(_ x: Double) -> Double {
+        singlePrecision ? Double(Float(x)) : x
+    }
+
+    @inline(__always)
+    func sum(_ a: Double, _ b: Double) -> Double {
+        singlePrecision ? Double(Float(a) + Float(b)) : a + b
+    }
 
     var byteSize: Int {
         modes.count * (1 + 8 * 5 + 1) + weightTargets.count * 16 + roots.count * 8
@@ -95,6 +108,7 @@ struct TreeTable: Sendable {
         let nodes = (try a.ints("\(prefix)_nodeids") ?? []).map { Int($0) }
         let ids = (try a.ints("\(prefix)_ids") ?? []).map { Int($0) }
         let weights = try Self.doubles(context, "\(prefix)_weights")
+        if case .double? = try context.attributes.tensor("\(prefix)_weights_as_tensor")?.storage { singlePrecision = false }
         guard trees.count == nodes.count, nodes.count == ids.count, ids.count == weights.count else {
             throw context.invalid("\(prefix) weight attributes have different lengths")
         }
