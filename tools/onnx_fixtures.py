@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import onnx
 import onnxruntime as ort
+
+ort.set_default_logger_severity(3)  # exporters declare label shapes that make ort warn on every run
 from onnx import TensorProto, helper
 
 OUT = sys.argv[1]

@@ -91,7 +91,19 @@ func broadcastCombine<T: TensorElement, R: TensorElement>(
                     let sa = Shapes.broadcastStrides(aShape, to: shape)
                     let sb = Shapes.broadcastStrides(bShape, to: shape)
                     forEachBroadcastRow(outShape: shape, aStrides: sa, bStrides: sb) { o, ia, ib, n, da, db in
-                        for k in 0..<n { dst[o + k] = op(pa[ia + k * da], pb[ib + k * db]) }
+                        // Contiguous and repeated-scalar rows get loops the compiler vectorizes.
+                        switch (da, db) {
+                        case (1, 1):
+                            for k in 0..<n { dst[o + k] = op(pa[ia + k], pb[ib + k]) }
+                        case (1, 0):
+                            let y = pb[ib]
+                            for k in 0..<n { dst[o + k] = op(pa[ia + k], y) }
+                        case (0, 1):
+                            let x = pa[ia]
+                            for k in 0..<n { dst[o + k] = op(x, pb[ib + k]) }
+                        default:
+                            for k in 0..<n { dst[o + k] = op(pa[ia + k * da], pb[ib + k * db]) }
+                        }
                     }
                 }
             }
