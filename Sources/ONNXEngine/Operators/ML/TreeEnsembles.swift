@@ -31,8 +31,13 @@ struct TreeEnsembleRegressorKernel: Kernel {
         let x = try inputs.required(0)
         let rows = x.shape.count == 2 ? x.shape[0] : 1
         let targets = targets
-        var scores = [Double](repeating: 0, count: targets)
-        var has = [Bool](repeating: false, count: targets)
+        // Scratch rows through pointers: captured arrays would be uniqueness-checked per write.
+        let scores = UnsafeMutableBufferPointer<Double>.allocate(capacity: targets)
+        let has = UnsafeMutableBufferPointer<Bool>.allocate(capacity: targets)
+        defer {
+            scores.deallocate()
+            has.deallocate()
+        }
         let treeCount = Double(table.roots.count)
         try outputs[0].overwrite(Float.self, shape: [rows, targets]) { dst throws(ONNXError) in
             _ = try forEachFeatureRow(x, largestFeature: table.largestFeature) { row, feature in
@@ -98,8 +103,12 @@ struct TreeEnsembleClassifierKernel: Kernel {
         let x = try inputs.required(0)
         let rows = x.shape.count == 2 ? x.shape[0] : 1
         let classes = labels.count
-        var scores = [Double](repeating: 0, count: classes)
-        var has = [Bool](repeating: false, count: classes)
+        let scores = UnsafeMutableBufferPointer<Double>.allocate(capacity: classes)
+        let has = UnsafeMutableBufferPointer<Bool>.allocate(capacity: classes)
+        defer {
+            scores.deallocate()
+            has.deallocate()
+        }
         var chosen = [Int](repeating: 0, count: rows)
         var literal = [Int64?](repeating: nil, count: rows)
         try outputs[1].overwrite(Float.self, shape: [rows, classes]) { dst throws(ONNXError) in
@@ -128,7 +137,7 @@ struct TreeEnsembleClassifierKernel: Kernel {
                     for c in 0..<classes { out[c] = Float(scores[c]) }
                     transform.apply(out)
                 } else {
-                    let (label, literalLabel) = finishBinary(&scores, &has, out)
+                    let (label, literalLabel) = finishBinary(scores, has, out)
                     chosen[row] = label
                     literal[row] = literalLabel
                 }
@@ -145,7 +154,8 @@ struct TreeEnsembleClassifierKernel: Kernel {
     /// Two classes: returns the label index (or, when the model is not a one-score binary
     /// model, the literal label 1 or 0 that onnxruntime reports) and writes both scores.
     private func finishBinary(
-        _ scores: inout [Double], _ has: inout [Bool], _ out: UnsafeMutableBufferPointer<Float>
+        _ scores: UnsafeMutableBufferPointer<Double>, _ has: UnsafeMutableBufferPointer<Bool>,
+        _ out: UnsafeMutableBufferPointer<Float>
     ) -> (Int, Int64?) {
         var single = false
         var mode = -1

@@ -30,6 +30,7 @@ struct TreeTable: Sendable {
     var weightValues: [Double] = []
     var roots: [Int] = []
     var largestFeature = -1
+    private(set) var packed: PackedNodes!
     /// Weights given as float attributes are summed in single precision, as onnxruntime
     /// does, so that ties (a probability of exactly 0.5) break the same way.
     var singlePrecision = true
@@ -45,7 +46,8 @@ struct TreeTable: Sendable {
     }
 
     var byteSize: Int {
-        modes.count * (1 + 8 * 5 + 1) + weightTargets.count * 16 + roots.count * 8
+        // The attribute arrays plus their packed copy.
+        modes.count * (1 + 8 * 5 + 1 + MemoryLayout<PackedNode>.stride) + weightTargets.count * 16 + roots.count * 8
     }
 
     /// Reads the node and weight attributes; `weightPrefix` is "target" or "class".
@@ -96,8 +98,12 @@ struct TreeTable: Sendable {
             trueChildren.append(t)
             falseChildren.append(f)
         }
+        guard n < Int(Int32.max), featureIds.allSatisfy({ $0 < Int(Int32.max) }) else {
+            throw context.invalid("too many nodes or features")
+        }
         try readWeights(context, prefix: weightPrefix, index: index, outputs: outputs)
         try checkAcyclic(context)
+        packed = PackedNodes(self)
     }
 
     private mutating func readWeights(
@@ -164,14 +170,15 @@ struct TreeTable: Sendable {
     /// The leaf reached in tree `root` for one row of features.
     @inline(__always)
     func leaf(from root: Int, _ feature: (Int) -> Double) -> Int {
-        var node = root
+        let nodes = packed.nodes
+        var index = root
         while true {
-            let mode = modes[node]
-            if mode == .leaf { return node }
-            let x = feature(features[node])
-            let t = thresholds[node]
+            let node = nodes[index]
+            if node.mode == .leaf { return index }
+            let x = feature(Int(node.feature))
+            let t = node.threshold
             let condition: Bool
-            switch mode {
+            switch node.mode {
             case .lessOrEqual: condition = x <= t
             case .less: condition = x < t
             case .greaterOrEqual: condition = x >= t
@@ -180,8 +187,38 @@ struct TreeTable: Sendable {
             case .notEqual: condition = x != t
             case .leaf: condition = false
             }
-            node = condition || (x.isNaN && missingGoesTrue[node]) ? trueChildren[node] : falseChildren[node]
+            index = Int(condition || (node.missingGoesTrue && x.isNaN) ? node.trueChild : node.falseChild)
         }
+    }
+}
+
+/// One node, laid out for the evaluation loop.
+struct PackedNode {
+    var threshold: Double
+    var feature: Int32
+    var trueChild: Int32
+    var falseChild: Int32
+    var mode: TreeTable.Mode
+    var missingGoesTrue: Bool
+}
+
+/// The packed nodes in memory that is never written after construction, so evaluation reads
+/// them through a plain pointer instead of an array with bounds and uniqueness checks.
+final class PackedNodes: @unchecked Sendable {
+    let nodes: UnsafeMutableBufferPointer<PackedNode>
+
+    init(_ table: TreeTable) {
+        nodes = .allocate(capacity: table.modes.count)
+        for i in table.modes.indices {
+            nodes[i] = PackedNode(
+                threshold: table.thresholds[i], feature: Int32(truncatingIfNeeded: table.features[i]),
+                trueChild: Int32(table.trueChildren[i]), falseChild: Int32(table.falseChildren[i]),
+                mode: table.modes[i], missingGoesTrue: table.missingGoesTrue[i])
+        }
+    }
+
+    deinit {
+        nodes.deallocate()
     }
 }
 
