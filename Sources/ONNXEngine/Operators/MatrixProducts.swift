@@ -57,8 +57,6 @@ struct GemmKernel: Kernel {
                     for j in 0..<n { dst[i * n + j] = scale * cValues[i * strides[0] + j * strides[1]] }
                 }
             }
-        } else {
-            try out.overwrite(T.self, shape: [m, n]) { _ in }
         }
         let alpha = T(alpha)
         try out.overwrite(T.self, shape: [m, n]) { dst in
