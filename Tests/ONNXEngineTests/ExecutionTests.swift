@@ -73,4 +73,18 @@ import Testing
         let empty = try model.run(["a": try ONNXTensor(shape: [0, 3], floats: [])])
         #expect(empty["y"]?.shape == [0, 2])
     }
+
+    @Test func absurdShapesAreErrorsNotOverflowTraps() throws {
+        #expect(throws: ONNXError.self) { try ONNXTensor(shape: [1 << 40, 1 << 40, 0], floats: []) }
+        #expect(throws: ONNXError.self) { try ONNXTensor(shape: [-1], floats: []) }
+        let data = try ModelBuilder.model(
+            nodes: [ModelBuilder.node("Add", ["a", "b"], ["y"])],
+            inputs: [ModelBuilder.tensorInfo("a", .float, [-1, -1, -1]), ModelBuilder.tensorInfo("b", .float, [-1, -1, -1])],
+            outputs: [ModelBuilder.tensorInfo("y", .float, [-1, -1, -1])])
+        let model = try ONNXModel(data: data)
+        // Each operand is empty, but broadcasting them would give 2^60 rows of nothing.
+        let a = try ONNXTensor(shape: [1 << 30, 1, 0], floats: [])
+        let b = try ONNXTensor(shape: [1, 1 << 30, 0], floats: [])
+        #expect(throws: ONNXError.self) { try model.run(["a": a, "b": b]) }
+    }
 }

@@ -71,6 +71,10 @@ final class Workspace: @unchecked Sendable {
         return tensor
     }
 
+    func isConstant(_ slot: Int) -> Bool {
+        constantSlots.contains(slot)
+    }
+
     /// Bytes of the working buffers this workspace holds on to.
     var scratchBytes: Int {
         var total = 0

@@ -4,6 +4,22 @@ enum Shapes {
         shape.reduce(1, *)
     }
 
+    /// The element count, or nil when the shape is negative or so large that some partial
+    /// product of its dimensions would overflow (checked once where shapes enter, so the
+    /// kernels' own products of sub-shapes cannot trap).
+    static func checkedCount(_ shape: [Int]) -> Int? {
+        var nonZero = 1
+        var hasZero = false
+        for d in shape {
+            guard d >= 0 else { return nil }
+            if d == 0 { hasZero = true; continue }
+            let (product, overflow) = nonZero.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= 1 << 40 else { return nil }
+            nonZero = product
+        }
+        return hasZero ? 0 : nonZero
+    }
+
     /// Row-major strides.
     static func strides(_ shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)

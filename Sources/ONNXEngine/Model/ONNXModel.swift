@@ -94,7 +94,7 @@ public final class ONNXModel: Sendable {
         for binding in plan.outputs {
             results[binding.info.name] = workspace.values[binding.slot]
         }
-        for binding in plan.outputs where !plan.constants.contains(where: { $0.slot == binding.slot }) {
+        for binding in plan.outputs where !workspace.isConstant(binding.slot) {
             // Hand output buffers to the caller outright rather than sharing them.
             workspace.values[binding.slot] = .empty
         }

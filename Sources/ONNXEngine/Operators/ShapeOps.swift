@@ -104,13 +104,14 @@ struct ReshapeKernel: Kernel {
         }
         let total = Shapes.count(shape)
         if let inferred {
-            let known = result.enumerated().reduce(1) { $1.offset == inferred ? $0 : $0 * $1.element }
-            guard known > 0, total % known == 0 else {
+            var others = result
+            others[inferred] = 1
+            guard let known = Shapes.checkedCount(others), known > 0, total % known == 0 else {
                 throw .runtime("Reshape: cannot reshape \(shape) to \(requested)")
             }
             result[inferred] = total / known
         }
-        guard Shapes.count(result) == total else {
+        guard Shapes.checkedCount(result) == total else {
             throw .runtime("Reshape: cannot reshape \(shape) to \(requested)")
         }
         return result

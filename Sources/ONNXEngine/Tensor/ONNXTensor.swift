@@ -52,10 +52,9 @@ public struct ONNXTensor: Sendable, Hashable {
 
     /// Creates a tensor, checking that the element count matches the shape.
     public init(shape: [Int], storage: Storage) throws(ONNXError) {
-        guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw .invalidTensor("negative dimension in shape \(shape)")
+        guard let expected = Shapes.checkedCount(shape) else {
+            throw .invalidTensor("shape \(shape) has a negative or too large dimension")
         }
-        let expected = shape.reduce(1, *)
         guard expected == storage.count else {
             throw .invalidTensor("shape \(shape) needs \(expected) elements, got \(storage.count)")
         }

@@ -68,7 +68,9 @@ extension ONNXTensor {
         shape newShape: [Int],
         _ body: (UnsafeMutableBufferPointer<T>) throws(ONNXError) -> Void
     ) throws(ONNXError) {
-        let count = newShape.reduce(1, *)
+        guard let count = Shapes.checkedCount(newShape) else {
+            throw .runtime("result shape \(newShape) is too large")
+        }
         var array = T.array(of: storage) ?? []
         storage = .bool([])  // drop our reference so `array` is uniquely owned
         if array.count != count {
