@@ -337,6 +337,35 @@ def helper_graphs():
     save("legacy-opset11", model, {"x": rng.normal(size=(ROWS, 6)).astype(np.float32)},
          "opset 11 forms: Softmax over trailing axes, attribute axes")
 
+    # String labels through LinearClassifier, ZipMap and LabelEncoder (int64 -> string).
+    nodes = [
+        helper.make_node("LinearClassifier", ["x"], ["label", "scores"], domain="ai.onnx.ml",
+                         classlabels_strings=["alpha", "beta", "gamma"], post_transform="SOFTMAX",
+                         coefficients=rng.normal(size=9).round(2).tolist(), intercepts=[0.1, -0.2, 0.05]),
+        helper.make_node("ZipMap", ["scores"], ["probabilities"], domain="ai.onnx.ml",
+                         classlabels_strings=["alpha", "beta", "gamma"]),
+        helper.make_node("LabelEncoder", ["ids"], ["names"], domain="ai.onnx.ml",
+                         keys_int64s=[1, 2, 3], values_strings=["one", "two", "three"], default_string="none"),
+        helper.make_node("ArrayFeatureExtractor", ["x", "columns"], ["picked"], domain="ai.onnx.ml"),
+        helper.make_node("Scaler", ["picked"], ["scaled"], domain="ai.onnx.ml", offset=[0.5, 0.5], scale=[2.0, -1.0]),
+        helper.make_node("LinearRegressor", ["x"], ["regressed"], domain="ai.onnx.ml", targets=2,
+                         coefficients=rng.normal(size=6).round(2).tolist(), intercepts=[1.0, -1.0]),
+    ]
+    graph = helper.make_graph(
+        nodes, "strings",
+        [helper.make_tensor_value_info("x", f, ["batch", 3]), helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch"])],
+        [helper.make_tensor_value_info("label", TensorProto.STRING, ["batch"]),
+         helper.make_value_info("probabilities", helper.make_sequence_type_proto(
+             helper.make_map_type_proto(TensorProto.STRING, helper.make_tensor_type_proto(f, [])))),
+         helper.make_tensor_value_info("names", TensorProto.STRING, ["batch"]),
+         helper.make_tensor_value_info("scaled", f, ["batch", 2]),
+         helper.make_tensor_value_info("regressed", f, ["batch", 2])],
+        [onnx.numpy_helper.from_array(np.array([2, 0], np.int64), "columns")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("ai.onnx.ml", 2)])
+    save("ml-string-labels", model, {"x": rng.normal(size=(ROWS, 3)).astype(np.float32),
+                                     "ids": np.array([1, 2, 3, 4, 0, 3, 2, 1], np.int64)},
+         "string labels: LinearClassifier, ZipMap, LabelEncoder int64->string; ArrayFeatureExtractor, Scaler, LinearRegressor")
+
     # A wider MLP for the benchmark (784 -> 128 -> 64 -> 10).
     sizes = [784, 128, 64, 10]
     nodes, inits, prev = [], [], "x"

@@ -8,7 +8,10 @@ struct ScalerKernel: Kernel {
         try context.require(try context.inputType(0), in: numericFeatureTypes)
         let offset = try context.attributes.floats("offset") ?? [0]
         let scale = try context.attributes.floats("scale") ?? [1]
-        guard !offset.isEmpty, !scale.isEmpty else { throw context.invalid("offset and scale must not be empty") }
+        // onnxruntime requires equal lengths (1 for all columns, or one per column).
+        guard !offset.isEmpty, offset.count == scale.count else {
+            throw context.invalid("offset and scale must be non-empty and of equal length")
+        }
         return CompiledNode(ScalerKernel(offset: offset, scale: scale), outputTypes: [.float])
     }
 
