@@ -29,20 +29,29 @@ struct ExecutionPlan: Sendable {
 
     /// Runs the steps in `workspace`, whose input slots the caller has filled.
     func execute(in workspace: Workspace) throws(ONNXError) {
+        // Work on a local copy of the slot array (moved out, so no copy is made): a class's
+        // stored array would pay a dynamic exclusivity check on every access.
+        var values = workspace.values
+        workspace.values = []
+        defer { workspace.values = values }
         for step in steps {
             var arguments: [ONNXTensor?] = []
             arguments.reserveCapacity(step.inputs.count)
-            for slot in step.inputs { arguments.append(slot < 0 ? nil : workspace.values[slot]) }
+            for slot in step.inputs { arguments.append(slot < 0 ? nil : values[slot]) }
             var results: [ONNXTensor] = []
             results.reserveCapacity(step.outputs.count)
-            for slot in step.outputs { results.append(workspace.take(slot)) }
+            for slot in step.outputs {
+                // Move the previous run's tensor out so its buffer is uniquely referenced.
+                results.append(values[slot])
+                values[slot] = .empty
+            }
             do {
                 try step.kernel.run(arguments, &results)
             } catch {
-                for (i, slot) in step.outputs.enumerated() { workspace.values[slot] = results[i] }
+                for (i, slot) in step.outputs.enumerated() { values[slot] = results[i] }
                 throw Self.attribute(error, to: step.label)
             }
-            for (i, slot) in step.outputs.enumerated() { workspace.values[slot] = results[i] }
+            for (i, slot) in step.outputs.enumerated() { values[slot] = results[i] }
         }
     }
 
@@ -62,13 +71,6 @@ final class Workspace: @unchecked Sendable {
         values = [ONNXTensor](repeating: .empty, count: plan.slotCount)
         for constant in plan.constants { values[constant.slot] = constant.tensor }
         constantSlots = Set(plan.constants.map(\.slot))
-    }
-
-    /// Moves a slot's tensor out, leaving the only reference to its buffer with the caller.
-    func take(_ slot: Int) -> ONNXTensor {
-        let tensor = values[slot]
-        values[slot] = .empty
-        return tensor
     }
 
     func isConstant(_ slot: Int) -> Bool {
