@@ -64,9 +64,13 @@ public final class ONNXModel: Sendable {
     /// Checks request tensors against ``inputs``: every input present, none unknown, element
     /// types equal, ranks equal and fixed dimensions matching.
     public func validate(_ tensors: [String: ONNXTensor]) throws(ONNXError) {
-        for name in tensors.keys.sorted() where inputsByName[name] == nil {
-            let known = inputs.map(\.name).joined(separator: ", ")
-            throw .invalidInput(name: name, detail: "the model has no such input (inputs: \(known))")
+        // Input names are unique, so once every declared input is found, a larger dictionary
+        // must hold an unknown name; only then are the names sorted, for a stable message.
+        if tensors.count > inputs.count || inputs.contains(where: { tensors[$0.name] == nil }) {
+            for name in tensors.keys.sorted() where inputsByName[name] == nil {
+                let known = inputs.map(\.name).joined(separator: ", ")
+                throw .invalidInput(name: name, detail: "the model has no such input (inputs: \(known))")
+            }
         }
         for input in inputs {
             guard let tensor = tensors[input.name] else {
