@@ -39,8 +39,6 @@ struct NodeContext {
     let attributes: AttributeReader
     /// Element types of the inputs; nil where an optional input is left out.
     let inputTypes: [ElementType?]
-    /// Input values known at load time (initializers and Constant outputs).
-    let constantInputs: [ONNXTensor?]
 
     func unsupported(_ detail: String) -> ONNXError {
         .unsupportedFeature(node: label, detail: detail)

@@ -99,23 +99,20 @@ struct GraphCompiler {
         let domain = OperatorRegistry.canonicalDomain(node.domain)
         var inputSlots: [Int] = []
         var inputTypes: [ElementType?] = []
-        var constantInputs: [ONNXTensor?] = []
         for name in node.input {
             if name.isEmpty {
                 inputSlots.append(-1)
                 inputTypes.append(nil)
-                constantInputs.append(nil)
                 continue
             }
             guard let slot = slotByName[name] else { throw .invalidGraph("\(label): input \(name) is never produced") }
             inputSlots.append(slot)
             inputTypes.append(slotTypes[slot])
-            constantInputs.append(constants[slot])
         }
         let attributes = try AttributeReader(node, label: label)
         let context = NodeContext(
             node: node, label: label, opset: opsets[domain] ?? 1, attributes: attributes,
-            inputTypes: inputTypes, constantInputs: constantInputs)
+            inputTypes: inputTypes)
 
         if domain == OperatorRegistry.standardDomain && node.opType == "Constant" {
             let value = try ConstantFolding.value(of: context)

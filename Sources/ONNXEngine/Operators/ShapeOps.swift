@@ -8,18 +8,17 @@ struct ReshapeKernel: Kernel {
         case identity
     }
     let form: Form
-    let name: String
 
     static let flatten: KernelFactory = { context throws(ONNXError) in
         try context.expectInputs(1...1)
         let type = try context.inputType(0)
         let axis = try context.attributes.int("axis", default: 1)
-        return CompiledNode(ReshapeKernel(form: .flatten(axis: axis), name: "Flatten"), outputTypes: [type])
+        return CompiledNode(ReshapeKernel(form: .flatten(axis: axis)), outputTypes: [type])
     }
 
     static let identity: KernelFactory = { context throws(ONNXError) in
         try context.expectInputs(1...1)
-        return CompiledNode(ReshapeKernel(form: .identity, name: "Identity"), outputTypes: [try context.inputType(0)])
+        return CompiledNode(ReshapeKernel(form: .identity), outputTypes: [try context.inputType(0)])
     }
 
     static let reshape: KernelFactory = { context throws(ONNXError) in
@@ -29,20 +28,19 @@ struct ReshapeKernel: Kernel {
             context.attributes.ignore("consumed_inputs")
             guard let shape = try context.attributes.ints("shape") else { throw context.invalid("needs a shape") }
             return CompiledNode(
-                ReshapeKernel(form: .reshape(fixed: shape.map { Int($0) }, allowZero: false), name: "Reshape"),
+                ReshapeKernel(form: .reshape(fixed: shape.map { Int($0) }, allowZero: false)),
                 outputTypes: [type])
         }
         try context.expectInputs(2...2)
         try context.require(try context.inputType(1), in: [.int64], for: "shape")
         let allowZero = try context.attributes.int("allowzero", default: 0) != 0
-        return CompiledNode(ReshapeKernel(form: .reshape(fixed: nil, allowZero: allowZero), name: "Reshape"), outputTypes: [type])
+        return CompiledNode(ReshapeKernel(form: .reshape(fixed: nil, allowZero: allowZero)), outputTypes: [type])
     }
 
     /// Squeeze and Unsqueeze take `axes` as an attribute before opset 13 and as an input after.
     static func axesForm(unsqueeze: Bool) -> KernelFactory {
         { context throws(ONNXError) in
             let type = try context.inputType(0)
-            let name = unsqueeze ? "Unsqueeze" : "Squeeze"
             var fixed: [Int]?
             if context.opset < 13 {
                 try context.expectInputs(1...1)
@@ -55,7 +53,7 @@ struct ReshapeKernel: Kernel {
                 }
             }
             let form: Form = unsqueeze ? .unsqueeze(fixed: fixed) : .squeeze(fixed: fixed)
-            return CompiledNode(ReshapeKernel(form: form, name: name), outputTypes: [type])
+            return CompiledNode(ReshapeKernel(form: form), outputTypes: [type])
         }
     }
 

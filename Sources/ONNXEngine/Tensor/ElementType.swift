@@ -49,16 +49,4 @@ public enum ElementType: Int32, Sendable, Hashable, CaseIterable, CustomStringCo
         default: false
         }
     }
-
-    /// Bytes per element for fixed-width types; strings count as their pointer-sized slot.
-    var byteWidth: Int {
-        switch self {
-        case .bool, .uint8, .int8: 1
-        case .uint16, .int16, .float16, .bfloat16: 2
-        case .float, .int32, .uint32: 4
-        case .double, .int64, .uint64, .complex64: 8
-        case .complex128: 16
-        case .string: MemoryLayout<String>.stride
-        }
-    }
 }
