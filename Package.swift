@@ -7,12 +7,20 @@ let package = Package(
     products: [
         .library(name: "MeshCore", targets: ["MeshCore"]),
         .library(name: "EtcdGateway", targets: ["EtcdGateway"]),
+        .library(name: "OpenInference", targets: ["OpenInference"]),
+        .executable(name: "modelmesh", targets: ["modelmesh"]),
         .library(name: "ONNXEngine", targets: ["ONNXEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
@@ -26,6 +34,37 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Open Inference Protocol v2: types and the REST (JSON + binary extension) codec.
+        .target(name: "OpenInference"),
+        // The ModelRuntime SPI and the built-in runtimes.
+        .target(name: "ModelRuntimes", dependencies: ["MeshCore", "OpenInference"]),
+        // The shell: registration, mirror, local models, routing, forwarding, HTTP server.
+        .target(
+            name: "MeshPeer",
+            dependencies: [
+                "MeshCore", "EtcdGateway", "OpenInference", "ModelRuntimes",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "modelmesh",
+            dependencies: [
+                "MeshPeer", "ModelRuntimes", "OpenInference",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Starts real etcd (and later peer and S3) processes on loopback for tests.
@@ -57,6 +96,7 @@ let package = Package(
         .executableTarget(name: "onnx-bench", dependencies: ["ONNXEngine"]),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"]),
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport"]),
+        .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference"]),
         .testTarget(name: "ONNXEngineTests", dependencies: ["ONNXEngine"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

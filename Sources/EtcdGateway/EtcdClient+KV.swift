@@ -16,10 +16,11 @@ extension EtcdClient {
     /// Every key under `prefix`, in key order, fetched in pages of `pageSize` at one revision.
     ///
     /// Returns the keys and the revision they were read at (to watch from `revision + 1`).
-    public func getAll(prefix: String, pageSize: Int64 = 10_000) async throws -> (kvs: [KeyValue], revision: Int64) {
+    /// Pass `revision` to read several prefixes as of one revision.
+    public func getAll(prefix: String, revision atRevision: Int64 = 0, pageSize: Int64 = 10_000) async throws -> (kvs: [KeyValue], revision: Int64) {
         let whole = KeyRange.prefix(prefix)
         var start = whole.key
-        var revision: Int64 = 0
+        var revision: Int64 = atRevision
         var result: [KeyValue] = []
         while true {
             let page = try await range(

@@ -1,0 +1,50 @@
+/// A peer's current load, gossiped to a few peers every interval and piggybacked on forwarded
+/// responses. Small and bounded whatever the number of models.
+public struct LoadReport: Codable, Sendable, Hashable {
+    public var peer: PeerID
+    public var time: MeshTime
+    /// Requests being served or waiting for a load right now.
+    public var inFlight: Int
+    /// Loads queued or running.
+    public var loading: Int
+    public var usedBytes: Int64
+    public var capacityBytes: Int64
+    public var modelCount: Int
+    /// Last use of the least recently used loaded model (nil: nothing loaded).
+    public var lruTime: MeshTime?
+    /// Request rates of this peer's busiest models (at most ``maxRates``).
+    public var rates: [ModelRate]
+
+    public static let maxRates = 16
+
+    public struct ModelRate: Codable, Sendable, Hashable {
+        public var model: ModelID
+        /// Requests per second served by this peer's copy, over the recent window.
+        public var perSecond: Double
+        public init(model: ModelID, perSecond: Double) {
+            self.model = model
+            self.perSecond = perSecond
+        }
+    }
+
+    public init(peer: PeerID, time: MeshTime, inFlight: Int, loading: Int, usedBytes: Int64, capacityBytes: Int64,
+                modelCount: Int, lruTime: MeshTime?, rates: [ModelRate]) {
+        self.peer = peer
+        self.time = time
+        self.inFlight = inFlight
+        self.loading = loading
+        self.usedBytes = usedBytes
+        self.capacityBytes = capacityBytes
+        self.modelCount = modelCount
+        self.lruTime = lruTime
+        self.rates = Array(rates.sorted { $0.perSecond > $1.perSecond }.prefix(LoadReport.maxRates))
+    }
+
+    public var freeBytes: Int64 { max(0, capacityBytes - usedBytes) }
+
+    /// This peer's request rate for `model`, if it is among the reported ones.
+    public func rate(of model: ModelID) -> Double? {
+        rates.first { $0.model == model }?.perSecond
+    }
+
+}

@@ -1,0 +1,150 @@
+/// Chooses the peer that should load a new copy of a model.
+///
+/// Eligible peers are live, not shutting down, not excluded by the request, not holding the model
+/// already, without a recent load failure for it, carrying the model's labels and big enough for
+/// it. Among them, in order: peers with room before full ones; peers in a zone that has no copy
+/// yet; then, with room, fewest models and most free memory; when full, the oldest least recently
+/// used model (cheapest to evict), skipping peers whose LRU model is younger than the churn guard.
+/// Remaining ties go to a per-model rendezvous hash, so peers deciding independently agree.
+public struct PlacementPolicy: Sendable {
+    public var minChurnAge: Duration
+    /// Gossip older than this is ignored.
+    public var reportMaxAge: Duration
+
+    public init(minChurnAge: Duration = .seconds(30), reportMaxAge: Duration = .seconds(5)) {
+        self.minChurnAge = minChurnAge
+        self.reportMaxAge = reportMaxAge
+    }
+
+    public func choose(
+        for model: ModelID, record: ModelRecord, sizeBytes: Int64, view: ClusterView,
+        excluded: Set<PeerID>, now: MeshTime
+    ) -> Placement {
+        let ranked = rank(for: model, record: record, sizeBytes: sizeBytes, view: view, excluded: excluded, now: now)
+        switch ranked {
+        case .success(let candidates): return .peer(candidates[0])
+        case .failure(let refusal): return .none(refusal)
+        }
+    }
+
+    /// Every eligible peer, best first, or why there is none.
+    public func rank(
+        for model: ModelID, record: ModelRecord, sizeBytes: Int64, view: ClusterView,
+        excluded: Set<PeerID>, now: MeshTime
+    ) -> Result<[PeerID], PlacementRefusal> {
+        guard !view.peers.isEmpty else { return .failure(.noPeers) }
+        let holders = view.copies(of: model)
+        let failed = view.failures(of: model)
+        let available = view.peers.filter { !$0.value.shuttingDown && !excluded.contains($0.key) && holders[$0.key] == nil }
+        guard !available.isEmpty else {
+            return .failure(.noPeerLeft(model: model, holders: holders.count, excluded: excluded.count))
+        }
+        let labelled = available.filter { Set(record.labels).isSubset(of: $0.value.labels) }
+        guard !labelled.isEmpty else { return .failure(.missingLabels(model: model, labels: record.labels)) }
+        let roomy = labelled.filter { $0.value.capacityBytes >= sizeBytes }
+        guard !roomy.isEmpty else {
+            let largest = labelled.values.map(\.capacityBytes).max() ?? 0
+            return .failure(.tooLarge(model: model, neededBytes: sizeBytes, largestCapacityBytes: largest))
+        }
+        let healthy = roomy.filter { failed[$0.key] == nil }
+        guard !healthy.isEmpty else {
+            return .failure(.allFailed(model: model, lastError: failed.values.max { $0.time < $1.time }?.message ?? ""))
+        }
+        let zonesWithCopies = Set(holders.keys.compactMap { view.peers[$0]?.zone })
+        let candidates = healthy.compactMap { peer, record -> Candidate? in
+            let report = view.report(for: peer, now: now, maxAge: reportMaxAge)
+            let holding = view.holdings(of: peer)
+            let used = max(holding.bytes, report?.usedBytes ?? 0)
+            let free = record.capacityBytes - used
+            let lru = report?.lruTime
+            let full = free < sizeBytes
+            // A full peer whose least recently used model is recent would refuse the load.
+            if full, let lru, now - lru < minChurnAge { return nil }
+            return Candidate(
+                peer: peer, full: full,
+                sameZone: record.zone.map { zonesWithCopies.contains($0) } ?? false,
+                count: max(holding.count, report?.modelCount ?? 0),
+                free: free, lru: lru,
+                tieBreak: StableHash.rendezvous(model.rawValue, peer.rawValue)
+            )
+        }
+        guard !candidates.isEmpty else { return .failure(.allBusy(model: model, minChurnAge: minChurnAge)) }
+        return .success(candidates.sorted(by: Candidate.isBetter).map(\.peer))
+    }
+
+    struct Candidate {
+        var peer: PeerID
+        var full: Bool
+        var sameZone: Bool
+        var count: Int
+        var free: Int64
+        var lru: MeshTime?
+        var tieBreak: UInt64
+
+        static func isBetter(_ a: Candidate, _ b: Candidate) -> Bool {
+            if a.full != b.full { return !a.full }
+            if a.sameZone != b.sameZone { return !a.sameZone }
+            if a.full {
+                // Evicting an older model costs less; an unknown LRU sorts last.
+                let aLRU = a.lru?.millisecondsSinceEpoch ?? Int64.max
+                let bLRU = b.lru?.millisecondsSinceEpoch ?? Int64.max
+                if aLRU != bLRU { return aLRU < bLRU }
+            } else {
+                if a.count != b.count { return a.count < b.count }
+                if a.free != b.free { return a.free > b.free }
+            }
+            return a.tieBreak > b.tieBreak
+        }
+    }
+}
+
+public enum Placement: Sendable, Hashable {
+    case peer(PeerID)
+    case none(PlacementRefusal)
+}
+
+/// Why no peer can take a new copy, phrased for the user.
+public enum PlacementRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+    case noPeers
+    case noPeerLeft(model: ModelID, holders: Int, excluded: Int)
+    case missingLabels(model: ModelID, labels: [String])
+    case tooLarge(model: ModelID, neededBytes: Int64, largestCapacityBytes: Int64)
+    case allFailed(model: ModelID, lastError: String)
+    case allBusy(model: ModelID, minChurnAge: Duration)
+
+    public var description: String {
+        switch self {
+        case .noPeers:
+            return "no peer is registered in the cluster"
+        case .noPeerLeft(let model, let holders, let excluded):
+            return "no peer is left to load \(model) (\(holders) hold a copy, \(excluded) were tried or are unreachable)"
+        case .missingLabels(let model, let labels):
+            return "no live peer has the labels \(labels.joined(separator: ", ")) that \(model) requires"
+        case .tooLarge(let model, let needed, let largest):
+            return "\(model) needs \(ByteCount(needed)) but the largest peer holds \(ByteCount(largest)); it fits nowhere"
+        case .allFailed(let model, let lastError):
+            return "\(model) failed to load on every eligible peer recently: \(lastError)"
+        case .allBusy(let model, let minChurnAge):
+            return "every eligible peer is full of models used within the last \(Int(minChurnAge.seconds)) s; \(model) cannot be loaded without thrashing"
+        }
+    }
+}
+
+/// Bytes in human units for messages.
+public struct ByteCount: CustomStringConvertible, Sendable {
+    public var bytes: Int64
+    public init(_ bytes: Int64) { self.bytes = bytes }
+
+    public var description: String {
+        let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while abs(value) >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        if unit == 0 { return "\(bytes) bytes" }
+        let rounded = (value * 10).rounded() / 10
+        return "\(rounded) \(units[unit])"
+    }
+}

@@ -1,0 +1,181 @@
+// The durable facts peers share through etcd, as they appear in `etcdctl get --prefix`.
+
+/// `<prefix>/peers/<peerId>`, bound to the peer's lease.
+public struct PeerRecord: Codable, Hashable, Sendable {
+    /// `host:port` of the peer's HTTP server (data plane, management, peer hops).
+    public var httpAddress: String
+    /// `host:port` of the peer's gRPC server, when it runs one.
+    public var grpcAddress: String?
+    public var zone: String?
+    /// Capabilities models can require (sorted).
+    public var labels: [String]
+    /// Memory the peer may fill with models.
+    public var capacityBytes: Int64
+    public var version: String
+    public var startTime: MeshTime
+    /// Set during graceful shutdown: place nothing new here.
+    public var shuttingDown: Bool
+    /// A random id per process: tells a restarted peer from its predecessor with the same name.
+    public var instance: String
+
+    public init(httpAddress: String, grpcAddress: String? = nil, zone: String? = nil, labels: [String] = [],
+                capacityBytes: Int64, version: String, startTime: MeshTime, shuttingDown: Bool = false, instance: String) {
+        self.httpAddress = httpAddress
+        self.grpcAddress = grpcAddress
+        self.zone = zone
+        self.labels = labels.sorted()
+        self.capacityBytes = capacityBytes
+        self.version = version
+        self.startTime = startTime
+        self.shuttingDown = shuttingDown
+        self.instance = instance
+    }
+}
+
+/// `<prefix>/models/<modelId>`: a registered model. Durable.
+public struct ModelRecord: Codable, Hashable, Sendable {
+    /// The model's format, which selects the runtime (`synthetic`, `onnx`, ...).
+    public var type: String
+    public var storage: StorageLocation?
+    /// Expected memory size before the first load has measured it.
+    public var sizeHintBytes: Int64?
+    /// Copies kept loaded at all times (0: load on first use).
+    public var minCopies: Int
+    /// At most this many copies (nil: one per eligible peer).
+    public var maxCopies: Int?
+    /// Labels a peer must have to hold this model.
+    public var labels: [String]
+    /// Per-model override of the scale-up threshold, in requests per second per copy.
+    public var scaleUpRequestsPerSecond: Double?
+    public var created: MeshTime
+    /// VModels pointing at this model; it cannot be unregistered while any does.
+    public var references: Int
+    /// Unregister automatically once no vmodel references it (vmodel-managed targets).
+    public var autoDelete: Bool
+
+    public init(type: String, storage: StorageLocation? = nil, sizeHintBytes: Int64? = nil, minCopies: Int = 0,
+                maxCopies: Int? = nil, labels: [String] = [], scaleUpRequestsPerSecond: Double? = nil,
+                created: MeshTime, references: Int = 0, autoDelete: Bool = false) {
+        self.type = type
+        self.storage = storage
+        self.sizeHintBytes = sizeHintBytes
+        self.minCopies = minCopies
+        self.maxCopies = maxCopies
+        self.labels = labels.sorted()
+        self.scaleUpRequestsPerSecond = scaleUpRequestsPerSecond
+        self.created = created
+        self.references = references
+        self.autoDelete = autoDelete
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type, storage, sizeHintBytes, minCopies, maxCopies, labels, scaleUpRequestsPerSecond, created, references, autoDelete
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = try c.decode(String.self, forKey: .type)
+        storage = try c.decodeIfPresent(StorageLocation.self, forKey: .storage)
+        sizeHintBytes = try c.decodeIfPresent(Int64.self, forKey: .sizeHintBytes)
+        minCopies = try c.decodeIfPresent(Int.self, forKey: .minCopies) ?? 0
+        maxCopies = try c.decodeIfPresent(Int.self, forKey: .maxCopies)
+        labels = try c.decodeIfPresent([String].self, forKey: .labels) ?? []
+        scaleUpRequestsPerSecond = try c.decodeIfPresent(Double.self, forKey: .scaleUpRequestsPerSecond)
+        created = try c.decodeIfPresent(MeshTime.self, forKey: .created) ?? .epoch
+        references = try c.decodeIfPresent(Int.self, forKey: .references) ?? 0
+        autoDelete = try c.decodeIfPresent(Bool.self, forKey: .autoDelete) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(type, forKey: .type)
+        try c.encodeIfPresent(storage, forKey: .storage)
+        try c.encodeIfPresent(sizeHintBytes, forKey: .sizeHintBytes)
+        try c.encode(minCopies, forKey: .minCopies)
+        try c.encodeIfPresent(maxCopies, forKey: .maxCopies)
+        if !labels.isEmpty { try c.encode(labels, forKey: .labels) }
+        try c.encodeIfPresent(scaleUpRequestsPerSecond, forKey: .scaleUpRequestsPerSecond)
+        try c.encode(created, forKey: .created)
+        if references != 0 { try c.encode(references, forKey: .references) }
+        if autoDelete { try c.encode(autoDelete, forKey: .autoDelete) }
+    }
+
+    /// Whether two registrations describe the same model (registering it again is then a no-op).
+    public func sameDefinition(as other: ModelRecord) -> Bool {
+        type == other.type && storage == other.storage && sizeHintBytes == other.sizeHintBytes
+            && minCopies == other.minCopies && maxCopies == other.maxCopies && labels == other.labels
+            && scaleUpRequestsPerSecond == other.scaleUpRequestsPerSecond
+    }
+}
+
+/// `<prefix>/copies/<modelId>/<peerId>`, bound to the holder's lease.
+public struct CopyRecord: Codable, Hashable, Sendable {
+    public enum State: String, Codable, Sendable { case loading, loaded }
+    public var state: State
+    /// When the copy entered `state`.
+    public var since: MeshTime
+    /// Measured size once loaded, the estimate while loading.
+    public var sizeBytes: Int64
+
+    public init(state: State, since: MeshTime, sizeBytes: Int64) {
+        self.state = state
+        self.since = since
+        self.sizeBytes = sizeBytes
+    }
+}
+
+/// `<prefix>/failures/<modelId>/<peerId>`: a recent load failure, on a short lease of its own.
+public struct FailureRecord: Codable, Hashable, Sendable {
+    public var time: MeshTime
+    public var message: String
+
+    public init(time: MeshTime, message: String) {
+        self.time = time
+        self.message = message
+    }
+}
+
+/// `<prefix>/vmodels/<vmodelId>`: a stable name for a concrete model. Durable.
+public struct VModelRecord: Codable, Hashable, Sendable {
+    /// Where requests go now.
+    public var activeModel: ModelID
+    /// Where the vmodel is heading; equal to `activeModel` when not in transition.
+    public var targetModel: ModelID
+    public var owner: String
+    /// The target failed to load; the active model keeps serving.
+    public var failed: Bool
+    public var failureMessage: String?
+    /// Unregister the old model once the vmodel has moved off it.
+    public var autoDeleteOldModel: Bool
+    public var updated: MeshTime
+
+    public init(activeModel: ModelID, targetModel: ModelID, owner: String = "", failed: Bool = false,
+                failureMessage: String? = nil, autoDeleteOldModel: Bool = false, updated: MeshTime) {
+        self.activeModel = activeModel
+        self.targetModel = targetModel
+        self.owner = owner
+        self.failed = failed
+        self.failureMessage = failureMessage
+        self.autoDeleteOldModel = autoDeleteOldModel
+        self.updated = updated
+    }
+
+    public var inTransition: Bool { activeModel != targetModel }
+}
+
+extension ModelID: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let raw = try container.decode(String.self)
+        do {
+            try self.init(raw)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}

@@ -1,0 +1,25 @@
+/// A hash that is the same in every process and on every machine (Swift's `Hasher` is seeded per
+/// process), for decisions that several peers must make identically.
+public enum StableHash {
+    /// 64-bit FNV-1a over the UTF-8 bytes, finished with a SplitMix64 mix for better spread.
+    public static func of(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return mix(hash)
+    }
+
+    /// Rendezvous (highest random weight) score of `member` for `key`.
+    public static func rendezvous(_ key: String, _ member: String) -> UInt64 {
+        mix(of(key) ^ (of(member) &* 0x9E37_79B9_7F4A_7C15))
+    }
+
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

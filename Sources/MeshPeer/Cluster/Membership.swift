@@ -1,0 +1,174 @@
+import AsyncHTTPClient
+import EtcdGateway
+import Logging
+import MeshCore
+import ServiceLifecycle
+import Synchronization
+
+/// This peer's registration: its record under `peers/<id>`, bound to a lease that is kept alive
+/// for as long as the peer runs. If the lease is lost (etcd was away longer than the TTL), a new
+/// lease is granted, the record is written again, and ``onLeaseRenewed`` lets the rest of the
+/// peer restore what it had bound to the old lease.
+public final class Membership: Service, Sendable {
+    public let peerID: PeerID
+    let store: MeshStore
+    let ttl: Int64
+    let logger: Logger
+    private let state: Mutex<State>
+    private let leaseRenewedHandlers = Mutex<[@Sendable (LeaseID) async -> Void]>([])
+
+    struct State {
+        var record: PeerRecord
+        var lease: LeaseID = .none
+        var registered = false
+    }
+
+    public init(peerID: PeerID, record: PeerRecord, store: MeshStore, leaseTTL: Int64, logger: Logger) {
+        self.peerID = peerID
+        self.store = store
+        self.ttl = leaseTTL
+        self.logger = logger
+        self.state = Mutex(State(record: record))
+    }
+
+    public var lease: LeaseID { state.withLock { $0.lease } }
+    public var record: PeerRecord { state.withLock { $0.record } }
+    public var isRegistered: Bool { state.withLock { $0.registered } }
+
+    /// Called with the new lease after the peer re-registered under it.
+    public func onLeaseRenewed(_ handler: @escaping @Sendable (LeaseID) async -> Void) {
+        leaseRenewedHandlers.withLock { $0.append(handler) }
+    }
+
+    public enum StartError: Error, CustomStringConvertible {
+        case duplicate(peer: PeerID, address: String, started: MeshTime)
+
+        public var description: String {
+            switch self {
+            case .duplicate(let peer, let address, let started):
+                return "peer id \(peer) is already used by a live peer at \(address) (started \(started)); give this peer another --peer-id"
+            }
+        }
+    }
+
+    /// Registers the peer. Refuses when another live peer has the same id; a record left by a
+    /// dead predecessor (same id, not answering) is removed with its lease, which also drops the
+    /// copies it claimed.
+    public func register(http: HTTPClient) async throws {
+        if let existing = try await store.peer(peerID), existing.record.instance != record.instance {
+            if await PeerProbe.answersAsLive(existing.record, peer: peerID, http: http) {
+                throw StartError.duplicate(peer: peerID, address: existing.record.httpAddress, started: existing.record.startTime)
+            }
+            logger.info("removing the record of a previous, unreachable peer with this id", metadata: [
+                "address": "\(existing.record.httpAddress)", "lease": "\(existing.lease)",
+            ])
+            try await store.etcd.revokeLease(existing.lease)
+        }
+        try await registerWithNewLease()
+    }
+
+    private func registerWithNewLease() async throws {
+        let grant = try await store.etcd.grantLease(ttl: ttl)
+        let record = self.record
+        guard try await store.registerPeer(peerID, record, lease: grant.id) else {
+            try? await store.etcd.revokeLease(grant.id)
+            let existing = try await store.peer(peerID)
+            throw StartError.duplicate(peer: peerID, address: existing?.record.httpAddress ?? "?", started: existing?.record.startTime ?? .epoch)
+        }
+        state.withLock {
+            $0.lease = grant.id
+            $0.registered = true
+        }
+        logger.info("registered in etcd", metadata: ["peer": "\(peerID)", "lease": "\(grant.id)", "ttl": "\(grant.ttl)"])
+    }
+
+    /// Rewrites the record (e.g. `shuttingDown`) under the current lease.
+    public func update(_ change: (inout PeerRecord) -> Void) async throws {
+        let (record, lease) = state.withLock { state -> (PeerRecord, LeaseID) in
+            change(&state.record)
+            return (state.record, state.lease)
+        }
+        guard lease != .none else { return }
+        try await store.etcd.put(store.layout.peer(peerID), value: try RecordCoding.encode(record), lease: lease)
+    }
+
+    /// Revokes the lease: the record and every copy record bound to it disappear at once.
+    public func deregister() async {
+        let lease = state.withLock { state -> LeaseID in
+            state.registered = false
+            return state.lease
+        }
+        guard lease != .none else { return }
+        do {
+            try await store.etcd.revokeLease(lease)
+            logger.info("deregistered from etcd", metadata: ["lease": "\(lease)"])
+        } catch {
+            logger.warning("could not revoke the lease; it will expire", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Keeps the lease alive until shutdown; re-registers when it was lost.
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            let interval = Duration.milliseconds(max(500, self.ttl * 1000 / 3))
+            while !Task.isCancelled {
+                let lease = self.lease
+                do {
+                    var failedSince: ContinuousClock.Instant?
+                    for try await renewal in self.store.etcd.keepAlive(lease, every: interval) {
+                        switch renewal {
+                        case .renewed:
+                            if let since = failedSince {
+                                self.logger.info("etcd reachable again; lease kept", metadata: ["outage": "\(ContinuousClock.now - since)"])
+                            }
+                            failedSince = nil
+                        case .failed(let error):
+                            if failedSince == nil {
+                                failedSince = .now
+                                self.logger.warning("cannot renew the lease; serving from the last known view", metadata: ["error": "\(error)"])
+                            }
+                        }
+                    }
+                    return
+                } catch EtcdError.leaseNotFound {
+                    self.logger.warning("the lease expired; registering again", metadata: ["old_lease": "\(lease)"])
+                    await self.reregister()
+                }
+            }
+        }
+    }
+
+    private func reregister() async {
+        state.withLock { $0.registered = false }
+        var backoff: Duration = .milliseconds(200)
+        while !Task.isCancelled {
+            do {
+                try await registerWithNewLease()
+                let lease = self.lease
+                for handler in leaseRenewedHandlers.withLock({ $0 }) { await handler(lease) }
+                return
+            } catch {
+                logger.warning("registering again failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(2))
+            }
+        }
+    }
+
+    /// The mirror saw our record vanish (lease revoked or expired): the keep-alive will notice;
+    /// nothing else to do here.
+    func recordRemoved() {
+        logger.debug("own peer record removed from etcd")
+    }
+}
+
+/// Asks a peer's health route whether it is alive and who it is.
+enum PeerProbe {
+    static func answersAsLive(_ record: PeerRecord, peer: PeerID, http: HTTPClient) async -> Bool {
+        var request = HTTPClientRequest(url: "http://\(record.httpAddress)/v2/health/live")
+        request.method = .GET
+        guard let response = try? await http.execute(request, timeout: .seconds(2)) else { return false }
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        return response.status == .ok && response.headers.first(name: MeshHeaders.peerID) == peer.rawValue
+    }
+}

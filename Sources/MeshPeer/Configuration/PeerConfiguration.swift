@@ -1,0 +1,45 @@
+import MeshCore
+
+/// Everything a peer can be told, with the defaults a production mesh starts from.
+public struct PeerConfiguration: Sendable {
+    public var peerID: PeerID
+    public var clusterName = "default"
+    /// Overrides the etcd prefix `/mm/<cluster>`.
+    public var etcdPrefix: String?
+    public var etcdEndpoints = ["http://127.0.0.1:2379"]
+    public var listenHost = "0.0.0.0"
+    public var httpPort = 8008
+    public var grpcPort: Int?
+    /// The host other peers use to reach this one (pod IP or DNS name).
+    public var advertiseHost = "127.0.0.1"
+    public var zone: String?
+    public var labels: [String] = []
+    public var capacityBytes: Int64 = 1 << 30
+    public var defaultModelSizeBytes: Int64 = 64 << 20
+    public var leaseTTLSeconds: Int64 = 10
+    public var requestTimeout: Duration = .seconds(60)
+    public var loadTimeout: Duration = .seconds(120)
+    public var minChurnAge: Duration = .seconds(30)
+    public var failureExpiry: Duration = .seconds(180)
+    public var maxLoadFailures = 3
+    public var maxAttempts = 8
+    public var maxBodyBytes = 64 << 20
+    public var recordCacheSize = 10_000
+    public var modelsRoot = "/models"
+    public var perModelMetrics = true
+    public var peerQuarantine: Duration = .seconds(15)
+    public var version = PeerConfiguration.softwareVersion
+
+    public static let softwareVersion = "0.1.0"
+
+    public init(peerID: PeerID) {
+        self.peerID = peerID
+    }
+
+    public var layout: KeyLayout {
+        etcdPrefix.map(KeyLayout.init(prefix:)) ?? KeyLayout(clusterName: clusterName)
+    }
+
+    public var httpAddress: String { "\(advertiseHost):\(httpPort)" }
+    public var grpcAddress: String? { grpcPort.map { "\(advertiseHost):\($0)" } }
+}

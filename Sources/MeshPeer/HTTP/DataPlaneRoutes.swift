@@ -1,0 +1,115 @@
+import Hummingbird
+import Logging
+import MeshCore
+import NIOCore
+import OpenInference
+
+/// The Open Inference Protocol v2 REST routes, with the model repository extension.
+struct DataPlaneRoutes {
+    let node: PeerNode
+
+    func register(on router: Hummingbird.Router<BasicRequestContext>) {
+        router.get("/v2") { _, _ in
+            HTTPReply.json(200, RESTEncoding.serverMetadata(node.serverMetadata)).response
+        }
+        router.get("/v2/health/live") { _, _ in
+            HTTPReply.json(200, Array(#"{"live":true}"#.utf8), headers: [(MeshHeaders.peerID, node.peerID.rawValue)]).response
+        }
+        router.get("/v2/health/ready") { _, _ in
+            let ready = node.isReady
+            return HTTPReply.json(ready ? 200 : 503, Array((ready ? #"{"ready":true}"# : #"{"ready":false}"#).utf8),
+                                  headers: [(MeshHeaders.peerID, node.peerID.rawValue)]).response
+        }
+        for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
+            router.get(RouterPath(prefix)) { request, context in
+                await node.handle(route: "metadata", request: request, context: context) { name, _, hop in
+                    let model = try await node.router.resolve(name)
+                    let call = RESTMetadataCall(forwarder: node.forwarder, peerID: node.peerID)
+                    return (model, try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline))
+                }
+            }
+            router.get(RouterPath(prefix + "/ready")) { request, context in
+                await node.handle(route: "ready", request: request, context: context) { name, _, hop in
+                    let model = try await node.router.resolve(name)
+                    let call = RESTLoadCall(forwarder: node.forwarder, peerID: node.peerID)
+                    do {
+                        _ = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
+                    } catch let error as InferenceError where error.httpStatus == 503 {
+                        return (model, .json(503, Self.readiness(name, false, error.message)))
+                    }
+                    return (model, .json(200, Self.readiness(name, true, nil)))
+                }
+            }
+            router.post(RouterPath(prefix + "/infer")) { request, context in
+                await node.handle(route: "infer", request: request, context: context) { name, request, hop in
+                    let model = try await node.router.resolve(name)
+                    let body = try await request.collectBody(limit: node.configuration.maxBodyBytes)
+                    let jsonLength = try Self.jsonLength(request)
+                    let call = RESTInferCall(body: body, jsonLength: jsonLength, contentType: request.header("content-type"),
+                                             forwarder: node.forwarder, metrics: node.metrics, peerID: node.peerID)
+                    return (model, try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline))
+                }
+            }
+        }
+        router.post("/v2/repository/index") { request, context in
+            await node.handle(route: "repository_index", request: request, context: context, modelParameter: nil) { _, request, _ in
+                let body = try await request.collectBody(limit: 1 << 20)
+                var readyOnly = false
+                if body.readableBytes > 0 {
+                    readyOnly = try RESTDecoding.json(Array(body.readableBytesView))["ready"]?.boolValue ?? false
+                }
+                return (nil, .json(200, try await node.repositoryIndex(readyOnly: readyOnly)))
+            }
+        }
+        router.post("/v2/repository/models/:model/load") { request, context in
+            await node.handle(route: "repository_load", request: request, context: context) { name, _, hop in
+                let model = try await node.router.resolve(name)
+                let call = RESTLoadCall(forwarder: node.forwarder, peerID: node.peerID)
+                return (model, try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline))
+            }
+        }
+        router.post("/v2/repository/models/:model/unload") { request, context in
+            await node.handle(route: "repository_unload", request: request, context: context) { name, _, _ in
+                let model = try await node.router.resolve(name)
+                let removed = try await node.unloadEverywhere(model)
+                return (model, .json(200, Array(#"{"unloaded_copies":\#(removed)}"#.utf8)))
+            }
+        }
+    }
+
+    static func readiness(_ name: String, _ ready: Bool, _ error: String?) -> [UInt8] {
+        var members: [(String, JSONValue)] = [("name", .string(name)), ("ready", .bool(ready))]
+        if let error { members.append(("error", .string(error))) }
+        var writer = JSONWriter()
+        writer.write(.object(members))
+        return writer.bytes
+    }
+
+    static func jsonLength(_ request: Request) throws(InferenceError) -> Int? {
+        guard let text = request.header("inference-header-content-length") else { return nil }
+        guard let length = Int(text), length >= 0 else {
+            throw .invalidArgument("Inference-Header-Content-Length must be a non-negative integer, not \"\(TextLimit.clip(text))\"")
+        }
+        return length
+    }
+}
+
+/// Routing parameters a request carries in its headers.
+struct HopContext {
+    var hop: Hop
+    var excluded: Set<PeerID>
+    var deadline: ContinuousClock.Instant
+
+    init(_ request: Request, defaultTimeout: Duration) throws(InferenceError) {
+        hop = request.header(MeshHeaders.hop).flatMap(Hop.init(rawValue:)) ?? .external
+        excluded = Set((request.header(MeshHeaders.excluded) ?? "").split(separator: ",").compactMap { try? PeerID(String($0)) })
+        var timeout = defaultTimeout
+        if let text = request.header(MeshHeaders.timeoutMillis) {
+            guard let millis = Int64(text), millis > 0 else {
+                throw .invalidArgument("\(MeshHeaders.timeoutMillis) must be a positive number of milliseconds")
+            }
+            timeout = .milliseconds(millis)
+        }
+        deadline = .now + timeout
+    }
+}

@@ -1,0 +1,65 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OpenInference
+
+/// A response as bytes, so it can be produced locally or relayed from another peer unchanged.
+public struct HTTPReply: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: ByteBuffer
+
+    public init(status: Int, headers: [(String, String)] = [], body: ByteBuffer) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    static func json(_ status: Int = 200, _ bytes: [UInt8], headers: [(String, String)] = []) -> HTTPReply {
+        HTTPReply(status: status, headers: [("content-type", "application/json")] + headers, body: ByteBuffer(bytes: bytes))
+    }
+
+    static func error(_ error: InferenceError, headers: [(String, String)] = []) -> HTTPReply {
+        json(error.httpStatus, error.jsonBody, headers: headers)
+    }
+
+    /// A hop that did not serve: 503 with the reason in `mm-route`.
+    static func decline(_ decline: RouteDecline, peer: String) -> HTTPReply {
+        var headers = [(MeshHeaders.route, decline.outcome.rawValue), (MeshHeaders.servedBy, peer)]
+        if let revision = decline.revision { headers.append((MeshHeaders.revision, String(revision))) }
+        return json(503, InferenceError.unavailable(decline.message).jsonBody, headers: headers)
+    }
+
+    var response: Response {
+        var fields = HTTPFields()
+        for (name, value) in headers {
+            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
+        }
+        return Response(status: HTTPResponse.Status(code: status), headers: fields, body: ResponseBody(byteBuffer: body))
+    }
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name }?.1
+    }
+}
+
+extension Request {
+    /// The value of a header (case-insensitive name).
+    func header(_ name: String) -> String? {
+        guard let field = HTTPField.Name(name) else { return nil }
+        return headers[field]
+    }
+
+    /// The body, refused with 413 when over `limit` (checked against Content-Length before
+    /// reading, and again while reading chunked bodies).
+    mutating func collectBody(limit: Int) async throws(InferenceError) -> ByteBuffer {
+        if let declared = headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw .tooLarge("the request body is \(declared) bytes; this peer accepts at most \(limit) (--max-body-bytes)")
+        }
+        do {
+            return try await collectBody(upTo: limit)
+        } catch {
+            throw .tooLarge("the request body is larger than \(limit) bytes (--max-body-bytes)")
+        }
+    }
+}

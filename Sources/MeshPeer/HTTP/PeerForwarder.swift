@@ -1,0 +1,80 @@
+import AsyncHTTPClient
+import Logging
+import MeshCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import OpenInference
+
+/// Sends hops to other peers over pooled keep-alive HTTP/1.1 connections and relays the bytes.
+public final class PeerForwarder: Sendable {
+    let http: HTTPClient
+    let selfID: PeerID
+    let maxResponseBytes: Int
+
+    public init(selfID: PeerID, maxResponseBytes: Int, connectTimeout: Duration = .seconds(1)) {
+        var configuration = HTTPClient.Configuration()
+        configuration.httpVersion = .http1Only
+        configuration.timeout.connect = .milliseconds(connectTimeout.milliseconds)
+        // A refused connection must surface at once so the router can exclude the peer.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        configuration.connectionPool.idleTimeout = .seconds(60)
+        configuration.decompression = .disabled
+        configuration.redirectConfiguration = .disallow
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.selfID = selfID
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    /// Relays one call to `peer` as a hop.
+    func send(
+        to peer: PeerID, at record: PeerRecord, method: HTTPMethod, path: String, headers: [(String, String)],
+        body: ByteBuffer?, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant
+    ) async throws -> HopResult<HTTPReply> {
+        var request = HTTPClientRequest(url: "http://\(record.httpAddress)\(path)")
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.headers.replaceOrAdd(name: MeshHeaders.hop, value: hop.rawValue)
+        if !excluded.isEmpty { request.headers.replaceOrAdd(name: MeshHeaders.excluded, value: excluded.map(\.rawValue).sorted().joined(separator: ",")) }
+        let remaining = deadline - .now
+        request.headers.replaceOrAdd(name: MeshHeaders.timeoutMillis, value: String(max(1, remaining.milliseconds)))
+        if let body { request.body = .bytes(body) }
+        do {
+            let response = try await http.execute(request, timeout: .milliseconds(max(1, remaining.milliseconds)))
+            let bytes = try await response.body.collect(upTo: maxResponseBytes)
+            let replyHeaders = response.headers.map { ($0.name.lowercased(), $0.value) }
+            let reply = HTTPReply(status: Int(response.status.code), headers: replyHeaders, body: bytes)
+            if let outcome = reply.header(MeshHeaders.route).flatMap(MeshHeaders.RouteOutcome.init(rawValue:)) {
+                let message = (try? JSONParser.parse(Array(bytes.readableBytesView)))?["error"]?.stringValue ?? "HTTP \(reply.status)"
+                let revision = reply.header(MeshHeaders.revision).flatMap(Int64.init)
+                return .declined(RouteDecline(outcome, message, revision: revision))
+            }
+            return .served(reply)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw InferenceError.deadlineExceeded("peer \(peer) did not answer before the request's deadline")
+        } catch let error as HTTPClientError where error == .connectTimeout {
+            throw PeerUnreachable(peer: peer, reason: "connection timed out", refused: true)
+        } catch let error as HTTPClientError where error == .remoteConnectionClosed {
+            throw PeerUnreachable(peer: peer, reason: "connection closed before the answer", refused: false)
+        } catch is NIOConnectionError {
+            throw PeerUnreachable(peer: peer, reason: "connection refused", refused: true)
+        } catch let error as IOError {
+            throw PeerUnreachable(peer: peer, reason: "\(error)", refused: error.errnoCode == ECONNREFUSED)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as InferenceError {
+            throw error
+        } catch {
+            throw PeerUnreachable(peer: peer, reason: "\(error)", refused: false)
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

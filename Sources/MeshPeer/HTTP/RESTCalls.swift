@@ -1,0 +1,89 @@
+import MeshCore
+import ModelRuntimes
+import NIOCore
+import NIOHTTP1
+import OpenInference
+
+/// An inference request that arrived over REST.
+struct RESTInferCall: RoutedCall {
+    let body: ByteBuffer
+    let jsonLength: Int?
+    let contentType: String?
+    let forwarder: PeerForwarder
+    let metrics: MeshMetrics
+    let peerID: PeerID
+    var operation: String { "infer" }
+
+    func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> HTTPReply {
+        let request = try RESTDecoding.request(Array(body.readableBytesView), jsonLength: jsonLength)
+        let started = ContinuousClock.now
+        var response = try await model.infer(request)
+        metrics.invoke(model: modelID, duration: .now - started)
+        response.modelName = modelID.rawValue
+        if response.id == nil { response.id = request.id }
+        let encoded = RESTEncoding.response(response, for: request)
+        var headers = [("content-type", encoded.jsonLength == nil ? "application/json" : "application/octet-stream"),
+                       (MeshHeaders.servedBy, peerID.rawValue)]
+        if let length = encoded.jsonLength { headers.append(("inference-header-content-length", String(length))) }
+        return HTTPReply(status: 200, headers: headers, body: ByteBuffer(bytes: encoded.bytes))
+    }
+
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
+                 excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<HTTPReply> {
+        var headers: [(String, String)] = []
+        if let contentType { headers.append(("content-type", contentType)) }
+        if let jsonLength { headers.append(("inference-header-content-length", String(jsonLength))) }
+        let result = try await forwarder.send(
+            to: peer, at: record, method: .POST, path: "/v2/models/\(modelID.rawValue)/infer", headers: headers,
+            body: body, hop: hop, excluded: excluded, deadline: deadline
+        )
+        metrics.forwarded(hop: hop, outcome: result.label)
+        return result
+    }
+}
+
+/// `GET /v2/models/{m}`: served by a holder (loading the model if needed: its inputs and outputs
+/// are known only once loaded).
+struct RESTMetadataCall: RoutedCall {
+    let forwarder: PeerForwarder
+    let peerID: PeerID
+    var operation: String { "metadata" }
+
+    func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> HTTPReply {
+        var metadata = model.metadata
+        metadata.name = modelID.rawValue
+        return .json(200, RESTEncoding.modelMetadata(metadata), headers: [(MeshHeaders.servedBy, peerID.rawValue)])
+    }
+
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
+                 excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<HTTPReply> {
+        try await forwarder.send(to: peer, at: record, method: .GET, path: "/v2/models/\(modelID.rawValue)", headers: [],
+                                 body: nil, hop: hop, excluded: excluded, deadline: deadline)
+    }
+}
+
+/// `POST /v2/repository/models/{m}/load`: make sure a copy is loaded somewhere.
+struct RESTLoadCall: RoutedCall {
+    let forwarder: PeerForwarder
+    let peerID: PeerID
+    var operation: String { "load" }
+
+    func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> HTTPReply {
+        .json(200, Array("{}".utf8), headers: [(MeshHeaders.servedBy, peerID.rawValue)])
+    }
+
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
+                 excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<HTTPReply> {
+        try await forwarder.send(to: peer, at: record, method: .POST, path: "/v2/repository/models/\(modelID.rawValue)/load",
+                                 headers: [], body: nil, hop: hop, excluded: excluded, deadline: deadline)
+    }
+}
+
+extension HopResult {
+    var label: String {
+        switch self {
+        case .served: return "served"
+        case .declined(let decline): return decline.outcome.rawValue
+        }
+    }
+}

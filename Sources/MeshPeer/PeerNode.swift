@@ -1,0 +1,249 @@
+import AsyncHTTPClient
+import EtcdGateway
+import Foundation
+import Hummingbird
+import Logging
+import MeshCore
+import ModelRuntimes
+import NIOCore
+import OpenInference
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// One peer of the mesh: the services it runs and the state they share.
+public final class PeerNode: Sendable {
+    public let configuration: PeerConfiguration
+    public var peerID: PeerID { configuration.peerID }
+    let etcd: EtcdClient
+    let store: MeshStore
+    let mirror: ClusterMirror
+    let membership: Membership
+    let local: LocalModels
+    let router: RequestRouter
+    let forwarder: PeerForwarder
+    let health: PeerHealth
+    let metrics: MeshMetrics
+    let runtimes: RuntimeRegistry
+    let prometheus: PrometheusCollectorRegistry?
+    let logger: Logger
+    private let serverRunning = Promise<Void>()
+    private let shuttingDown = Atomic<Bool>(false)
+
+    public init(
+        configuration: PeerConfiguration, runtimes: RuntimeRegistry, files: any ModelFileProvider,
+        prometheus: PrometheusCollectorRegistry?, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.runtimes = runtimes
+        self.prometheus = prometheus
+        self.logger = logger
+        var etcdLogger = logger
+        etcdLogger[metadataKey: "component"] = "etcd"
+        etcd = EtcdClient(EtcdClient.Configuration(endpoints: configuration.etcdEndpoints), logger: etcdLogger)
+        store = MeshStore(etcd: etcd, layout: configuration.layout)
+        metrics = MeshMetrics(perModel: configuration.perModelMetrics)
+        health = PeerHealth(quarantine: configuration.peerQuarantine)
+        mirror = ClusterMirror(store: store, recordCacheSize: configuration.recordCacheSize, logger: logger)
+        let record = PeerRecord(
+            httpAddress: configuration.httpAddress, grpcAddress: configuration.grpcAddress, zone: configuration.zone,
+            labels: configuration.labels, capacityBytes: configuration.capacityBytes, version: configuration.version,
+            startTime: .now, instance: UUID().uuidString.lowercased()
+        )
+        membership = Membership(peerID: configuration.peerID, record: record, store: store,
+                                leaseTTL: configuration.leaseTTLSeconds, logger: logger)
+        var localSettings = LocalModels.Settings()
+        localSettings.minChurnAge = configuration.minChurnAge
+        localSettings.loadTimeout = configuration.loadTimeout
+        localSettings.failureExpiry = configuration.failureExpiry
+        localSettings.defaultModelSizeBytes = configuration.defaultModelSizeBytes
+        let membership = self.membership
+        local = LocalModels(
+            peerID: configuration.peerID, capacityBytes: configuration.capacityBytes, store: store, runtimes: runtimes,
+            files: files, settings: localSettings, metrics: metrics, logger: logger, lease: { membership.lease }
+        )
+        forwarder = PeerForwarder(selfID: configuration.peerID, maxResponseBytes: max(configuration.maxBodyBytes, 64 << 20))
+        router = RequestRouter(
+            peerID: configuration.peerID,
+            decisions: RoutePlanner(placement: PlacementPolicy(minChurnAge: configuration.minChurnAge), maxLoadFailures: configuration.maxLoadFailures),
+            mirror: mirror, local: local, health: health, defaultModelSizeBytes: configuration.defaultModelSizeBytes,
+            maxAttempts: configuration.maxAttempts, logger: logger
+        )
+        wire()
+    }
+
+    /// Connects the parts that react to each other.
+    private func wire() {
+        let local = self.local
+        let health = self.health
+        let membership = self.membership
+        let mirror = self.mirror
+        let peerID = self.peerID
+        mirror.onEvent { event in
+            local.handle(event, peerRegistered: { mirror.view.peers[peerID] != nil && membership.isRegistered })
+            switch event {
+            case .peerChanged(let peer), .peerRemoved(let peer): health.clear(peer)
+            default: break
+            }
+        }
+        membership.onLeaseRenewed { lease in
+            await local.restoreCopyRecords(lease: lease)
+        }
+    }
+
+    // MARK: Running
+
+    public enum StartupError: Error, CustomStringConvertible {
+        case etcdUnreachable(String)
+        public var description: String {
+            switch self {
+            case .etcdUnreachable(let reason): return "cannot start: \(reason)"
+            }
+        }
+    }
+
+    /// Runs the peer until SIGTERM or SIGINT, then shuts down gracefully.
+    public func run() async throws {
+        do {
+            _ = try await etcd.status()
+        } catch {
+            throw StartupError.etcdUnreachable("\(error)")
+        }
+        let app = makeApplication()
+        let lifecycle = PeerLifecycle(node: self)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [
+                .init(service: mirror),
+                .init(service: local),
+                .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: app),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        do {
+            try await group.run()
+        } catch {
+            await shutdownClients()
+            throw error
+        }
+        await shutdownClients()
+        if let failure = lifecycle.failure { throw failure }
+    }
+
+    private func shutdownClients() async {
+        try? await forwarder.shutdown()
+        try? await etcd.shutdown()
+    }
+
+    func makeApplication() -> some Service {
+        let router = Hummingbird.Router(context: BasicRequestContext.self)
+        DataPlaneRoutes(node: self).register(on: router)
+        ManagementRoutes(node: self).register(on: router)
+        router.get("/metrics") { _, _ in
+            let text = self.prometheus?.emitToBuffer() ?? []
+            return HTTPReply(status: 200, headers: [("content-type", "text/plain; version=0.0.4")], body: ByteBuffer(bytes: text)).response
+        }
+        let serverRunning = self.serverRunning
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.listenHost, port: configuration.httpPort),
+                                                    serverName: "swift-model-mesh"),
+            onServerRunning: { _ in serverRunning.succeed(()) },
+            logger: logger
+        )
+    }
+
+    /// Waits for the HTTP server and the cluster view, then registers; keeps the lease alive.
+    func register() async throws {
+        try await serverRunning.wait()
+        while !mirror.isSynced {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await membership.register(http: forwarder.http)
+    }
+
+    /// Graceful shutdown: stop taking models, leave the cluster.
+    func leave() async {
+        shuttingDown.store(true, ordering: .relaxed)
+        await local.stopAcceptingLoads()
+        try? await membership.update { $0.shuttingDown = true }
+        await membership.deregister()
+    }
+
+    public var isReady: Bool {
+        membership.isRegistered && mirror.isSynced && !shuttingDown.load(ordering: .relaxed)
+    }
+
+    var serverMetadata: ServerMetadata {
+        ServerMetadata(name: "swift-model-mesh", version: configuration.version, extensions: ["model_repository", "binary_tensor_data"])
+    }
+
+    // MARK: Request plumbing
+
+    /// Runs one REST handler: parses routing headers, maps errors to statuses, records metrics.
+    func handle(
+        route: String, request: Request, context: BasicRequestContext, modelParameter: String? = "model",
+        _ body: (String, inout Request, HopContext) async throws -> (ModelID?, HTTPReply)
+    ) async -> Response {
+        let started = ContinuousClock.now
+        var request = request
+        var model: ModelID?
+        var reply: HTTPReply
+        do {
+            let name = modelParameter.flatMap { context.parameters.get($0) } ?? ""
+            let hop = try HopContext(request, defaultTimeout: configuration.requestTimeout)
+            (model, reply) = try await body(name, &request, hop)
+        } catch let error as InferenceError {
+            reply = .error(error)
+        } catch let decline as RouteDecline {
+            reply = .decline(decline, peer: peerID.rawValue)
+        } catch let conflict as ConflictError {
+            reply = .json(409, InferenceError.invalidArgument(conflict.message).jsonBody)
+        } catch let error as EtcdError {
+            reply = .error(.unavailable("etcd is not available: \(error)"))
+        } catch {
+            logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"])
+            reply = .error(.internalError("\(error)"))
+        }
+        let handling = reply.header(MeshHeaders.servedBy).map { $0 == peerID.rawValue ? "local" : "forwarded" } ?? "none"
+        metrics.request(route: route, model: model, handling: handling, code: String(reply.status), duration: .now - started)
+        return reply.response
+    }
+
+    /// Runs an etcd call, turning "etcd is away" into a 503 the client can act on.
+    func etcdCall<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as EtcdError {
+            throw InferenceError.unavailable("etcd is not available, try again later: \(error)")
+        }
+    }
+}
+
+/// Registers the peer once the server listens, keeps its lease alive, and on graceful shutdown
+/// leaves the cluster before the HTTP server stops.
+final class PeerLifecycle: Service, Sendable {
+    let node: PeerNode
+    private let failed = Mutex<(any Error)?>(nil)
+
+    init(node: PeerNode) {
+        self.node = node
+    }
+
+    var failure: (any Error)? { failed.withLock { $0 } }
+
+    func run() async throws {
+        do {
+            try await node.register()
+        } catch is CancellationError {
+            return
+        } catch {
+            failed.withLock { $0 = error }
+            node.logger.critical("cannot join the mesh", metadata: ["error": "\(error)"])
+            return
+        }
+        try? await node.membership.run()
+        await node.leave()
+    }
+}

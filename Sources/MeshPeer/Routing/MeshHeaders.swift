@@ -1,0 +1,28 @@
+/// Headers peers use on hops between them (and a few clients may send).
+public enum MeshHeaders {
+    /// Request: `hit-only` or `load-local` (absent: a client request).
+    public static let hop = "mm-hop"
+    /// Request: peers already tried, comma-separated.
+    public static let excluded = "mm-excluded"
+    /// Request: milliseconds left before the client's deadline.
+    public static let timeoutMillis = "mm-timeout-ms"
+    /// Response: the peer that ran the model.
+    public static let servedBy = "mm-served-by"
+    /// Response: why a hop did not serve: `not-here`, `load-failed`, `unavailable`.
+    public static let route = "mm-route"
+    /// Response: the etcd revision the answering peer's decision was based on.
+    public static let revision = "mm-revision"
+    /// Response to health probes: the peer's id.
+    public static let peerID = "mm-peer-id"
+    /// Response: the answering peer's load report (JSON), piggybacked on hops.
+    public static let load = "mm-load"
+    /// Request: select the model (or vmodel) by header, as ModelMesh clients do.
+    public static let modelID = "mm-model-id"
+    public static let vmodelID = "mm-vmodel-id"
+
+    public enum RouteOutcome: String, Sendable {
+        case notHere = "not-here"
+        case loadFailed = "load-failed"
+        case unavailable
+    }
+}

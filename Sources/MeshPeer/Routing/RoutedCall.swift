@@ -1,0 +1,55 @@
+import MeshCore
+import ModelRuntimes
+
+/// One client call the router can serve locally or send to another peer, whatever protocol it
+/// arrived in (REST or gRPC). Forwarding relays the call's bytes; only local serving decodes.
+public protocol RoutedCall: Sendable {
+    associatedtype Reply: Sendable
+    /// What the call does, for logs and metrics (`infer`, `metadata`, `load`).
+    var operation: String { get }
+    /// Serves the call from a copy loaded on this peer.
+    func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> Reply
+    /// Sends the call to `peer` as a hop. Throws ``PeerUnreachable`` when the peer could not be
+    /// reached; answers from the peer, including errors of the model, come back as the result.
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
+                 excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<Reply>
+}
+
+public enum HopResult<Reply: Sendable>: Sendable {
+    case served(Reply)
+    /// The peer did not serve (see ``MeshHeaders/RouteOutcome``); try elsewhere.
+    case declined(RouteDecline)
+}
+
+/// A hop that did not serve, and why. Also thrown by the router of the receiving peer, and
+/// turned into a response carrying ``MeshHeaders/route``.
+public struct RouteDecline: Error, Sendable, CustomStringConvertible {
+    public var outcome: MeshHeaders.RouteOutcome
+    public var message: String
+    /// The revision of the decliner's decision, so the sender can wait for its view to catch up.
+    public var revision: Int64?
+
+    public init(_ outcome: MeshHeaders.RouteOutcome, _ message: String, revision: Int64? = nil) {
+        self.outcome = outcome
+        self.message = message
+        self.revision = revision
+    }
+
+    public var description: String { message }
+}
+
+/// A peer that could not be reached.
+public struct PeerUnreachable: Error, Sendable, CustomStringConvertible {
+    public var peer: PeerID
+    public var reason: String
+    /// The connection was refused or never established: the peer is likely gone.
+    public var refused: Bool
+
+    public init(peer: PeerID, reason: String, refused: Bool) {
+        self.peer = peer
+        self.reason = reason
+        self.refused = refused
+    }
+
+    public var description: String { "peer \(peer) is not reachable (\(reason))" }
+}

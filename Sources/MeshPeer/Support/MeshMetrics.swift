@@ -1,0 +1,88 @@
+import CoreMetrics
+import MeshCore
+import Synchronization
+
+/// The peer's metrics, named after ModelMesh's where one exists so dashboards carry over.
+///
+/// Per-model labels are bounded: the first ``maxLabelledModels`` models get their own label and
+/// the rest share `_other`, so a registry of a million models cannot explode the series count.
+public final class MeshMetrics: Sendable {
+    public let perModel: Bool
+    public let maxLabelledModels: Int
+    private let labelled = Mutex<Set<ModelID>>([])
+
+    let capacityBytes = Gauge(label: "modelmesh_instance_capacity_bytes")
+    let usedBytes = Gauge(label: "modelmesh_instance_used_bytes")
+    let modelsLoaded = Gauge(label: "modelmesh_instance_models_total")
+    let lruAgeSeconds = Gauge(label: "modelmesh_instance_lru_age_seconds")
+    let inFlight = Gauge(label: "modelmesh_instance_inflight_requests")
+
+    public init(perModel: Bool = true, maxLabelledModels: Int = 1000) {
+        self.perModel = perModel
+        self.maxLabelledModels = maxLabelledModels
+    }
+
+    /// The label value for `model`.
+    func label(_ model: ModelID) -> String {
+        guard perModel else { return "_all" }
+        return labelled.withLock { set in
+            if set.contains(model) { return model.rawValue }
+            if set.count < maxLabelledModels {
+                set.insert(model)
+                return model.rawValue
+            }
+            return "_other"
+        }
+    }
+
+    /// One client-facing request: `route` (infer, metadata, ...), how it was handled (`local`,
+    /// `forwarded`), and the HTTP or gRPC code.
+    func request(route: String, model: ModelID?, handling: String, code: String, duration: Duration) {
+        var dimensions = [("method", route), ("handling", handling), ("code", code)]
+        if let model { dimensions.append(("modelId", label(model))) }
+        Recorder(label: "modelmesh_api_request_milliseconds", dimensions: dimensions, aggregate: true)
+            .record(Double(duration.milliseconds))
+        Counter(label: "modelmesh_api_request_total", dimensions: dimensions).increment()
+    }
+
+    func invoke(model: ModelID, duration: Duration) {
+        Recorder(label: "modelmesh_invoke_model_milliseconds", dimensions: [("modelId", label(model))], aggregate: true)
+            .record(duration.seconds * 1000)
+    }
+
+    func forwarded(hop: Hop, outcome: String) {
+        Counter(label: "modelmesh_forwarded_requests_total", dimensions: [("hop", hop.rawValue), ("outcome", outcome)]).increment()
+    }
+
+    func cacheMiss(model: ModelID, waited: Duration) {
+        Recorder(label: "modelmesh_cache_miss_milliseconds", dimensions: [("modelId", label(model))], aggregate: true)
+            .record(Double(waited.milliseconds))
+    }
+
+    func loaded(model: ModelID, duration: Duration, sizeBytes: Int64) {
+        Recorder(label: "modelmesh_loadmodel_milliseconds", dimensions: [("modelId", label(model))], aggregate: true)
+            .record(Double(duration.milliseconds))
+        Recorder(label: "modelmesh_loaded_model_size_bytes", aggregate: true).record(sizeBytes)
+        Counter(label: "modelmesh_loadmodel_total").increment()
+    }
+
+    func loadFailed(model: ModelID) {
+        Counter(label: "modelmesh_loadmodel_failure", dimensions: [("modelId", label(model))]).increment()
+    }
+
+    func unloaded(model: ModelID, duration: Duration) {
+        Recorder(label: "modelmesh_unloadmodel_milliseconds", aggregate: true).record(Double(duration.milliseconds))
+    }
+
+    func evicted(model: ModelID, idle: Duration) {
+        Counter(label: "modelmesh_model_evicted").increment()
+        Recorder(label: "modelmesh_age_at_eviction_milliseconds", aggregate: true).record(Double(idle.milliseconds))
+    }
+
+    func memory(capacity: Int64, used: Int64, models: Int, lruAge: Duration?) {
+        capacityBytes.record(capacity)
+        usedBytes.record(used)
+        modelsLoaded.record(models)
+        lruAgeSeconds.record(lruAge?.seconds ?? 0)
+    }
+}
