@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "OpenInference", targets: ["OpenInference"]),
         .executable(name: "modelmesh", targets: ["modelmesh"]),
         .executable(name: "meshctl", targets: ["meshctl"]),
+        .library(name: "ONNXEngine", targets: ["ONNXEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // Pure decision logic: no I/O, no Foundation, no NIO.
@@ -87,6 +89,24 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // OpenBLAS's C interface, linked as a system library (Debian: libopenblas-dev).
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // The in-process ONNX runtime: parses, checks and executes ONNX graphs. Knows nothing
+        // of the mesh; the ModelRuntimes adapter wraps it.
+        .target(
+            name: "ONNXEngine",
+            dependencies: [
+                "CBLAS",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Generated/README.md"]
+        ),
+        // Times ONNXEngine on a model for tools/bench-onnx.
+        .executableTarget(name: "onnx-bench", dependencies: ["ONNXEngine"]),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"]),
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport"]),
         .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference"]),
@@ -97,6 +117,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: ["MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes"]
         ),
+        .testTarget(name: "ONNXEngineTests", dependencies: ["ONNXEngine"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
