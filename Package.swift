@@ -40,7 +40,7 @@ let package = Package(
         // Open Inference Protocol v2: types and the REST (JSON + binary extension) codec.
         .target(name: "OpenInference"),
         // The ModelRuntime SPI and the built-in runtimes.
-        .target(name: "ModelRuntimes", dependencies: ["MeshCore", "OpenInference"]),
+        .target(name: "ModelRuntimes", dependencies: ["MeshCore", "OpenInference", "ONNXEngine"]),
         // The shell: registration, mirror, local models, routing, forwarding, HTTP server.
         .target(
             name: "MeshPeer",

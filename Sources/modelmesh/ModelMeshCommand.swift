@@ -66,6 +66,9 @@ struct ModelMeshCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // BLAS threads compete with concurrent requests for the same cores; one per call is the
+        // better default for a server (set OPENBLAS_NUM_THREADS to override).
+        setenv("OPENBLAS_NUM_THREADS", "1", 0)
         let environment = ProcessInfo.processInfo.environment
         let level = Logger.Level(rawValue: logLevel ?? environment["MM_LOG_LEVEL"] ?? "info") ?? .info
         let json = (logFormat ?? environment["MM_LOG_FORMAT"] ?? "text") == "json"
@@ -92,7 +95,7 @@ struct ModelMeshCommand: AsyncParsableCommand {
 
         let node = PeerNode(
             configuration: configuration,
-            runtimes: RuntimeRegistry([SyntheticRuntime()]),
+            runtimes: RuntimeRegistry([SyntheticRuntime(), ONNXRuntime()]),
             files: LocalModelFiles(root: configuration.modelsRoot),
             prometheus: registry,
             logger: logger
