@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
         // Pure decision logic: no I/O, no Foundation, no NIO.
@@ -39,13 +42,37 @@ let package = Package(
         ),
         // Open Inference Protocol v2: types and the REST (JSON + binary extension) codec.
         .target(name: "OpenInference"),
+        // Open Inference Protocol over gRPC: generated messages and service (tools/generate-protos),
+        // and their conversion to and from the OpenInference types.
+        .target(
+            name: "OpenInferenceGRPC",
+            dependencies: [
+                "OpenInference",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ]
+        ),
+        // ModelMesh's management API (mmesh.ModelMesh), generated (tools/generate-protos).
+        .target(
+            name: "MeshManagementGRPC",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ]
+        ),
         // The ModelRuntime SPI and the built-in runtimes.
         .target(name: "ModelRuntimes", dependencies: ["MeshCore", "OpenInference", "ONNXEngine"]),
-        // The shell: registration, mirror, local models, routing, forwarding, HTTP server.
+        // The shell: registration, mirror, local models, routing, forwarding, HTTP and gRPC servers.
         .target(
             name: "MeshPeer",
             dependencies: [
-                "MeshCore", "EtcdGateway", "OpenInference", "ModelRuntimes",
+                "MeshCore", "EtcdGateway", "OpenInference", "ModelRuntimes", "OpenInferenceGRPC", "MeshManagementGRPC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -110,12 +137,18 @@ let package = Package(
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"]),
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport"]),
         .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference"]),
+        .testTarget(name: "OpenInferenceGRPCTests", dependencies: ["OpenInferenceGRPC", "OpenInference"]),
         .testTarget(name: "ModelRuntimesTests", dependencies: ["ModelRuntimes", "OpenInference", "MeshCore"]),
         .testTarget(name: "MeshPeerTests", dependencies: ["MeshPeer", "MeshCore", "OpenInference"]),
         // Multi-process tests: real etcd, real peer processes, real sockets.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes"]
+            dependencies: [
+                "MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes",
+                "OpenInferenceGRPC", "MeshManagementGRPC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]
         ),
         .testTarget(name: "ONNXEngineTests", dependencies: ["ONNXEngine"], exclude: ["Fixtures"]),
     ],

@@ -19,6 +19,9 @@ public struct KeyLayout: Sendable, Hashable {
     public var vmodels: String { prefix + "/vmodels/" }
     /// Index of models with `minCopies > 0`, so peers find them without scanning the registry.
     public var pinned: String { prefix + "/pinned/" }
+    /// Index of vmodels in transition (value: the target), so the peer that re-drives them finds
+    /// them without scanning every vmodel.
+    public var transitions: String { prefix + "/transitions/" }
 
     public func peer(_ id: PeerID) -> String { peers + id.rawValue }
     public func model(_ id: ModelID) -> String { models + id.rawValue }
@@ -28,6 +31,7 @@ public struct KeyLayout: Sendable, Hashable {
     public func failure(_ model: ModelID, on peer: PeerID) -> String { failures(of: model) + peer.rawValue }
     public func vmodel(_ id: ModelID) -> String { vmodels + id.rawValue }
     public func pinned(_ model: ModelID) -> String { pinned + model.rawValue }
+    public func transition(_ vmodel: ModelID) -> String { transitions + vmodel.rawValue }
 
     /// What a key under the prefix refers to.
     public enum Entry: Hashable, Sendable {
@@ -37,6 +41,7 @@ public struct KeyLayout: Sendable, Hashable {
         case failure(ModelID, PeerID)
         case vmodel(ModelID)
         case pinned(ModelID)
+        case transition(ModelID)
     }
 
     /// Classifies a key; nil for keys this layout does not know (left alone).
@@ -51,6 +56,7 @@ public struct KeyLayout: Sendable, Hashable {
         case ("models", 2): return modelID(parts[1]).map(Entry.model)
         case ("vmodels", 2): return modelID(parts[1]).map(Entry.vmodel)
         case ("pinned", 2): return modelID(parts[1]).map(Entry.pinned)
+        case ("transitions", 2): return modelID(parts[1]).map(Entry.transition)
         case ("copies", 3):
             guard let model = modelID(parts[1]), let peer = peerID(parts[2]) else { return nil }
             return .copy(model, peer)

@@ -154,9 +154,24 @@ extension PeerNode {
     /// The repository extension's index: registered models with their state (up to 10,000; the
     /// /v1 API pages through any number).
     func repositoryIndex(readyOnly: Bool) async throws -> [UInt8] {
+        let entries = try await repositoryEntries(readyOnly: readyOnly).map { entry -> JSONValue in
+            .object([("name", .string(entry.name)), ("state", .string(entry.state)), ("reason", .string(entry.reason))])
+        }
+        var writer = JSONWriter()
+        writer.write(.array(entries))
+        return writer.bytes
+    }
+
+    struct RepositoryEntry: Sendable, Equatable {
+        var name: String
+        var state: String
+        var reason: String
+    }
+
+    /// The index entries, for REST and gRPC alike.
+    func repositoryEntries(readyOnly: Bool) async throws -> [RepositoryEntry] {
         let view = mirror.view
-        var entries: [JSONValue] = []
-        func entry(_ id: ModelID) -> JSONValue? {
+        func entry(_ id: ModelID) -> RepositoryEntry? {
             let copies = view.copies(of: id)
             let failures = view.failures(of: id)
             let state: String
@@ -173,17 +188,13 @@ extension PeerNode {
                 reason = "not loaded; loads on first request"
             }
             if readyOnly && state != "READY" { return nil }
-            return .object([("name", .string(id.rawValue)), ("state", .string(state)), ("reason", .string(reason))])
+            return RepositoryEntry(name: id.rawValue, state: state, reason: reason)
         }
         if readyOnly {
-            entries = view.copies.keys.sorted().compactMap(entry)
-        } else {
-            let page = try await etcdCall { try await store.listModels(after: nil, limit: 10_000) }
-            entries = page.models.compactMap { entry($0.0) }
+            return view.copies.keys.sorted().compactMap(entry)
         }
-        var writer = JSONWriter()
-        writer.write(.array(entries))
-        return writer.bytes
+        let page = try await etcdCall { try await store.listModels(after: nil, limit: 10_000) }
+        return page.models.compactMap { entry($0.0) }
     }
 
     /// Removes every copy of a model (it stays registered and loads again on demand).

@@ -37,6 +37,19 @@ public enum InferenceError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The gRPC status code (numeric, as on the wire) the protocol maps the error to.
+    public var grpcStatusCode: Int {
+        switch self {
+        case .invalidArgument: return 3
+        case .notFound: return 5
+        case .unavailable: return 14
+        case .tooLarge: return 8
+        case .deadlineExceeded: return 4
+        case .unimplemented: return 12
+        case .internalError: return 13
+        }
+    }
+
     /// The body of an error response: `{"error": "..."}`.
     public var jsonBody: [UInt8] {
         var writer = JSONWriter()

@@ -11,6 +11,8 @@ public enum MirrorEvent: Sendable, Hashable {
     case copyRemoved(ModelID, PeerID)
     case peerChanged(PeerID)
     case peerRemoved(PeerID)
+    /// A vmodel entered (or is still in) a transition: its `transitions/` index key was written.
+    case transitionPending(ModelID)
     /// The mirror re-read everything (start-up, or history it needed was compacted).
     case resynced
 }
@@ -169,6 +171,8 @@ public final class ClusterMirror: Service, Sendable {
                     state.vmodels.apply(id, record: record, revision: event.kv.modRevision)
                 case .pinned:
                     break
+                case .transition(let id):
+                    if !deleted { events.append(.transitionPending(id)) }
                 case .peer(let peer):
                     if deleted {
                         state.view.apply(.peerDeleted(peer))

@@ -1,0 +1,63 @@
+import EtcdGateway
+import GRPCCore
+import MeshCore
+import OpenInference
+import OpenInferenceGRPC
+
+/// Turns what a gRPC handler threw into the status its client receives.
+///
+/// Every error carries `mm-served-by`, so a peer that sent a hop can tell an answer of this peer
+/// (relayed to its client as is) from a failure to reach it. A ``RouteDecline`` travels as
+/// UNAVAILABLE with `mm-route` (and `mm-revision`), which the sender recognises.
+enum GRPCErrorMapping {
+    static func rpcError(_ error: any Error, peer: PeerID) -> RPCError {
+        var metadata: Metadata = [:]
+        metadata.addString(peer.rawValue, forKey: MeshHeaders.servedBy)
+        switch error {
+        case let error as RPCError:
+            // Already a status: one relayed from the peer that served, or one of the server's.
+            if error.metadata.first(MeshHeaders.servedBy) != nil { return error }
+            var merged = error.metadata
+            merged.add(contentsOf: metadata)
+            return RPCError(code: error.code, message: error.message, metadata: merged)
+        case let error as InferenceError:
+            return error.rpcError(metadata: metadata)
+        case let decline as RouteDecline:
+            metadata.addString(decline.outcome.rawValue, forKey: MeshHeaders.route)
+            if let revision = decline.revision { metadata.addString(String(revision), forKey: MeshHeaders.revision) }
+            return RPCError(code: .unavailable, message: decline.message, metadata: metadata)
+        case let conflict as ConflictError:
+            return RPCError(code: .alreadyExists, message: conflict.message, metadata: metadata)
+        case let error as EtcdError:
+            return RPCError(code: .unavailable, message: "etcd is not available: \(error)", metadata: metadata)
+        case is CancellationError:
+            return RPCError(code: .cancelled, message: "the call was cancelled", metadata: metadata)
+        default:
+            return RPCError(code: .internalError, message: "\(error)", metadata: metadata)
+        }
+    }
+
+    /// The code's name as gRPC writes it (`NOT_FOUND`), for metrics.
+    static func name(_ code: RPCError.Code?) -> String {
+        guard let code else { return "OK" }
+        switch code {
+        case .cancelled: return "CANCELLED"
+        case .unknown: return "UNKNOWN"
+        case .invalidArgument: return "INVALID_ARGUMENT"
+        case .deadlineExceeded: return "DEADLINE_EXCEEDED"
+        case .notFound: return "NOT_FOUND"
+        case .alreadyExists: return "ALREADY_EXISTS"
+        case .permissionDenied: return "PERMISSION_DENIED"
+        case .resourceExhausted: return "RESOURCE_EXHAUSTED"
+        case .failedPrecondition: return "FAILED_PRECONDITION"
+        case .aborted: return "ABORTED"
+        case .outOfRange: return "OUT_OF_RANGE"
+        case .unimplemented: return "UNIMPLEMENTED"
+        case .internalError: return "INTERNAL"
+        case .unavailable: return "UNAVAILABLE"
+        case .dataLoss: return "DATA_LOSS"
+        case .unauthenticated: return "UNAUTHENTICATED"
+        default: return "UNKNOWN"
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import MeshCore
+import OpenInference
+import ServiceLifecycle
+import Synchronization
+
+/// gRPC clients to other peers, one per address, for hops of gRPC calls. A Service: it runs
+/// every client's connections and closes them on shutdown, or when the peer leaves the cluster.
+///
+/// Calls fail fast (no "wait for ready"): a peer that refuses connections is reported at once
+/// as ``PeerUnreachable`` so the router tries elsewhere, instead of waiting for the deadline.
+final class GRPCPeerClients: Service, Sendable {
+    typealias Client = GRPCClient<HTTP2ClientTransport.Posix>
+
+    let maxMessageBytes: Int
+    let logger: Logger
+    private let state = Mutex(State())
+    private let started: AsyncStream<Client>.Continuation
+    private let starts: AsyncStream<Client>
+
+    struct State {
+        var clients: [String: Client] = [:]
+        var stopped = false
+    }
+
+    init(maxMessageBytes: Int, logger: Logger) {
+        self.maxMessageBytes = maxMessageBytes
+        self.logger = logger
+        (starts, started) = AsyncStream.makeStream(of: Client.self)
+    }
+
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for await client in starts.cancelOnGracefulShutdown() {
+                group.addTask {
+                    do {
+                        try await client.runConnections()
+                    } catch {
+                        self.logger.debug("gRPC client to a peer stopped", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            let clients = state.withLock { state in
+                state.stopped = true
+                defer { state.clients.removeAll() }
+                return Array(state.clients.values)
+            }
+            for client in clients { client.beginGracefulShutdown() }
+        }
+    }
+
+    /// Closes the client to `address` (its peer left the cluster or moved).
+    func forget(_ address: String) {
+        let client = state.withLock { $0.clients.removeValue(forKey: address) }
+        client?.beginGracefulShutdown()
+    }
+
+    private func client(for address: String, peer: PeerID) throws -> Client {
+        try state.withLock { state in
+            if let client = state.clients[address] { return client }
+            guard !state.stopped else { throw PeerUnreachable(peer: peer, reason: "this peer is shutting down", refused: false) }
+            guard let (host, port) = Self.split(address) else {
+                throw PeerUnreachable(peer: peer, reason: "its gRPC address \(address) is not host:port", refused: false)
+            }
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .dns(host: host, port: port),
+                transportSecurity: .plaintext,
+                config: .defaults { config in
+                    // Reconnect soon after a peer restarts on the same address.
+                    config.backoff = .init(initial: .milliseconds(100), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
+                    config.connection.maxIdleTime = .seconds(300)
+                }
+            )
+            let client = GRPCClient(transport: transport)
+            state.clients[address] = client
+            started.yield(client)
+            return client
+        }
+    }
+
+    /// Sends `message` (already encoded) to `peer` as a hop of `method` and returns its answer
+    /// as bytes. A decline comes back as ``HopResult/declined(_:)``; another error the peer
+    /// answered with is thrown as is, for the caller to relay to its client.
+    func send(
+        _ method: MethodDescriptor, _ message: [UInt8], to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
+        excluded: Set<PeerID>, deadline: ContinuousClock.Instant
+    ) async throws -> HopResult<GRPCReply> {
+        guard let address = record.grpcAddress else {
+            throw PeerUnreachable(peer: peer, reason: "it serves no gRPC", refused: false)
+        }
+        let client = try client(for: address, peer: peer)
+        var metadata: Metadata = [:]
+        metadata.addString(hop.rawValue, forKey: MeshHeaders.hop)
+        metadata.addString(modelID.rawValue, forKey: MeshHeaders.modelID)
+        if !excluded.isEmpty { metadata.addString(excluded.map(\.rawValue).sorted().joined(separator: ","), forKey: MeshHeaders.excluded) }
+        var options = CallOptions.defaults
+        options.timeout = max(.milliseconds(1), deadline - .now)
+        options.waitForReady = false
+        // The client applies the request limit to the messages it receives.
+        options.maxRequestMessageBytes = maxMessageBytes
+        options.maxResponseMessageBytes = maxMessageBytes
+        let outcome: Result<ClientResponse<[UInt8]>.Contents, RPCError>
+        do {
+            outcome = try await client.unary(
+                request: ClientRequest(message: message, metadata: metadata), descriptor: method,
+                serializer: RawMessageSerializer(), deserializer: RawMessageDeserializer(limit: maxMessageBytes, role: "response"),
+                options: options
+            ) { response in response.accepted }
+        } catch let error as RPCError {
+            outcome = .failure(error)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw PeerUnreachable(peer: peer, reason: "\(error)", refused: false)
+        }
+        switch outcome {
+        case .success(let contents):
+            switch contents.message {
+            case .success(let message):
+                var relayed: Metadata = [:]
+                relayed.addString(contents.metadata.first(MeshHeaders.servedBy) ?? peer.rawValue, forKey: MeshHeaders.servedBy)
+                return .served(GRPCReply(message: message, metadata: relayed))
+            case .failure(let error):
+                return try classify(error, from: peer)
+            }
+        case .failure(let error):
+            return try classify(error, from: peer)
+        }
+    }
+
+    /// Tells a peer's answer (a decline, or an error to relay) from a failure to reach it.
+    private func classify(_ error: RPCError, from peer: PeerID) throws -> HopResult<GRPCReply> {
+        if let outcome = error.metadata.first(MeshHeaders.route).flatMap(MeshHeaders.RouteOutcome.init(rawValue:)) {
+            let revision = error.metadata.first(MeshHeaders.revision).flatMap(Int64.init)
+            return .declined(RouteDecline(outcome, error.message, revision: revision))
+        }
+        if error.metadata.first(MeshHeaders.servedBy) != nil { throw error }
+        switch error.code {
+        case .deadlineExceeded:
+            throw InferenceError.deadlineExceeded("peer \(peer) did not answer before the request's deadline")
+        case .cancelled where Task.isCancelled:
+            throw CancellationError()
+        default:
+            let text = "\(error)"
+            let refused = text.contains("Could not establish a connection") || text.contains("transient failure")
+            throw PeerUnreachable(peer: peer, reason: error.message, refused: refused)
+        }
+    }
+
+    static func split(_ address: String) -> (String, Int)? {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return nil }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+}
+
+/// A gRPC answer as bytes, with the metadata to send before it (`mm-served-by`).
+struct GRPCReply: Sendable {
+    var message: [UInt8]
+    var metadata: Metadata
+}

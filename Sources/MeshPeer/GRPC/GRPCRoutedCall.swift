@@ -1,0 +1,29 @@
+import GRPCCore
+import MeshCore
+import ModelRuntimes
+
+/// A gRPC data-plane call the router serves here or relays to another peer. The call travels as
+/// the bytes it arrived in; only `serveHere`, on the peer that holds the model, decodes it.
+struct GRPCRoutedCall: RoutedCall {
+    let operation: String
+    let method: MethodDescriptor
+    let message: [UInt8]
+    let clients: GRPCPeerClients
+    let metrics: MeshMetrics
+    let peerID: PeerID
+    let serveHere: @Sendable (any LoadedModel, ModelID) async throws -> [UInt8]
+
+    func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> GRPCReply {
+        var metadata: Metadata = [:]
+        metadata.addString(peerID.rawValue, forKey: MeshHeaders.servedBy)
+        return GRPCReply(message: try await serveHere(model, modelID), metadata: metadata)
+    }
+
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
+                 excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<GRPCReply> {
+        let result = try await clients.send(method, message, to: peer, at: record, hop: hop, modelID: modelID,
+                                            excluded: excluded, deadline: deadline)
+        metrics.forwarded(hop: hop, outcome: result.label)
+        return result
+    }
+}

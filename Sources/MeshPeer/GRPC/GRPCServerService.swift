@@ -1,0 +1,73 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+
+/// The peer's gRPC server (HTTP/2 on SwiftNIO) as a Service: listens until graceful shutdown,
+/// then stops taking calls and finishes those in flight.
+final class GRPCServerService: Service, Sendable {
+    let host: String
+    let port: Int
+    let logger: Logger
+    /// Succeeds once the server listens (the peer registers only then), fails if it cannot.
+    let listening = Promise<Void>()
+    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let transport: HTTP2ServerTransport.Posix
+
+    /// `maxMessageBytes` is the largest message a handler accepts with a clear
+    /// RESOURCE_EXHAUSTED status; the transport's own bound is twice that (a message over it is
+    /// refused by resetting the stream, before it is buffered).
+    init(host: String, port: Int, maxMessageBytes: Int, services: [any RegistrableRPCService], logger: Logger) {
+        self.host = host
+        self.port = port
+        self.logger = logger
+        transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: host, port: port),
+            transportSecurity: .plaintext,
+            config: .defaults { config in
+                config.rpc.maxRequestPayloadSize = Self.transportLimit(maxMessageBytes)
+            }
+        )
+        server = GRPCServer(transport: transport, services: services)
+    }
+
+    static func transportLimit(_ maxMessageBytes: Int) -> Int {
+        let (doubled, overflow) = maxMessageBytes.multipliedReportingOverflow(by: 2)
+        return overflow ? Int(UInt32.max) : min(doubled, Int(UInt32.max))
+    }
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask {
+                    do {
+                        try await self.server.serve()
+                    } catch {
+                        throw GRPCListenError(host: self.host, port: self.port, cause: error)
+                    }
+                }
+                do {
+                    let address = try await transport.listeningAddress
+                    logger.info("gRPC server listening", metadata: ["address": "\(address)"])
+                    listening.succeed(())
+                } catch {
+                    listening.fail(GRPCListenError(host: host, port: port, cause: error))
+                }
+            }
+        } onGracefulShutdown: {
+            self.server.beginGracefulShutdown()
+        }
+    }
+}
+
+struct GRPCListenError: Error, CustomStringConvertible {
+    let host: String
+    let port: Int
+    let cause: any Error
+
+    var description: String {
+        var reason = "\(cause)"
+        if let error = cause as? RuntimeError, let inner = error.cause { reason = "\(inner)" }
+        return "cannot serve gRPC on \(host):\(port) (--grpc-port): \(reason)"
+    }
+}

@@ -1,0 +1,71 @@
+import EtcdGateway
+import GRPCCore
+import MeshCore
+import OpenInference
+
+/// How a gRPC data-plane call names its model. As in ModelMesh, the `mm-model-id` or
+/// `mm-vmodel-id` header (or its `-bin` form, UTF-8 bytes) identifies the model when present;
+/// otherwise the message's own name field does (`model_name`, or `name`), as a model or vmodel id.
+enum ModelSelector: Sendable, Equatable {
+    case model(String)
+    case vmodel(String)
+    case name(String)
+
+    /// Reads the selector; `bodyName` is consulted only when no header is set.
+    static func from(_ metadata: Metadata, bodyName: () throws(InferenceError) -> String) throws(InferenceError) -> ModelSelector {
+        let models = values(MeshHeaders.modelID, in: metadata)
+        let vmodels = values(MeshHeaders.vmodelID, in: metadata)
+        if !models.isEmpty && !vmodels.isEmpty {
+            throw .invalidArgument("give \(MeshHeaders.modelID) or \(MeshHeaders.vmodelID), not both")
+        }
+        for (header, list) in [(MeshHeaders.modelID, models), (MeshHeaders.vmodelID, vmodels)] where !list.isEmpty {
+            guard list.count == 1 else { throw .invalidArgument("\(header) names \(list.count) models; this mesh serves one model per request") }
+            guard !list[0].isEmpty else { throw .invalidArgument("\(header) is empty") }
+        }
+        if let model = models.first { return .model(model) }
+        if let vmodel = vmodels.first { return .vmodel(vmodel) }
+        let name = try bodyName()
+        guard !name.isEmpty else {
+            throw .invalidArgument("no model given: set the model name in the request, or the \(MeshHeaders.modelID) or \(MeshHeaders.vmodelID) header")
+        }
+        return .name(name)
+    }
+
+    private static func values(_ key: String, in metadata: Metadata) -> [String] {
+        Array(metadata[stringValues: key]) + metadata[binaryValues: key + "-bin"].map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+extension RequestRouter {
+    /// The concrete model a selector names: a vmodel resolves to its active model.
+    func resolve(_ selector: ModelSelector) async throws -> ModelID {
+        switch selector {
+        case .name(let name):
+            return try await resolve(name)
+        case .model(let text):
+            let id = try Self.identifier(text, kind: "model")
+            do {
+                guard try await mirror.model(id) != nil else { throw InferenceError.notFound("model \(id) is not registered") }
+            } catch let error as EtcdError {
+                throw InferenceError.unavailable("cannot look up \(id): \(error)")
+            }
+            return id
+        case .vmodel(let text):
+            let id = try Self.identifier(text, kind: "vmodel")
+            do {
+                guard let vmodel = try await mirror.vmodel(id) else { throw InferenceError.notFound("vmodel \(id) is not registered") }
+                return vmodel.activeModel
+            } catch let error as EtcdError {
+                throw InferenceError.unavailable("cannot look up \(id): \(error)")
+            }
+        }
+    }
+
+    private static func identifier(_ text: String, kind: String) throws(InferenceError) -> ModelID {
+        do {
+            return try ModelID(text)
+        } catch {
+            throw .invalidArgument("\(kind) id: \(error.description)")
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import GRPCCore
+import MeshCore
+import OpenInference
+
+extension PeerNode {
+    /// Runs one gRPC handler: reads the hop context, maps errors to statuses (every one tagged
+    /// with this peer's id) and records the request's metrics.
+    func handleGRPC<Output>(
+        route: String, metadata: Metadata,
+        _ body: (GRPCHopContext) async throws -> (ModelID?, ServerResponse<Output>)
+    ) async throws -> ServerResponse<Output> {
+        let started = ContinuousClock.now
+        var model: ModelID?
+        do {
+            let hop = try GRPCHopContext(metadata, defaultTimeout: configuration.requestTimeout)
+            let response: ServerResponse<Output>
+            (model, response) = try await body(hop)
+            let handling = response.metadata.first(MeshHeaders.servedBy).map { $0 == peerID.rawValue ? "local" : "forwarded" } ?? "none"
+            metrics.request(route: route, model: model, handling: handling, code: "OK", duration: .now - started)
+            return response
+        } catch {
+            if !(error is RPCError || error is InferenceError || error is RouteDecline || error is CancellationError) {
+                logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"])
+            }
+            let status = GRPCErrorMapping.rpcError(error, peer: peerID)
+            let relayed = status.metadata.first(MeshHeaders.servedBy).map { $0 != peerID.rawValue } ?? false
+            metrics.request(route: route, model: model, handling: relayed ? "forwarded" : "none", code: GRPCErrorMapping.name(status.code), duration: .now - started)
+            throw status
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import GRPCCore
+import OpenInference
+
+extension InferenceError {
+    /// The error as a gRPC status, with `metadata` attached (trailers).
+    public func rpcError(metadata: Metadata = [:]) -> RPCError {
+        let code = Status.Code(rawValue: grpcStatusCode).flatMap(RPCError.Code.init) ?? .internalError
+        return RPCError(code: code, message: message, metadata: metadata)
+    }
+}
