@@ -27,6 +27,11 @@ public final class PeerNode: Sendable {
     let runtimes: RuntimeRegistry
     let prometheus: PrometheusCollectorRegistry?
     let logger: Logger
+    // gRPC, vmodels and background work (see GRPC/ and VModels/).
+    let grpcClients: GRPCPeerClients
+    let grpcListening = Promise<Void>()
+    let background = BackgroundWork()
+    let vmodelTransitions: VModelTransitions
     private let serverRunning = Promise<Void>()
     private let shuttingDown = Atomic<Bool>(false)
 
@@ -69,6 +74,11 @@ public final class PeerNode: Sendable {
             mirror: mirror, local: local, health: health, defaultModelSizeBytes: configuration.defaultModelSizeBytes,
             maxAttempts: configuration.maxAttempts, logger: logger
         )
+        grpcClients = GRPCPeerClients(maxMessageBytes: GRPCServerService.transportLimit(configuration.maxBodyBytes), logger: logger)
+        vmodelTransitions = VModelTransitions(
+            peerID: configuration.peerID, store: store, mirror: mirror, router: router, forwarder: forwarder,
+            loadTimeout: configuration.loadTimeout, logger: logger
+        )
         wire()
     }
 
@@ -89,6 +99,35 @@ public final class PeerNode: Sendable {
         membership.onLeaseRenewed { lease in
             await local.restoreCopyRecords(lease: lease)
         }
+        let grpcClients = self.grpcClients
+        let vmodelTransitions = self.vmodelTransitions
+        mirror.onEvent { event in
+            vmodelTransitions.handle(event)
+            if case .peerRemoved = event {
+                // The record is gone; forget clients to addresses no live peer has.
+                let live = Set(mirror.view.peers.values.compactMap(\.grpcAddress))
+                grpcClients.forget(allBut: live)
+            }
+        }
+    }
+
+    var vmodels: VModelManager {
+        VModelManager(store: store, mirror: mirror, router: router, transitions: vmodelTransitions, loads: background,
+                      forwarder: forwarder, peerID: peerID, logger: logger)
+    }
+
+    /// The gRPC server (`inference.GRPCInferenceService` and `mmesh.ModelMesh`), or nil when
+    /// `--grpc-port` is 0; the peer registers once it listens.
+    func makeGRPCServer() -> GRPCServerService? {
+        guard let port = configuration.grpcPort else {
+            grpcListening.succeed(())
+            return nil
+        }
+        return GRPCServerService(
+            host: configuration.listenHost, port: port, maxMessageBytes: configuration.maxBodyBytes,
+            services: [InferenceService(node: self, clients: grpcClients), ManagementService(node: self)],
+            listening: grpcListening, logger: logger
+        )
     }
 
     // MARK: Running
@@ -111,13 +150,18 @@ public final class PeerNode: Sendable {
         }
         let app = makeApplication()
         let lifecycle = PeerLifecycle(node: self)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: mirror),
+            .init(service: local),
+            .init(service: grpcClients),
+            .init(service: background),
+            .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: app),
+        ]
+        if let grpc = makeGRPCServer() { services.append(.init(service: grpc)) }
+        services.append(.init(service: vmodelTransitions))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: mirror),
-                .init(service: local),
-                .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: app),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -157,6 +201,7 @@ public final class PeerNode: Sendable {
     /// Waits for the HTTP server and the cluster view, then registers; keeps the lease alive.
     func register() async throws {
         try await serverRunning.wait()
+        try await grpcListening.wait()
         while !mirror.isSynced {
             try await Task.sleep(for: .milliseconds(20))
         }

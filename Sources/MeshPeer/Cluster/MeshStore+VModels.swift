@@ -35,19 +35,25 @@ extension MeshStore {
     }
 
     /// Writes a vmodel (nil deletes it) and the models whose references it changes, if none of
-    /// them changed since they were read. Keeps the transition index (`transitions/`) in step:
-    /// present exactly while the vmodel is in transition. Returns false when the compare failed.
+    /// them changed since they were read (`previous` is the vmodel as read). Keeps the transition
+    /// index (`transitions/`) in step: present exactly while the vmodel is in transition, and
+    /// written again (waking the driver) when a transition starts, changes target or is retried.
+    /// Returns false when the compare failed.
     public func commitVModel(
-        _ id: ModelID, expectedRevision: Int64, record: VModelRecord?, models: [ModelWrite]
+        _ id: ModelID, expectedRevision: Int64, previous: VModelRecord?, record: VModelRecord?, models: [ModelWrite]
     ) async throws -> Bool {
         let key = layout.vmodel(id)
         var compares = [expectedRevision == 0 ? Compare.absent(key) : Compare(.key(key), .modRevision(expectedRevision), .equal)]
         var operations: [TxnOperation] = []
         if let record {
             operations.append(.put(key: key, value: try RecordCoding.encode(record)))
-            operations.append(record.inTransition
-                ? .put(layout.transition(id), record.targetModel.rawValue)
-                : .delete(.key(layout.transition(id))))
+            if !record.inTransition {
+                operations.append(.delete(.key(layout.transition(id))))
+            } else if let previous, previous.inTransition, previous.targetModel == record.targetModel, !(previous.failed && !record.failed) {
+                // The same transition goes on: leave the index alone.
+            } else {
+                operations.append(.put(layout.transition(id), record.targetModel.rawValue))
+            }
         } else {
             operations.append(.delete(.key(key)))
             operations.append(.delete(.key(layout.transition(id))))

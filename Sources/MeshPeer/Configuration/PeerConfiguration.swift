@@ -9,7 +9,8 @@ public struct PeerConfiguration: Sendable {
     public var etcdEndpoints = ["http://127.0.0.1:2379"]
     public var listenHost = "0.0.0.0"
     public var httpPort = 8008
-    public var grpcPort: Int?
+    /// gRPC port (Open Inference gRPC, ModelMesh management API, peer hops); nil disables gRPC.
+    public var grpcPort: Int? = 8033
     /// The host other peers use to reach this one (pod IP or DNS name).
     public var advertiseHost = "127.0.0.1"
     public var zone: String?

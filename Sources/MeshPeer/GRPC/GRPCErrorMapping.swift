@@ -26,6 +26,16 @@ enum GRPCErrorMapping {
             metadata.addString(decline.outcome.rawValue, forKey: MeshHeaders.route)
             if let revision = decline.revision { metadata.addString(String(revision), forKey: MeshHeaders.revision) }
             return RPCError(code: .unavailable, message: decline.message, metadata: metadata)
+        case let refusal as VModelRules.Refusal:
+            let code: RPCError.Code
+            switch refusal {
+            case .notFound: code = .notFound
+            case .failedPrecondition: code = .failedPrecondition
+            case .alreadyExists: code = .alreadyExists
+            }
+            return RPCError(code: code, message: refusal.description, metadata: metadata)
+        case let error as ManagementError:
+            return RPCError(code: error.rpcCode, message: error.description, metadata: metadata)
         case let conflict as ConflictError:
             return RPCError(code: .alreadyExists, message: conflict.message, metadata: metadata)
         case let error as EtcdError:

@@ -51,10 +51,13 @@ final class GRPCPeerClients: Service, Sendable {
         }
     }
 
-    /// Closes the client to `address` (its peer left the cluster or moved).
-    func forget(_ address: String) {
-        let client = state.withLock { $0.clients.removeValue(forKey: address) }
-        client?.beginGracefulShutdown()
+    /// Closes the clients to addresses no live peer has (their peers left the cluster).
+    func forget(allBut live: Set<String>) {
+        let gone = state.withLock { state in
+            let addresses = state.clients.keys.filter { !live.contains($0) }
+            return addresses.compactMap { state.clients.removeValue(forKey: $0) }
+        }
+        for client in gone { client.beginGracefulShutdown() }
     }
 
     private func client(for address: String, peer: PeerID) throws -> Client {

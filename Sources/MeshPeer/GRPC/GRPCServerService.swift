@@ -10,19 +10,20 @@ final class GRPCServerService: Service, Sendable {
     let port: Int
     let logger: Logger
     /// Succeeds once the server listens (the peer registers only then), fails if it cannot.
-    let listening = Promise<Void>()
+    let listening: Promise<Void>
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let transport: HTTP2ServerTransport.Posix
 
     /// `maxMessageBytes` is the largest message a handler accepts with a clear
     /// RESOURCE_EXHAUSTED status; the transport's own bound is twice that (a message over it is
     /// refused by resetting the stream, before it is buffered).
-    init(host: String, port: Int, maxMessageBytes: Int, services: [any RegistrableRPCService], logger: Logger) {
+    init(host: String, port: Int, maxMessageBytes: Int, services: [any RegistrableRPCService], listening: Promise<Void>, logger: Logger) {
+        self.listening = listening
         self.host = host
         self.port = port
         self.logger = logger
         transport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: host, port: port),
+            address: host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port),
             transportSecurity: .plaintext,
             config: .defaults { config in
                 config.rpc.maxRequestPayloadSize = Self.transportLimit(maxMessageBytes)

@@ -83,7 +83,7 @@ struct InferenceService: RegistrableRPCService {
                 do {
                     return try ProtobufFieldScanner.string(field: 1, in: bytes) ?? ""
                 } catch {
-                    throw .invalidArgument("the ModelInferRequest is not a valid protobuf message: \(error.description)")
+                    throw .invalidArgument("the ModelInferRequest is not a valid protobuf message: \(error)")
                 }
             }
             let model = try await node.router.resolve(selector)

@@ -19,7 +19,8 @@ extension PeerNode {
             metrics.request(route: route, model: model, handling: handling, code: "OK", duration: .now - started)
             return response
         } catch {
-            if !(error is RPCError || error is InferenceError || error is RouteDecline || error is CancellationError) {
+            if !(error is RPCError || error is InferenceError || error is RouteDecline || error is CancellationError
+                || error is VModelRules.Refusal || error is ManagementError || error is ConflictError) {
                 logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"])
             }
             let status = GRPCErrorMapping.rpcError(error, peer: peerID)

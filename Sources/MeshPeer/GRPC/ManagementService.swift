@@ -1,0 +1,186 @@
+import GRPCCore
+import MeshCore
+import MeshManagementGRPC
+import OpenInference
+
+/// `mmesh.ModelMesh`, wire-compatible with ModelMesh's management API: the same paths
+/// (lowerCamelCase methods), messages, status enums and gRPC codes, over the same records the
+/// REST `/v1` API uses, so a model or vmodel registered one way is visible the other.
+struct ManagementService: Mmesh_ModelMesh.ServiceProtocol {
+    let node: PeerNode
+
+    // MARK: Models
+
+    func registerModel(
+        request: ServerRequest<Mmesh_RegisterModelRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Mmesh_ModelStatusInfo> {
+        try await node.handleManagement(route: "register_model", metadata: request.metadata) { hop in
+            let message = request.message
+            let (id, record) = try node.registration(id: message.modelID, info: message.modelInfo)
+            switch try await node.etcdCall({ try await node.store.register(id, record) }) {
+            case .created, .unchanged: break
+            case .conflict(let existing):
+                guard ModelInfoMapping.matches(existing, record) else {
+                    throw ManagementError.alreadyExists("model \(id) already exists with different type, path or key")
+                }
+            }
+            if message.loadNow { try await node.load(id, sync: message.sync, deadline: hop.deadline) }
+            return (id, try await node.modelStatusInfo(id))
+        }
+    }
+
+    func unregisterModel(
+        request: ServerRequest<Mmesh_UnregisterModelRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Mmesh_UnregisterModelResponse> {
+        try await node.handleManagement(route: "unregister_model", metadata: request.metadata) { _ in
+            let id = try ManagementError.modelID(request.message.modelID)
+            if case .referenced(let count) = try await node.etcdCall({ try await node.store.unregister(id) }) {
+                throw ManagementError.failedPrecondition("model \(id) is referenced by \(count) vmodel\(count == 1 ? "" : "s")")
+            }
+            return (id, Mmesh_UnregisterModelResponse())
+        }
+    }
+
+    func getModelStatus(
+        request: ServerRequest<Mmesh_GetStatusRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Mmesh_ModelStatusInfo> {
+        try await node.handleManagement(route: "model_status", metadata: request.metadata) { _ in
+            let id = try ManagementError.modelID(request.message.modelID)
+            return (id, try await node.modelStatusInfo(id))
+        }
+    }
+
+    func ensureLoaded(
+        request: ServerRequest<Mmesh_EnsureLoadedRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Mmesh_ModelStatusInfo> {
+        try await node.handleManagement(route: "ensure_loaded", metadata: request.metadata) { hop in
+            let id = try ManagementError.modelID(request.message.modelID)
+            guard try await node.mirror.model(id) != nil else { throw InferenceError.notFound("model not found") }
+            try await node.load(id, sync: request.message.sync, deadline: hop.deadline)
+            return (id, try await node.modelStatusInfo(id))
+        }
+    }
+
+    // MARK: VModels
+
+    func setVModel(
+        request: ServerRequest<Mmesh_SetVModelRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Mmesh_VModelStatusInfo> {
+        try await node.handleManagement(route: "set_vmodel", metadata: request.metadata) { hop in
+            let message = request.message
+            guard !message.vModelID.isEmpty else { throw InferenceError.invalidArgument("vModelId must not be empty") }
+            guard !message.targetModelID.isEmpty else {
+                throw InferenceError.invalidArgument("targetModelId must not be empty for vmodel \(TextLimit.clip(message.vModelID))")
+            }
+            let vmodel = try ManagementError.modelID(message.vModelID, kind: "vmodel")
+            var newTarget: ModelRecord?
+            if message.hasModelInfo && message.modelInfo != Mmesh_ModelInfo() {
+                var (_, record) = try node.registration(id: message.targetModelID, info: message.modelInfo)
+                record.autoDelete = message.autoDeleteTargetModel
+                newTarget = record
+            }
+            let setRequest = VModelRules.SetRequest(
+                vmodel: vmodel, owner: message.owner, target: try ManagementError.modelID(message.targetModelID),
+                updateOnly: message.updateOnly, force: message.force,
+                expectedTarget: message.expectedTargetModelID.isEmpty ? nil : try ManagementError.modelID(message.expectedTargetModelID)
+            )
+            let outcome = try await node.vmodels.set(setRequest, newTarget: newTarget, options: .init(
+                loadNow: message.loadNow, sync: message.sync, deadline: hop.deadline
+            ))
+            return (outcome.record.activeModel, try await node.vmodelStatusInfo(outcome.record))
+        }
+    }
+
+    func deleteVModel(
+        request: ServerRequest<Mmesh_DeleteVModelRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Mmesh_DeleteVModelResponse> {
+        try await node.handleManagement(route: "delete_vmodel", metadata: request.metadata) { _ in
+            let id = try ManagementError.modelID(request.message.vModelID, kind: "vmodel")
+            _ = try await node.vmodels.delete(id, owner: request.message.owner)
+            return (nil, Mmesh_DeleteVModelResponse())
+        }
+    }
+
+    func getVModelStatus(
+        request: ServerRequest<Mmesh_GetVModelStatusRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Mmesh_VModelStatusInfo> {
+        try await node.handleManagement(route: "vmodel_status", metadata: request.metadata) { _ in
+            let id = try ManagementError.modelID(request.message.vModelID, kind: "vmodel")
+            let owner = request.message.owner
+            guard let record = try await node.etcdCall({ try await node.store.vmodel(id).record }),
+                  owner.isEmpty || record.owner == owner else {
+                return (nil, Mmesh_VModelStatusInfo())
+            }
+            return (record.activeModel, try await node.vmodelStatusInfo(record))
+        }
+    }
+}
+
+/// Management errors with the codes ModelMesh answers them with.
+enum ManagementError: Error, CustomStringConvertible {
+    case alreadyExists(String)
+    case failedPrecondition(String)
+
+    var description: String {
+        switch self {
+        case .alreadyExists(let message), .failedPrecondition(let message): return message
+        }
+    }
+
+    var rpcCode: RPCError.Code {
+        switch self {
+        case .alreadyExists: return .alreadyExists
+        case .failedPrecondition: return .failedPrecondition
+        }
+    }
+
+    static func modelID(_ text: String, kind: String = "model") throws(InferenceError) -> ModelID {
+        guard !text.isEmpty else { throw .invalidArgument("\(kind == "model" ? "modelId" : "vModelId") must not be empty") }
+        do {
+            return try ModelID(text)
+        } catch {
+            throw .invalidArgument("\(kind) id: \(error.description)")
+        }
+    }
+}
+
+extension PeerNode {
+    /// Runs one management call: errors become ModelMesh's codes.
+    func handleManagement<Output: Sendable>(
+        route: String, metadata: Metadata, _ body: (GRPCHopContext) async throws -> (ModelID?, Output)
+    ) async throws -> ServerResponse<Output> {
+        try await handleGRPC(route: route, metadata: metadata) { hop in
+            let (model, message) = try await body(hop)
+            return (model, ServerResponse(message: message))
+        }
+    }
+
+    /// A registration from ModelMesh's `ModelInfo` (see ``ModelInfoMapping``).
+    func registration(id: String, info: Mmesh_ModelInfo) throws(InferenceError) -> (ModelID, ModelRecord) {
+        guard !id.isEmpty else { throw .invalidArgument("modelId must not be empty") }
+        guard !info.type.isEmpty else { throw .invalidArgument("ModelInfo.type must not be empty") }
+        let body = try ModelInfoMapping.registration(
+            id: id, type: info.type, path: info.path, key: info.key, runtimes: RuntimeTypes(names: runtimes.supportedTypes)
+        )
+        return try validateRegistration(body)
+    }
+
+    /// Loads a copy (`sync`: before returning; otherwise in the background, after the copy is
+    /// claimed or a second has passed, so the status that follows says LOADING).
+    func load(_ id: ModelID, sync: Bool, deadline: ContinuousClock.Instant) async throws {
+        let call = RESTLoadCall(forwarder: forwarder, peerID: peerID)
+        if sync {
+            _ = try await router.route(call, model: id, hop: .external, excluded: [], deadline: deadline)
+            return
+        }
+        guard mirror.view.copies(of: id).isEmpty else { return }
+        let router = self.router
+        background.submit("load \(id)") {
+            _ = try? await router.route(call, model: id, hop: .external, excluded: [], deadline: deadline)
+        }
+        let wait = min(deadline, .now + .seconds(1))
+        while mirror.view.copies(of: id).isEmpty && mirror.view.failures(of: id).isEmpty && ContinuousClock.now < wait {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
