@@ -184,6 +184,7 @@ public final class PeerNode: Sendable {
         let router = Hummingbird.Router(context: BasicRequestContext.self)
         DataPlaneRoutes(node: self).register(on: router)
         ManagementRoutes(node: self).register(on: router)
+        VModelRoutes(node: self).register(on: router)
         router.get("/metrics") { _, _ in
             let text = self.prometheus?.emitToBuffer() ?? []
             return HTTPReply(status: 200, headers: [("content-type", "text/plain; version=0.0.4")], body: ByteBuffer(bytes: text)).response

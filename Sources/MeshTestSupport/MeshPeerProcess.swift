@@ -5,6 +5,8 @@ import Synchronization
 public final class MeshPeerProcess: Sendable {
     public let id: String
     public let httpPort: Int
+    /// The gRPC port (`--grpc-port`).
+    public let grpcPort: Int
     public let arguments: [String]
     public let logPath: String
     private let current = Mutex<ManagedProcess?>(nil)
@@ -13,9 +15,10 @@ public final class MeshPeerProcess: Sendable {
     public var pid: Int32? { current.withLock { $0?.pid } }
     public var isRunning: Bool { current.withLock { $0?.isRunning ?? false } }
 
-    init(id: String, httpPort: Int, arguments: [String], logPath: String) {
+    init(id: String, httpPort: Int, grpcPort: Int, arguments: [String], logPath: String) {
         self.id = id
         self.httpPort = httpPort
+        self.grpcPort = grpcPort
         self.arguments = arguments
         self.logPath = logPath
     }
@@ -110,12 +113,14 @@ public final class LocalMesh: Sendable {
         let directory = try TemporaryDirectory(prefix: "mesh-test")
         let cluster = "test"
         let ports = FreePort.next(count)
+        let grpcPorts = FreePort.next(count)
         let peers = (0..<count).map { index in
             MeshPeerProcess(
-                id: "mesh-\(index)", httpPort: ports[index],
+                id: "mesh-\(index)", httpPort: ports[index], grpcPort: grpcPorts[index],
                 arguments: [
                     "--peer-id", "mesh-\(index)", "--cluster", cluster, "--etcd-endpoints", etcd.clientURL,
                     "--listen-host", "127.0.0.1", "--advertise-host", "127.0.0.1", "--http-port", String(ports[index]),
+                    "--grpc-port", String(grpcPorts[index]),
                     "--models-root", directory.path,
                 ] + arguments + (perPeer[index] ?? []),
                 logPath: directory.appending("mesh-\(index).log")

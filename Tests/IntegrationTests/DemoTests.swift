@@ -14,6 +14,7 @@ extension Integration {
             let output = try runCommand(repo + "/tools/demo", ["--check", "--no-build"], environment: [
                 "MESH_BIN_DIR": MeshPeerProcess.binDirectory, "MESH_STATE_DIR": state.path,
                 "MESH_BASE_PORT": String(basePort), "MESH_ETCD_BASE_PORT": String(FreePort.next()),
+                "MESH_GRPC_BASE_PORT": String(FreePort.next()),
                 "MESH_CLUSTER": "local",
             ])
             #expect(output.contains("demo check passed"), "\(output)")

@@ -27,7 +27,7 @@ extension Integration {
                 do {
                     _ = try runCommand(try MeshPeerProcess.executable("modelmesh"), [
                         "--peer-id", "mesh-0", "--cluster", mesh.cluster, "--etcd-endpoints", mesh.etcd.clientURL,
-                        "--listen-host", "127.0.0.1", "--http-port", String(port),
+                        "--listen-host", "127.0.0.1", "--http-port", String(port), "--grpc-port", String(FreePort.next()),
                     ])
                     Issue.record("a second mesh-0 started")
                 } catch let failure as CommandFailure {

@@ -16,10 +16,17 @@ enum GRPCErrorMapping {
         switch error {
         case let error as RPCError:
             // Already a status: one relayed from the peer that served, or one of the server's.
-            if error.metadata.first(MeshHeaders.servedBy) != nil { return error }
-            var merged = error.metadata
-            merged.add(contentsOf: metadata)
-            return RPCError(code: error.code, message: error.message, metadata: merged)
+            // Of a relayed one's trailers only the mesh's own travel on; the transport's
+            // (grpc-status, content-type, ...) must not be sent twice.
+            var kept = Metadata()
+            for entry in error.metadata where entry.key.hasPrefix("mm-") {
+                switch entry.value {
+                case .string(let text): kept.addString(text, forKey: entry.key)
+                case .binary(let bytes): kept.addBinary(bytes, forKey: entry.key)
+                }
+            }
+            if kept.first(MeshHeaders.servedBy) == nil { kept.add(contentsOf: metadata) }
+            return RPCError(code: error.code, message: error.message, metadata: kept)
         case let error as InferenceError:
             return error.rpcError(metadata: metadata)
         case let decline as RouteDecline:

@@ -166,11 +166,25 @@ extension PeerNode {
     }
 
     /// Loads a copy (`sync`: before returning; otherwise in the background, after the copy is
-    /// claimed or a second has passed, so the status that follows says LOADING).
+    /// claimed or a second has passed, so the status that follows says LOADING). A load that
+    /// fails is no error here, as in ModelMesh: the status that follows says LOADING_FAILED.
     func load(_ id: ModelID, sync: Bool, deadline: ContinuousClock.Instant) async throws {
         let call = RESTLoadCall(forwarder: forwarder, peerID: peerID)
         if sync {
-            _ = try await router.route(call, model: id, hop: .external, excluded: [], deadline: deadline)
+            do {
+                _ = try await router.route(call, model: id, hop: .external, excluded: [], deadline: deadline)
+            } catch let error as InferenceError where error.httpStatus == 503 {
+                logger.debug("synchronous load failed", metadata: ["model": "\(id)", "error": "\(error)"])
+            }
+            // The holder records the outcome in etcd just after it answers: wait for it, so
+            // the status that follows shows it.
+            let settled = min(deadline, .now + .seconds(2))
+            while ContinuousClock.now < settled {
+                let view = mirror.view
+                let copies = view.copies(of: id)
+                if copies.values.contains(where: { $0.state == .loaded }) || (copies.isEmpty && !view.failures(of: id).isEmpty) { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
             return
         }
         guard mirror.view.copies(of: id).isEmpty else { return }

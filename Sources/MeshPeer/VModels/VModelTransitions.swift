@@ -157,20 +157,15 @@ final class VModelTransitions: Service, Sendable {
                 }
             case .addCopy(let holders):
                 do {
-                    let call = RESTLoadCall(forwarder: forwarder, peerID: peerID)
-                    let reply = try await router.route(call, model: record.targetModel, hop: .external, excluded: holders,
-                                                       deadline: min(deadline, .now + loadTimeout))
-                    if let holder = reply.header(MeshHeaders.servedBy).flatMap({ try? PeerID($0) }), holders.contains(holder) {
-                        // Served by a copy that existed: there is no other peer to place one on.
-                        placementExhausted = true
-                    } else {
-                        try? await waitForCopies(of: record.targetModel, moreThan: holders.count)
-                    }
+                    let peer = try await router.addCopy(of: record.targetModel, forwarder: forwarder, deadline: min(deadline, .now + loadTimeout))
+                    logger.debug("added a copy of a vmodel's target", metadata: ["vmodel": "\(id)", "model": "\(record.targetModel)", "peer": "\(peer)"])
+                    try? await waitForCopies(of: record.targetModel, moreThan: holders.count)
                 } catch let error as InferenceError {
                     if case .notFound = error {
                         return await fail(id, record, "the target model \(record.targetModel) is not registered")
                     }
                     lastProblem = error.message
+                    // No copy at all: the transition cannot go on. Some copies: go on with those.
                     if holders.isEmpty { return await fail(id, record, error.message) }
                     placementExhausted = true
                 } catch {

@@ -1,0 +1,65 @@
+import MeshCore
+
+// JSON bodies of `/v1/vmodels` (see openapi.yaml).
+
+/// `PUT /v1/vmodels/{vmodel}`.
+struct SetVModelBody: Decodable {
+    /// The model the vmodel should point at (registered through `/v1/models`).
+    var targetModel: String
+    /// A new vmodel gets this owner; an existing one must have it.
+    var owner: String?
+    /// Switch at once instead of waiting for the target to load.
+    var force: Bool?
+    /// Answer once the transition (or, with `loadNow`, the load) has finished.
+    var sync: Bool?
+    /// Load the target now, even if the active model is not loaded.
+    var loadNow: Bool?
+    /// Unregister models the vmodel moves off once nothing refers to them.
+    var autoDeleteOldModel: Bool?
+    /// Succeed only if the vmodel's current target is this (compare-and-set).
+    var expectedTargetModel: String?
+    /// Fail with 404 instead of creating a missing vmodel.
+    var updateOnly: Bool?
+}
+
+/// A vmodel and the state of its models, from this peer's view of the cluster.
+struct VModelSummary: Encodable {
+    var id: String
+    var owner: String
+    var activeModel: String
+    var targetModel: String
+    /// `DEFINED`, `TRANSITIONING` or `TRANSITION_FAILED`.
+    var status: String
+    var failureMessage: String?
+    var autoDeleteOldModel: Bool
+    var updated: MeshTime
+    /// `LOADED`, `LOADING`, `NOT_LOADED` or `LOADING_FAILED`.
+    var activeModelStatus: String
+    var targetModelStatus: String?
+
+    init(id: ModelID, record: VModelRecord, view: ClusterView) {
+        self.id = id.rawValue
+        owner = record.owner
+        activeModel = record.activeModel.rawValue
+        targetModel = record.targetModel.rawValue
+        status = !record.inTransition ? "DEFINED" : record.failed ? "TRANSITION_FAILED" : "TRANSITIONING"
+        failureMessage = record.failureMessage
+        autoDeleteOldModel = record.autoDeleteOldModel
+        updated = record.updated
+        activeModelStatus = Self.modelStatus(record.activeModel, view)
+        targetModelStatus = record.inTransition ? Self.modelStatus(record.targetModel, view) : nil
+    }
+
+    static func modelStatus(_ model: ModelID, _ view: ClusterView) -> String {
+        let copies = view.copies(of: model)
+        if copies.values.contains(where: { $0.state == .loaded }) { return "LOADED" }
+        if !copies.isEmpty { return "LOADING" }
+        return view.failures(of: model).isEmpty ? "NOT_LOADED" : "LOADING_FAILED"
+    }
+}
+
+struct VModelList: Encodable {
+    var vmodels: [VModelSummary]
+    /// Pass as `after` to get the next page; absent on the last page.
+    var next: String?
+}
