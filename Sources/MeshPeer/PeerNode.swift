@@ -124,7 +124,7 @@ public final class PeerNode: Sendable {
             return nil
         }
         return GRPCServerService(
-            host: configuration.listenHost, port: port, maxMessageBytes: configuration.maxBodyBytes,
+            host: configuration.listenHost, port: port, maxMessageBytes: configuration.maxBodyBytes, peer: peerID.rawValue,
             services: [InferenceService(node: self, clients: grpcClients), ManagementService(node: self)],
             listening: grpcListening, logger: logger
         )

@@ -150,12 +150,14 @@ extension Integration {
                     #expect(wrongShape.error?.code == .invalidArgument)
                     #expect(wrongShape.error?.message == "input 'INPUT0' has shape [2, 2] but sturdy expects [-1] (-1: any size)")
 
-                    // 1.5 MiB: over --max-body-bytes, under the transport's hard bound (twice it).
-                    let large = try await client.infer("sturdy", [Float](repeating: 1, count: 393_216))
-                    #expect(large.error?.code == .resourceExhausted)
-                    #expect(large.error?.message.hasPrefix("the request message is 15") == true)
-                    #expect(large.error?.message.hasSuffix("bytes; this peer accepts at most 1048576 (--max-body-bytes)") == true,
-                            "\(String(describing: large.error))")
+                    // Over --max-body-bytes: refused from the length prefix, whatever the size.
+                    for (count, digits) in [(393_216, "15"), (2_000_000, "80")] {
+                        let large = try await client.infer("sturdy", [Float](repeating: 1, count: count))
+                        #expect(large.error?.code == .resourceExhausted)
+                        #expect(large.error?.message.hasPrefix("the request message is \(digits)") == true)
+                        #expect(large.error?.message.hasSuffix("bytes; this peer accepts at most 1048576 (--max-body-bytes)") == true,
+                                "\(String(describing: large.error))")
+                    }
                     // Just under the limit passes (and is relayed to the holder as is).
                     let fits = try await client.infer("sturdy", [Float](repeating: 2, count: 200_000))
                     #expect(fits.error == nil)

@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// The peer's gRPC server (HTTP/2 on SwiftNIO) as a Service: listens until graceful shutdown,
@@ -14,10 +15,12 @@ final class GRPCServerService: Service, Sendable {
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let transport: HTTP2ServerTransport.Posix
 
-    /// `maxMessageBytes` is the largest message a handler accepts with a clear
-    /// RESOURCE_EXHAUSTED status; the transport's own bound is twice that (a message over it is
-    /// refused by resetting the stream, before it is buffered).
-    init(host: String, port: Int, maxMessageBytes: Int, services: [any RegistrableRPCService], listening: Promise<Void>, logger: Logger) {
+    /// `maxMessageBytes` is the largest request message accepted: a larger one is refused with
+    /// RESOURCE_EXHAUSTED from its length prefix (``OversizeMessageGuard``), before it is read.
+    /// The transport's own bound, a backstop (it resets the stream without a status), is twice
+    /// that, which also bounds decompressed messages.
+    init(host: String, port: Int, maxMessageBytes: Int, peer: String, services: [any RegistrableRPCService],
+         listening: Promise<Void>, logger: Logger) {
         self.listening = listening
         self.host = host
         self.port = port
@@ -27,6 +30,13 @@ final class GRPCServerService: Service, Sendable {
             transportSecurity: .plaintext,
             config: .defaults { config in
                 config.rpc.maxRequestPayloadSize = Self.transportLimit(maxMessageBytes)
+                config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
+                    channel.eventLoop.submit {
+                        try channel.pipeline.syncOperations.addHandler(
+                            OversizeMessageGuard(limit: maxMessageBytes, peer: peer), position: .first
+                        )
+                    }
+                }
             }
         )
         server = GRPCServer(transport: transport, services: services)

@@ -1,0 +1,35 @@
+import Foundation
+import MeshTestSupport
+import Testing
+
+extension Integration {
+    /// NVIDIA's official Python clients, unchanged, against a peer that does not hold the model.
+    @Suite struct TritonClient {
+        static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        static let repo = tests.deletingLastPathComponent().deletingLastPathComponent().path
+
+        /// tritonclient from PyPI (tools/test installs it; a test run without it installs it here).
+        static func ensureTritonClient() throws {
+            if (try? runCommand("python3", ["-c", "import tritonclient.grpc, tritonclient.http, numpy"])) != nil { return }
+            _ = try runCommand("python3", ["-m", "pip", "install", "-q", "tritonclient[http,grpc]", "numpy"])
+        }
+
+        @Test func httpAndGRPCClientsWorkThroughAPeerThatForwardsToTheHolder() async throws {
+            try Self.ensureTritonClient()
+            try await withMesh(peers: 2, arguments: ["--max-body-bytes", "1Mi"]) { mesh in
+                let model = "file://\(Self.repo)/examples/models/iris-classifier.onnx"
+                let registered = try await TestHTTP.post(mesh.peers[0].url + "/v1/models", json: #"{"id": "iris", "type": "onnx", "storageUri": "\#(model)"}"#)
+                #expect(registered.status == 201, "\(registered.text)")
+                // The model lives on mesh-1; the clients talk to mesh-0.
+                #expect(try await mesh.peers[1].loadCopy("iris").status == 200)
+                let output = try runCommand("python3", [
+                    Self.tests.appendingPathComponent("Scripts/tritonclient_check.py").path,
+                    "127.0.0.1:\(mesh.peers[0].httpPort)", "127.0.0.1:\(mesh.peers[0].grpcPort)", "1048576",
+                ])
+                #expect(output == "ok http\nok grpc\n", "\(output)")
+                #expect(try await mesh.peers[0].placement(of: "iris").map(\.peer) == ["mesh-1"])
+                #expect(try await mesh.peers[0].metric("modelmesh_forwarded_requests_total") >= 2)
+            }
+        }
+    }
+}
