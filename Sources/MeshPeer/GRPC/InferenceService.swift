@@ -86,7 +86,6 @@ struct InferenceService: RegistrableRPCService {
                     throw .invalidArgument("the ModelInferRequest is not a valid protobuf message: \(error)")
                 }
             }
-            let model = try await node.router.resolve(selector)
             let metrics = node.metrics
             let call = GRPCRoutedCall(
                 operation: "infer", method: Method.ModelInfer.descriptor, message: bytes, clients: clients,
@@ -94,8 +93,10 @@ struct InferenceService: RegistrableRPCService {
             ) { loaded, modelID in
                 try await Self.infer(bytes, on: loaded, modelID: modelID, metrics: metrics)
             }
-            let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
-            return (model, ServerResponse(message: reply.message, metadata: reply.metadata))
+            return try await node.router.withModel(selector) { model in
+                let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
+                return (model, ServerResponse(message: reply.message, metadata: reply.metadata))
+            }
         }
     }
 
@@ -119,7 +120,6 @@ struct InferenceService: RegistrableRPCService {
 
     func modelMetadata(_ request: ServerRequest<Inference_ModelMetadataRequest>) async throws -> ServerResponse<Inference_ModelMetadataResponse> {
         try await node.handleGRPC(route: "metadata", metadata: request.metadata) { hop in
-            let model = try await resolve(request.metadata, name: request.message.name)
             let call = GRPCRoutedCall(
                 operation: "metadata", method: Method.ModelMetadata.descriptor, message: try request.message.serializedBytes(),
                 clients: clients, metrics: node.metrics, peerID: node.peerID
@@ -128,8 +128,10 @@ struct InferenceService: RegistrableRPCService {
                 metadata.name = modelID.rawValue
                 return try Inference_ModelMetadataResponse(metadata).serializedBytes()
             }
-            let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
-            return (model, ServerResponse(message: try Self.decode(reply.message), metadata: reply.metadata))
+            return try await node.router.withModel(try selector(request.metadata, name: request.message.name)) { model in
+                let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
+                return (model, ServerResponse(message: try Self.decode(reply.message), metadata: reply.metadata))
+            }
         }
     }
 
@@ -137,12 +139,14 @@ struct InferenceService: RegistrableRPCService {
     /// that cannot be loaded now answers `ready: false`.
     func modelReady(_ request: ServerRequest<Inference_ModelReadyRequest>) async throws -> ServerResponse<Inference_ModelReadyResponse> {
         try await node.handleGRPC(route: "ready", metadata: request.metadata) { hop in
-            let model = try await resolve(request.metadata, name: request.message.name)
-            do {
-                let reply = try await node.router.route(loadCall(), model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
-                return (model, ServerResponse(message: .with { $0.ready = true }, metadata: reply.metadata))
-            } catch let error as InferenceError where error.httpStatus == 503 {
-                return (model, ServerResponse(message: .with { $0.ready = false }))
+            let call = try loadCall()
+            return try await node.router.withModel(try selector(request.metadata, name: request.message.name)) { model in
+                do {
+                    let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
+                    return (model, ServerResponse(message: .with { $0.ready = true }, metadata: reply.metadata))
+                } catch let error as InferenceError where error.httpStatus == 503 {
+                    return (model, ServerResponse(message: .with { $0.ready = false }))
+                }
             }
         }
     }
@@ -157,7 +161,11 @@ struct InferenceService: RegistrableRPCService {
     }
 
     func resolve(_ metadata: Metadata, name: String) async throws -> ModelID {
-        try await node.router.resolve(try ModelSelector.from(metadata) { () throws(InferenceError) in name })
+        try await node.router.resolve(try selector(metadata, name: name))
+    }
+
+    func selector(_ metadata: Metadata, name: String) throws(InferenceError) -> ModelSelector {
+        try ModelSelector.from(metadata) { () throws(InferenceError) in name }
     }
 
     static func decode<Message: SwiftProtobuf.Message>(_ bytes: [UInt8]) throws -> Message {

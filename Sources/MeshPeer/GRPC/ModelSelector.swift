@@ -31,6 +31,15 @@ enum ModelSelector: Sendable, Equatable {
         return .name(name)
     }
 
+    /// The vmodel a selector went through to reach `model`, if any.
+    func vmodel(resolvedTo model: ModelID) -> ModelID? {
+        switch self {
+        case .vmodel(let text): return try? ModelID(text)
+        case .name(let text) where text != model.rawValue: return try? ModelID(text)
+        default: return nil
+        }
+    }
+
     private static func values(_ key: String, in metadata: Metadata) -> [String] {
         Array(metadata[stringValues: key]) + metadata[binaryValues: key + "-bin"].map { String(decoding: $0, as: UTF8.self) }
     }
@@ -58,6 +67,20 @@ extension RequestRouter {
             } catch let error as EtcdError {
                 throw InferenceError.unavailable("cannot look up \(id): \(error)")
             }
+        }
+    }
+
+    /// Resolves `selector` and runs `body` with the model. When the model of a vmodel vanished
+    /// meanwhile (a transition has just retired it and this peer's view lags), reads the vmodel
+    /// from etcd and tries once more with its current model, as ModelMesh does.
+    func withModel<T>(_ selector: ModelSelector, _ body: (ModelID) async throws -> T) async throws -> T {
+        let model = try await resolve(selector)
+        do {
+            return try await body(model)
+        } catch let error as InferenceError {
+            guard case .notFound = error, let vmodel = selector.vmodel(resolvedTo: model),
+                  let current = try? await mirror.store.vmodel(vmodel).record, current.activeModel != model else { throw error }
+            return try await body(current.activeModel)
         }
     }
 
