@@ -1,0 +1,67 @@
+/// A location with its storage-config entry applied: everything needed to reach the bytes.
+enum ResolvedSource: Sendable {
+    case s3(S3Source)
+    case http(HTTPSource)
+    case local(LocalSource)
+
+    /// What the cache keys on: where the bytes live, not whose credentials read them.
+    var cacheIdentity: String {
+        switch self {
+        case .s3(let source): return "s3\n\(source.entry.endpointURL)\n\(source.bucket)\n\(source.path)"
+        case .http(let source): return "http\n\(source.url)"
+        case .local(let source): return "local\n\(source.absolutePath)"
+        }
+    }
+
+    /// What concurrent fetches share a download on: the same bytes through the same storage key,
+    /// so one caller's access never stands in for another's.
+    var flightKey: String {
+        switch self {
+        case .s3(let source): return "\(source.storageKey)\n\(cacheIdentity)"
+        case .http(let source): return "\(source.storageKey ?? "")\n\(cacheIdentity)"
+        case .local: return cacheIdentity
+        }
+    }
+
+    var storageType: String {
+        switch self {
+        case .s3: return "s3"
+        case .http: return "http"
+        case .local: return "local"
+        }
+    }
+
+    var displayName: String {
+        switch self {
+        case .s3(let source): return source.displayName
+        case .http(let source): return source.url.displayName
+        case .local(let source): return source.absolutePath
+        }
+    }
+}
+
+struct S3Source: Sendable {
+    let storageKey: String
+    let entry: S3StorageEntry
+    let bucket: String
+    /// An object key, or a prefix for a directory model.
+    let path: String
+
+    var displayName: String { "s3://\(bucket)/\(path)" }
+}
+
+struct HTTPSource: Sendable {
+    let storageKey: String?
+    let url: WebAddress
+    let headers: [(name: String, value: String)]
+    let entry: HTTPStorageEntry?
+}
+
+struct LocalSource: Sendable {
+    /// The configured root the path lies under, as configured.
+    let root: String
+    /// Relative to `root`; checked for `..` already.
+    let relativePath: String
+
+    var absolutePath: String { relativePath.isEmpty ? root : "\(root)/\(relativePath)" }
+}
