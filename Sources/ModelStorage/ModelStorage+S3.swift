@@ -4,7 +4,7 @@ extension ModelStorage {
     /// Lists the location, answers from the cache when the listing matches a cached version,
     /// and downloads the objects otherwise. An object that changes during the download makes
     /// the whole model start over from a fresh listing (once).
-    func fetchFromS3(_ source: S3Source, identity: String, for model: ModelID) async throws(StorageError) -> FetchedModel {
+    func fetchFromS3(_ source: S3Source, for model: ModelID) async throws(StorageError) -> FetchedModel {
         let client = S3Client(
             entry: source.entry, storageKey: source.storageKey, httpClient: httpClient,
             requestTimeout: limits.requestTimeout, retry: limits.retry, logger: logger
@@ -13,10 +13,10 @@ extension ModelStorage {
         while true {
             do throws(StorageError) {
                 let plan = try await S3ModelPlan.discover(source, client: client, maxFiles: limits.maxFilesPerModel)
-                if let hit = try await cacheHit(identity: identity, version: plan.version, for: model, storageType: "s3") {
+                if let hit = try await cacheHit(identity: plan.cacheIdentity, version: plan.version, for: model, storageType: "s3") {
                     return hit
                 }
-                return try await download(plan, client: client, identity: identity, for: model)
+                return try await download(plan, client: client, for: model)
             } catch where error.reason == .changedDuringDownload && restartsLeft > 0 {
                 restartsLeft -= 1
                 logger.notice("an S3 object changed during the download; starting over", metadata: ["source": "\(source.displayName)"])
@@ -24,7 +24,7 @@ extension ModelStorage {
         }
     }
 
-    private func download(_ plan: S3ModelPlan, client: S3Client, identity: String, for model: ModelID) async throws(StorageError) -> FetchedModel {
+    private func download(_ plan: S3ModelPlan, client: S3Client, for model: ModelID) async throws(StorageError) -> FetchedModel {
         let source = plan.source.displayName
         if plan.totalBytes > limits.maxModelBytes {
             throw ByteBudget.tooLarge(source, limit: limits.maxModelBytes, seen: plan.totalBytes)
@@ -32,7 +32,7 @@ extension ModelStorage {
         let limits = self.limits
         let logger = self.logger
         return try await stageAndPublish(
-            identity: identity, contentName: plan.contentName, isDirectory: plan.isDirectory,
+            identity: plan.cacheIdentity, contentName: plan.contentName, isDirectory: plan.isDirectory,
             expectedBytes: plan.totalBytes, source: source, storageType: "s3", for: model
         ) { staging, budget throws(StorageError) in
             let root = "\(staging.contentDirectory)/\(plan.contentName)"

@@ -184,10 +184,12 @@ public final class ModelStorage: Sendable {
         }
     }
 
+    /// The cache keys on where the bytes live, not on whose credentials read them; S3 locations
+    /// key on their listing (`S3ModelPlan.cacheIdentity`), HTTP ones on the URL.
     private func lead(_ source: ResolvedSource, for model: ModelID) async throws(StorageError) -> FetchedModel {
         switch source {
-        case .s3(let s3): return try await fetchFromS3(s3, identity: source.cacheIdentity, for: model)
-        case .http(let http): return try await fetchFromHTTP(http, identity: source.cacheIdentity, for: model)
+        case .s3(let s3): return try await fetchFromS3(s3, for: model)
+        case .http(let http): return try await fetchFromHTTP(http, identity: "http\n\(http.url)", for: model)
         case .local: preconditionFailure("local models are read in place")
         }
     }

@@ -31,7 +31,7 @@ enum LocalModels {
 
     private static func model(path: String, isDirectory: Bool, bytes: Int64, files: Int, shown: String) -> FetchedModel {
         FetchedModel(
-            path: path, isDirectory: isDirectory, byteCount: bytes, fileCount: files, fromCache: true,
+            path: path, isDirectory: isDirectory, byteCount: bytes, fileCount: files, fromCache: false,
             downloadDuration: .zero, version: nil, source: shown, cacheEntryID: nil
         )
     }

@@ -4,22 +4,13 @@ enum ResolvedSource: Sendable {
     case http(HTTPSource)
     case local(LocalSource)
 
-    /// What the cache keys on: where the bytes live, not whose credentials read them.
-    var cacheIdentity: String {
-        switch self {
-        case .s3(let source): return "s3\n\(source.entry.endpointURL)\n\(source.bucket)\n\(source.path)"
-        case .http(let source): return "http\n\(source.url)"
-        case .local(let source): return "local\n\(source.absolutePath)"
-        }
-    }
-
-    /// What concurrent fetches share a download on: the same bytes through the same storage key,
-    /// so one caller's access never stands in for another's.
+    /// What concurrent fetches share a download on: the same location through the same storage
+    /// key, so one caller's access never stands in for another's.
     var flightKey: String {
         switch self {
-        case .s3(let source): return "\(source.storageKey)\n\(cacheIdentity)"
-        case .http(let source): return "\(source.storageKey ?? "")\n\(cacheIdentity)"
-        case .local: return cacheIdentity
+        case .s3(let source): return "s3\n\(source.storageKey)\n\(source.entry.endpointURL)\n\(source.bucket)\n\(source.path)"
+        case .http(let source): return "http\n\(source.storageKey ?? "")\n\(source.url)"
+        case .local(let source): return "local\n\(source.absolutePath)"
         }
     }
 

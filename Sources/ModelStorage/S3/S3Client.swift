@@ -149,16 +149,19 @@ public struct S3Client: Sendable {
             buffer.withUnsafeReadableBytes { SigV4Signer.hex(SHA256.hash(data: $0)) }
         } ?? SigV4Signer.emptyPayloadHash
         let date = AmzDate(secondsSince1970: Int64(Date().timeIntervalSince1970))
-        var headers = extraHeaders + [
+        // Only `host` and `x-amz-*` are signed, as S3 requires; `range` and `if-match` travel
+        // unsigned, so proxies and servers that normalise them cannot break the signature.
+        let signedHeaders: [(name: String, value: String)] = [
             ("host", address.hostHeader),
             ("x-amz-date", date.stamp),
             ("x-amz-content-sha256", payloadHash),
         ]
+        var headers = signedHeaders + extraHeaders
         if let credentials = entry.credentials {
             let signer = SigV4Signer(credentials: credentials, region: entry.region, service: "s3")
             let signature = signer.sign(
                 method: method.rawValue, canonicalURI: canonicalURI, query: query,
-                headers: headers, payloadHash: payloadHash, date: date
+                headers: signedHeaders, payloadHash: payloadHash, date: date
             )
             headers.append(("authorization", signature.authorization))
         }

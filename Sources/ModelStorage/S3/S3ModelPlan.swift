@@ -19,6 +19,12 @@ struct S3ModelPlan: Sendable {
 
     var totalBytes: Int64 { files.reduce(0) { $0 + $1.size } }
 
+    /// The cache key: `models/x` and `models/x/` name the same directory model.
+    var cacheIdentity: String {
+        let path = SourceResolver.trimmingTrailingSlashes(source.path)
+        return "s3\n\(source.entry.endpointURL)\n\(source.bucket)\n\(path)\n\(isDirectory ? "directory" : "file")"
+    }
+
     /// Changes whenever any object's ETag, size or name changes.
     var version: String {
         if !isDirectory, let file = files.first { return "s3-object \(file.etag) \(file.size)" }
