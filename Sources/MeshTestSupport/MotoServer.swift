@@ -8,8 +8,8 @@ import Synchronization
 /// `SignatureDoesNotMatch`.
 ///
 /// moto checks signatures once its first `INITIAL_NO_AUTH_ACTION_COUNT` actions are spent. The
-/// harness spends exactly those on IAM: a user allowed `s3:*` with an access key, and a second
-/// user with a key but no permissions (for `AccessDenied`).
+/// harness spends exactly those on IAM: a user allowed `s3:*`, a user allowed only
+/// `s3:GetObject`, and a user without permissions (for `AccessDenied`), each with an access key.
 public final class MotoServer: Sendable {
     public let port: Int
     public let directory: TemporaryDirectory
@@ -19,6 +19,9 @@ public final class MotoServer: Sendable {
     /// Credentials of a user without any permission.
     public let deniedAccessKeyID: String
     public let deniedSecretAccessKey: String
+    /// Credentials of a user allowed `s3:GetObject` only (no listing).
+    public let getOnlyAccessKeyID: String
+    public let getOnlySecretAccessKey: String
     private let process: ManagedProcess
 
     public var endpointURL: String { "http://127.0.0.1:\(port)" }
@@ -26,7 +29,7 @@ public final class MotoServer: Sendable {
     public var isRunning: Bool { process.isRunning }
 
     /// The IAM actions `start()` performs before authentication starts.
-    static let setupActionCount = 6
+    static let setupActionCount = 10
 
     /// Runs `moto_server`'s own entry point with one fix: moto checks a request's signature
     /// against werkzeug's `request.url`, whose query string werkzeug re-quotes, decoding `%2F`
@@ -85,15 +88,24 @@ public final class MotoServer: Sendable {
             let key = try await setup.action("CreateAccessKey", ["UserName": "mesh"])
             try await setup.action("CreateUser", ["UserName": "mesh-denied"])
             let deniedKey = try await setup.action("CreateAccessKey", ["UserName": "mesh-denied"])
+            try await setup.action("CreateUser", ["UserName": "mesh-get-only"])
+            let getPolicy = try await setup.action("CreatePolicy", [
+                "PolicyName": "mesh-s3-get",
+                "PolicyDocument": #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+            ])
+            try await setup.action("AttachUserPolicy", ["UserName": "mesh-get-only", "PolicyArn": IAMSetup.value("Arn", in: getPolicy) ?? ""])
+            let getKey = try await setup.action("CreateAccessKey", ["UserName": "mesh-get-only"])
             guard let id = IAMSetup.value("AccessKeyId", in: key), let secret = IAMSetup.value("SecretAccessKey", in: key),
                   let deniedID = IAMSetup.value("AccessKeyId", in: deniedKey),
-                  let deniedSecret = IAMSetup.value("SecretAccessKey", in: deniedKey)
+                  let deniedSecret = IAMSetup.value("SecretAccessKey", in: deniedKey),
+                  let getID = IAMSetup.value("AccessKeyId", in: getKey),
+                  let getSecret = IAMSetup.value("SecretAccessKey", in: getKey)
             else {
                 throw TestSupportError("moto CreateAccessKey returned no key:\n\(key)")
             }
             return MotoServer(
                 port: port, directory: directory, process: process,
-                accessKeyID: id, secretAccessKey: secret, deniedAccessKeyID: deniedID, deniedSecretAccessKey: deniedSecret
+                credentials: (id, secret), denied: (deniedID, deniedSecret), getOnly: (getID, getSecret)
             )
         } catch {
             await process.stop()
@@ -103,15 +115,14 @@ public final class MotoServer: Sendable {
 
     private init(
         port: Int, directory: TemporaryDirectory, process: ManagedProcess,
-        accessKeyID: String, secretAccessKey: String, deniedAccessKeyID: String, deniedSecretAccessKey: String
+        credentials: (String, String), denied: (String, String), getOnly: (String, String)
     ) {
         self.port = port
         self.directory = directory
         self.process = process
-        self.accessKeyID = accessKeyID
-        self.secretAccessKey = secretAccessKey
-        self.deniedAccessKeyID = deniedAccessKeyID
-        self.deniedSecretAccessKey = deniedSecretAccessKey
+        (accessKeyID, secretAccessKey) = credentials
+        (deniedAccessKeyID, deniedSecretAccessKey) = denied
+        (getOnlyAccessKeyID, getOnlySecretAccessKey) = getOnly
     }
 
     /// SIGTERM by PID (SIGKILL after a grace period) and removes the log directory.

@@ -157,6 +157,27 @@ import Testing
         #expect(!error.message.contains(fixture.moto.deniedSecretAccessKey))
     }
 
+    @Test func credentialsThatCannotListStillLoadSingleFiles() async throws {
+        let fixture = try await S3Fixture.make("getonly")
+        defer { fixture.cleanUp() }
+        let contents = testBytes(20_000, seed: 13)
+        try await fixture.put("models/one.onnx", contents)
+        try await fixture.put("models/dir/a.bin", [1])
+        try fixture.writeEntry("getter", fixture.entryJSON(keyID: fixture.moto.getOnlyAccessKeyID, secret: fixture.moto.getOnlySecretAccessKey))
+        let storage = try await fixture.storage()
+
+        let file = try await storage.fetch(.keyed(key: "getter", path: "models/one.onnx"), for: modelID("one"))
+        #expect(try readFile(file.path) == contents)
+        storage.release(modelID("one"))
+        #expect(try await storage.fetch(.keyed(key: "getter", path: "models/one.onnx"), for: modelID("one")).fromCache)
+
+        let directory = try await #require(throws: StorageError.self) {
+            try await storage.fetch(.keyed(key: "getter", path: "models/dir"), for: modelID("dir"))
+        }
+        #expect(directory.reason == .accessDenied)
+        #expect(directory.message.contains("ListObjectsV2"))
+    }
+
     @Test func missingKeyAndMissingBucketAreNamed() async throws {
         let fixture = try await S3Fixture.make("missing")
         defer { fixture.cleanUp() }

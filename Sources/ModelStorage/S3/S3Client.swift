@@ -90,6 +90,25 @@ public struct S3Client: Sendable {
         }
     }
 
+    /// The object's ETag and size, or nil when there is no such key.
+    func headObject(bucket: String, key: String) async throws(StorageError) -> S3ObjectSummary? {
+        try await retry.run("HeadObject s3://\(bucket)/\(key)", logger: logger) { _ throws(StorageError) in
+            let response = try await execute(.HEAD, bucket: bucket, key: key)
+            _ = try await Self.collect(response, limit: 1 << 16, what: "HeadObject s3://\(bucket)/\(key)")
+            switch response.status {
+            case .ok:
+                guard let size = Self.contentLength(response) else {
+                    throw StorageError(.unexpectedResponse, "HeadObject s3://\(bucket)/\(key) answered without Content-Length")
+                }
+                return S3ObjectSummary(key: key, etag: response.headers.first(name: "etag").map(ETag.unquoted) ?? "", size: size)
+            case .notFound:
+                return nil
+            default:
+                throw error(status: response.status, body: "", operation: "HeadObject", bucket: bucket, key: key)
+            }
+        }
+    }
+
     public func createBucket(_ bucket: String) async throws(StorageError) {
         var body: ByteBuffer?
         if entry.region != "us-east-1" {

@@ -33,9 +33,20 @@ struct S3ModelPlan: Sendable {
     }
 
     static func discover(_ source: S3Source, client: S3Client, maxFiles: Int) async throws(StorageError) -> S3ModelPlan {
-        let objects = try await client.listObjects(bucket: source.bucket, prefix: source.path, maxObjects: maxFiles)
         let trimmed = SourceResolver.trimmingTrailingSlashes(source.path)
         let contentName = LocalNames.contentName(forPathEnding: trimmed)
+        let objects: [S3ObjectSummary]
+        do {
+            objects = try await client.listObjects(bucket: source.bucket, prefix: source.path, maxObjects: maxFiles)
+        } catch where error.reason == .accessDenied && !source.path.hasSuffix("/") {
+            // Credentials allowed to read objects but not to list the bucket still load a
+            // single-file model; a directory model needs the listing.
+            guard let object = try? await client.headObject(bucket: source.bucket, key: source.path) else { throw error }
+            return S3ModelPlan(
+                source: source, isDirectory: false, contentName: contentName,
+                files: [File(key: object.key, relativePath: "", size: object.size, etag: object.etag)]
+            )
+        }
         if !source.path.hasSuffix("/"), let object = objects.first(where: { $0.key == source.path }) {
             return S3ModelPlan(
                 source: source, isDirectory: false, contentName: contentName,
