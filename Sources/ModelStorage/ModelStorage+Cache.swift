@@ -26,6 +26,7 @@ extension ModelStorage {
                 state.index.release(model)
                 state.index.remove(entry.id)
             }
+            try await removeFromDisk([entry])
             return nil
         }
         try await DiskCache.run { disk.touch(entry) }
