@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// A real S3 API (`moto_server`, PyPI `moto[server]`) on a loopback port, with authentication
@@ -13,6 +14,8 @@ import Synchronization
 public final class MotoServer: Sendable {
     public let port: Int
     public let directory: TemporaryDirectory
+    /// The CA certificate (PEM) clients must trust when the server speaks TLS.
+    public let certificatePEM: String?
     /// Credentials of the user allowed everything in S3.
     public let accessKeyID: String
     public let secretAccessKey: String
@@ -24,7 +27,7 @@ public final class MotoServer: Sendable {
     public let getOnlySecretAccessKey: String
     private let process: ManagedProcess
 
-    public var endpointURL: String { "http://127.0.0.1:\(port)" }
+    public var endpointURL: String { "\(certificatePEM == nil ? "http" : "https")://127.0.0.1:\(port)" }
     public var pid: Int32 { process.pid }
     public var isRunning: Bool { process.isRunning }
 
@@ -58,13 +61,21 @@ public final class MotoServer: Sendable {
         try await sharedServer.get()
     }
 
-    /// Starts a server of its own; call ``stop()`` when done.
-    public static func start() async throws -> MotoServer {
+    /// Starts a server of its own; call ``stop()`` when done. With `tls`, it serves HTTPS with a
+    /// self-signed certificate for 127.0.0.1 (made with the `openssl` command).
+    public static func start(tls: Bool = false) async throws -> MotoServer {
         let port = FreePort.next()
         let directory = try TemporaryDirectory(prefix: "mesh-test-moto")
+        var tlsArguments: [String] = []
+        var certificatePEM: String?
+        if tls {
+            let certificate = try await SelfSignedCertificate.make(in: directory)
+            tlsArguments = ["-s", "-c", certificate.certificatePath, "-k", certificate.keyPath]
+            certificatePEM = certificate.pem
+        }
         let process = try ManagedProcess(
             name: "moto_server", executable: "python3",
-            arguments: ["-c", launcher, "-H", "127.0.0.1", "-p", "\(port)"],
+            arguments: ["-c", launcher, "-H", "127.0.0.1", "-p", "\(port)"] + tlsArguments,
             environment: [
                 "INITIAL_NO_AUTH_ACTION_COUNT": "\(setupActionCount)",
                 "AWS_DEFAULT_REGION": "us-east-1",
@@ -74,8 +85,9 @@ public final class MotoServer: Sendable {
             workingDirectory: directory.path
         )
         do {
-            try await waitUntilAnswering(port: port, process: process)
-            let setup = IAMSetup(endpoint: "http://127.0.0.1:\(port)")
+            let endpoint = "\(tls ? "https" : "http")://127.0.0.1:\(port)"
+            try await waitUntilAnswering(endpoint: endpoint, process: process)
+            let setup = IAMSetup(endpoint: endpoint)
             try await setup.action("CreateUser", ["UserName": "mesh"])
             let policy = try await setup.action("CreatePolicy", [
                 "PolicyName": "mesh-s3",
@@ -104,7 +116,7 @@ public final class MotoServer: Sendable {
                 throw TestSupportError("moto CreateAccessKey returned no key:\n\(key)")
             }
             return MotoServer(
-                port: port, directory: directory, process: process,
+                port: port, directory: directory, certificatePEM: certificatePEM, process: process,
                 credentials: (id, secret), denied: (deniedID, deniedSecret), getOnly: (getID, getSecret)
             )
         } catch {
@@ -114,39 +126,42 @@ public final class MotoServer: Sendable {
     }
 
     private init(
-        port: Int, directory: TemporaryDirectory, process: ManagedProcess,
+        port: Int, directory: TemporaryDirectory, certificatePEM: String?, process: ManagedProcess,
         credentials: (String, String), denied: (String, String), getOnly: (String, String)
     ) {
         self.port = port
         self.directory = directory
+        self.certificatePEM = certificatePEM
         self.process = process
         (accessKeyID, secretAccessKey) = credentials
         (deniedAccessKeyID, deniedSecretAccessKey) = denied
         (getOnlyAccessKeyID, getOnlySecretAccessKey) = getOnly
     }
 
-    /// SIGTERM by PID (SIGKILL after a grace period) and removes the log directory.
+    /// SIGTERM by PID (SIGKILL after a second: moto's server can wait on open connections) and
+    /// removes its directory.
     public func stop() async {
-        await process.stop(grace: .seconds(5))
+        await process.stop(grace: .seconds(1))
         directory.remove()
     }
 
     public func logTail(lines: Int = 40) -> String { process.logTail(lines: lines) }
 
-    private static func waitUntilAnswering(port: Int, process: ManagedProcess, timeout: Duration = .seconds(30)) async throws {
+    private static func waitUntilAnswering(endpoint: String, process: ManagedProcess, timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             guard process.isRunning else { throw TestSupportError("moto_server exited during start-up") }
             // The moto API does not count as an action, so polling it spends none of the setup.
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/moto-api/")
+            var request = HTTPClientRequest(url: "\(endpoint)/moto-api/")
             request.method = .GET
+            request.tlsConfiguration = IAMSetup.harnessTLS
             if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(1)) {
                 _ = try? await response.body.collect(upTo: 1 << 20)
                 if response.status == .ok { return }
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw TestSupportError("moto_server on port \(port) did not answer within \(timeout)")
+        throw TestSupportError("moto_server at \(endpoint) did not answer within \(timeout)")
     }
 }
 
@@ -155,6 +170,13 @@ public final class MotoServer: Sendable {
 /// starts, so a placeholder header is enough.
 private struct IAMSetup {
     let endpoint: String
+
+    /// The harness's own set-up requests skip certificate checks; the code under test does not.
+    static var harnessTLS: TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        return tls
+    }
 
     @discardableResult
     func action(_ name: String, _ parameters: [String: String]) async throws -> String {
@@ -167,6 +189,7 @@ private struct IAMSetup {
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "Authorization", value: "AWS4-HMAC-SHA256 Credential=setup/20240101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0")
         request.body = .bytes(ByteBuffer(string: form))
+        request.tlsConfiguration = Self.harnessTLS
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
         guard response.status == .ok else {

@@ -109,3 +109,43 @@ import Testing
         #expect(error.message.contains("20000"))
     }
 }
+
+@Suite struct RetryPolicyTests {
+    @Test func retriesServerErrorsAndDroppedConnectionsButNotRefusals() async throws {
+        let policy = RetryPolicy(maxAttempts: 3, initialBackoff: .milliseconds(1))
+        let logger = LogRecorder().logger("retry")
+        let attempts = Atomic<Int>(0)
+        let value = try await policy.run("flaky", logger: logger) { attempt throws(StorageError) -> Int in
+            attempts.wrappingAdd(1, ordering: .relaxed)
+            if attempt == 1 { throw StorageError(.serverError, "503 SlowDown") }
+            if attempt == 2 { throw StorageError(.transport, "connection reset") }
+            return attempt
+        }
+        #expect(value == 3)
+        #expect(attempts.load(ordering: .relaxed) == 3)
+
+        let refusals = Atomic<Int>(0)
+        let refused = await #expect(throws: StorageError.self) {
+            try await policy.run("denied", logger: logger) { _ throws(StorageError) -> Int in
+                refusals.wrappingAdd(1, ordering: .relaxed)
+                throw StorageError(.accessDenied, "AccessDenied")
+            }
+        }
+        #expect(refused?.reason == .accessDenied)
+        #expect(refusals.load(ordering: .relaxed) == 1, "a refusal is not retried")
+
+        let exhausted = await #expect(throws: StorageError.self) {
+            try await policy.run("down", logger: logger) { _ throws(StorageError) -> Int in throw StorageError(.serverError, "500") }
+        }
+        #expect(exhausted?.message == "500")
+    }
+
+    @Test func backoffDoublesUpToTheCap() {
+        let policy = RetryPolicy(maxAttempts: 10, initialBackoff: .milliseconds(100), maxBackoff: .seconds(1))
+        for attempt in 1...8 {
+            let delay = policy.backoff(afterAttempt: attempt)
+            let full = min(Duration.milliseconds(100) * (1 << (attempt - 1)), .seconds(1))
+            #expect(delay <= full && delay >= full / 2, "attempt \(attempt): \(delay)")
+        }
+    }
+}

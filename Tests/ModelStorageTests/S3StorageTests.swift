@@ -3,6 +3,7 @@ import Foundation
 import MeshCore
 import MeshTestSupport
 @testable import ModelStorage
+import MetricsTestKit
 import Testing
 
 /// Fetching models from a real S3 API (moto_server with signature checking on).
@@ -102,6 +103,39 @@ import Testing
         let address = S3Client(entry: s3).address(bucket: fixture.bucket, key: "a b/c")
         #expect(address.url.host == "\(fixture.bucket).s3.mesh.test")
         #expect(address.canonicalURI == "/a%20b/c")
+    }
+
+    @Test func privateCertificateAuthorityFromTheEntry() async throws {
+        let moto = try await MotoServer.start(tls: true)
+        let directory = try TemporaryDirectory(prefix: "mesh-storage-tls")
+        defer { directory.remove() }
+        let pem = String(decoding: try JSONEncoder().encode(try #require(moto.certificatePEM)), as: UTF8.self)
+        let entry = #"{"type":"s3","access_key_id":"\#(moto.accessKeyID)","secret_access_key":"\#(moto.secretAccessKey)","endpoint_url":"\#(moto.endpointURL)","bucket":"secure-models""#
+        let configuration = StorageConfiguration.parse(files: [
+            "trusted": Array((entry + #","certificate":\#(pem)}"#).utf8),
+            "untrusted": Array((entry + "}").utf8),
+        ])
+        guard case .s3(let trusted)? = configuration.entries["trusted"] else { Issue.record("\(configuration.problems)"); return }
+        #expect(trusted.hasCustomCertificate)
+        let admin = S3Client(entry: trusted)
+        try await admin.createBucket("secure-models")
+        let contents = testBytes(10_000, seed: 17)
+        try await admin.putObject(bucket: "secure-models", key: "model.onnx", contents: contents)
+        let storage = ModelStorage(
+            configuration: StorageConfigurationStore(configuration), cacheDirectory: directory.appending("cache"),
+            // AsyncHTTPClient retries failed connections until the request deadline: keep it short.
+            limits: StorageLimits(requestTimeout: .seconds(2), retry: RetryPolicy(maxAttempts: 1)), metricsFactory: TestMetrics()
+        )
+
+        let fetched = try await storage.fetch(.keyed(key: "trusted", path: "model.onnx"), for: modelID("secure"))
+        #expect(try readFile(fetched.path) == contents)
+        let refused = try await #require(throws: StorageError.self) {
+            try await storage.fetch(.keyed(key: "untrusted", path: "model.onnx"), for: modelID("insecure"))
+        }
+        #expect(refused.reason == .transport)
+        #expect(refused.message.contains("https://127.0.0.1:\(moto.port)"))
+        #expect(refused.message.contains("TLS certificate is not trusted"))
+        await moto.stop()
     }
 
     // MARK: - Errors

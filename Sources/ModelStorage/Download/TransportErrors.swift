@@ -20,7 +20,11 @@ enum TransportErrors {
             default: return "\(error)"
             }
         }
-        return "\(error)"
+        let text = "\(error)"
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "the server's TLS certificate is not trusted; put the CA certificate (PEM) in the storage-config entry's \"certificate\""
+        }
+        return text
     }
 }
 
