@@ -195,6 +195,9 @@ extension StorageLocation: CustomStringConvertible {
         }
     }
 
+    /// The same one-line rendering, for status and error texts.
+    public var displayText: String { description }
+
     static func maskingUserInfo(_ uri: String) -> String {
         guard hasUserInfo(uri), let schemeEnd = uri.firstRange(of: "://"),
               let at = uri[schemeEnd.upperBound...].firstIndex(of: "@")

@@ -58,6 +58,7 @@ import Testing
 
     @Test func descriptionMasksUserInfo() {
         #expect(StorageLocation.uri("https://user:pw@host/x").description == "https://***@host/x")
+        #expect(StorageLocation.uri("https://user:pw@host/x").displayText == "https://***@host/x")
         #expect(StorageLocation.keyed(key: "k", path: "p", parameters: ["bucket": "b"]).description == "storage key 'k', path 'p', bucket=b")
     }
 }
