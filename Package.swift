@@ -147,7 +147,7 @@ let package = Package(
         // Multi-process tests: real etcd, real peer processes, real sockets.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes"]
+            dependencies: ["MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes", "ModelStorage"]
         ),
         .testTarget(name: "ONNXEngineTests", dependencies: ["ONNXEngine"], exclude: ["Fixtures"]),
         .testTarget(
