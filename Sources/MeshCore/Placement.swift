@@ -38,6 +38,9 @@ public struct PlacementPolicy: Sendable {
         let failed = view.failures(of: model)
         let available = view.peers.filter { !$0.value.shuttingDown && !excluded.contains($0.key) && holders[$0.key] == nil }
         guard !available.isEmpty else {
+            if let last = failed.values.max(by: { $0.time < $1.time }) {
+                return .failure(.allFailed(model: model, lastError: last.message))
+            }
             return .failure(.noPeerLeft(model: model, holders: holders.count, excluded: excluded.count))
         }
         let labelled = available.filter { Set(record.labels).isSubset(of: $0.value.labels) }
