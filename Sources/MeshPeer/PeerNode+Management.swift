@@ -42,8 +42,8 @@ extension PeerNode {
     }
 
     func status(of id: ModelID) async throws -> ModelStatus {
-        let layout = store.layout
         let (record, _, revision) = try await etcdCall { try await store.model(id) }
+        let layout = store.layout
         guard let record else { throw InferenceError.notFound("model \(id) is not registered") }
         let copies = try await etcdCall { try await etcd.range(.prefix(layout.copies(of: id)), RangeOptions(revision: revision)) }
         let failures = try await etcdCall { try await etcd.range(.prefix(layout.failures(of: id)), RangeOptions(revision: revision)) }
@@ -71,9 +71,11 @@ extension PeerNode {
         } else {
             status = "NOT_LOADED"
         }
+        let decision = try await etcdCall { try await etcd.get(layout.decision(id)) }
+            .flatMap { try? RecordCoding.decode(ScalingPolicy.Decision.self, from: $0.value) }
         return ModelStatus(status: status, id: id.rawValue, model: record,
                            copies: copyStatuses.sorted { $0.since > $1.since },
-                           failures: failureStatuses.sorted { $0.time > $1.time })
+                           failures: failureStatuses.sorted { $0.time > $1.time }, lastScaling: decision)
     }
 
     /// Changes min/max copies or the scale-up threshold with a compare-and-swap.
@@ -117,16 +119,22 @@ extension PeerNode {
         return PeerList(peers: peers)
     }
 
-    func placement() -> Placement {
+    func placement() async throws -> Placement {
         let view = mirror.view
+        let now = MeshTime.now
         var entries: [PlacementEntry] = []
         for (model, copies) in view.copies {
             for (peer, copy) in copies {
-                entries.append(PlacementEntry(model: model.rawValue, peer: peer.rawValue, state: copy.state.rawValue, since: copy.since, sizeBytes: copy.sizeBytes))
+                let rate = view.report(for: peer, now: now, maxAge: .seconds(10))?.rate(of: model)
+                entries.append(PlacementEntry(model: model.rawValue, peer: peer.rawValue, state: copy.state.rawValue, since: copy.since,
+                                              sizeBytes: copy.sizeBytes, requestsPerSecond: rate?.perSecond, inFlight: rate?.inFlight))
             }
         }
         entries.sort { ($0.model, $0.peer) < ($1.model, $1.peer) }
-        return Placement(revision: view.revision, copies: entries)
+        let decisions = try await etcdCall { try await etcd.getAll(prefix: store.layout.decisions).kvs }
+            .compactMap { try? RecordCoding.decode(ScalingPolicy.Decision.self, from: $0.value) }
+            .sorted { $0.model < $1.model }
+        return Placement(revision: view.revision, copies: entries, decisions: decisions)
     }
 
     /// The repository extension's index: registered models with their state (up to 10,000; the

@@ -26,6 +26,8 @@ public final class PeerNode: Sendable {
     let health: PeerHealth
     let metrics: MeshMetrics
     let runtimes: RuntimeRegistry
+    let gossip: LoadGossip
+    let scaler: CopyScaler
     let storage: ModelStorage
     let storageHTTP: HTTPClient
     let prometheus: PrometheusCollectorRegistry?
@@ -99,9 +101,24 @@ public final class PeerNode: Sendable {
             files: StoredModelFiles(storage: storage), settings: localSettings, metrics: metrics, logger: logger, lease: { membership.lease }
         )
         forwarder = PeerForwarder(selfID: configuration.peerID, maxResponseBytes: max(configuration.maxBodyBytes, 64 << 20))
+        var gossipSettings = LoadGossip.Settings()
+        gossipSettings.interval = configuration.gossipInterval
+        gossipSettings.fanout = configuration.gossipFanout
+        gossipSettings.maxAge = configuration.gossipInterval * 5
+        gossip = LoadGossip(peerID: configuration.peerID, mirror: mirror, local: local, health: health, http: forwarder.http,
+                            settings: gossipSettings, logger: logger)
+        let placement = PlacementPolicy(minChurnAge: configuration.minChurnAge, reportMaxAge: configuration.gossipInterval * 5)
+        let scaling = ScalingPolicy(
+            scaleUpRequestsPerSecond: configuration.scaleUpRequestsPerSecond, scaleUpInFlight: configuration.scaleUpInFlight,
+            idleRequestsPerSecond: configuration.idleRequestsPerSecond, scaleDownAfter: configuration.scaleDownAfter,
+            removalCooldown: min(.seconds(10), configuration.scaleDownAfter), placement: placement
+        )
+        scaler = CopyScaler(peerID: configuration.peerID, policy: scaling, interval: configuration.scaleInterval,
+                            loadTimeout: configuration.loadTimeout, mirror: mirror, local: local, store: store,
+                            membership: membership, http: forwarder.http, logger: logger)
         router = RequestRouter(
             peerID: configuration.peerID,
-            decisions: RoutePlanner(placement: PlacementPolicy(minChurnAge: configuration.minChurnAge), maxLoadFailures: configuration.maxLoadFailures),
+            decisions: RoutePlanner(placement: placement, maxLoadFailures: configuration.maxLoadFailures),
             mirror: mirror, local: local, health: health, defaultModelSizeBytes: configuration.defaultModelSizeBytes,
             maxAttempts: configuration.maxAttempts, logger: logger
         )
@@ -125,6 +142,8 @@ public final class PeerNode: Sendable {
         membership.onLeaseRenewed { lease in
             await local.restoreCopyRecords(lease: lease)
         }
+        let gossip = self.gossip
+        forwarder.onLoadReport { gossip.receive($0) }
     }
 
     // MARK: Running
@@ -156,6 +175,8 @@ public final class PeerNode: Sendable {
             services: services + [
                 .init(service: mirror),
                 .init(service: local),
+                .init(service: gossip),
+                .init(service: scaler),
                 .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: app),
             ],
@@ -182,6 +203,12 @@ public final class PeerNode: Sendable {
         let router = Hummingbird.Router(context: BasicRequestContext.self)
         DataPlaneRoutes(node: self).register(on: router)
         ManagementRoutes(node: self).register(on: router)
+        router.post("/_mesh/gossip") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            self.gossip.receive(Array(body.readableBytesView))
+            return Response(status: .noContent)
+        }
         router.get("/metrics") { _, _ in
             let text = self.prometheus?.emitToBuffer() ?? []
             return HTTPReply(status: 200, headers: [("content-type", "text/plain; version=0.0.4")], body: ByteBuffer(bytes: text)).response
@@ -248,6 +275,8 @@ public final class PeerNode: Sendable {
             logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"])
             reply = .error(.internalError("\(error)"))
         }
+        // Hops carry this peer's load back to the sender.
+        if request.header(MeshHeaders.hop) != nil, let load = gossip.headerValue { reply.headers.append((MeshHeaders.load, load)) }
         let handling = reply.header(MeshHeaders.servedBy).map { $0 == peerID.rawValue ? "local" : "forwarded" } ?? "none"
         metrics.request(route: route, model: model, handling: handling, code: String(reply.status), duration: .now - started)
         return reply.response

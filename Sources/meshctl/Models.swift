@@ -116,8 +116,14 @@ struct Models: AsyncParsableCommand {
             print("type      \(model["type"]?.cell ?? "?")")
             print("storage   \(storageText(model["storage"]))")
             print("copies    min \(model["minCopies"]?.cell ?? "0"), max \(model["maxCopies"]?.cell ?? "all eligible peers")")
-            let copies = (value["copies"]?.arrayValue ?? []).map { [$0["peer"]?.cell ?? "", $0["state"]?.cell ?? "", humanBytes($0["sizeBytes"]), $0["since"]?.cell ?? ""] }
-            if !copies.isEmpty { print("\n" + Table.render(["PEER", "STATE", "SIZE", "SINCE"], copies)) }
+            let copies = (value["copies"]?.arrayValue ?? []).map { copy in
+                [copy["peer"]?.cell ?? "", copy["state"]?.cell ?? "", humanBytes(copy["sizeBytes"]), rate(copy["requestsPerSecond"]),
+                 copy["since"]?.cell ?? "", downloadText(copy["download"])]
+            }
+            if !copies.isEmpty { print("\n" + Table.render(["PEER", "STATE", "SIZE", "REQ/S", "SINCE", "DOWNLOAD"], copies)) }
+            if let scaling = value["lastScaling"], scaling != .null {
+                print("\nlast scaling: \(scaling["action"]?.cell ?? "") \(scaling["peers"]?.cell ?? "") at \(scaling["time"]?.cell ?? ""): \(scaling["reason"]?.cell ?? "")")
+            }
             let failures = (value["failures"]?.arrayValue ?? []).map { [$0["peer"]?.cell ?? "", $0["time"]?.cell ?? "", $0["message"]?.cell ?? ""] }
             if !failures.isEmpty { print("\nrecent load failures:\n" + Table.render(["PEER", "TIME", "ERROR"], failures)) }
         }
@@ -152,4 +158,10 @@ func storageText(_ value: JSONValue?) -> String {
     let key = value["key"]?.stringValue ?? "?"
     let path = value["path"]?.stringValue ?? ""
     return "\(key):\(path)"
+}
+
+func downloadText(_ value: JSONValue?) -> String {
+    guard let value, value != .null else { return "-" }
+    if value["fromCache"]?.boolValue == true { return "disk cache" }
+    return "\(humanBytes(value["bytes"])) in \(value["millis"]?.cell ?? "?") ms"
 }

@@ -44,6 +44,13 @@ struct ModelMeshCommand: AsyncParsableCommand {
     @Option(name: .customLong("models-root"), help: help("models-root")) var modelsRoot: String?
     @Option(name: .customLong("per-model-metrics"), help: help("per-model-metrics")) var perModelMetrics: String?
     @Option(name: .customLong("storage-config"), help: help("storage-config")) var storageConfig: String?
+    @Option(name: .customLong("gossip-interval"), help: help("gossip-interval")) var gossipInterval: String?
+    @Option(name: .customLong("gossip-fanout"), help: help("gossip-fanout")) var gossipFanout: String?
+    @Option(name: .customLong("scale-interval"), help: help("scale-interval")) var scaleInterval: String?
+    @Option(name: .customLong("scale-up-rps"), help: help("scale-up-rps")) var scaleUpRPS: String?
+    @Option(name: .customLong("scale-up-inflight"), help: help("scale-up-inflight")) var scaleUpInFlight: String?
+    @Option(name: .customLong("idle-rps"), help: help("idle-rps")) var idleRPS: String?
+    @Option(name: .customLong("scale-down-after"), help: help("scale-down-after")) var scaleDownAfter: String?
     @Option(name: .customLong("cache-dir"), help: help("cache-dir")) var cacheDir: String?
     @Option(name: .customLong("cache-size"), help: help("cache-size")) var cacheSize: String?
     @Option(name: .customLong("max-model-size"), help: help("max-model-size")) var maxModelSize: String?
@@ -66,6 +73,8 @@ struct ModelMeshCommand: AsyncParsableCommand {
             ("min-churn-age", minChurnAge), ("failure-expiry", failureExpiry), ("max-load-failures", maxLoadFailures),
             ("max-attempts", maxAttempts), ("max-body-bytes", maxBodyBytes), ("record-cache-size", recordCacheSize),
             ("models-root", modelsRoot), ("per-model-metrics", perModelMetrics), ("storage-config", storageConfig),
+            ("gossip-interval", gossipInterval), ("gossip-fanout", gossipFanout), ("scale-interval", scaleInterval),
+            ("scale-up-rps", scaleUpRPS), ("scale-up-inflight", scaleUpInFlight), ("idle-rps", idleRPS), ("scale-down-after", scaleDownAfter),
             ("cache-dir", cacheDir), ("cache-size", cacheSize), ("max-model-size", maxModelSize), ("allowed-http-hosts", allowedHTTPHosts),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { name, value in value.map { (name, $0) } })

@@ -36,6 +36,13 @@ public struct PeerConfiguration: Sendable {
     public var allowedHTTPHosts: [String]?
     public var perModelMetrics = true
     public var peerQuarantine: Duration = .seconds(15)
+    public var gossipInterval: Duration = .seconds(1)
+    public var gossipFanout = 3
+    public var scaleInterval: Duration = .seconds(1)
+    public var scaleUpRequestsPerSecond: Double = 30
+    public var scaleUpInFlight: Double = 8
+    public var idleRequestsPerSecond: Double?
+    public var scaleDownAfter: Duration = .seconds(120)
     public var version = PeerConfiguration.softwareVersion
 
     public static let softwareVersion = "0.1.0"

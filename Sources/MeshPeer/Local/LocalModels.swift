@@ -38,6 +38,8 @@ public actor LocalModels: Service {
     private var acceptingLoads = true
     /// Measured sizes of models loaded here before, for the next load's estimate.
     private var knownSizes: [ModelID: Int64] = [:]
+    /// Requests served per model, for gossip and copy scaling.
+    private var rates = RateTracker(window: 5)
 
     /// Copy states for the router's lock-free-ish read on every request.
     private nonisolated let published = Mutex<[ModelID: LocalCache.State]>([:])
@@ -111,7 +113,9 @@ public actor LocalModels: Service {
             guard let copy = copies[model] else { throw LocalError.notHere(model) }
             if case .success(let loaded)? = copy.ready.result {
                 inFlight[model, default: 0] += 1
-                cache.touch(model, now: .now)
+                let now = MeshTime.now
+                cache.touch(model, now: now)
+                rates.record(model, at: now)
                 if waited { metrics.cacheMiss(model: model, waited: .now - waitStarted) }
                 publishLedger()
                 return loaded
@@ -351,6 +355,32 @@ public actor LocalModels: Service {
 
     /// Stops accepting loads (graceful shutdown).
     public func stopAcceptingLoads() { acceptingLoads = false }
+
+    // MARK: Load
+
+    /// This peer's rate and in-flight requests for every model it served recently or holds.
+    public func modelRates(now: MeshTime) -> [ModelID: LoadReport.ModelRate] {
+        rates.prune(at: now)
+        var result: [ModelID: LoadReport.ModelRate] = [:]
+        for (model, perSecond) in rates.rates(at: now) {
+            result[model] = LoadReport.ModelRate(model: model, perSecond: perSecond, inFlight: inFlight[model] ?? 0)
+        }
+        for (model, count) in inFlight where result[model] == nil {
+            result[model] = LoadReport.ModelRate(model: model, perSecond: 0, inFlight: count)
+        }
+        return result
+    }
+
+    /// The report gossiped to other peers: totals, memory, LRU age and the busiest models.
+    public func loadReport(peer: PeerID, now: MeshTime) -> LoadReport {
+        let busiest = modelRates(now: now).values.sorted { $0.perSecond > $1.perSecond }.prefix(LoadReport.maxRates)
+        return LoadReport(
+            peer: peer, time: now, inFlight: inFlight.values.reduce(0, +),
+            loading: copies.values.filter { !$0.ready.isDone }.count,
+            usedBytes: cache.usedBytes, capacityBytes: cache.capacityBytes, modelCount: cache.count,
+            lruTime: cache.lruTime, rates: Array(busiest)
+        )
+    }
 
     // MARK: Publishing state
 
