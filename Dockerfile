@@ -1,5 +1,5 @@
 # The peer image: `modelmesh` (the peer) and `meshctl` (the CLI), built in release mode with
-# the Swift standard library linked statically, on a slim Ubuntu with OpenBLAS.
+# the Swift standard library linked statically, on a plain Ubuntu base with OpenBLAS.
 #
 #   docker build -t swift-model-mesh:0.1.0 .
 #
@@ -18,10 +18,12 @@ RUN swift package resolve
 COPY Sources ./Sources
 # The manifest names the test targets, and SwiftPM checks that their directories exist.
 COPY Tests ./Tests
+# Stripping the DWARF data cuts the binaries by a third; their symbols stay, for crash backtraces.
 RUN swift build -c release --static-swift-stdlib --product modelmesh \
     && swift build -c release --static-swift-stdlib --product meshctl \
     && mkdir /staging \
-    && cp "$(swift build -c release --show-bin-path)/modelmesh" "$(swift build -c release --show-bin-path)/meshctl" /staging/
+    && cp "$(swift build -c release --show-bin-path)/modelmesh" "$(swift build -c release --show-bin-path)/meshctl" /staging/ \
+    && strip --strip-debug /staging/modelmesh /staging/meshctl
 
 FROM ubuntu:${UBUNTU}
 RUN apt-get update \

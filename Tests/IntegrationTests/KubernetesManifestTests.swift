@@ -313,12 +313,14 @@ extension Integration {
 
         /// A Kubernetes memory quantity (`2Gi`, `512Mi`, `1G`) in MiB.
         static func mebibytes(_ text: String) throws -> Double {
-            let units: [(String, Double)] = [("Ki", 1024), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40), ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)]
+            let mebibyte = 1_048_576.0
+            let units: [(String, Double)] = [("Ki", 1024), ("Mi", mebibyte), ("Gi", 1024 * mebibyte), ("Ti", 1_048_576 * mebibyte),
+                                             ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)]
             for (suffix, scale) in units where text.hasSuffix(suffix) {
-                if let value = Double(text.dropLast(suffix.count)) { return value * scale / Double(1 << 20) }
+                if let value = Double(text.dropLast(suffix.count)) { return value * scale / mebibyte }
             }
             guard let value = Double(text) else { throw TestFailure("not a quantity: \(text)") }
-            return value / Double(1 << 20)
+            return value / mebibyte
         }
     }
 }
