@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import MeshCore
 import ModelRuntimes
+import ModelStorage
 import NIOCore
 import OpenInference
 import Prometheus
@@ -25,17 +26,52 @@ public final class PeerNode: Sendable {
     let health: PeerHealth
     let metrics: MeshMetrics
     let runtimes: RuntimeRegistry
+    let storage: ModelStorage
+    let storageHTTP: HTTPClient
     let prometheus: PrometheusCollectorRegistry?
     let logger: Logger
     private let serverRunning = Promise<Void>()
     private let shuttingDown = Atomic<Bool>(false)
 
-    public init(
-        configuration: PeerConfiguration, runtimes: RuntimeRegistry, files: any ModelFileProvider,
+    /// Builds a peer: reads the storage configuration, prepares the disk cache.
+    public static func make(
+        configuration: PeerConfiguration, runtimes: RuntimeRegistry, prometheus: PrometheusCollectorRegistry?, logger: Logger
+    ) async throws -> PeerNode {
+        let configurationStore: StorageConfigurationStore
+        if let path = configuration.storageConfigPath {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw StorageFailure("the storage configuration \(path) does not exist (--storage-config)")
+            }
+            configurationStore = try await StorageConfigurationStore(
+                source: isDirectory.boolValue ? .directory(path) : .file(path), logger: logger)
+        } else {
+            configurationStore = StorageConfigurationStore(logger: logger)
+        }
+        var limits = StorageLimits()
+        limits.maxCacheBytes = configuration.cacheBytes
+        limits.maxModelBytes = configuration.maxModelBytes
+        limits.allowedHTTPHosts = configuration.allowedHTTPHosts
+        limits.localRoots = [configuration.modelsRoot]
+        var httpConfiguration = HTTPClient.Configuration()
+        // Storage follows redirects itself, checking each hop against the allowed hosts.
+        httpConfiguration.redirectConfiguration = .disallow
+        httpConfiguration.decompression = .disabled
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        let cache = configuration.cacheDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("modelmesh-cache/\(configuration.peerID)").path
+        let storage = ModelStorage(configuration: configurationStore, cacheDirectory: cache, limits: limits, httpClient: http, logger: logger)
+        return PeerNode(configuration: configuration, runtimes: runtimes, storage: storage, storageHTTP: http, prometheus: prometheus, logger: logger)
+    }
+
+    init(
+        configuration: PeerConfiguration, runtimes: RuntimeRegistry, storage: ModelStorage, storageHTTP: HTTPClient,
         prometheus: PrometheusCollectorRegistry?, logger: Logger
     ) {
         self.configuration = configuration
         self.runtimes = runtimes
+        self.storage = storage
+        self.storageHTTP = storageHTTP
         self.prometheus = prometheus
         self.logger = logger
         var etcdLogger = logger
@@ -60,7 +96,7 @@ public final class PeerNode: Sendable {
         let membership = self.membership
         local = LocalModels(
             peerID: configuration.peerID, capacityBytes: configuration.capacityBytes, store: store, runtimes: runtimes,
-            files: files, settings: localSettings, metrics: metrics, logger: logger, lease: { membership.lease }
+            files: StoredModelFiles(storage: storage), settings: localSettings, metrics: metrics, logger: logger, lease: { membership.lease }
         )
         forwarder = PeerForwarder(selfID: configuration.peerID, maxResponseBytes: max(configuration.maxBodyBytes, 64 << 20))
         router = RequestRouter(
@@ -111,8 +147,13 @@ public final class PeerNode: Sendable {
         }
         let app = makeApplication()
         let lifecycle = PeerLifecycle(node: self)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if configuration.storageConfigPath != nil {
+            let store = storage.configuration
+            services.append(.init(service: ClosureService { try await cancelWhenGracefulShutdown { try await store.watchForChanges() } }))
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
+            services: services + [
                 .init(service: mirror),
                 .init(service: local),
                 .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
@@ -133,6 +174,7 @@ public final class PeerNode: Sendable {
 
     private func shutdownClients() async {
         try? await forwarder.shutdown()
+        try? await storageHTTP.shutdown()
         try? await etcd.shutdown()
     }
 

@@ -14,7 +14,7 @@ struct Models: AsyncParsableCommand {
         @Argument(help: "Model id (letters, digits, '.', '_', '-')") var id: String
         @Option(help: "Model type, which selects the runtime (synthetic, onnx)") var type: String
         @Option(help: "Storage URI: s3://bucket/path, https://host/file, file:///path or a path under the peers' models root") var storageUri: String?
-        @Option(help: "Storage key from the peers' storage configuration (ModelMesh form)") var storageKey: String?
+        @Option(help: "Storage key from the peers' storage configuration: with --storage-path (ModelMesh's form) or with --storage-uri (credentials for the URI)") var storageKey: String?
         @Option(help: "Path under the storage key") var storagePath: String?
         @Option(help: "Storage parameter key=value (repeatable), e.g. bucket=models") var storageParam: [String] = []
         @Option(help: "Expected memory size in bytes, before the first load measures it") var sizeHint: Int64?
@@ -26,8 +26,11 @@ struct Models: AsyncParsableCommand {
 
         func run() async throws {
             var members: [(String, JSONValue)] = [("id", .string(id)), ("type", .string(type))]
-            if let storageUri { members.append(("storageUri", .string(storageUri))) }
-            if let storageKey {
+            if let storageUri, let storageKey {
+                members.append(("storage", .object([("uri", .string(storageUri)), ("key", .string(storageKey))])))
+            } else if let storageUri {
+                members.append(("storageUri", .string(storageUri)))
+            } else if let storageKey {
                 var storage: [(String, JSONValue)] = [("key", .string(storageKey)), ("path", .string(storagePath ?? ""))]
                 var parameters: [(String, JSONValue)] = []
                 for pair in storageParam {

@@ -43,6 +43,11 @@ struct ModelMeshCommand: AsyncParsableCommand {
     @Option(name: .customLong("record-cache-size"), help: help("record-cache-size")) var recordCacheSize: String?
     @Option(name: .customLong("models-root"), help: help("models-root")) var modelsRoot: String?
     @Option(name: .customLong("per-model-metrics"), help: help("per-model-metrics")) var perModelMetrics: String?
+    @Option(name: .customLong("storage-config"), help: help("storage-config")) var storageConfig: String?
+    @Option(name: .customLong("cache-dir"), help: help("cache-dir")) var cacheDir: String?
+    @Option(name: .customLong("cache-size"), help: help("cache-size")) var cacheSize: String?
+    @Option(name: .customLong("max-model-size"), help: help("max-model-size")) var maxModelSize: String?
+    @Option(name: .customLong("allowed-http-hosts"), help: help("allowed-http-hosts")) var allowedHTTPHosts: String?
     @Option(name: .customLong("config"), help: "A JSON file of settings, keyed by flag name (env: MM_CONFIG)") var config: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env: MM_LOG_LEVEL, default: info)") var logLevel: String?
     @Option(name: .customLong("log-format"), help: "text or json (env: MM_LOG_FORMAT, default: text)") var logFormat: String?
@@ -60,7 +65,8 @@ struct ModelMeshCommand: AsyncParsableCommand {
             ("lease-ttl", leaseTTL), ("request-timeout", requestTimeout), ("load-timeout", loadTimeout),
             ("min-churn-age", minChurnAge), ("failure-expiry", failureExpiry), ("max-load-failures", maxLoadFailures),
             ("max-attempts", maxAttempts), ("max-body-bytes", maxBodyBytes), ("record-cache-size", recordCacheSize),
-            ("models-root", modelsRoot), ("per-model-metrics", perModelMetrics),
+            ("models-root", modelsRoot), ("per-model-metrics", perModelMetrics), ("storage-config", storageConfig),
+            ("cache-dir", cacheDir), ("cache-size", cacheSize), ("max-model-size", maxModelSize), ("allowed-http-hosts", allowedHTTPHosts),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { name, value in value.map { (name, $0) } })
     }
@@ -93,13 +99,18 @@ struct ModelMeshCommand: AsyncParsableCommand {
         factory.valueHistogramBuckets["modelmesh_loaded_model_size_bytes"] = [1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
         MetricsSystem.bootstrap(factory)
 
-        let node = PeerNode(
-            configuration: configuration,
-            runtimes: RuntimeRegistry([SyntheticRuntime(), ONNXRuntime()]),
-            files: LocalModelFiles(root: configuration.modelsRoot),
-            prometheus: registry,
-            logger: logger
-        )
+        let node: PeerNode
+        do {
+            node = try await PeerNode.make(
+                configuration: configuration,
+                runtimes: RuntimeRegistry([SyntheticRuntime(), ONNXRuntime()]),
+                prometheus: registry,
+                logger: logger
+            )
+        } catch {
+            FileHandle.standardError.write(Data("modelmesh: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         logger.info("starting", metadata: [
             "peer": "\(configuration.peerID)", "http": "\(configuration.listenHost):\(configuration.httpPort)",
             "advertise": "\(configuration.httpAddress)", "etcd": "\(configuration.etcdEndpoints.joined(separator: ","))",

@@ -26,6 +26,14 @@ public struct PeerConfiguration: Sendable {
     public var maxBodyBytes = 64 << 20
     public var recordCacheSize = 10_000
     public var modelsRoot = "/models"
+    /// A mounted storage-config Secret (directory) or a JSON file of storage entries.
+    public var storageConfigPath: String?
+    /// The disk cache of downloaded models (default: a directory per peer under the temp dir).
+    public var cacheDirectory: String?
+    public var cacheBytes: Int64 = 20 << 30
+    public var maxModelBytes: Int64 = 8 << 30
+    /// Hosts HTTP storage may fetch from (nil: any).
+    public var allowedHTTPHosts: [String]?
     public var perModelMetrics = true
     public var peerQuarantine: Duration = .seconds(15)
     public var version = PeerConfiguration.softwareVersion

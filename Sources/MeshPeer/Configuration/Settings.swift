@@ -34,6 +34,11 @@ public enum PeerSettings {
         Setting(name: "max-body-bytes", environment: "MM_MAX_BODY_BYTES", defaultText: "64Mi", help: "Largest request body or gRPC message accepted"),
         Setting(name: "record-cache-size", environment: "MM_RECORD_CACHE_SIZE", defaultText: "10000", help: "Model and vmodel records cached in memory"),
         Setting(name: "models-root", environment: "MM_MODELS_ROOT", defaultText: "/models", help: "Root for relative storage paths (a mounted volume)"),
+        Setting(name: "storage-config", environment: "MM_STORAGE_CONFIG", defaultText: "none", help: "storage-config Secret directory or JSON file (ModelMesh format); reloaded on change"),
+        Setting(name: "cache-dir", environment: "MM_CACHE_DIR", defaultText: "$TMPDIR/modelmesh-cache/<peer-id>", help: "Disk cache for downloaded models"),
+        Setting(name: "cache-size", environment: "MM_CACHE_SIZE", defaultText: "20Gi", help: "Disk cache bound; least recently used models not in use go first"),
+        Setting(name: "max-model-size", environment: "MM_MAX_MODEL_SIZE", defaultText: "8Gi", help: "Largest model download accepted (enforced while streaming)"),
+        Setting(name: "allowed-http-hosts", environment: "MM_ALLOWED_HTTP_HOSTS", defaultText: "any", help: "Comma-separated hosts HTTP storage may use (*.example.com allowed)"),
         Setting(name: "per-model-metrics", environment: "MM_PER_MODEL_METRICS", defaultText: "true", help: "Label request metrics by model (first 1000 models)"),
     ]
 
@@ -97,6 +102,14 @@ public enum PeerSettings {
         if let text = value("max-body-bytes") { configuration.maxBodyBytes = Int(try bytes(text, "max-body-bytes")) }
         if let text = value("record-cache-size") { configuration.recordCacheSize = try count(text, "record-cache-size") }
         if let text = value("models-root") { configuration.modelsRoot = text }
+        if let text = value("storage-config"), !text.isEmpty { configuration.storageConfigPath = text }
+        if let text = value("cache-dir"), !text.isEmpty { configuration.cacheDirectory = text }
+        if let text = value("cache-size") { configuration.cacheBytes = try bytes(text, "cache-size") }
+        if let text = value("max-model-size") { configuration.maxModelBytes = try bytes(text, "max-model-size") }
+        if let text = value("allowed-http-hosts") {
+            let hosts = text.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+            configuration.allowedHTTPHosts = hosts.isEmpty ? nil : hosts
+        }
         if let text = value("per-model-metrics") { configuration.perModelMetrics = try flag(text, "per-model-metrics") }
         return configuration
     }

@@ -63,6 +63,11 @@ struct CopyStatus: Encodable {
     var state: String
     var since: MeshTime
     var sizeBytes: Int64
+    /// The last download of the model's files for this copy.
+    var download: CopyRecord.Download?
+    /// This copy's request rate and in-flight requests (gossip), when known.
+    var requestsPerSecond: Double?
+    var inFlight: Int?
 }
 
 struct FailureStatus: Encodable {

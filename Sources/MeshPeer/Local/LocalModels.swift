@@ -58,6 +58,8 @@ public actor LocalModels: Service {
         let record: ModelRecord
         let ready = Promise<any LoadedModel>()
         let started: MeshTime
+        /// What fetching the files cost, once known.
+        let download = Mutex<ModelFilesOnDisk?>(nil)
         init(record: ModelRecord, started: MeshTime) {
             self.record = record
             self.started = started
@@ -210,8 +212,9 @@ public actor LocalModels: Service {
             guard let runtime = runtimes.runtime(for: copy.record.type) else {
                 throw ModelLoadError("no runtime for model type \"\(copy.record.type)\"")
             }
-            let path = try await files.files(for: model, at: copy.record.storage)
-            let source = ModelSource(id: model, type: copy.record.type, path: path, sizeHintBytes: copy.record.sizeHintBytes)
+            let fetched = try await files.files(for: model, at: copy.record.storage)
+            copy.download.withLock { $0 = fetched }
+            let source = ModelSource(id: model, type: copy.record.type, path: fetched.path, sizeHintBytes: copy.record.sizeHintBytes)
             let timeout = settings.loadTimeout
             let loaded = try await withDeadline(.now + timeout, onTimeout: {
                 ModelLoadError("loading took longer than \(Int(timeout.seconds)) s (--load-timeout)")
@@ -245,11 +248,20 @@ public actor LocalModels: Service {
         logger.info("model loaded", metadata: ["model": "\(model)", "size": "\(loaded.sizeBytes)", "load_ms": "\((now - copy.started).milliseconds)"])
         for victim in victims { await evict(victim, lastUsed: ledgerBefore.entry(victim)?.lastUsed, reason: "\(model) is larger than estimated") }
         do {
-            try await store.putCopy(model, on: peerID, record: CopyRecord(state: .loaded, since: now, sizeBytes: loaded.sizeBytes), lease: leaseProvider())
+            try await store.putCopy(model, on: peerID, record: loadedRecord(copy, since: now, sizeBytes: loaded.sizeBytes), lease: leaseProvider())
             try? await store.clearFailure(model, on: peerID)
         } catch {
             logger.warning("could not mark the copy loaded in etcd; it stays 'loading' there until the next sync", metadata: ["model": "\(model)", "error": "\(error)"])
         }
+    }
+
+    /// The copy record of a loaded copy, with what its download cost.
+    private func loadedRecord(_ copy: Copy, since: MeshTime, sizeBytes: Int64) -> CopyRecord {
+        var record = CopyRecord(state: .loaded, since: since, sizeBytes: sizeBytes)
+        if let download = copy.download.withLock({ $0 }) {
+            record.download = CopyRecord.Download(bytes: download.byteCount, millis: download.downloadDuration.milliseconds, fromCache: download.fromCache)
+        }
+        return record
     }
 
     private func failLoad(_ model: ModelID, _ copy: Copy, message: String, record: Bool) async {
@@ -258,6 +270,7 @@ public actor LocalModels: Service {
             copies[model] = nil
             cache.remove(model)
             publish(model, nil)
+            files.release(model)
         }
         copy.ready.fail(error)
         publishLedger()
@@ -279,6 +292,7 @@ public actor LocalModels: Service {
         guard let copy = copies.removeValue(forKey: model) else { return }
         cache.remove(model)
         publish(model, nil)
+        files.release(model)
         publishLedger()
         logger.info("removing model", metadata: ["model": "\(model)", "reason": "\(reason)"])
         if case .success(let loaded)? = copy.ready.result {
@@ -308,10 +322,11 @@ public actor LocalModels: Service {
     /// Re-writes every copy record under a new lease (after the old one expired).
     public func restoreCopyRecords(lease: LeaseID) async {
         for (model, copy) in copies {
-            let state: CopyRecord.State = copy.ready.result.map { (try? $0.get()) != nil } == true ? .loaded : .loading
             let size = cache.entry(model)?.sizeBytes ?? 0
+            let loaded = copy.ready.result.map { (try? $0.get()) != nil } == true
+            let record = loaded ? loadedRecord(copy, since: copy.started, sizeBytes: size) : CopyRecord(state: .loading, since: copy.started, sizeBytes: size)
             do {
-                try await store.putCopy(model, on: peerID, record: CopyRecord(state: state, since: copy.started, sizeBytes: size), lease: lease)
+                try await store.putCopy(model, on: peerID, record: record, lease: lease)
             } catch {
                 logger.warning("could not restore a copy record", metadata: ["model": "\(model)", "error": "\(error)"])
             }
