@@ -36,8 +36,9 @@ COPY --from=build /staging/ /usr/local/bin/
 # Readable crash reports in the container log.
 COPY --from=build /usr/libexec/swift/linux/swift-backtrace-static /usr/libexec/swift/swift-backtrace-static
 ENV SWIFT_BACKTRACE=enable=yes,sanitize=yes,threads=all,images=all,interactive=no,swift-backtrace=/usr/libexec/swift/swift-backtrace-static
-# Small example models for a first test of a fresh cluster (docs/kubernetes.md).
-COPY examples/models /usr/share/swift-model-mesh/examples/models
+# Small example models under the models root, for a first test of a fresh cluster; a volume
+# mounted at /models replaces them (docs/kubernetes.md).
+COPY examples/models /models/examples
 USER 65532:65532
 EXPOSE 8008 8033
 ENTRYPOINT ["modelmesh"]

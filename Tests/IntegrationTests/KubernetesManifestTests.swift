@@ -144,6 +144,52 @@ extension Integration {
             #expect(headroom >= 256 && request - headroom >= request / 2)
         }
 
+        /// Settings the peer is about to learn; the ConfigMap may name them before `modelmesh --help` does.
+        static let pendingSettings: Set<String> = ["MM_SHUTDOWN_TIMEOUT"]
+
+        @Test func theConfigMapSetsOnlySettingsThePeerKnows() throws {
+            let help = try runCommand(try MeshPeerProcess.executable("modelmesh"), ["--help"])
+            let known = Set(help.matches(of: /MM_[A-Z_]+/).map { String($0.output) })
+            #expect(known.contains("MM_ETCD_ENDPOINTS"))
+            let cluster = try Self.cluster()
+            let container = try #require(cluster.statefulSet("mesh").container("modelmesh"))
+            let set = Set(cluster.configMap("mesh-config").keys.filter { $0.hasPrefix("MM_") })
+                .union((container["env"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { $0.hasPrefix("MM_") })
+            let unknown = set.subtracting(known).subtracting(Self.pendingSettings)
+            #expect(unknown.isEmpty, "not settings of modelmesh (a typo is silently ignored): \(unknown.sorted())")
+        }
+
+        @Test func storageAndCacheVolumesMatchTheSettings() throws {
+            let cluster = try Self.cluster()
+            let peers = cluster.statefulSet("mesh")
+            let container = try #require(peers.container("modelmesh"))
+            let config = cluster.configMap("mesh-config")
+            let volumes = Dictionary((peers.pod["volumes"]?.arrayValue ?? []).map { ($0["name"]?.stringValue ?? "", $0) }, uniquingKeysWith: { $1 })
+            func volume(mountedAt path: String?) -> JSONValue? {
+                let mount = (container["volumeMounts"]?.arrayValue ?? []).first { $0["mountPath"]?.stringValue == path }
+                return mount.flatMap { volumes[$0["name"]?.stringValue ?? ""] }
+            }
+            // The storage-config Secret is where the peer looks, and optional: the mesh starts without it.
+            let secret = volume(mountedAt: config["MM_STORAGE_CONFIG"])?["secret"]
+            #expect(secret?["secretName"]?.stringValue == "storage-config")
+            #expect(secret?["optional"]?.boolValue == true)
+
+            // The disk cache has a volume of its own, larger than the bound the peer keeps.
+            let cache = try #require(volume(mountedAt: config["MM_CACHE_DIR"])?["emptyDir"])
+            let cacheVolume = try Self.mebibytes(try #require(cache["sizeLimit"]?.stringValue))
+            let cacheSize = try Self.mebibytes(try #require(config["MM_CACHE_SIZE"]))
+            #expect(cacheSize < cacheVolume)
+            let maxModel = try Self.mebibytes(try #require(config["MM_MAX_MODEL_SIZE"]))
+            let memory = try Self.mebibytes(try #require(container["resources"]?["requests"]?["memory"]?.stringValue))
+            let headroom = Double(config["MEMORY_HEADROOM_MIB"] ?? "") ?? 0
+            #expect(maxModel <= cacheSize && maxModel <= memory - headroom)
+
+            // Every emptyDir fits in the container's ephemeral-storage limit, or the kubelet evicts the pod.
+            let scratch = try volumes.values.compactMap { $0["emptyDir"]?["sizeLimit"]?.stringValue }.map(Self.mebibytes).reduce(0, +)
+            let limit = try Self.mebibytes(try #require(container["resources"]?["limits"]?["ephemeral-storage"]?.stringValue))
+            #expect(scratch < limit)
+        }
+
         @Test func podsRunAsNonRootWithReadOnlyRootFileSystemsAndResourceBounds() throws {
             let cluster = try Self.cluster()
             for set in cluster.all("StatefulSet") {
