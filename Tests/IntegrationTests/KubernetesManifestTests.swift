@@ -10,8 +10,8 @@ extension Integration {
     @Suite struct KubernetesManifests {
         static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         static let directory = repo + "/cluster/k8s"
-        /// The oldest Kubernetes release the manifests target (the first that copies the node's
-        /// zone label to pods by default) and the newest one kubernetes-validate knows.
+        /// The oldest Kubernetes release the manifests target (the first that can copy the node's
+        /// zone label to pods) and the newest one kubernetes-validate knows.
         static let kubernetesVersions = ["1.35.0", "1.37.0"]
         /// In the directory and validated, but applied by hand with real credentials.
         static let example = "storage-config.example.yaml"
