@@ -169,16 +169,22 @@ public final class PeerNode: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if configuration.storageConfigPath != nil {
             let store = storage.configuration
-            services.append(.init(service: ClosureService { try await cancelWhenGracefulShutdown { try await store.watchForChanges() } }))
+            services.append(.init(service: ClosureService {
+                // Cancellation is how this loop ends; it is not a failure.
+                try? await cancelWhenGracefulShutdown { try await store.watchForChanges() }
+            }))
         }
+        // Graceful shutdown runs through these in reverse: the lifecycle migrates models and
+        // leaves routing, the HTTP server drains its requests, the lease is revoked, models unload.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services + [
                 .init(service: mirror),
                 .init(service: local),
+                .init(service: membership),
                 .init(service: gossip),
                 .init(service: scaler),
-                .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: app),
+                .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
@@ -232,12 +238,55 @@ public final class PeerNode: Sendable {
         try await membership.register(http: forwarder.http)
     }
 
-    /// Graceful shutdown: stop taking models, leave the cluster.
+    /// The first step of a graceful shutdown: take no new models, tell the cluster, re-create
+    /// recently used models on other peers and wait for them (bounded by `--shutdown-timeout`),
+    /// then drop this peer's copy records so routing stops sending it work. Requests keep being
+    /// served throughout; the HTTP server drains afterwards.
     func leave() async {
+        let started = ContinuousClock.now
         shuttingDown.store(true, ordering: .relaxed)
         await local.stopAcceptingLoads()
-        try? await membership.update { $0.shuttingDown = true }
-        await membership.deregister()
+        do {
+            try await membership.update { $0.shuttingDown = true }
+        } catch {
+            logger.warning("could not mark this peer as shutting down in etcd", metadata: ["error": "\(error)"])
+        }
+        let (moved, failed) = await migrateModels(deadline: started + configuration.shutdownTimeout)
+        await local.dropCopyRecords()
+        logger.info("left the mesh", metadata: [
+            "migrated": "\(moved)", "not_migrated": "\(failed)", "took": "\(ContinuousClock.now - started)",
+        ])
+    }
+
+    /// Makes sure every model used here within `--migrate-used-within` has a loaded copy on
+    /// another peer, most recently used first, a few at a time.
+    func migrateModels(deadline: ContinuousClock.Instant) async -> (moved: Int, failed: Int) {
+        let recent = await local.recentlyUsed(since: .now - configuration.migrateUsedWithin)
+        guard !recent.isEmpty else { return (0, 0) }
+        let call = RESTLoadCall(forwarder: forwarder, peerID: peerID)
+        return await withTaskGroup(of: Bool.self) { group in
+            var moved = 0
+            var failed = 0
+            var next = recent.makeIterator()
+            func schedule(_ group: inout TaskGroup<Bool>) {
+                guard let model = next.next() else { return }
+                group.addTask {
+                    do {
+                        _ = try await self.router.route(call, model: model, hop: .external, excluded: [self.peerID], deadline: deadline)
+                        return true
+                    } catch {
+                        self.logger.warning("could not move a model before shutting down", metadata: ["model": "\(model)", "error": "\(error)"])
+                        return false
+                    }
+                }
+            }
+            for _ in 0..<4 { schedule(&group) }
+            for await success in group {
+                if success { moved += 1 } else { failed += 1 }
+                schedule(&group)
+            }
+            return (moved, failed)
+        }
     }
 
     public var isReady: Bool {
@@ -314,7 +363,8 @@ final class PeerLifecycle: Service, Sendable {
             node.logger.critical("cannot join the mesh", metadata: ["error": "\(error)"])
             return
         }
-        try? await node.membership.run()
+        // Serve until SIGTERM, then leave before anything else stops.
+        try? await gracefulShutdown()
         await node.leave()
     }
 }

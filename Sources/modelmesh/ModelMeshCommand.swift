@@ -51,6 +51,8 @@ struct ModelMeshCommand: AsyncParsableCommand {
     @Option(name: .customLong("scale-up-inflight"), help: help("scale-up-inflight")) var scaleUpInFlight: String?
     @Option(name: .customLong("idle-rps"), help: help("idle-rps")) var idleRPS: String?
     @Option(name: .customLong("scale-down-after"), help: help("scale-down-after")) var scaleDownAfter: String?
+    @Option(name: .customLong("shutdown-timeout"), help: help("shutdown-timeout")) var shutdownTimeout: String?
+    @Option(name: .customLong("migrate-used-within"), help: help("migrate-used-within")) var migrateUsedWithin: String?
     @Option(name: .customLong("cache-dir"), help: help("cache-dir")) var cacheDir: String?
     @Option(name: .customLong("cache-size"), help: help("cache-size")) var cacheSize: String?
     @Option(name: .customLong("max-model-size"), help: help("max-model-size")) var maxModelSize: String?
@@ -75,7 +77,7 @@ struct ModelMeshCommand: AsyncParsableCommand {
             ("models-root", modelsRoot), ("per-model-metrics", perModelMetrics), ("storage-config", storageConfig),
             ("gossip-interval", gossipInterval), ("gossip-fanout", gossipFanout), ("scale-interval", scaleInterval),
             ("scale-up-rps", scaleUpRPS), ("scale-up-inflight", scaleUpInFlight), ("idle-rps", idleRPS), ("scale-down-after", scaleDownAfter),
-            ("cache-dir", cacheDir), ("cache-size", cacheSize), ("max-model-size", maxModelSize), ("allowed-http-hosts", allowedHTTPHosts),
+            ("shutdown-timeout", shutdownTimeout), ("migrate-used-within", migrateUsedWithin), ("cache-dir", cacheDir), ("cache-size", cacheSize), ("max-model-size", maxModelSize), ("allowed-http-hosts", allowedHTTPHosts),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { name, value in value.map { (name, $0) } })
     }

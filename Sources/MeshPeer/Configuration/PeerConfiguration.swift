@@ -43,6 +43,10 @@ public struct PeerConfiguration: Sendable {
     public var scaleUpInFlight: Double = 8
     public var idleRequestsPerSecond: Double?
     public var scaleDownAfter: Duration = .seconds(120)
+    /// Bounds the model migration of a graceful shutdown.
+    public var shutdownTimeout: Duration = .seconds(60)
+    /// Models used this recently are re-created on other peers before this one leaves.
+    public var migrateUsedWithin: Duration = .seconds(3600)
     public var version = PeerConfiguration.softwareVersion
 
     public static let softwareVersion = "0.1.0"

@@ -46,6 +46,8 @@ public enum PeerSettings {
         Setting(name: "scale-up-inflight", environment: "MM_SCALE_UP_INFLIGHT", defaultText: "8", help: "Requests in flight per copy beyond which a model gets more copies"),
         Setting(name: "idle-rps", environment: "MM_IDLE_RPS", defaultText: "scale-up-rps / 10", help: "Below this total rate a model counts as idle"),
         Setting(name: "scale-down-after", environment: "MM_SCALE_DOWN_AFTER", defaultText: "120s", help: "Idle this long, a model loses a copy (never below max(minCopies, 1))"),
+        Setting(name: "shutdown-timeout", environment: "MM_SHUTDOWN_TIMEOUT", defaultText: "60s", help: "On SIGTERM, how long to spend moving recently used models to other peers"),
+        Setting(name: "migrate-used-within", environment: "MM_MIGRATE_USED_WITHIN", defaultText: "1h", help: "On SIGTERM, models used this recently are re-created elsewhere first"),
         Setting(name: "per-model-metrics", environment: "MM_PER_MODEL_METRICS", defaultText: "true", help: "Label request metrics by model (first 1000 models)"),
     ]
 
@@ -124,6 +126,8 @@ public enum PeerSettings {
         if let text = value("scale-up-inflight") { configuration.scaleUpInFlight = try rate(text, "scale-up-inflight") }
         if let text = value("idle-rps") { configuration.idleRequestsPerSecond = try rate(text, "idle-rps") }
         if let text = value("scale-down-after") { configuration.scaleDownAfter = try duration(text, "scale-down-after") }
+        if let text = value("shutdown-timeout") { configuration.shutdownTimeout = try duration(text, "shutdown-timeout") }
+        if let text = value("migrate-used-within") { configuration.migrateUsedWithin = try duration(text, "migrate-used-within") }
         if let text = value("per-model-metrics") { configuration.perModelMetrics = try flag(text, "per-model-metrics") }
         return configuration
     }

@@ -356,6 +356,24 @@ public actor LocalModels: Service {
     /// Stops accepting loads (graceful shutdown).
     public func stopAcceptingLoads() { acceptingLoads = false }
 
+    /// Loaded models used since `time`, most recently used first.
+    public func recentlyUsed(since time: MeshTime) -> [ModelID] {
+        cache.entries.filter { $0.value.state == .loaded && $0.value.lastUsed >= time }
+            .sorted { $0.value.lastUsed > $1.value.lastUsed }.map(\.key)
+    }
+
+    /// Deletes this peer's copy records (leaving): routing stops sending work here, while the
+    /// models stay loaded for the requests still arriving.
+    public func dropCopyRecords() async {
+        for model in copies.keys {
+            do {
+                try await store.deleteCopy(model, on: peerID)
+            } catch {
+                logger.warning("could not delete a copy record; it goes with the lease", metadata: ["model": "\(model)", "error": "\(error)"])
+            }
+        }
+    }
+
     // MARK: Load
 
     /// This peer's rate and in-flight requests for every model it served recently or holds.
