@@ -26,7 +26,8 @@ extension Integration {
                 for index in 0..<6 {
                     let path = try mesh.syntheticModel("m\(index)")
                     #expect(try await mesh.peers[0].register("m\(index)", storage: path).status == 201)
-                    #expect(try await mesh.peers[0].infer("m\(index)").status == 200)
+                    let result = try await mesh.peers[0].infer("m\(index)")
+                    #expect(result.status == 200, "\(result.error ?? "")")
                 }
                 let leaving = mesh.peers[1]
                 let held = try await (0..<6).asyncFilter { try await leaving.placement(of: "m\($0)").map(\.peer) == [leaving.id] }
