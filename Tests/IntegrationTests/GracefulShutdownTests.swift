@@ -1,26 +1,9 @@
 import Foundation
 import MeshTestSupport
-import Synchronization
 import Testing
 
 extension Integration {
     @Suite struct GracefulShutdown {
-        /// Counts outcomes of a load running in the background.
-        final class Tally: Sendable {
-            let ok = Atomic<Int>(0)
-            let failures = Mutex<[String]>([])
-            /// The peer clients avoid right now (being restarted).
-            let restarting = Mutex<String?>(nil)
-            let stop = Atomic<Bool>(false)
-            func record(_ result: Result<InferResult, any Error>) {
-                switch result {
-                case .success(let reply) where reply.status == 200: ok.add(1, ordering: .relaxed)
-                case .success(let reply): failures.withLock { $0.append("HTTP \(reply.status): \(reply.error ?? "")") }
-                case .failure(let error): failures.withLock { $0.append("\(error)") }
-                }
-            }
-        }
-
         @Test func sigtermMovesRecentlyUsedModelsToOtherPeersBeforeLeaving() async throws {
             try await withMesh(peers: 3) { mesh in
                 for index in 0..<6 {
@@ -54,33 +37,10 @@ extension Integration {
                     #expect(try await mesh.peers[0].register(model, storage: path).status == 201)
                 }
                 // Clients reach peers the way a Service sends them: only to ready peers.
-                let tally = Tally()
-                let load = Task {
-                    await withTaskGroup(of: Void.self) { group in
-                        for worker in 0..<4 {
-                            group.addTask {
-                                var index = worker
-                                while !tally.stop.load(ordering: .relaxed) {
-                                    let excluded = tally.restarting.withLock { $0 }
-                                    let candidates = mesh.peers.filter { $0.id != excluded }
-                                    let peer = candidates[index % candidates.count]
-                                    let result: Result<InferResult, any Error>
-                                    do {
-                                        result = .success(try await peer.infer(models[index % models.count], [Float(index)]))
-                                    } catch {
-                                        result = .failure(error)
-                                    }
-                                    tally.record(result)
-                                    index += 1
-                                    try? await Task.sleep(for: .milliseconds(10))
-                                }
-                            }
-                        }
-                    }
-                }
+                let load = BackgroundLoad.start(mesh.peers, models: models)
                 try await Task.sleep(for: .seconds(2))
                 for peer in mesh.peers {
-                    tally.restarting.withLock { $0 = peer.id }
+                    load.avoid(peer.id)
                     // A Service stops sending new requests when the pod terminates (preStop);
                     // give in-flight client requests a moment, as the preStop sleep does.
                     try await Task.sleep(for: .milliseconds(300))
@@ -88,14 +48,12 @@ extension Integration {
                     let status = await peer.waitForExit(timeout: .seconds(60))
                     #expect(status == 0, "\(peer.id) exited with \(status.map(String.init) ?? "no exit")")
                     try await peer.restart()
-                    tally.restarting.withLock { $0 = nil }
+                    load.avoid(nil)
                     try await Task.sleep(for: .seconds(1))
                 }
-                tally.stop.store(true, ordering: .relaxed)
-                await load.value
-                let failures = tally.failures.withLock { $0 }
-                #expect(tally.ok.load(ordering: .relaxed) > 200)
-                #expect(failures.isEmpty, "\(failures.count) failed: \(failures.prefix(5))")
+                await load.stop()
+                #expect(load.succeeded > 200)
+                #expect(load.failed.isEmpty, "\(load.failed.count) failed: \(load.failed.prefix(5))")
             }
         }
     }
