@@ -8,15 +8,18 @@ let package = Package(
         .library(name: "MeshCore", targets: ["MeshCore"]),
         .library(name: "EtcdGateway", targets: ["EtcdGateway"]),
         .library(name: "OpenInference", targets: ["OpenInference"]),
+        .library(name: "ModelStorage", targets: ["ModelStorage"]),
+        .library(name: "ONNXEngine", targets: ["ONNXEngine"]),
         .executable(name: "modelmesh", targets: ["modelmesh"]),
         .executable(name: "meshctl", targets: ["meshctl"]),
-        .library(name: "ONNXEngine", targets: ["ONNXEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
@@ -69,7 +72,7 @@ let package = Package(
         .target(
             name: "MeshPeer",
             dependencies: [
-                "MeshCore", "EtcdGateway", "OpenInference", "ModelRuntimes", "OpenInferenceGRPC", "MeshManagementGRPC",
+                "MeshCore", "EtcdGateway", "OpenInference", "ModelRuntimes", "ModelStorage", "OpenInferenceGRPC", "MeshManagementGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -109,13 +112,42 @@ let package = Package(
             ]
         ),
         // Starts real etcd (and later peer and S3) processes on loopback for tests.
+        // Turns a model's storage location into a local file or directory: S3, HTTP, mounted volumes.
+        .target(
+            name: "ModelStorage",
+            dependencies: [
+                "MeshCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // Downloads one model through ModelStorage and reports throughput; driven by tools/bench-storage.
+        .executableTarget(
+            name: "storage-bench",
+            dependencies: [
+                "ModelStorage",
+                "MeshCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Starts real etcd, S3 (moto) and peer processes on loopback for tests.
         .target(
             name: "MeshTestSupport",
             dependencies: [
                 "EtcdGateway",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
@@ -147,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes",
+                "MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes", "ModelStorage",
                 "OpenInferenceGRPC", "MeshManagementGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -155,6 +187,18 @@ let package = Package(
             exclude: ["Scripts"]
         ),
         .testTarget(name: "ONNXEngineTests", dependencies: ["ONNXEngine"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "ModelStorageTests",
+            dependencies: [
+                "ModelStorage",
+                "MeshCore",
+                "MeshTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

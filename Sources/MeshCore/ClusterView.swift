@@ -13,6 +13,8 @@ public struct ClusterView: Sendable {
     public private(set) var holdings: [PeerID: Holdings] = [:]
     /// The latest load report from each peer (gossip).
     public private(set) var loads: [PeerID: LoadReport] = [:]
+    /// Models that must keep `minCopies > 0` copies, from the small `pinned/` index.
+    public private(set) var pinned: [ModelID: Int] = [:]
 
     public struct Holdings: Sendable, Hashable {
         public var models: Set<ModelID> = []
@@ -28,6 +30,8 @@ public struct ClusterView: Sendable {
         case copyDeleted(ModelID, PeerID)
         case failurePut(ModelID, PeerID, FailureRecord)
         case failureDeleted(ModelID, PeerID)
+        case pinnedPut(ModelID, minCopies: Int)
+        case pinnedDeleted(ModelID)
     }
 
     public init() {}
@@ -38,6 +42,7 @@ public struct ClusterView: Sendable {
         copies = [:]
         failures = [:]
         holdings = [:]
+        pinned = [:]
         for change in changes { apply(change) }
         self.revision = revision
     }
@@ -65,6 +70,10 @@ public struct ClusterView: Sendable {
         case .failureDeleted(let model, let peer):
             failures[model]?[peer] = nil
             if failures[model]?.isEmpty == true { failures[model] = nil }
+        case .pinnedPut(let model, let minCopies):
+            pinned[model] = minCopies
+        case .pinnedDeleted(let model):
+            pinned[model] = nil
         }
     }
 
@@ -92,4 +101,7 @@ public struct ClusterView: Sendable {
     public func copies(of model: ModelID) -> [PeerID: CopyRecord] { copies[model] ?? [:] }
     public func failures(of model: ModelID) -> [PeerID: FailureRecord] { failures[model] ?? [:] }
     public func holdings(of peer: PeerID) -> Holdings { holdings[peer] ?? Holdings() }
+
+    /// Peers that can take new copies: registered and not shutting down.
+    public var activePeers: [PeerID] { peers.filter { !$0.value.shuttingDown }.map(\.key) }
 }

@@ -19,6 +19,8 @@ public struct KeyLayout: Sendable, Hashable {
     public var vmodels: String { prefix + "/vmodels/" }
     /// Index of models with `minCopies > 0`, so peers find them without scanning the registry.
     public var pinned: String { prefix + "/pinned/" }
+    /// The last copy-scaling decision per model, bound to the deciding peer's lease.
+    public var decisions: String { prefix + "/decisions/" }
     /// Index of vmodels in transition (value: the target), so the peer that re-drives them finds
     /// them without scanning every vmodel.
     public var transitions: String { prefix + "/transitions/" }
@@ -31,6 +33,7 @@ public struct KeyLayout: Sendable, Hashable {
     public func failure(_ model: ModelID, on peer: PeerID) -> String { failures(of: model) + peer.rawValue }
     public func vmodel(_ id: ModelID) -> String { vmodels + id.rawValue }
     public func pinned(_ model: ModelID) -> String { pinned + model.rawValue }
+    public func decision(_ model: ModelID) -> String { decisions + model.rawValue }
     public func transition(_ vmodel: ModelID) -> String { transitions + vmodel.rawValue }
 
     /// What a key under the prefix refers to.
@@ -41,6 +44,7 @@ public struct KeyLayout: Sendable, Hashable {
         case failure(ModelID, PeerID)
         case vmodel(ModelID)
         case pinned(ModelID)
+        case decision(ModelID)
         case transition(ModelID)
     }
 
@@ -56,6 +60,7 @@ public struct KeyLayout: Sendable, Hashable {
         case ("models", 2): return modelID(parts[1]).map(Entry.model)
         case ("vmodels", 2): return modelID(parts[1]).map(Entry.vmodel)
         case ("pinned", 2): return modelID(parts[1]).map(Entry.pinned)
+        case ("decisions", 2): return modelID(parts[1]).map(Entry.decision)
         case ("transitions", 2): return modelID(parts[1]).map(Entry.transition)
         case ("copies", 3):
             guard let model = modelID(parts[1]), let peer = peerID(parts[2]) else { return nil }

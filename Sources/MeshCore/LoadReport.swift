@@ -21,9 +21,12 @@ public struct LoadReport: Codable, Sendable, Hashable {
         public var model: ModelID
         /// Requests per second served by this peer's copy, over the recent window.
         public var perSecond: Double
-        public init(model: ModelID, perSecond: Double) {
+        /// Requests for the model in flight on this peer now.
+        public var inFlight: Int
+        public init(model: ModelID, perSecond: Double, inFlight: Int = 0) {
             self.model = model
             self.perSecond = perSecond
+            self.inFlight = inFlight
         }
     }
 
@@ -42,9 +45,9 @@ public struct LoadReport: Codable, Sendable, Hashable {
 
     public var freeBytes: Int64 { max(0, capacityBytes - usedBytes) }
 
-    /// This peer's request rate for `model`, if it is among the reported ones.
-    public func rate(of model: ModelID) -> Double? {
-        rates.first { $0.model == model }?.perSecond
+    /// This peer's rate for `model`, if it is among the reported ones.
+    public func rate(of model: ModelID) -> ModelRate? {
+        rates.first { $0.model == model }
     }
 
 }

@@ -5,6 +5,7 @@
 /// it. Among them, in order: peers with room before full ones; peers in a zone that has no copy
 /// yet; then, with room, fewest models and most free memory; when full, the oldest least recently
 /// used model (cheapest to evict), skipping peers whose LRU model is younger than the churn guard.
+/// Peers much busier (gossiped in-flight requests) than the calmest candidate come after the rest.
 /// Remaining ties go to a per-model rendezvous hash, so peers deciding independently agree.
 public struct PlacementPolicy: Sendable {
     public var minChurnAge: Duration
@@ -37,6 +38,9 @@ public struct PlacementPolicy: Sendable {
         let failed = view.failures(of: model)
         let available = view.peers.filter { !$0.value.shuttingDown && !excluded.contains($0.key) && holders[$0.key] == nil }
         guard !available.isEmpty else {
+            if let last = failed.values.max(by: { $0.time < $1.time }) {
+                return .failure(.allFailed(model: model, lastError: last.message))
+            }
             return .failure(.noPeerLeft(model: model, holders: holders.count, excluded: excluded.count))
         }
         let labelled = available.filter { Set(record.labels).isSubset(of: $0.value.labels) }
@@ -61,7 +65,7 @@ public struct PlacementPolicy: Sendable {
             // A full peer whose least recently used model is recent would refuse the load.
             if full, let lru, now - lru < minChurnAge { return nil }
             return Candidate(
-                peer: peer, full: full,
+                peer: peer, full: full, inFlight: report?.inFlight ?? 0,
                 sameZone: record.zone.map { zonesWithCopies.contains($0) } ?? false,
                 count: max(holding.count, report?.modelCount ?? 0),
                 free: free, lru: lru,
@@ -69,12 +73,24 @@ public struct PlacementPolicy: Sendable {
             )
         }
         guard !candidates.isEmpty else { return .failure(.allBusy(model: model, minChurnAge: minChurnAge)) }
-        return .success(candidates.sorted(by: Candidate.isBetter).map(\.peer))
+        // A peer far busier than the calmest candidate serves this copy badly: it goes last.
+        let calmest = candidates.map(\.inFlight).min() ?? 0
+        let marked = candidates.map { candidate -> Candidate in
+            var candidate = candidate
+            candidate.busy = candidate.inFlight > 2 * calmest + busyMargin
+            return candidate
+        }
+        return .success(marked.sorted(by: Candidate.isBetter).map(\.peer))
     }
+
+    /// In-flight requests beyond twice the calmest candidate's (plus this margin) mark a peer busy.
+    public var busyMargin = 4
 
     struct Candidate {
         var peer: PeerID
         var full: Bool
+        var inFlight: Int
+        var busy = false
         var sameZone: Bool
         var count: Int
         var free: Int64
@@ -83,6 +99,7 @@ public struct PlacementPolicy: Sendable {
 
         static func isBetter(_ a: Candidate, _ b: Candidate) -> Bool {
             if a.full != b.full { return !a.full }
+            if a.busy != b.busy { return !a.busy }
             if a.sameZone != b.sameZone { return !a.sameZone }
             if a.full {
                 // Evicting an older model costs less; an unknown LRU sorts last.

@@ -116,11 +116,27 @@ public struct CopyRecord: Codable, Hashable, Sendable {
     public var since: MeshTime
     /// Measured size once loaded, the estimate while loading.
     public var sizeBytes: Int64
+    /// What fetching the model's files cost this copy.
+    public var download: Download?
 
-    public init(state: State, since: MeshTime, sizeBytes: Int64) {
+    public struct Download: Codable, Hashable, Sendable {
+        public var bytes: Int64
+        public var millis: Int64
+        /// Served from the peer's disk cache instead of downloaded.
+        public var fromCache: Bool
+
+        public init(bytes: Int64, millis: Int64, fromCache: Bool) {
+            self.bytes = bytes
+            self.millis = millis
+            self.fromCache = fromCache
+        }
+    }
+
+    public init(state: State, since: MeshTime, sizeBytes: Int64, download: Download? = nil) {
         self.state = state
         self.since = since
         self.sizeBytes = sizeBytes
+        self.download = download
     }
 }
 

@@ -99,9 +99,12 @@ public struct RoutePlanner: Sendable {
         let remote = view.copies(of: request.model).filter {
             $0.key != local.peer && view.peers[$0.key] != nil && !request.excluded.contains($0.key)
         }
-        let remoteLoaded = remote.filter { $0.value.state == .loaded }.map(\.key)
+        // Copies on peers that are leaving serve only when there is nothing else.
+        let loaded = remote.filter { $0.value.state == .loaded }.map(\.key)
+        let staying = loaded.filter { view.peers[$0]?.shuttingDown == false }
+        let remoteLoaded = staying.isEmpty ? loaded : staying
 
-        if let copy = local.copy {
+        if let copy = local.copy, !request.excluded.contains(local.peer) {
             // Loaded here: serve unless a loaded remote copy is clearly less busy.
             // Loading here: wait for it, unless another copy is already loaded.
             guard let best = pickLeastLoaded(remoteLoaded, local: local, view: view, now: now, using: &random) else {

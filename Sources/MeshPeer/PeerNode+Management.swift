@@ -14,7 +14,7 @@ extension PeerNode {
         if input.storage != nil && input.storageUri != nil {
             throw .invalidArgument("give either \"storage\" or \"storageUri\", not both")
         }
-        let storage = input.storage ?? input.storageUri.map(StorageLocation.uri)
+        let storage = input.storage ?? input.storageUri.map { StorageLocation.uri($0) }
         if let storage { try validate(storage) }
         let minCopies = input.minCopies ?? 0
         guard minCopies >= 0 else { throw .invalidArgument("minCopies must not be negative") }
@@ -35,39 +35,15 @@ extension PeerNode {
         return (id, record)
     }
 
-    /// Storage locations may not climb out of their root or smuggle control characters.
+    /// Storage locations may not climb out of their root, carry credentials or smuggle control
+    /// characters.
     func validate(_ location: StorageLocation) throws(InferenceError) {
-        let texts: [String]
-        switch location {
-        case .uri(let uri): texts = [uri]
-        case .keyed(let key, let path, let parameters):
-            guard !key.isEmpty else { throw .invalidArgument("storage key must not be empty") }
-            guard !path.isEmpty else { throw .invalidArgument("storage path must not be empty") }
-            guard !path.hasPrefix("/") else { throw .invalidArgument("storage path \"\(TextLimit.clip(path))\" must be relative to the storage key") }
-            texts = [key, path] + parameters.keys + parameters.values
-        }
-        for text in texts {
-            guard text.utf8.count <= 2048 else { throw .invalidArgument("storage location is longer than 2048 bytes") }
-            guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-                throw .invalidArgument("storage location contains control characters")
-            }
-        }
-        let path: String
-        switch location {
-        case .uri(let uri):
-            guard !uri.isEmpty else { throw .invalidArgument("storage uri must not be empty") }
-            path = uri.range(of: "://").map { String(uri[$0.upperBound...]) } ?? uri
-        case .keyed(_, let keyedPath, _):
-            path = keyedPath
-        }
-        if path.split(separator: "/", omittingEmptySubsequences: false).contains("..") {
-            throw .invalidArgument("storage path \"\(TextLimit.clip(path))\" must not contain '..'")
-        }
+        do { try location.validate() } catch { throw .invalidArgument("storage: \(error.description)") }
     }
 
     func status(of id: ModelID) async throws -> ModelStatus {
-        let layout = store.layout
         let (record, _, revision) = try await etcdCall { try await store.model(id) }
+        let layout = store.layout
         guard let record else { throw InferenceError.notFound("model \(id) is not registered") }
         let copies = try await etcdCall { try await etcd.range(.prefix(layout.copies(of: id)), RangeOptions(revision: revision)) }
         let failures = try await etcdCall { try await etcd.range(.prefix(layout.failures(of: id)), RangeOptions(revision: revision)) }
@@ -75,7 +51,9 @@ extension PeerNode {
         for kv in copies.kvs {
             guard case .copy(_, let peer) = layout.entry(forKey: kv.keyString),
                   let copy = try? RecordCoding.decode(CopyRecord.self, from: kv.value) else { continue }
-            copyStatuses.append(CopyStatus(peer: peer.rawValue, state: copy.state.rawValue, since: copy.since, sizeBytes: copy.sizeBytes))
+            let rate = mirror.view.report(for: peer, now: .now, maxAge: .seconds(10))?.rate(of: id)
+            copyStatuses.append(CopyStatus(peer: peer.rawValue, state: copy.state.rawValue, since: copy.since, sizeBytes: copy.sizeBytes,
+                                           download: copy.download, requestsPerSecond: rate?.perSecond, inFlight: rate?.inFlight))
         }
         var failureStatuses: [FailureStatus] = []
         for kv in failures.kvs {
@@ -93,9 +71,11 @@ extension PeerNode {
         } else {
             status = "NOT_LOADED"
         }
+        let decision = try await etcdCall { try await etcd.get(layout.decision(id)) }
+            .flatMap { try? RecordCoding.decode(ScalingPolicy.Decision.self, from: $0.value) }
         return ModelStatus(status: status, id: id.rawValue, model: record,
                            copies: copyStatuses.sorted { $0.since > $1.since },
-                           failures: failureStatuses.sorted { $0.time > $1.time })
+                           failures: failureStatuses.sorted { $0.time > $1.time }, lastScaling: decision)
     }
 
     /// Changes min/max copies or the scale-up threshold with a compare-and-swap.
@@ -139,16 +119,22 @@ extension PeerNode {
         return PeerList(peers: peers)
     }
 
-    func placement() -> Placement {
+    func placement() async throws -> Placement {
         let view = mirror.view
+        let now = MeshTime.now
         var entries: [PlacementEntry] = []
         for (model, copies) in view.copies {
             for (peer, copy) in copies {
-                entries.append(PlacementEntry(model: model.rawValue, peer: peer.rawValue, state: copy.state.rawValue, since: copy.since, sizeBytes: copy.sizeBytes))
+                let rate = view.report(for: peer, now: now, maxAge: .seconds(10))?.rate(of: model)
+                entries.append(PlacementEntry(model: model.rawValue, peer: peer.rawValue, state: copy.state.rawValue, since: copy.since,
+                                              sizeBytes: copy.sizeBytes, requestsPerSecond: rate?.perSecond, inFlight: rate?.inFlight))
             }
         }
         entries.sort { ($0.model, $0.peer) < ($1.model, $1.peer) }
-        return Placement(revision: view.revision, copies: entries)
+        let decisions = try await etcdCall { try await etcd.getAll(prefix: store.layout.decisions).kvs }
+            .compactMap { try? RecordCoding.decode(ScalingPolicy.Decision.self, from: $0.value) }
+            .sorted { $0.model < $1.model }
+        return Placement(revision: view.revision, copies: entries, decisions: decisions)
     }
 
     /// The repository extension's index: registered models with their state (up to 10,000; the

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import MeshCore
 import ModelRuntimes
+import ModelStorage
 import NIOCore
 import OpenInference
 import Prometheus
@@ -25,6 +26,10 @@ public final class PeerNode: Sendable {
     let health: PeerHealth
     let metrics: MeshMetrics
     let runtimes: RuntimeRegistry
+    let gossip: LoadGossip
+    let scaler: CopyScaler
+    let storage: ModelStorage
+    let storageHTTP: HTTPClient
     let prometheus: PrometheusCollectorRegistry?
     let logger: Logger
     // gRPC, vmodels and background work (see GRPC/ and VModels/).
@@ -35,12 +40,45 @@ public final class PeerNode: Sendable {
     private let serverRunning = Promise<Void>()
     private let shuttingDown = Atomic<Bool>(false)
 
-    public init(
-        configuration: PeerConfiguration, runtimes: RuntimeRegistry, files: any ModelFileProvider,
+    /// Builds a peer: reads the storage configuration, prepares the disk cache.
+    public static func make(
+        configuration: PeerConfiguration, runtimes: RuntimeRegistry, prometheus: PrometheusCollectorRegistry?, logger: Logger
+    ) async throws -> PeerNode {
+        let configurationStore: StorageConfigurationStore
+        if let path = configuration.storageConfigPath {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw StorageFailure("the storage configuration \(path) does not exist (--storage-config)")
+            }
+            configurationStore = try await StorageConfigurationStore(
+                source: isDirectory.boolValue ? .directory(path) : .file(path), logger: logger)
+        } else {
+            configurationStore = StorageConfigurationStore(logger: logger)
+        }
+        var limits = StorageLimits()
+        limits.maxCacheBytes = configuration.cacheBytes
+        limits.maxModelBytes = configuration.maxModelBytes
+        limits.allowedHTTPHosts = configuration.allowedHTTPHosts
+        limits.localRoots = [configuration.modelsRoot]
+        var httpConfiguration = HTTPClient.Configuration()
+        // Storage follows redirects itself, checking each hop against the allowed hosts.
+        httpConfiguration.redirectConfiguration = .disallow
+        httpConfiguration.decompression = .disabled
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        let cache = configuration.cacheDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("modelmesh-cache/\(configuration.peerID)").path
+        let storage = ModelStorage(configuration: configurationStore, cacheDirectory: cache, limits: limits, httpClient: http, logger: logger)
+        return PeerNode(configuration: configuration, runtimes: runtimes, storage: storage, storageHTTP: http, prometheus: prometheus, logger: logger)
+    }
+
+    init(
+        configuration: PeerConfiguration, runtimes: RuntimeRegistry, storage: ModelStorage, storageHTTP: HTTPClient,
         prometheus: PrometheusCollectorRegistry?, logger: Logger
     ) {
         self.configuration = configuration
         self.runtimes = runtimes
+        self.storage = storage
+        self.storageHTTP = storageHTTP
         self.prometheus = prometheus
         self.logger = logger
         var etcdLogger = logger
@@ -65,12 +103,27 @@ public final class PeerNode: Sendable {
         let membership = self.membership
         local = LocalModels(
             peerID: configuration.peerID, capacityBytes: configuration.capacityBytes, store: store, runtimes: runtimes,
-            files: files, settings: localSettings, metrics: metrics, logger: logger, lease: { membership.lease }
+            files: StoredModelFiles(storage: storage), settings: localSettings, metrics: metrics, logger: logger, lease: { membership.lease }
         )
         forwarder = PeerForwarder(selfID: configuration.peerID, maxResponseBytes: max(configuration.maxBodyBytes, 64 << 20))
+        var gossipSettings = LoadGossip.Settings()
+        gossipSettings.interval = configuration.gossipInterval
+        gossipSettings.fanout = configuration.gossipFanout
+        gossipSettings.maxAge = configuration.gossipInterval * 5
+        gossip = LoadGossip(peerID: configuration.peerID, mirror: mirror, local: local, health: health, http: forwarder.http,
+                            settings: gossipSettings, logger: logger)
+        let placement = PlacementPolicy(minChurnAge: configuration.minChurnAge, reportMaxAge: configuration.gossipInterval * 5)
+        let scaling = ScalingPolicy(
+            scaleUpRequestsPerSecond: configuration.scaleUpRequestsPerSecond, scaleUpInFlight: configuration.scaleUpInFlight,
+            idleRequestsPerSecond: configuration.idleRequestsPerSecond, scaleDownAfter: configuration.scaleDownAfter,
+            removalCooldown: min(.seconds(10), configuration.scaleDownAfter), placement: placement
+        )
+        scaler = CopyScaler(peerID: configuration.peerID, policy: scaling, interval: configuration.scaleInterval,
+                            loadTimeout: configuration.loadTimeout, mirror: mirror, local: local, store: store,
+                            membership: membership, http: forwarder.http, logger: logger)
         router = RequestRouter(
             peerID: configuration.peerID,
-            decisions: RoutePlanner(placement: PlacementPolicy(minChurnAge: configuration.minChurnAge), maxLoadFailures: configuration.maxLoadFailures),
+            decisions: RoutePlanner(placement: placement, maxLoadFailures: configuration.maxLoadFailures),
             mirror: mirror, local: local, health: health, defaultModelSizeBytes: configuration.defaultModelSizeBytes,
             maxAttempts: configuration.maxAttempts, logger: logger
         )
@@ -99,6 +152,9 @@ public final class PeerNode: Sendable {
         membership.onLeaseRenewed { lease in
             await local.restoreCopyRecords(lease: lease)
         }
+        let gossip = self.gossip
+        forwarder.onLoadReport { gossip.receive($0) }
+        grpcClients.onLoadReport { gossip.receive($0) }
         let grpcClients = self.grpcClients
         let vmodelTransitions = self.vmodelTransitions
         mirror.onEvent { event in
@@ -150,18 +206,33 @@ public final class PeerNode: Sendable {
         }
         let app = makeApplication()
         let lifecycle = PeerLifecycle(node: self)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: mirror),
-            .init(service: local),
-            .init(service: grpcClients),
-            .init(service: background),
-            .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-            .init(service: app),
-        ]
-        if let grpc = makeGRPCServer() { services.append(.init(service: grpc)) }
-        services.append(.init(service: vmodelTransitions))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if configuration.storageConfigPath != nil {
+            let store = storage.configuration
+            services.append(.init(service: ClosureService {
+                // Cancellation is how this loop ends; it is not a failure.
+                try? await cancelWhenGracefulShutdown { try await store.watchForChanges() }
+            }))
+        }
+        // gRPC: the client pool outlives the servers that relay through it.
+        let grpc: [ServiceGroupConfiguration.ServiceConfiguration] = makeGRPCServer().map { [.init(service: $0)] } ?? []
+        // Graceful shutdown runs through these in reverse: the lifecycle migrates models and
+        // leaves routing, vmodel transitions stop, the gRPC and HTTP servers drain their
+        // requests, the lease is revoked, models unload.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services,
+            services: services + [
+                .init(service: mirror),
+                .init(service: local),
+                .init(service: grpcClients),
+                .init(service: background),
+                .init(service: membership),
+                .init(service: gossip),
+                .init(service: scaler),
+                .init(service: app),
+            ] + grpc + [
+                .init(service: vmodelTransitions),
+                .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
@@ -177,6 +248,7 @@ public final class PeerNode: Sendable {
 
     private func shutdownClients() async {
         try? await forwarder.shutdown()
+        try? await storageHTTP.shutdown()
         try? await etcd.shutdown()
     }
 
@@ -185,6 +257,12 @@ public final class PeerNode: Sendable {
         DataPlaneRoutes(node: self).register(on: router)
         ManagementRoutes(node: self).register(on: router)
         VModelRoutes(node: self).register(on: router)
+        router.post("/_mesh/gossip") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            self.gossip.receive(Array(body.readableBytesView))
+            return Response(status: .noContent)
+        }
         router.get("/metrics") { _, _ in
             let text = self.prometheus?.emitToBuffer() ?? []
             return HTTPReply(status: 200, headers: [("content-type", "text/plain; version=0.0.4")], body: ByteBuffer(bytes: text)).response
@@ -209,12 +287,55 @@ public final class PeerNode: Sendable {
         try await membership.register(http: forwarder.http)
     }
 
-    /// Graceful shutdown: stop taking models, leave the cluster.
+    /// The first step of a graceful shutdown: take no new models, tell the cluster, re-create
+    /// recently used models on other peers and wait for them (bounded by `--shutdown-timeout`),
+    /// then drop this peer's copy records so routing stops sending it work. Requests keep being
+    /// served throughout; the HTTP server drains afterwards.
     func leave() async {
+        let started = ContinuousClock.now
         shuttingDown.store(true, ordering: .relaxed)
         await local.stopAcceptingLoads()
-        try? await membership.update { $0.shuttingDown = true }
-        await membership.deregister()
+        do {
+            try await membership.update { $0.shuttingDown = true }
+        } catch {
+            logger.warning("could not mark this peer as shutting down in etcd", metadata: ["error": "\(error)"])
+        }
+        let (moved, failed) = await migrateModels(deadline: started + configuration.shutdownTimeout)
+        await local.dropCopyRecords()
+        logger.info("left the mesh", metadata: [
+            "migrated": "\(moved)", "not_migrated": "\(failed)", "took": "\(ContinuousClock.now - started)",
+        ])
+    }
+
+    /// Makes sure every model used here within `--migrate-used-within` has a loaded copy on
+    /// another peer, most recently used first, a few at a time.
+    func migrateModels(deadline: ContinuousClock.Instant) async -> (moved: Int, failed: Int) {
+        let recent = await local.recentlyUsed(since: .now - configuration.migrateUsedWithin)
+        guard !recent.isEmpty else { return (0, 0) }
+        let call = RESTLoadCall(forwarder: forwarder, peerID: peerID)
+        return await withTaskGroup(of: Bool.self) { group in
+            var moved = 0
+            var failed = 0
+            var next = recent.makeIterator()
+            func schedule(_ group: inout TaskGroup<Bool>) {
+                guard let model = next.next() else { return }
+                group.addTask {
+                    do {
+                        _ = try await self.router.route(call, model: model, hop: .external, excluded: [self.peerID], deadline: deadline)
+                        return true
+                    } catch {
+                        self.logger.warning("could not move a model before shutting down", metadata: ["model": "\(model)", "error": "\(error)"])
+                        return false
+                    }
+                }
+            }
+            for _ in 0..<4 { schedule(&group) }
+            for await success in group {
+                if success { moved += 1 } else { failed += 1 }
+                schedule(&group)
+            }
+            return (moved, failed)
+        }
     }
 
     public var isReady: Bool {
@@ -252,6 +373,8 @@ public final class PeerNode: Sendable {
             logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"])
             reply = .error(.internalError("\(error)"))
         }
+        // Hops carry this peer's load back to the sender.
+        if request.header(MeshHeaders.hop) != nil, let load = gossip.headerValue { reply.headers.append((MeshHeaders.load, load)) }
         let handling = reply.header(MeshHeaders.servedBy).map { $0 == peerID.rawValue ? "local" : "forwarded" } ?? "none"
         metrics.request(route: route, model: model, handling: handling, code: String(reply.status), duration: .now - started)
         return reply.response
@@ -289,7 +412,8 @@ final class PeerLifecycle: Service, Sendable {
             node.logger.critical("cannot join the mesh", metadata: ["error": "\(error)"])
             return
         }
-        try? await node.membership.run()
+        // Serve until SIGTERM, then leave before anything else stops.
+        try? await gracefulShutdown()
         await node.leave()
     }
 }

@@ -98,7 +98,9 @@ public final class MeshPeerProcess: Sendable {
 
 /// A real etcd and N real peers on loopback, named like a StatefulSet (`mesh-0`, `mesh-1`, ...).
 public final class LocalMesh: Sendable {
-    public let etcd: EtcdServer
+    /// The first etcd member (the only one unless the mesh was started with several).
+    public var etcd: EtcdServer { etcdMembers[0] }
+    public let etcdMembers: [EtcdServer]
     public let peers: [MeshPeerProcess]
     public let cluster: String
     public let workDirectory: TemporaryDirectory
@@ -107,9 +109,10 @@ public final class LocalMesh: Sendable {
 
     /// Starts etcd and `count` peers; `arguments` adds flags to every peer, `perPeer` to one.
     public static func start(
-        peers count: Int, arguments: [String] = [], perPeer: [Int: [String]] = [:], waitUntilReady: Bool = true
+        peers count: Int, etcdMembers: Int = 1, arguments: [String] = [], perPeer: [Int: [String]] = [:], waitUntilReady: Bool = true
     ) async throws -> LocalMesh {
-        let etcd = try await EtcdServer.start()
+        let members = etcdMembers == 1 ? [try await EtcdServer.start()] : try await EtcdCluster.start(size: etcdMembers).members
+        let endpoints = members.map(\.clientURL).joined(separator: ",")
         let directory = try TemporaryDirectory(prefix: "mesh-test")
         let cluster = "test"
         let ports = FreePort.next(count)
@@ -118,7 +121,7 @@ public final class LocalMesh: Sendable {
             MeshPeerProcess(
                 id: "mesh-\(index)", httpPort: ports[index], grpcPort: grpcPorts[index],
                 arguments: [
-                    "--peer-id", "mesh-\(index)", "--cluster", cluster, "--etcd-endpoints", etcd.clientURL,
+                    "--peer-id", "mesh-\(index)", "--cluster", cluster, "--etcd-endpoints", endpoints,
                     "--listen-host", "127.0.0.1", "--advertise-host", "127.0.0.1", "--http-port", String(ports[index]),
                     "--grpc-port", String(grpcPorts[index]),
                     "--models-root", directory.path,
@@ -126,7 +129,7 @@ public final class LocalMesh: Sendable {
                 logPath: directory.appending("mesh-\(index).log")
             )
         }
-        let mesh = LocalMesh(etcd: etcd, peers: peers, cluster: cluster, workDirectory: directory)
+        let mesh = LocalMesh(etcdMembers: members, peers: peers, cluster: cluster, workDirectory: directory)
         do {
             for peer in peers { try peer.launch() }
             if waitUntilReady {
@@ -139,8 +142,8 @@ public final class LocalMesh: Sendable {
         return mesh
     }
 
-    init(etcd: EtcdServer, peers: [MeshPeerProcess], cluster: String, workDirectory: TemporaryDirectory) {
-        self.etcd = etcd
+    init(etcdMembers: [EtcdServer], peers: [MeshPeerProcess], cluster: String, workDirectory: TemporaryDirectory) {
+        self.etcdMembers = etcdMembers
         self.peers = peers
         self.cluster = cluster
         self.workDirectory = workDirectory
@@ -149,7 +152,7 @@ public final class LocalMesh: Sendable {
     /// Stops every peer (SIGKILL: tests of graceful shutdown stop peers themselves) and etcd.
     public func destroy() async {
         for peer in peers { await peer.kill9() }
-        await etcd.destroy()
+        for member in etcdMembers { await member.destroy() }
         if ProcessInfo.processInfo.environment["MESH_KEEP_LOGS"] == nil { workDirectory.remove() }
     }
 
@@ -162,7 +165,8 @@ public final class LocalMesh: Sendable {
 
     /// `etcdctl get --prefix <cluster prefix>`, as an operator would run it.
     public func etcdctlGet(_ suffix: String = "/", keysOnly: Bool = false) throws -> String {
-        var arguments = ["--endpoints", etcd.clientURL, "get", "--prefix", etcdPrefix + suffix]
+        let endpoints = etcdMembers.map(\.clientURL).joined(separator: ",")
+        var arguments = ["--endpoints", endpoints, "get", "--prefix", etcdPrefix + suffix]
         if keysOnly { arguments.append("--keys-only") }
         return try runCommand("etcdctl", arguments, environment: ["ETCDCTL_API": "3"])
     }

@@ -91,3 +91,9 @@ func humanBytes(_ value: JSONValue?) -> String {
     }
     return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", amount, units[unit])
 }
+
+/// A request rate for a table cell.
+func rate(_ value: JSONValue?) -> String {
+    guard let rate = value?.doubleValue else { return "-" }
+    return String(format: "%.1f", rate)
+}

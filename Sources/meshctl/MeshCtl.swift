@@ -52,10 +52,18 @@ struct Placement: AsyncParsableCommand {
         let (_, value, raw) = try await connection.api.json(.GET, "/v1/placement")
         if connection.json { return connection.printJSON(raw) }
         let rows = (value["copies"]?.arrayValue ?? []).map { copy in
-            [copy["model"]?.cell ?? "", copy["peer"]?.cell ?? "", copy["state"]?.cell ?? "", humanBytes(copy["sizeBytes"]), copy["since"]?.cell ?? ""]
+            [copy["model"]?.cell ?? "", copy["peer"]?.cell ?? "", copy["state"]?.cell ?? "", humanBytes(copy["sizeBytes"]),
+             rate(copy["requestsPerSecond"]), copy["inFlight"]?.cell ?? "-", copy["since"]?.cell ?? ""]
         }
-        print(Table.render(["MODEL", "PEER", "STATE", "SIZE", "SINCE"], rows))
+        print(Table.render(["MODEL", "PEER", "STATE", "SIZE", "REQ/S", "IN-FLIGHT", "SINCE"], rows))
         print("\n\(rows.count) cop\(rows.count == 1 ? "y" : "ies") at etcd revision \(value["revision"]?.cell ?? "?")")
+        let decisions = (value["decisions"]?.arrayValue ?? []).map { decision in
+            [decision["model"]?.cell ?? "", decision["time"]?.cell ?? "", "\(decision["action"]?.cell ?? "") \(decision["peers"]?.cell ?? "")",
+             decision["reason"]?.cell ?? ""]
+        }
+        if !decisions.isEmpty {
+            print("\nlast scaling decisions:\n" + Table.render(["MODEL", "TIME", "ACTION", "REASON"], decisions))
+        }
     }
 }
 

@@ -14,7 +14,7 @@ struct Models: AsyncParsableCommand {
         @Argument(help: "Model id (letters, digits, '.', '_', '-')") var id: String
         @Option(help: "Model type, which selects the runtime (synthetic, onnx)") var type: String
         @Option(help: "Storage URI: s3://bucket/path, https://host/file, file:///path or a path under the peers' models root") var storageUri: String?
-        @Option(help: "Storage key from the peers' storage configuration (ModelMesh form)") var storageKey: String?
+        @Option(help: "Storage key from the peers' storage configuration: with --storage-path (ModelMesh's form) or with --storage-uri (credentials for the URI)") var storageKey: String?
         @Option(help: "Path under the storage key") var storagePath: String?
         @Option(help: "Storage parameter key=value (repeatable), e.g. bucket=models") var storageParam: [String] = []
         @Option(help: "Expected memory size in bytes, before the first load measures it") var sizeHint: Int64?
@@ -26,8 +26,11 @@ struct Models: AsyncParsableCommand {
 
         func run() async throws {
             var members: [(String, JSONValue)] = [("id", .string(id)), ("type", .string(type))]
-            if let storageUri { members.append(("storageUri", .string(storageUri))) }
-            if let storageKey {
+            if let storageUri, let storageKey {
+                members.append(("storage", .object([("uri", .string(storageUri)), ("key", .string(storageKey))])))
+            } else if let storageUri {
+                members.append(("storageUri", .string(storageUri)))
+            } else if let storageKey {
                 var storage: [(String, JSONValue)] = [("key", .string(storageKey)), ("path", .string(storagePath ?? ""))]
                 var parameters: [(String, JSONValue)] = []
                 for pair in storageParam {
@@ -113,8 +116,14 @@ struct Models: AsyncParsableCommand {
             print("type      \(model["type"]?.cell ?? "?")")
             print("storage   \(storageText(model["storage"]))")
             print("copies    min \(model["minCopies"]?.cell ?? "0"), max \(model["maxCopies"]?.cell ?? "all eligible peers")")
-            let copies = (value["copies"]?.arrayValue ?? []).map { [$0["peer"]?.cell ?? "", $0["state"]?.cell ?? "", humanBytes($0["sizeBytes"]), $0["since"]?.cell ?? ""] }
-            if !copies.isEmpty { print("\n" + Table.render(["PEER", "STATE", "SIZE", "SINCE"], copies)) }
+            let copies = (value["copies"]?.arrayValue ?? []).map { copy in
+                [copy["peer"]?.cell ?? "", copy["state"]?.cell ?? "", humanBytes(copy["sizeBytes"]), rate(copy["requestsPerSecond"]),
+                 copy["since"]?.cell ?? "", downloadText(copy["download"])]
+            }
+            if !copies.isEmpty { print("\n" + Table.render(["PEER", "STATE", "SIZE", "REQ/S", "SINCE", "DOWNLOAD"], copies)) }
+            if let scaling = value["lastScaling"], scaling != .null {
+                print("\nlast scaling: \(scaling["action"]?.cell ?? "") \(scaling["peers"]?.cell ?? "") at \(scaling["time"]?.cell ?? ""): \(scaling["reason"]?.cell ?? "")")
+            }
             let failures = (value["failures"]?.arrayValue ?? []).map { [$0["peer"]?.cell ?? "", $0["time"]?.cell ?? "", $0["message"]?.cell ?? ""] }
             if !failures.isEmpty { print("\nrecent load failures:\n" + Table.render(["PEER", "TIME", "ERROR"], failures)) }
         }
@@ -149,4 +158,10 @@ func storageText(_ value: JSONValue?) -> String {
     let key = value["key"]?.stringValue ?? "?"
     let path = value["path"]?.stringValue ?? ""
     return "\(key):\(path)"
+}
+
+func downloadText(_ value: JSONValue?) -> String {
+    guard let value, value != .null else { return "-" }
+    if value["fromCache"]?.boolValue == true { return "disk cache" }
+    return "\(humanBytes(value["bytes"])) in \(value["millis"]?.cell ?? "?") ms"
 }

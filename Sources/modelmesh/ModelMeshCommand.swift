@@ -43,6 +43,20 @@ struct ModelMeshCommand: AsyncParsableCommand {
     @Option(name: .customLong("record-cache-size"), help: help("record-cache-size")) var recordCacheSize: String?
     @Option(name: .customLong("models-root"), help: help("models-root")) var modelsRoot: String?
     @Option(name: .customLong("per-model-metrics"), help: help("per-model-metrics")) var perModelMetrics: String?
+    @Option(name: .customLong("storage-config"), help: help("storage-config")) var storageConfig: String?
+    @Option(name: .customLong("gossip-interval"), help: help("gossip-interval")) var gossipInterval: String?
+    @Option(name: .customLong("gossip-fanout"), help: help("gossip-fanout")) var gossipFanout: String?
+    @Option(name: .customLong("scale-interval"), help: help("scale-interval")) var scaleInterval: String?
+    @Option(name: .customLong("scale-up-rps"), help: help("scale-up-rps")) var scaleUpRPS: String?
+    @Option(name: .customLong("scale-up-inflight"), help: help("scale-up-inflight")) var scaleUpInFlight: String?
+    @Option(name: .customLong("idle-rps"), help: help("idle-rps")) var idleRPS: String?
+    @Option(name: .customLong("scale-down-after"), help: help("scale-down-after")) var scaleDownAfter: String?
+    @Option(name: .customLong("shutdown-timeout"), help: help("shutdown-timeout")) var shutdownTimeout: String?
+    @Option(name: .customLong("migrate-used-within"), help: help("migrate-used-within")) var migrateUsedWithin: String?
+    @Option(name: .customLong("cache-dir"), help: help("cache-dir")) var cacheDir: String?
+    @Option(name: .customLong("cache-size"), help: help("cache-size")) var cacheSize: String?
+    @Option(name: .customLong("max-model-size"), help: help("max-model-size")) var maxModelSize: String?
+    @Option(name: .customLong("allowed-http-hosts"), help: help("allowed-http-hosts")) var allowedHTTPHosts: String?
     @Option(name: .customLong("config"), help: "A JSON file of settings, keyed by flag name (env: MM_CONFIG)") var config: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env: MM_LOG_LEVEL, default: info)") var logLevel: String?
     @Option(name: .customLong("log-format"), help: "text or json (env: MM_LOG_FORMAT, default: text)") var logFormat: String?
@@ -60,7 +74,10 @@ struct ModelMeshCommand: AsyncParsableCommand {
             ("lease-ttl", leaseTTL), ("request-timeout", requestTimeout), ("load-timeout", loadTimeout),
             ("min-churn-age", minChurnAge), ("failure-expiry", failureExpiry), ("max-load-failures", maxLoadFailures),
             ("max-attempts", maxAttempts), ("max-body-bytes", maxBodyBytes), ("record-cache-size", recordCacheSize),
-            ("models-root", modelsRoot), ("per-model-metrics", perModelMetrics),
+            ("models-root", modelsRoot), ("per-model-metrics", perModelMetrics), ("storage-config", storageConfig),
+            ("gossip-interval", gossipInterval), ("gossip-fanout", gossipFanout), ("scale-interval", scaleInterval),
+            ("scale-up-rps", scaleUpRPS), ("scale-up-inflight", scaleUpInFlight), ("idle-rps", idleRPS), ("scale-down-after", scaleDownAfter),
+            ("shutdown-timeout", shutdownTimeout), ("migrate-used-within", migrateUsedWithin), ("cache-dir", cacheDir), ("cache-size", cacheSize), ("max-model-size", maxModelSize), ("allowed-http-hosts", allowedHTTPHosts),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.compactMap { name, value in value.map { (name, $0) } })
     }
@@ -93,13 +110,18 @@ struct ModelMeshCommand: AsyncParsableCommand {
         factory.valueHistogramBuckets["modelmesh_loaded_model_size_bytes"] = [1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
         MetricsSystem.bootstrap(factory)
 
-        let node = PeerNode(
-            configuration: configuration,
-            runtimes: RuntimeRegistry([SyntheticRuntime(), ONNXRuntime()]),
-            files: LocalModelFiles(root: configuration.modelsRoot),
-            prometheus: registry,
-            logger: logger
-        )
+        let node: PeerNode
+        do {
+            node = try await PeerNode.make(
+                configuration: configuration,
+                runtimes: RuntimeRegistry([SyntheticRuntime(), ONNXRuntime()]),
+                prometheus: registry,
+                logger: logger
+            )
+        } catch {
+            FileHandle.standardError.write(Data("modelmesh: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         logger.info("starting", metadata: [
             "peer": "\(configuration.peerID)", "http": "\(configuration.listenHost):\(configuration.httpPort)",
             "advertise": "\(configuration.httpAddress)", "etcd": "\(configuration.etcdEndpoints.joined(separator: ","))",

@@ -9,10 +9,10 @@ import Testing
 
 /// Runs `body` with a fresh mesh; the mesh is torn down whatever happens.
 func withMesh<T>(
-    peers: Int, arguments: [String] = [], perPeer: [Int: [String]] = [:],
+    peers: Int, etcdMembers: Int = 1, arguments: [String] = [], perPeer: [Int: [String]] = [:],
     _ body: (LocalMesh) async throws -> T
 ) async throws -> T {
-    let mesh = try await LocalMesh.start(peers: peers, arguments: arguments, perPeer: perPeer)
+    let mesh = try await LocalMesh.start(peers: peers, etcdMembers: etcdMembers, arguments: arguments, perPeer: perPeer)
     do {
         let result = try await body(mesh)
         await mesh.destroy()
@@ -100,4 +100,63 @@ import ModelRuntimes
 
 enum SyntheticOffset {
     static func of(_ model: String) -> Double { SyntheticRuntime.defaultOffset(for: try! ModelID(model)) }
+}
+
+import Synchronization
+
+/// A steady stream of inference requests in the background, counting what succeeded and what
+/// failed. Clients skip the peers named in ``avoided`` (as a Service skips terminating pods).
+final class BackgroundLoad: Sendable {
+    let ok = Atomic<Int>(0)
+    let failures = Mutex<[String]>([])
+    let avoided = Mutex<Set<String>>([])
+    private let stopping = Atomic<Bool>(false)
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    /// Starts `workers` loops over `models` through `peers`, pausing `pause` between requests.
+    static func start(_ peers: [MeshPeerProcess], models: [String], workers: Int = 4, pause: Duration = .milliseconds(10)) -> BackgroundLoad {
+        let load = BackgroundLoad()
+        let task = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for worker in 0..<workers {
+                    group.addTask {
+                        var index = worker
+                        while !load.stopping.load(ordering: .relaxed) {
+                            let avoided = load.avoided.withLock { $0 }
+                            let candidates = peers.filter { !avoided.contains($0.id) }
+                            guard !candidates.isEmpty else { try? await Task.sleep(for: pause); continue }
+                            let peer = candidates[index % candidates.count]
+                            do {
+                                let result = try await peer.infer(models[index % models.count], [Float(index % 100)])
+                                if result.status == 200 {
+                                    load.ok.add(1, ordering: .relaxed)
+                                } else {
+                                    load.failures.withLock { $0.append("\(peer.id): HTTP \(result.status): \(result.error ?? "")") }
+                                }
+                            } catch {
+                                load.failures.withLock { $0.append("\(peer.id): \(error)") }
+                            }
+                            index += 1
+                            try? await Task.sleep(for: pause)
+                        }
+                    }
+                }
+            }
+        }
+        load.task.withLock { $0 = task }
+        return load
+    }
+
+    func avoid(_ peer: String?) {
+        avoided.withLock { $0 = peer.map { [$0] } ?? [] }
+    }
+
+    /// Stops the load and waits for the requests in flight.
+    func stop() async {
+        stopping.store(true, ordering: .relaxed)
+        await task.withLock { $0 }?.value
+    }
+
+    var succeeded: Int { ok.load(ordering: .relaxed) }
+    var failed: [String] { failures.withLock { $0 } }
 }

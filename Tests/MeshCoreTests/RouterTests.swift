@@ -106,3 +106,22 @@ import Testing
         #expect(decide(view) == .fail(.cannotPlace(.tooLarge(model: model("m"), neededBytes: 10 * MiB, largestCapacityBytes: 1 * MiB))))
     }
 }
+
+@Suite struct RouterShutdownTests {
+    @Test func anExcludedLocalCopyIsNotServedAndLeavingPeersAreAvoided() {
+        let planner = RoutePlanner()
+        var view = view(peers: ["a", "b", "c"], records: ["b": peerRecord(shuttingDown: true)])
+        view.addCopy(model("m"), on: peer("a"))
+        view.addCopy(model("m"), on: peer("b"))
+        view.addCopy(model("m"), on: peer("c"))
+        var random = SeededRandom()
+        // "a" is leaving and asks the mesh for a copy elsewhere: never itself, never another leaver.
+        for _ in 0..<10 {
+            let decision = planner.decide(
+                RoutePlanner.Request(model: model("m"), record: modelRecord(), hop: .external, excluded: [peer("a")], sizeBytes: 1),
+                local: RoutePlanner.Local(peer: peer("a"), copy: .loaded), view: view, now: FakeClock().now, using: &random
+            )
+            #expect(decision == .forward(to: peer("c"), hop: .hitOnly))
+        }
+    }
+}

@@ -137,7 +137,8 @@ public final class ClusterMirror: Service, Sendable {
         let revision = peers.revision
         let copies = try await store.etcd.getAll(prefix: layout.copies, revision: revision)
         let failures = try await store.etcd.getAll(prefix: layout.failures, revision: revision)
-        let changes = (peers.kvs + copies.kvs + failures.kvs).compactMap { change(for: $0) }
+        let pinned = try await store.etcd.getAll(prefix: layout.pinned, revision: revision)
+        let changes = (peers.kvs + copies.kvs + failures.kvs + pinned.kvs).compactMap { change(for: $0) }
         let waiters = state.withLock { state in
             state.view.reset(revision: revision, changes: changes)
             state.models.removeAll()
@@ -169,7 +170,13 @@ public final class ClusterMirror: Service, Sendable {
                 case .vmodel(let id):
                     let record = deleted ? nil : try? RecordCoding.decode(VModelRecord.self, from: event.kv.value)
                     state.vmodels.apply(id, record: record, revision: event.kv.modRevision)
-                case .pinned:
+                case .pinned(let id):
+                    if deleted {
+                        state.view.apply(.pinnedDeleted(id))
+                    } else if let change = change(for: event.kv) {
+                        state.view.apply(change)
+                    }
+                case .decision:
                     break
                 case .transition(let id):
                     if !deleted { events.append(.transitionPending(id)) }
@@ -226,6 +233,7 @@ public final class ClusterMirror: Service, Sendable {
             case .peer(let peer): return .peerPut(peer, try RecordCoding.decode(PeerRecord.self, from: kv.value))
             case .copy(let model, let peer): return .copyPut(model, peer, try RecordCoding.decode(CopyRecord.self, from: kv.value))
             case .failure(let model, let peer): return .failurePut(model, peer, try RecordCoding.decode(FailureRecord.self, from: kv.value))
+            case .pinned(let model): return .pinnedPut(model, minCopies: Int(kv.valueString) ?? 1)
             default: return nil
             }
         } catch {

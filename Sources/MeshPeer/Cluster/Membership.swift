@@ -16,6 +16,7 @@ public final class Membership: Service, Sendable {
     let logger: Logger
     private let state: Mutex<State>
     private let leaseRenewedHandlers = Mutex<[@Sendable (LeaseID) async -> Void]>([])
+    private let registration = Promise<Void>()
 
     struct State {
         var record: PeerRecord
@@ -79,6 +80,7 @@ public final class Membership: Service, Sendable {
             $0.lease = grant.id
             $0.registered = true
         }
+        registration.succeed(())
         logger.info("registered in etcd", metadata: ["peer": "\(peerID)", "lease": "\(grant.id)", "ttl": "\(grant.ttl)"])
     }
 
@@ -107,33 +109,41 @@ public final class Membership: Service, Sendable {
         }
     }
 
-    /// Keeps the lease alive until shutdown; re-registers when it was lost.
+    /// Keeps the lease alive from registration until graceful shutdown (re-registering when it was
+    /// lost), then revokes it: this runs after the HTTP server drained, so peers saw this one
+    /// leave before its records vanish.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            let interval = Duration.milliseconds(max(500, self.ttl * 1000 / 3))
-            while !Task.isCancelled {
-                let lease = self.lease
-                do {
-                    var failedSince: ContinuousClock.Instant?
-                    for try await renewal in self.store.etcd.keepAlive(lease, every: interval) {
-                        switch renewal {
-                        case .renewed:
-                            if let since = failedSince {
-                                self.logger.info("etcd reachable again; lease kept", metadata: ["outage": "\(ContinuousClock.now - since)"])
-                            }
-                            failedSince = nil
-                        case .failed(let error):
-                            if failedSince == nil {
-                                failedSince = .now
-                                self.logger.warning("cannot renew the lease; serving from the last known view", metadata: ["error": "\(error)"])
-                            }
+        try? await cancelWhenGracefulShutdown {
+            try await self.registration.wait()
+            try await self.keepAlive()
+        }
+        await deregister()
+    }
+
+    private func keepAlive() async throws {
+        let interval = Duration.milliseconds(max(500, ttl * 1000 / 3))
+        while !Task.isCancelled {
+            let lease = self.lease
+            do {
+                var failedSince: ContinuousClock.Instant?
+                for try await renewal in store.etcd.keepAlive(lease, every: interval) {
+                    switch renewal {
+                    case .renewed:
+                        if let since = failedSince {
+                            logger.info("etcd reachable again; lease kept", metadata: ["outage": "\(ContinuousClock.now - since)"])
+                        }
+                        failedSince = nil
+                    case .failed(let error):
+                        if failedSince == nil {
+                            failedSince = .now
+                            logger.warning("cannot renew the lease; serving from the last known view", metadata: ["error": "\(error)"])
                         }
                     }
-                    return
-                } catch EtcdError.leaseNotFound {
-                    self.logger.warning("the lease expired; registering again", metadata: ["old_lease": "\(lease)"])
-                    await self.reregister()
                 }
+                return
+            } catch EtcdError.leaseNotFound {
+                logger.warning("the lease expired; registering again", metadata: ["old_lease": "\(lease)"])
+                await reregister()
             }
         }
     }

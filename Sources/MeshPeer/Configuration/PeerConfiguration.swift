@@ -27,8 +27,27 @@ public struct PeerConfiguration: Sendable {
     public var maxBodyBytes = 64 << 20
     public var recordCacheSize = 10_000
     public var modelsRoot = "/models"
+    /// A mounted storage-config Secret (directory) or a JSON file of storage entries.
+    public var storageConfigPath: String?
+    /// The disk cache of downloaded models (default: a directory per peer under the temp dir).
+    public var cacheDirectory: String?
+    public var cacheBytes: Int64 = 20 << 30
+    public var maxModelBytes: Int64 = 8 << 30
+    /// Hosts HTTP storage may fetch from (nil: any).
+    public var allowedHTTPHosts: [String]?
     public var perModelMetrics = true
     public var peerQuarantine: Duration = .seconds(15)
+    public var gossipInterval: Duration = .seconds(1)
+    public var gossipFanout = 3
+    public var scaleInterval: Duration = .seconds(1)
+    public var scaleUpRequestsPerSecond: Double = 30
+    public var scaleUpInFlight: Double = 8
+    public var idleRequestsPerSecond: Double?
+    public var scaleDownAfter: Duration = .seconds(120)
+    /// Bounds the model migration of a graceful shutdown.
+    public var shutdownTimeout: Duration = .seconds(60)
+    /// Models used this recently are re-created on other peers before this one leaves.
+    public var migrateUsedWithin: Duration = .seconds(3600)
     public var version = PeerConfiguration.softwareVersion
 
     public static let softwareVersion = "0.1.0"

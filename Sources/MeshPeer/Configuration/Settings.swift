@@ -34,6 +34,20 @@ public enum PeerSettings {
         Setting(name: "max-body-bytes", environment: "MM_MAX_BODY_BYTES", defaultText: "64Mi", help: "Largest request body or gRPC message accepted (RESOURCE_EXHAUSTED over it)"),
         Setting(name: "record-cache-size", environment: "MM_RECORD_CACHE_SIZE", defaultText: "10000", help: "Model and vmodel records cached in memory"),
         Setting(name: "models-root", environment: "MM_MODELS_ROOT", defaultText: "/models", help: "Root for relative storage paths (a mounted volume)"),
+        Setting(name: "storage-config", environment: "MM_STORAGE_CONFIG", defaultText: "none", help: "storage-config Secret directory or JSON file (ModelMesh format); reloaded on change"),
+        Setting(name: "cache-dir", environment: "MM_CACHE_DIR", defaultText: "$TMPDIR/modelmesh-cache/<peer-id>", help: "Disk cache for downloaded models"),
+        Setting(name: "cache-size", environment: "MM_CACHE_SIZE", defaultText: "20Gi", help: "Disk cache bound; least recently used models not in use go first"),
+        Setting(name: "max-model-size", environment: "MM_MAX_MODEL_SIZE", defaultText: "8Gi", help: "Largest model download accepted (enforced while streaming)"),
+        Setting(name: "allowed-http-hosts", environment: "MM_ALLOWED_HTTP_HOSTS", defaultText: "any", help: "Comma-separated hosts HTTP storage may use (*.example.com allowed)"),
+        Setting(name: "gossip-interval", environment: "MM_GOSSIP_INTERVAL", defaultText: "1s", help: "How often load reports are pushed to other peers"),
+        Setting(name: "gossip-fanout", environment: "MM_GOSSIP_FANOUT", defaultText: "3", help: "Peers each load report is pushed to"),
+        Setting(name: "scale-interval", environment: "MM_SCALE_INTERVAL", defaultText: "1s", help: "How often copy counts are reconsidered"),
+        Setting(name: "scale-up-rps", environment: "MM_SCALE_UP_RPS", defaultText: "30", help: "Requests per second per copy beyond which a model gets more copies (per model: scaleUpRequestsPerSecond)"),
+        Setting(name: "scale-up-inflight", environment: "MM_SCALE_UP_INFLIGHT", defaultText: "8", help: "Requests in flight per copy beyond which a model gets more copies"),
+        Setting(name: "idle-rps", environment: "MM_IDLE_RPS", defaultText: "scale-up-rps / 10", help: "Below this total rate a model counts as idle"),
+        Setting(name: "scale-down-after", environment: "MM_SCALE_DOWN_AFTER", defaultText: "120s", help: "Idle this long, a model loses a copy (never below max(minCopies, 1))"),
+        Setting(name: "shutdown-timeout", environment: "MM_SHUTDOWN_TIMEOUT", defaultText: "60s", help: "On SIGTERM, how long to spend moving recently used models to other peers"),
+        Setting(name: "migrate-used-within", environment: "MM_MIGRATE_USED_WITHIN", defaultText: "1h", help: "On SIGTERM, models used this recently are re-created elsewhere first"),
         Setting(name: "per-model-metrics", environment: "MM_PER_MODEL_METRICS", defaultText: "true", help: "Label request metrics by model (first 1000 models)"),
     ]
 
@@ -97,6 +111,23 @@ public enum PeerSettings {
         if let text = value("max-body-bytes") { configuration.maxBodyBytes = Int(try bytes(text, "max-body-bytes")) }
         if let text = value("record-cache-size") { configuration.recordCacheSize = try count(text, "record-cache-size") }
         if let text = value("models-root") { configuration.modelsRoot = text }
+        if let text = value("storage-config"), !text.isEmpty { configuration.storageConfigPath = text }
+        if let text = value("cache-dir"), !text.isEmpty { configuration.cacheDirectory = text }
+        if let text = value("cache-size") { configuration.cacheBytes = try bytes(text, "cache-size") }
+        if let text = value("max-model-size") { configuration.maxModelBytes = try bytes(text, "max-model-size") }
+        if let text = value("allowed-http-hosts") {
+            let hosts = text.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+            configuration.allowedHTTPHosts = hosts.isEmpty ? nil : hosts
+        }
+        if let text = value("gossip-interval") { configuration.gossipInterval = try duration(text, "gossip-interval") }
+        if let text = value("gossip-fanout") { configuration.gossipFanout = try count(text, "gossip-fanout") }
+        if let text = value("scale-interval") { configuration.scaleInterval = try duration(text, "scale-interval") }
+        if let text = value("scale-up-rps") { configuration.scaleUpRequestsPerSecond = try rate(text, "scale-up-rps") }
+        if let text = value("scale-up-inflight") { configuration.scaleUpInFlight = try rate(text, "scale-up-inflight") }
+        if let text = value("idle-rps") { configuration.idleRequestsPerSecond = try rate(text, "idle-rps") }
+        if let text = value("scale-down-after") { configuration.scaleDownAfter = try duration(text, "scale-down-after") }
+        if let text = value("shutdown-timeout") { configuration.shutdownTimeout = try duration(text, "shutdown-timeout") }
+        if let text = value("migrate-used-within") { configuration.migrateUsedWithin = try duration(text, "migrate-used-within") }
         if let text = value("per-model-metrics") { configuration.perModelMetrics = try flag(text, "per-model-metrics") }
         return configuration
     }
@@ -110,6 +141,13 @@ public enum PeerSettings {
 
     static func count(_ text: String, _ name: String) throws -> Int {
         guard let value = Int(text), value > 0 else { throw Problem(description: "--\(name) must be a positive integer, not \"\(text)\"") }
+        return value
+    }
+
+    static func rate(_ text: String, _ name: String) throws -> Double {
+        guard let value = Double(text), value > 0, value.isFinite else {
+            throw Problem(description: "--\(name) must be a positive number, not \"\(text)\"")
+        }
         return value
     }
 

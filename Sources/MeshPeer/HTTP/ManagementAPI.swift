@@ -63,6 +63,11 @@ struct CopyStatus: Encodable {
     var state: String
     var since: MeshTime
     var sizeBytes: Int64
+    /// The last download of the model's files for this copy.
+    var download: CopyRecord.Download?
+    /// This copy's request rate and in-flight requests (gossip), when known.
+    var requestsPerSecond: Double?
+    var inFlight: Int?
 }
 
 struct FailureStatus: Encodable {
@@ -79,6 +84,8 @@ struct ModelStatus: Encodable {
     var model: ModelRecord
     var copies: [CopyStatus]
     var failures: [FailureStatus]
+    /// The last copy-scaling decision, with its reason.
+    var lastScaling: ScalingPolicy.Decision?
 }
 
 struct PeerStatus: Encodable {
@@ -107,9 +114,14 @@ struct PlacementEntry: Encodable {
     var state: String
     var since: MeshTime
     var sizeBytes: Int64
+    /// This copy's request rate and in-flight requests (gossip), when known.
+    var requestsPerSecond: Double?
+    var inFlight: Int?
 }
 
 struct Placement: Encodable {
     var revision: Int64
     var copies: [PlacementEntry]
+    /// The last copy-scaling decision of each model that has one.
+    var decisions: [ScalingPolicy.Decision]
 }

@@ -93,7 +93,7 @@ struct ManagementRoutes {
         }
         router.get("/v1/placement") { request, context in
             await node.handle(route: "placement", request: request, context: context, modelParameter: nil) { _, _, _ in
-                (nil, .json(200, try RecordCoding.encode(node.placement())))
+                (nil, .json(200, try RecordCoding.encode(try await node.placement())))
             }
         }
     }

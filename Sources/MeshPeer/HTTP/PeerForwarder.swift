@@ -5,12 +5,19 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import OpenInference
+import Synchronization
 
 /// Sends hops to other peers over pooled keep-alive HTTP/1.1 connections and relays the bytes.
 public final class PeerForwarder: Sendable {
     let http: HTTPClient
     let selfID: PeerID
     let maxResponseBytes: Int
+    private let loadReportHandler = Mutex<(@Sendable ([UInt8]) -> Void)?>(nil)
+
+    /// Receives the load report a peer piggybacks on its hop responses.
+    public func onLoadReport(_ handler: @escaping @Sendable ([UInt8]) -> Void) {
+        loadReportHandler.withLock { $0 = handler }
+    }
 
     public init(selfID: PeerID, maxResponseBytes: Int, connectTimeout: Duration = .seconds(1)) {
         var configuration = HTTPClient.Configuration()
@@ -47,7 +54,10 @@ public final class PeerForwarder: Sendable {
         do {
             let response = try await http.execute(request, timeout: .milliseconds(max(1, remaining.milliseconds)))
             let bytes = try await response.body.collect(upTo: maxResponseBytes)
-            let replyHeaders = response.headers.map { ($0.name.lowercased(), $0.value) }
+            if let load = response.headers.first(name: MeshHeaders.load), let handler = loadReportHandler.withLock({ $0 }) {
+                handler(Array(load.utf8))
+            }
+            let replyHeaders = response.headers.filter { $0.name.lowercased() != MeshHeaders.load }.map { ($0.name.lowercased(), $0.value) }
             let reply = HTTPReply(status: Int(response.status.code), headers: replyHeaders, body: bytes)
             if let outcome = reply.header(MeshHeaders.route).flatMap(MeshHeaders.RouteOutcome.init(rawValue:)) {
                 let message = (try? JSONParser.parse(Array(bytes.readableBytesView)))?["error"]?.stringValue ?? "HTTP \(reply.status)"

@@ -38,6 +38,8 @@ public actor LocalModels: Service {
     private var acceptingLoads = true
     /// Measured sizes of models loaded here before, for the next load's estimate.
     private var knownSizes: [ModelID: Int64] = [:]
+    /// Requests served per model, for gossip and copy scaling.
+    private var rates = RateTracker(window: 5)
 
     /// Copy states for the router's lock-free-ish read on every request.
     private nonisolated let published = Mutex<[ModelID: LocalCache.State]>([:])
@@ -58,6 +60,8 @@ public actor LocalModels: Service {
         let record: ModelRecord
         let ready = Promise<any LoadedModel>()
         let started: MeshTime
+        /// What fetching the files cost, once known.
+        let download = Mutex<ModelFilesOnDisk?>(nil)
         init(record: ModelRecord, started: MeshTime) {
             self.record = record
             self.started = started
@@ -109,7 +113,9 @@ public actor LocalModels: Service {
             guard let copy = copies[model] else { throw LocalError.notHere(model) }
             if case .success(let loaded)? = copy.ready.result {
                 inFlight[model, default: 0] += 1
-                cache.touch(model, now: .now)
+                let now = MeshTime.now
+                cache.touch(model, now: now)
+                rates.record(model, at: now)
                 if waited { metrics.cacheMiss(model: model, waited: .now - waitStarted) }
                 publishLedger()
                 return loaded
@@ -210,8 +216,9 @@ public actor LocalModels: Service {
             guard let runtime = runtimes.runtime(for: copy.record.type) else {
                 throw ModelLoadError("no runtime for model type \"\(copy.record.type)\"")
             }
-            let path = try await files.files(for: model, at: copy.record.storage)
-            let source = ModelSource(id: model, type: copy.record.type, path: path, sizeHintBytes: copy.record.sizeHintBytes)
+            let fetched = try await files.files(for: model, at: copy.record.storage)
+            copy.download.withLock { $0 = fetched }
+            let source = ModelSource(id: model, type: copy.record.type, path: fetched.path, sizeHintBytes: copy.record.sizeHintBytes)
             let timeout = settings.loadTimeout
             let loaded = try await withDeadline(.now + timeout, onTimeout: {
                 ModelLoadError("loading took longer than \(Int(timeout.seconds)) s (--load-timeout)")
@@ -245,11 +252,20 @@ public actor LocalModels: Service {
         logger.info("model loaded", metadata: ["model": "\(model)", "size": "\(loaded.sizeBytes)", "load_ms": "\((now - copy.started).milliseconds)"])
         for victim in victims { await evict(victim, lastUsed: ledgerBefore.entry(victim)?.lastUsed, reason: "\(model) is larger than estimated") }
         do {
-            try await store.putCopy(model, on: peerID, record: CopyRecord(state: .loaded, since: now, sizeBytes: loaded.sizeBytes), lease: leaseProvider())
+            try await store.putCopy(model, on: peerID, record: loadedRecord(copy, since: now, sizeBytes: loaded.sizeBytes), lease: leaseProvider())
             try? await store.clearFailure(model, on: peerID)
         } catch {
             logger.warning("could not mark the copy loaded in etcd; it stays 'loading' there until the next sync", metadata: ["model": "\(model)", "error": "\(error)"])
         }
+    }
+
+    /// The copy record of a loaded copy, with what its download cost.
+    private func loadedRecord(_ copy: Copy, since: MeshTime, sizeBytes: Int64) -> CopyRecord {
+        var record = CopyRecord(state: .loaded, since: since, sizeBytes: sizeBytes)
+        if let download = copy.download.withLock({ $0 }) {
+            record.download = CopyRecord.Download(bytes: download.byteCount, millis: download.downloadDuration.milliseconds, fromCache: download.fromCache)
+        }
+        return record
     }
 
     private func failLoad(_ model: ModelID, _ copy: Copy, message: String, record: Bool) async {
@@ -258,6 +274,7 @@ public actor LocalModels: Service {
             copies[model] = nil
             cache.remove(model)
             publish(model, nil)
+            files.release(model)
         }
         copy.ready.fail(error)
         publishLedger()
@@ -279,6 +296,7 @@ public actor LocalModels: Service {
         guard let copy = copies.removeValue(forKey: model) else { return }
         cache.remove(model)
         publish(model, nil)
+        files.release(model)
         publishLedger()
         logger.info("removing model", metadata: ["model": "\(model)", "reason": "\(reason)"])
         if case .success(let loaded)? = copy.ready.result {
@@ -308,10 +326,11 @@ public actor LocalModels: Service {
     /// Re-writes every copy record under a new lease (after the old one expired).
     public func restoreCopyRecords(lease: LeaseID) async {
         for (model, copy) in copies {
-            let state: CopyRecord.State = copy.ready.result.map { (try? $0.get()) != nil } == true ? .loaded : .loading
             let size = cache.entry(model)?.sizeBytes ?? 0
+            let loaded = copy.ready.result.map { (try? $0.get()) != nil } == true
+            let record = loaded ? loadedRecord(copy, since: copy.started, sizeBytes: size) : CopyRecord(state: .loading, since: copy.started, sizeBytes: size)
             do {
-                try await store.putCopy(model, on: peerID, record: CopyRecord(state: state, since: copy.started, sizeBytes: size), lease: lease)
+                try await store.putCopy(model, on: peerID, record: record, lease: lease)
             } catch {
                 logger.warning("could not restore a copy record", metadata: ["model": "\(model)", "error": "\(error)"])
             }
@@ -336,6 +355,50 @@ public actor LocalModels: Service {
 
     /// Stops accepting loads (graceful shutdown).
     public func stopAcceptingLoads() { acceptingLoads = false }
+
+    /// Loaded models used since `time`, most recently used first.
+    public func recentlyUsed(since time: MeshTime) -> [ModelID] {
+        cache.entries.filter { $0.value.state == .loaded && $0.value.lastUsed >= time }
+            .sorted { $0.value.lastUsed > $1.value.lastUsed }.map(\.key)
+    }
+
+    /// Deletes this peer's copy records (leaving): routing stops sending work here, while the
+    /// models stay loaded for the requests still arriving.
+    public func dropCopyRecords() async {
+        for model in copies.keys {
+            do {
+                try await store.deleteCopy(model, on: peerID)
+            } catch {
+                logger.warning("could not delete a copy record; it goes with the lease", metadata: ["model": "\(model)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Load
+
+    /// This peer's rate and in-flight requests for every model it served recently or holds.
+    public func modelRates(now: MeshTime) -> [ModelID: LoadReport.ModelRate] {
+        rates.prune(at: now)
+        var result: [ModelID: LoadReport.ModelRate] = [:]
+        for (model, perSecond) in rates.rates(at: now) {
+            result[model] = LoadReport.ModelRate(model: model, perSecond: perSecond, inFlight: inFlight[model] ?? 0)
+        }
+        for (model, count) in inFlight where result[model] == nil {
+            result[model] = LoadReport.ModelRate(model: model, perSecond: 0, inFlight: count)
+        }
+        return result
+    }
+
+    /// The report gossiped to other peers: totals, memory, LRU age and the busiest models.
+    public func loadReport(peer: PeerID, now: MeshTime) -> LoadReport {
+        let busiest = modelRates(now: now).values.sorted { $0.perSecond > $1.perSecond }.prefix(LoadReport.maxRates)
+        return LoadReport(
+            peer: peer, time: now, inFlight: inFlight.values.reduce(0, +),
+            loading: copies.values.filter { !$0.ready.isDone }.count,
+            usedBytes: cache.usedBytes, capacityBytes: cache.capacityBytes, modelCount: cache.count,
+            lruTime: cache.lruTime, rates: Array(busiest)
+        )
+    }
 
     // MARK: Publishing state
 

@@ -1,45 +1,38 @@
-import Foundation
 import MeshCore
+import ModelStorage
+
+/// A model's files on local disk, and how they got there.
+public struct ModelFilesOnDisk: Sendable {
+    public var path: String
+    public var byteCount: Int64
+    public var fromCache: Bool
+    public var downloadDuration: Duration
+}
 
 /// Turns a model's storage location into files on local disk for a runtime to load.
 public protocol ModelFileProvider: Sendable {
-    /// A local file or directory with the model's files.
-    func files(for model: ModelID, at location: StorageLocation?) async throws -> String
+    func files(for model: ModelID, at location: StorageLocation?) async throws -> ModelFilesOnDisk
+    /// The model left this peer: its files may be evicted from the disk cache.
+    func release(_ model: ModelID)
 }
 
-/// Models on a local or mounted file system: `file:///abs/path`, or a path relative to a root
-/// (a PVC mount). Paths can never leave the root.
-public struct LocalModelFiles: ModelFileProvider {
-    public let root: String
+/// Files from S3, HTTP or mounted volumes through ``ModelStorage`` and its disk cache.
+public struct StoredModelFiles: ModelFileProvider {
+    public let storage: ModelStorage
 
-    public init(root: String) {
-        self.root = root
+    public init(storage: ModelStorage) {
+        self.storage = storage
     }
 
-    public func files(for model: ModelID, at location: StorageLocation?) async throws -> String {
+    public func files(for model: ModelID, at location: StorageLocation?) async throws -> ModelFilesOnDisk {
         guard let location else { throw StorageFailure("\(model) has no storage location") }
-        switch location {
-        case .keyed(let key, _, _):
-            throw StorageFailure("storage key \"\(key)\" is not configured on this peer")
-        case .uri(let uri):
-            let path: String
-            if uri.hasPrefix("file://") {
-                path = String(uri.dropFirst("file://".count))
-            } else if uri.contains("://") {
-                let scheme = uri.prefix { $0 != ":" }
-                throw StorageFailure("storage scheme \"\(scheme)\" is not configured on this peer")
-            } else if uri.hasPrefix("/") {
-                path = uri
-            } else {
-                guard !uri.split(separator: "/").contains("..") else { throw StorageFailure("storage path \(uri) must not contain '..'") }
-                path = root + "/" + uri
-            }
-            let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-            guard FileManager.default.fileExists(atPath: resolved) else {
-                throw StorageFailure("model files not found at \(path)")
-            }
-            return resolved
-        }
+        let fetched = try await storage.fetch(location, for: model)
+        return ModelFilesOnDisk(path: fetched.path, byteCount: fetched.byteCount, fromCache: fetched.fromCache,
+                                downloadDuration: fetched.downloadDuration)
+    }
+
+    public func release(_ model: ModelID) {
+        storage.release(model)
     }
 }
 

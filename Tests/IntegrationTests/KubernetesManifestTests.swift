@@ -1,0 +1,372 @@
+import Foundation
+import MeshTestSupport
+import OpenInference
+import Testing
+
+extension Integration {
+    /// The manifests in cluster/k8s: valid against the Kubernetes API schemas, checked offline
+    /// with kubernetes-validate (it ships the schemas), and consistent with how a peer starts,
+    /// is probed, and shuts down.
+    @Suite struct KubernetesManifests {
+        static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        static let directory = repo + "/cluster/k8s"
+        /// The oldest Kubernetes release the manifests target (the first that can copy the node's
+        /// zone label to pods) and the newest one kubernetes-validate knows.
+        static let kubernetesVersions = ["1.35.0", "1.37.0"]
+        /// In the directory and validated, but applied by hand with real credentials.
+        static let example = "storage-config.example.yaml"
+
+        /// Every manifest file (not the kustomization, which is not a Kubernetes object).
+        static func manifestFiles() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: directory)
+                .filter { $0.hasSuffix(".yaml") && $0 != "kustomization.yaml" }
+                .sorted()
+        }
+
+        @Test(arguments: kubernetesVersions)
+        func everyManifestMatchesTheKubernetesSchemas(version: String) throws {
+            let files = try Self.manifestFiles()
+            #expect(files.count >= 5)
+            // Exits non-zero on a schema violation (runCommand throws with the report). In
+            // strict mode an unknown field is a violation too.
+            let output = try runCommand("python3", ["-m", "kubernetes_validate", "--strict", "--kubernetes-version", version]
+                                            + files.map { Self.directory + "/" + $0 })
+            let lines = output.split(separator: "\n").map(String.init)
+            // A kind it has no schema for is only a warning with exit status 0: count that as a failure.
+            let notPassed = lines.filter { !$0.hasPrefix("INFO") }
+            #expect(notPassed.isEmpty, "kubernetes-validate \(version):\n\(notPassed.joined(separator: "\n"))")
+            let documents = try Self.load(files)
+            #expect(lines.filter { $0.contains(" passed for resource ") }.count == documents.count, "\(output)")
+        }
+
+        @Test func theKustomizationAppliesEveryManifestButTheExample() throws {
+            let kustomization = try Self.load(["kustomization.yaml"])[0].object
+            #expect(kustomization["kind"]?.stringValue == "Kustomization")
+            let resources = Set((kustomization["resources"]?.arrayValue ?? []).compactMap(\.stringValue))
+            #expect(resources == Set(try Self.manifestFiles()).subtracting([Self.example]))
+            let namespace = try Self.cluster().one("Namespace")
+            #expect(kustomization["namespace"]?.stringValue == namespace.name)
+        }
+
+        @Test func peersStartTogetherAndFindEachOtherBeforeTheyAreReady() throws {
+            let cluster = try Self.cluster()
+            let peers = cluster.statefulSet("mesh")
+            #expect(peers.spec["podManagementPolicy"]?.stringValue == "Parallel")
+            #expect(peers.spec["updateStrategy"]?["type"]?.stringValue == "RollingUpdate")
+            let podLabels = peers.spec["template"]?["metadata"]?["labels"]
+            #expect(Self.selects(peers.spec["selector"]?["matchLabels"], podLabels))
+
+            let headless = cluster.service(named: peers.spec["serviceName"]?.stringValue ?? "")
+            #expect(headless.spec["clusterIP"]?.stringValue == "None")
+            #expect(headless.spec["publishNotReadyAddresses"]?.boolValue == true)
+            #expect(Self.selects(headless.spec["selector"], podLabels))
+
+            // The clients' Service: a normal one, ready pods only, REST and gRPC.
+            let client = cluster.service(named: "mesh")
+            #expect(client.spec["clusterIP"] == nil)
+            #expect(client.spec["publishNotReadyAddresses"]?.boolValue != true)
+            #expect(Self.selects(client.spec["selector"], podLabels))
+            let container = try #require(peers.container("modelmesh"))
+            let containerPorts = Self.ports(of: container)
+            var servicePorts: [Int64: Int64] = [:]
+            for port in client.spec["ports"]?.arrayValue ?? [] {
+                let target = port["targetPort"]?.stringValue.flatMap { containerPorts[$0] } ?? port["targetPort"]?.int64Value
+                servicePorts[port["port"]?.int64Value ?? 0] = target
+            }
+            #expect(servicePorts == [8008: 8008, 8033: 8033])
+
+            // The ports the container declares are the ones the peer is told to listen on.
+            let config = cluster.configMap("mesh-config")
+            #expect(containerPorts["http"].map(String.init) == config["MM_HTTP_PORT"])
+            #expect(containerPorts["grpc"].map(String.init) == config["MM_GRPC_PORT"])
+            #expect(Self.envFrom(container).contains("mesh-config"))
+        }
+
+        @Test func probesUseTheHealthRoutesOnTheRESTPort() throws {
+            let cluster = try Self.cluster()
+            let container = try #require(cluster.statefulSet("mesh").container("modelmesh"))
+            let http = Self.ports(of: container)["http"]
+            for (probe, path) in [("livenessProbe", "/v2/health/live"), ("readinessProbe", "/v2/health/ready"), ("startupProbe", "/v2/health/live")] {
+                let get = container[probe]?["httpGet"]
+                #expect(get?["path"]?.stringValue == path, "\(probe)")
+                let port = get?["port"]?.stringValue.flatMap { Self.ports(of: container)[$0] } ?? get?["port"]?.int64Value
+                #expect(port != nil && port == http, "\(probe) must probe the REST port")
+            }
+            // Readiness reacts faster than liveness: a peer that leaves stops receiving traffic
+            // well before anything would restart it.
+            let readiness = container["readinessProbe"]
+            let liveness = container["livenessProbe"]
+            let readinessWindow = (readiness?["periodSeconds"]?.int64Value ?? 10) * (readiness?["failureThreshold"]?.int64Value ?? 3)
+            let livenessWindow = (liveness?["periodSeconds"]?.int64Value ?? 10) * (liveness?["failureThreshold"]?.int64Value ?? 3)
+            #expect(readinessWindow < livenessWindow)
+        }
+
+        @Test func theGracePeriodCoversThePreStopPauseAndTheShutdownMigration() throws {
+            let cluster = try Self.cluster()
+            let peers = cluster.statefulSet("mesh")
+            let container = try #require(peers.container("modelmesh"))
+            let grace = try #require(peers.pod["terminationGracePeriodSeconds"]?.int64Value)
+            let preStop = try #require(container["lifecycle"]?["preStop"]?["sleep"]?["seconds"]?.int64Value)
+            #expect(preStop >= 2 && preStop <= 15)
+            let shutdown = try Self.seconds(try #require(cluster.configMap("mesh-config")["MM_SHUTDOWN_TIMEOUT"]))
+            // The grace period starts with preStop; after the migration the peer still removes
+            // its copy records and revokes its lease.
+            #expect(Double(grace) >= Double(preStop) + shutdown + 10,
+                    "terminationGracePeriodSeconds \(grace) < preStop \(preStop) s + shutdown timeout \(shutdown) s + 10 s")
+            // The launcher must exec the peer so that SIGTERM reaches it, not a shell.
+            let script = container["command"]?.arrayValue?.last?.stringValue ?? ""
+            #expect(script.split(separator: "\n").last?.trimmingCharacters(in: .whitespaces).hasPrefix("exec modelmesh") == true)
+        }
+
+        @Test func peersTakeTheirIdentityZoneAndCapacityFromThePod() throws {
+            let cluster = try Self.cluster()
+            let container = try #require(cluster.statefulSet("mesh").container("modelmesh"))
+            var fields: [String: String] = [:]
+            for variable in container["env"]?.arrayValue ?? [] {
+                let from = variable["valueFrom"]
+                let source = from?["fieldRef"]?["fieldPath"]?.stringValue ?? from?["resourceFieldRef"]?["resource"]?.stringValue
+                fields[variable["name"]?.stringValue ?? ""] = source
+            }
+            #expect(fields["MM_PEER_ID"] == "metadata.name")
+            #expect(fields["MM_ADVERTISE_HOST"] == "status.podIP")
+            #expect(fields["NODE_ZONE"] == "metadata.labels['topology.kubernetes.io/zone']")
+            #expect(fields["MEMORY_REQUEST_MIB"] == "requests.memory")
+            let script = container["command"]?.arrayValue?.last?.stringValue ?? ""
+            #expect(script.contains("NODE_ZONE") && script.contains("MEMORY_REQUEST_MIB - MEMORY_HEADROOM_MIB"))
+
+            // Capacity = memory request - headroom, which must leave room for models; the
+            // limit equals the request so the peer is not killed for using its capacity.
+            let resources = container["resources"]
+            let request = try Self.mebibytes(try #require(resources?["requests"]?["memory"]?.stringValue))
+            let limit = try Self.mebibytes(try #require(resources?["limits"]?["memory"]?.stringValue))
+            #expect(request == limit)
+            let headroom = try #require(cluster.configMap("mesh-config")["MEMORY_HEADROOM_MIB"].flatMap { Double($0) })
+            #expect(headroom >= 256 && request - headroom >= request / 2)
+        }
+
+        /// Settings the peer is about to learn; the ConfigMap may name them before `modelmesh --help` does.
+        static let pendingSettings: Set<String> = ["MM_SHUTDOWN_TIMEOUT"]
+
+        @Test func theConfigMapSetsOnlySettingsThePeerKnows() throws {
+            let help = try runCommand(try MeshPeerProcess.executable("modelmesh"), ["--help"])
+            let known = Set(help.matches(of: /MM_[A-Z_]+/).map { String($0.output) })
+            #expect(known.contains("MM_ETCD_ENDPOINTS"))
+            let cluster = try Self.cluster()
+            let container = try #require(cluster.statefulSet("mesh").container("modelmesh"))
+            let set = Set(cluster.configMap("mesh-config").keys.filter { $0.hasPrefix("MM_") })
+                .union((container["env"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { $0.hasPrefix("MM_") })
+            let unknown = set.subtracting(known).subtracting(Self.pendingSettings)
+            #expect(unknown.isEmpty, "not settings of modelmesh (a typo is silently ignored): \(unknown.sorted())")
+        }
+
+        @Test func storageAndCacheVolumesMatchTheSettings() throws {
+            let cluster = try Self.cluster()
+            let peers = cluster.statefulSet("mesh")
+            let container = try #require(peers.container("modelmesh"))
+            let config = cluster.configMap("mesh-config")
+            let volumes = Dictionary((peers.pod["volumes"]?.arrayValue ?? []).map { ($0["name"]?.stringValue ?? "", $0) }, uniquingKeysWith: { $1 })
+            func volume(mountedAt path: String?) -> JSONValue? {
+                let mount = (container["volumeMounts"]?.arrayValue ?? []).first { $0["mountPath"]?.stringValue == path }
+                return mount.flatMap { volumes[$0["name"]?.stringValue ?? ""] }
+            }
+            // The storage-config Secret is where the peer looks, and optional: the mesh starts without it.
+            let secret = volume(mountedAt: config["MM_STORAGE_CONFIG"])?["secret"]
+            #expect(secret?["secretName"]?.stringValue == "storage-config")
+            #expect(secret?["optional"]?.boolValue == true)
+
+            // The disk cache has a volume of its own, larger than the bound the peer keeps.
+            let cache = try #require(volume(mountedAt: config["MM_CACHE_DIR"])?["emptyDir"])
+            let cacheVolume = try Self.mebibytes(try #require(cache["sizeLimit"]?.stringValue))
+            let cacheSize = try Self.mebibytes(try #require(config["MM_CACHE_SIZE"]))
+            #expect(cacheSize < cacheVolume)
+            let maxModel = try Self.mebibytes(try #require(config["MM_MAX_MODEL_SIZE"]))
+            let memory = try Self.mebibytes(try #require(container["resources"]?["requests"]?["memory"]?.stringValue))
+            let headroom = Double(config["MEMORY_HEADROOM_MIB"] ?? "") ?? 0
+            #expect(maxModel <= cacheSize && maxModel <= memory - headroom)
+
+            // Every emptyDir fits in the container's ephemeral-storage limit, or the kubelet evicts the pod.
+            let scratch = try volumes.values.compactMap { $0["emptyDir"]?["sizeLimit"]?.stringValue }.map(Self.mebibytes).reduce(0, +)
+            let limit = try Self.mebibytes(try #require(container["resources"]?["limits"]?["ephemeral-storage"]?.stringValue))
+            #expect(scratch < limit)
+        }
+
+        @Test func podsRunAsNonRootWithReadOnlyRootFileSystemsAndResourceBounds() throws {
+            let cluster = try Self.cluster()
+            for set in cluster.all("StatefulSet") {
+                let pod = set.pod
+                #expect(pod["securityContext"]?["runAsNonRoot"]?.boolValue == true, "\(set.name)")
+                #expect(pod["securityContext"]?["seccompProfile"]?["type"]?.stringValue == "RuntimeDefault", "\(set.name)")
+                #expect(pod["automountServiceAccountToken"]?.boolValue == false, "\(set.name)")
+                let zones = (pod["topologySpreadConstraints"]?.arrayValue ?? []).compactMap { $0["topologyKey"]?.stringValue }
+                #expect(zones.contains("topology.kubernetes.io/zone"), "\(set.name) must spread over zones")
+                for container in pod["containers"]?.arrayValue ?? [] {
+                    let name = "\(set.name)/\(container["name"]?.stringValue ?? "?")"
+                    let security = container["securityContext"]
+                    #expect(security?["readOnlyRootFilesystem"]?.boolValue == true, "\(name)")
+                    #expect(security?["allowPrivilegeEscalation"]?.boolValue == false, "\(name)")
+                    #expect(security?["capabilities"]?["drop"]?.arrayValue?.compactMap(\.stringValue) == ["ALL"], "\(name)")
+                    for kind in ["requests", "limits"] {
+                        for resource in ["cpu", "memory"] {
+                            #expect(container["resources"]?[kind]?[resource] != nil, "\(name) has no \(kind).\(resource)")
+                        }
+                    }
+                    #expect(container["livenessProbe"] != nil && container["readinessProbe"] != nil, "\(name)")
+                }
+            }
+            // The image runs as the user the peer pods expect, and exposes their ports.
+            let dockerfile = try String(contentsOfFile: Self.repo + "/Dockerfile", encoding: .utf8)
+            let runtimeStage = dockerfile.components(separatedBy: "\nFROM ").last ?? ""
+            let user = cluster.statefulSet("mesh").pod["securityContext"]?["runAsUser"]?.int64Value
+            #expect(user != nil && user != 0)
+            #expect(runtimeStage.contains("\nUSER \(user ?? 0)"))
+            #expect(runtimeStage.contains("\nEXPOSE 8008 8033"))
+            #expect(dockerfile.contains("--static-swift-stdlib"))
+        }
+
+        @Test func etcdFormsAThreeMemberClusterThatThePeersKnow() throws {
+            let cluster = try Self.cluster()
+            let etcd = cluster.statefulSet("etcd")
+            let members = try #require(etcd.spec["replicas"]?.int64Value)
+            #expect(members == 3)
+            // With OrderedReady the first member would wait for a readiness that needs quorum.
+            #expect(etcd.spec["podManagementPolicy"]?.stringValue == "Parallel")
+            let serviceName = try #require(etcd.spec["serviceName"]?.stringValue)
+            let headless = cluster.service(named: serviceName)
+            #expect(headless.spec["clusterIP"]?.stringValue == "None")
+            #expect(headless.spec["publishNotReadyAddresses"]?.boolValue == true)
+            #expect(Self.selects(headless.spec["selector"], etcd.spec["template"]?["metadata"]?["labels"]))
+
+            let container = try #require(etcd.container("etcd"))
+            let arguments = (container["args"]?.arrayValue ?? []).compactMap(\.stringValue)
+            func flag(_ name: String) -> String? {
+                arguments.first { $0.hasPrefix("--\(name)=") }.map { String($0.dropFirst(name.count + 3)) }
+            }
+            let names = (0..<members).map { "\(etcd.name)-\($0)" }
+            #expect(flag("initial-cluster") == names.map { "\($0)=http://\($0).\(serviceName):2380" }.joined(separator: ","))
+            #expect(flag("initial-advertise-peer-urls") == "http://$(POD_NAME).\(serviceName):2380")
+            #expect(flag("name") == "$(POD_NAME)")
+            #expect(flag("initial-cluster-state") == "new")
+            let endpoints = cluster.configMap("mesh-config")["MM_ETCD_ENDPOINTS"]?.split(separator: ",").map(String.init)
+            #expect(endpoints == names.map { "http://\($0).\(serviceName):2379" })
+
+            // The data directory is on the member's own volume.
+            let claim = try #require(etcd.spec["volumeClaimTemplates"]?.arrayValue?.first?["metadata"]?["name"]?.stringValue)
+            let mount = (container["volumeMounts"]?.arrayValue ?? []).first { $0["name"]?.stringValue == claim }
+            let mountPath = try #require(mount?["mountPath"]?.stringValue)
+            #expect(flag("data-dir")?.hasPrefix(mountPath + "/") == true)
+        }
+
+        @Test func disruptionBudgetsKeepEtcdQuorumAndTakeOnePeerAtATime() throws {
+            let cluster = try Self.cluster()
+            let budgets = cluster.all("PodDisruptionBudget")
+            func budget(for set: Resource) -> Resource? {
+                budgets.first { Self.selects($0.spec["selector"]?["matchLabels"], set.spec["template"]?["metadata"]?["labels"]) }
+            }
+            let etcd = cluster.statefulSet("etcd")
+            let members = etcd.spec["replicas"]?.int64Value ?? 0
+            #expect(budget(for: etcd)?.spec["minAvailable"]?.int64Value == members / 2 + 1)
+            #expect(budget(for: cluster.statefulSet("mesh"))?.spec["maxUnavailable"]?.int64Value == 1)
+        }
+
+        // MARK: Reading the manifests
+
+        struct Resource {
+            let file: String
+            let object: JSONValue
+            var kind: String { object["kind"]?.stringValue ?? "" }
+            var name: String { object["metadata"]?["name"]?.stringValue ?? "" }
+            var spec: JSONValue { object["spec"] ?? .null }
+            var pod: JSONValue { spec["template"]?["spec"] ?? .null }
+            func container(_ name: String) -> JSONValue? {
+                pod["containers"]?.arrayValue?.first { $0["name"]?.stringValue == name }
+            }
+        }
+
+        struct Cluster {
+            let resources: [Resource]
+            func all(_ kind: String) -> [Resource] { resources.filter { $0.kind == kind } }
+            func one(_ kind: String) throws -> Resource {
+                let found = all(kind)
+                guard found.count == 1 else { throw TestFailure("expected one \(kind), found \(found.count)") }
+                return found[0]
+            }
+            func named(_ kind: String, _ name: String) -> Resource {
+                let found = all(kind).first { $0.name == name }
+                #expect(found != nil, "no \(kind) \(name) in cluster/k8s")
+                return found ?? Resource(file: "", object: .null)
+            }
+            func statefulSet(_ name: String) -> Resource { named("StatefulSet", name) }
+            func service(named name: String) -> Resource { named("Service", name) }
+            func configMap(_ name: String) -> [String: String] {
+                Dictionary((named("ConfigMap", name).object["data"]?.objectValue ?? []).map { ($0.0, $0.1.stringValue ?? "") },
+                           uniquingKeysWith: { $1 })
+            }
+        }
+
+        struct TestFailure: Error, CustomStringConvertible {
+            let description: String
+            init(_ description: String) { self.description = description }
+        }
+
+        /// Every object the kustomization applies.
+        static func cluster() throws -> Cluster {
+            Cluster(resources: try load(try manifestFiles().filter { $0 != example }))
+        }
+
+        /// Parses YAML files (multi-document) with PyYAML and returns their documents.
+        static func load(_ files: [String]) throws -> [Resource] {
+            let output = try runCommand("python3", ["-c", """
+                import json, os, sys, yaml
+                documents = []
+                for path in sys.argv[1:]:
+                    with open(path) as f:
+                        for document in yaml.safe_load_all(f):
+                            if document is not None:
+                                documents.append({"file": os.path.basename(path), "object": document})
+                print(json.dumps(documents))
+                """] + files.map { directory + "/" + $0 })
+            return try (JSONParser.parse(Array(output.utf8)).arrayValue ?? []).map {
+                Resource(file: $0["file"]?.stringValue ?? "", object: $0["object"] ?? .null)
+            }
+        }
+
+        /// Whether a label selector (`matchLabels` or a Service's `selector`) matches `labels`.
+        static func selects(_ selector: JSONValue?, _ labels: JSONValue?) -> Bool {
+            guard let selector = selector?.objectValue, !selector.isEmpty else { return false }
+            return selector.allSatisfy { key, value in labels?[key]?.stringValue == value.stringValue }
+        }
+
+        static func ports(of container: JSONValue) -> [String: Int64] {
+            var ports: [String: Int64] = [:]
+            for port in container["ports"]?.arrayValue ?? [] {
+                if let name = port["name"]?.stringValue, let number = port["containerPort"]?.int64Value { ports[name] = number }
+            }
+            return ports
+        }
+
+        static func envFrom(_ container: JSONValue) -> [String] {
+            (container["envFrom"]?.arrayValue ?? []).compactMap { $0["configMapRef"]?["name"]?.stringValue }
+        }
+
+        /// `60s`, `2m`, `500ms` in seconds, as the peer reads durations.
+        static func seconds(_ text: String) throws -> Double {
+            for (suffix, scale) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where text.hasSuffix(suffix) {
+                if let value = Double(text.dropLast(suffix.count)) { return value * scale }
+            }
+            guard let value = Double(text) else { throw TestFailure("not a duration: \(text)") }
+            return value
+        }
+
+        /// A Kubernetes memory quantity (`2Gi`, `512Mi`, `1G`) in MiB.
+        static func mebibytes(_ text: String) throws -> Double {
+            let mebibyte = 1_048_576.0
+            let units: [(String, Double)] = [("Ki", 1024), ("Mi", mebibyte), ("Gi", 1024 * mebibyte), ("Ti", 1_048_576 * mebibyte),
+                                             ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)]
+            for (suffix, scale) in units where text.hasSuffix(suffix) {
+                if let value = Double(text.dropLast(suffix.count)) { return value * scale / mebibyte }
+            }
+            guard let value = Double(text) else { throw TestFailure("not a quantity: \(text)") }
+            return value / mebibyte
+        }
+    }
+}
