@@ -124,6 +124,7 @@ struct ModelMeshCommand: AsyncParsableCommand {
         }
         logger.info("starting", metadata: [
             "peer": "\(configuration.peerID)", "http": "\(configuration.listenHost):\(configuration.httpPort)",
+            "grpc": "\(configuration.grpcPort.map { "\(configuration.listenHost):\($0)" } ?? "off")",
             "advertise": "\(configuration.httpAddress)", "etcd": "\(configuration.etcdEndpoints.joined(separator: ","))",
             "prefix": "\(configuration.layout.prefix)", "capacity": "\(configuration.capacityBytes)",
         ])

@@ -17,8 +17,10 @@ extension Integration {
         @Test func httpAndGRPCClientsWorkThroughAPeerThatForwardsToTheHolder() async throws {
             try Self.ensureTritonClient()
             try await withMesh(peers: 2, arguments: ["--max-body-bytes", "1Mi"]) { mesh in
-                let model = "file://\(Self.repo)/examples/models/iris-classifier.onnx"
-                let registered = try await TestHTTP.post(mesh.peers[0].url + "/v1/models", json: #"{"id": "iris", "type": "onnx", "storageUri": "\#(model)"}"#)
+                // Under the peers' models root (the mesh's work directory), where peers may read.
+                try FileManager.default.copyItem(atPath: "\(Self.repo)/examples/models/iris-classifier.onnx",
+                                                 toPath: mesh.workDirectory.appending("iris-classifier.onnx"))
+                let registered = try await TestHTTP.post(mesh.peers[0].url + "/v1/models", json: #"{"id": "iris", "type": "onnx", "storageUri": "iris-classifier.onnx"}"#)
                 #expect(registered.status == 201, "\(registered.text)")
                 // The model lives on mesh-1; the clients talk to mesh-0.
                 #expect(try await mesh.peers[1].loadCopy("iris").status == 200)

@@ -21,6 +21,9 @@ import Testing
         #expect(body.sizeHintBytes == 5000)
         // A type this mesh knows wins over the key's.
         #expect(try ModelInfoMapping.registration(id: "m", type: "synthetic", path: "p", key: key, runtimes: runtimes).type == "synthetic")
+        // Without storage_key: the storage-config's default entry.
+        let defaulted = try ModelInfoMapping.registration(id: "m", type: "onnx", path: "a/b", key: #"{"bucket": "b"}"#, runtimes: runtimes)
+        #expect(defaulted.storage == .keyed(key: nil, path: "a/b", parameters: ["bucket": "b"]))
         // A plain key names a storage entry.
         let plain = try ModelInfoMapping.registration(id: "m", type: "onnx", path: "a/b", key: "pvc-1", runtimes: runtimes)
         #expect(plain.storage == .keyed(key: "pvc-1", path: "a/b", parameters: [:]))

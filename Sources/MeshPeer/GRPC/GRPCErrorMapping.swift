@@ -19,7 +19,7 @@ enum GRPCErrorMapping {
             // Of a relayed one's trailers only the mesh's own travel on; the transport's
             // (grpc-status, content-type, ...) must not be sent twice.
             var kept = Metadata()
-            for entry in error.metadata where entry.key.hasPrefix("mm-") {
+            for entry in error.metadata where entry.key.hasPrefix("mm-") && entry.key != MeshHeaders.load {
                 switch entry.value {
                 case .string(let text): kept.addString(text, forKey: entry.key)
                 case .binary(let bytes): kept.addBinary(bytes, forKey: entry.key)

@@ -17,6 +17,7 @@ final class GRPCPeerClients: Service, Sendable {
     let maxMessageBytes: Int
     let logger: Logger
     private let state = Mutex(State())
+    private let loadReportHandler = Mutex<(@Sendable ([UInt8]) -> Void)?>(nil)
     private let started: AsyncStream<Client>.Continuation
     private let starts: AsyncStream<Client>
 
@@ -49,6 +50,16 @@ final class GRPCPeerClients: Service, Sendable {
             }
             for client in clients { client.beginGracefulShutdown() }
         }
+    }
+
+    /// Receives the load report a peer piggybacks on its hop responses (`mm-load`).
+    func onLoadReport(_ handler: @escaping @Sendable ([UInt8]) -> Void) {
+        loadReportHandler.withLock { $0 = handler }
+    }
+
+    private func receiveLoad(_ metadata: Metadata) {
+        guard let load = metadata.first(MeshHeaders.load), let handler = loadReportHandler.withLock({ $0 }) else { return }
+        handler(Array(load.utf8))
     }
 
     /// Closes the clients to addresses no live peer has (their peers left the cluster).
@@ -120,6 +131,7 @@ final class GRPCPeerClients: Service, Sendable {
         }
         switch outcome {
         case .success(let contents):
+            receiveLoad(contents.metadata)
             switch contents.message {
             case .success(let message):
                 var relayed: Metadata = [:]
@@ -135,6 +147,7 @@ final class GRPCPeerClients: Service, Sendable {
 
     /// Tells a peer's answer (a decline, or an error to relay) from a failure to reach it.
     private func classify(_ error: RPCError, from peer: PeerID) throws -> HopResult<GRPCReply> {
+        receiveLoad(error.metadata)
         if let outcome = error.metadata.first(MeshHeaders.route).flatMap(MeshHeaders.RouteOutcome.init(rawValue:)) {
             let revision = error.metadata.first(MeshHeaders.revision).flatMap(Int64.init)
             return .declined(RouteDecline(outcome, error.message, revision: revision))

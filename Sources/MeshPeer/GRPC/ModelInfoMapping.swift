@@ -10,8 +10,9 @@ import OpenInference
 ///   `--models-root`); an empty path registers a model without storage (synthetic defaults).
 /// - With modelmesh-serving's JSON `key` (`{"storage_key": "localMinIO", "bucket": "models",
 ///   "storage_params": {...}, "disk_size_bytes": 1234}`), the storage is keyed: key
-///   `storage_key`, path `path`, parameters `bucket` and `storage_params`; `disk_size_bytes`
-///   × 1.25 becomes the size hint (as ModelMesh's runtime adapters estimate memory).
+///   `storage_key` (absent: the storage-config's default entry), path `path`, parameters
+///   `bucket` and `storage_params`; `disk_size_bytes` × 1.25 becomes the size hint (as
+///   ModelMesh's runtime adapters estimate memory).
 /// - Any other `key` text is a storage key name, with `path` under it.
 enum ModelInfoMapping {
     static func registration(id: String, type: String, path: String, key: String, runtimes: RuntimeTypes) throws(InferenceError) -> RegisterModelBody {
@@ -24,11 +25,8 @@ enum ModelInfoMapping {
         if key.isEmpty {
             if !path.isEmpty { body.storageUri = path }
         } else if let json {
-            guard let storageKey = json["storage_key"]?.stringValue, !storageKey.isEmpty else {
-                if !path.isEmpty { body.storageUri = path }
-                body.sizeHintBytes = sizeHint(json)
-                return body
-            }
+            // Without storage_key, the storage-config's default entry (as ModelMesh's puller does).
+            let storageKey = json["storage_key"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
             var parameters: [String: String] = [:]
             if let bucket = json["bucket"]?.stringValue { parameters["bucket"] = bucket }
             for (name, value) in json["storage_params"]?.objectValue ?? [] {

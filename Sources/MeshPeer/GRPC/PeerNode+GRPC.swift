@@ -13,8 +13,13 @@ extension PeerNode {
         var model: ModelID?
         do {
             let hop = try GRPCHopContext(metadata, defaultTimeout: configuration.requestTimeout)
-            let response: ServerResponse<Output>
+            var response: ServerResponse<Output>
             (model, response) = try await body(hop)
+            // Hops carry this peer's load back to the sender.
+            if hop.hop != .external, let load = gossip.headerValue, case .success(var contents) = response.accepted {
+                contents.metadata.addString(load, forKey: MeshHeaders.load)
+                response.accepted = .success(contents)
+            }
             let handling = response.metadata.first(MeshHeaders.servedBy).map { $0 == peerID.rawValue ? "local" : "forwarded" } ?? "none"
             metrics.request(route: route, model: model, handling: handling, code: "OK", duration: .now - started)
             return response
@@ -23,7 +28,8 @@ extension PeerNode {
                 || error is VModelRules.Refusal || error is ManagementError || error is ConflictError) {
                 logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"])
             }
-            let status = GRPCErrorMapping.rpcError(error, peer: peerID)
+            var status = GRPCErrorMapping.rpcError(error, peer: peerID)
+            if metadata.first(MeshHeaders.hop) != nil, let load = gossip.headerValue { status.metadata.addString(load, forKey: MeshHeaders.load) }
             let relayed = status.metadata.first(MeshHeaders.servedBy).map { $0 != peerID.rawValue } ?? false
             metrics.request(route: route, model: model, handling: relayed ? "forwarded" : "none", code: GRPCErrorMapping.name(status.code), duration: .now - started)
             throw status
