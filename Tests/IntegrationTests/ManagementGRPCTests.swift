@@ -3,6 +3,7 @@ import GRPCCore
 import MeshManagementGRPC
 import MeshTestSupport
 import OpenInference
+import OpenInferenceGRPC
 import Testing
 
 extension Integration {
@@ -100,6 +101,50 @@ extension Integration {
                         $0.sync = true
                     })
                     #expect(now.status == .loaded)
+                }
+            }
+        }
+
+        /// Messages written by hand from ModelMesh's model-mesh.proto, sent on ModelMesh's paths:
+        /// the field numbers and method names must match, whatever the generated code says.
+        @Test func modelMeshWireBytesAreUnderstood() async throws {
+            func field(_ number: UInt8, _ text: String) -> [UInt8] { [number << 3 | 2, UInt8(text.utf8.count)] + Array(text.utf8) }
+            func field(_ number: UInt8, _ message: [UInt8]) -> [UInt8] { [number << 3 | 2, UInt8(message.count)] + message }
+            func call(_ client: GRPCTestClient, _ method: String, _ bytes: [UInt8]) async throws -> [UInt8] {
+                try await client.unary(
+                    request: ClientRequest(message: bytes), descriptor: MethodDescriptor(fullyQualifiedService: "mmesh.ModelMesh", method: method),
+                    serializer: BytesCoder(), deserializer: BytesCoder(), options: .defaults
+                ) { try $0.message }
+            }
+            try await withMesh(peers: 1) { mesh in
+                let path = try mesh.syntheticModel("wire")
+                try await mesh.peers[0].withGRPC { client in
+                    // RegisterModelRequest{modelId=1, modelInfo=2{type=1, path=2}} -> ModelStatusInfo{status=1: NOT_LOADED}
+                    let registered = try await call(client, "registerModel", field(1, "wire-m") + field(2, field(1, "synthetic") + field(2, "file://\(path)")))
+                    #expect(registered == [0x08, 0x01])
+                    // EnsureLoadedRequest{modelId=1, sync=4} -> status=1 LOADED (3), one copy in field 3.
+                    let loaded = try await call(client, "ensureLoaded", field(1, "wire-m") + [0x20, 0x01])
+                    #expect(Array(loaded.prefix(2)) == [0x08, 0x03])
+                    #expect(try Mmesh_ModelStatusInfo(serializedBytes: loaded).modelCopyInfos.first?.location == "mesh-0")
+                    // SetVModelRequest{vModelId=1, targetModelId=2, owner=10} -> VModelStatusInfo{status=1: DEFINED, activeModelId=2, owner=6}
+                    let set = try await call(client, "setVModel", field(1, "wire-vm") + field(2, "wire-m") + field(10, "team"))
+                    #expect(Array(set.prefix(2)) == [0x08, 0x01])
+                    #expect(try ProtobufFieldScanner.string(field: 2, in: set) == "wire-m")
+                    #expect(try ProtobufFieldScanner.string(field: 6, in: set) == "team")
+                    // GetVModelStatusRequest{vModelId=1, owner=2}: another owner sees nothing.
+                    #expect(try await call(client, "getVModelStatus", field(1, "wire-vm") + field(2, "other")).isEmpty)
+                    let status = try await call(client, "getVModelStatus", field(1, "wire-vm") + field(2, "team"))
+                    #expect(try ProtobufFieldScanner.string(field: 3, in: status) == "wire-m")
+                    // GetStatusRequest{modelId=1} on getModelStatus; UnregisterModelRequest refused while referenced.
+                    #expect(Array(try await call(client, "getModelStatus", field(1, "wire-m")).prefix(2)) == [0x08, 0x03])
+                    let referenced = await rpcError { try await call(client, "unregisterModel", field(1, "wire-m")) }
+                    #expect(referenced?.code == .failedPrecondition)
+                    // DeleteVModelRequest{vModelId=1, owner=2}, then the model can go.
+                    #expect(try await call(client, "deleteVModel", field(1, "wire-vm") + field(2, "team")).isEmpty)
+                    #expect(try await call(client, "unregisterModel", field(1, "wire-m")).isEmpty)
+                    // PascalCase paths are not ModelMesh's.
+                    let pascal = await rpcError { try await call(client, "RegisterModel", field(1, "x")) }
+                    #expect(pascal?.code == .unimplemented)
                 }
             }
         }
