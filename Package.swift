@@ -149,7 +149,13 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                "OpenInference", "MeshCore",
             ]
+        ),
+        // Kills peers and etcd members under load and reports what clients saw (tools/chaos).
+        .executableTarget(
+            name: "mesh-chaos",
+            dependencies: ["MeshTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // OpenBLAS's C interface, linked as a system library (Debian: libopenblas-dev).
         .systemLibrary(

@@ -84,7 +84,13 @@ public struct PeerID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static func < (lhs: PeerID, rhs: PeerID) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
-extension PeerID: Codable {
+/// Ids travel as plain strings and are validated again when read.
+protocol ValidatedIdentifier: Codable {
+    init(_ rawValue: String) throws(MeshIdentifier.Problem)
+    var rawValue: String { get }
+}
+
+extension ValidatedIdentifier {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let raw = try container.decode(String.self)
@@ -100,3 +106,6 @@ extension PeerID: Codable {
         try container.encode(rawValue)
     }
 }
+
+extension ModelID: ValidatedIdentifier {}
+extension PeerID: ValidatedIdentifier {}

@@ -26,6 +26,10 @@ extension Integration {
                 let json = try meshctl(mesh, ["models", "list", "--json"])
                 #expect(json.contains(#""id":"cli-model""#))
                 #expect(try meshctl(mesh, ["models", "unregister", "cli-model"]) == "unregistered cli-model\n")
+                // Every copy is unloaded with it.
+                let unloaded = try await eventually { try await mesh.peers[1].placement(of: "cli-model").isEmpty }
+                #expect(unloaded)
+                #expect(!(try mesh.etcdctlGet("/", keysOnly: true).contains("cli-model")))
                 do {
                     _ = try meshctl(mesh, ["models", "status", "cli-model"])
                     Issue.record("status of an unregistered model succeeded")

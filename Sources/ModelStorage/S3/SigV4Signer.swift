@@ -1,4 +1,5 @@
 import Crypto
+import MeshCore
 
 /// AWS Signature Version 4 (`AWS4-HMAC-SHA256`) over a request's method, path, query, headers and
 /// payload hash. Pure: the same inputs always give the same signature, so AWS's published test
@@ -129,30 +130,9 @@ struct AmzDate: Sendable, Equatable {
     let day: String
 
     init(secondsSince1970 seconds: Int64) {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = Self.civilDate(daysSince1970: days)
-        let dayText = Self.pad(year, 4) + Self.pad(month, 2) + Self.pad(day, 2)
-        self.day = dayText
-        self.stamp = dayText + "T" + Self.pad(secondOfDay / 3600, 2) + Self.pad(secondOfDay % 3600 / 60, 2)
-            + Self.pad(secondOfDay % 60, 2) + "Z"
-    }
-
-    /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `civil_from_days`).
-    private static func civilDate(daysSince1970: Int64) -> (Int64, Int64, Int64) {
-        let z = daysSince1970 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, width - text.count)) + text
+        // `2015-08-30T12:36:00.000Z` without its separators and fraction.
+        let digits = String(MeshTime(millisecondsSinceEpoch: seconds * 1000).iso8601.prefix(19).filter { $0 != "-" && $0 != ":" })
+        self.stamp = digits + "Z"
+        self.day = String(digits.prefix(8))
     }
 }

@@ -1,0 +1,69 @@
+import MeshCore
+
+/// What a chaos run observed.
+public struct ChaosReport: Sendable {
+    public struct Kill: Sendable {
+        public var target: String
+        /// Seconds after the start of the run.
+        public var at: Double
+        /// Models that had a copy on the killed peer.
+        public var affectedModels: Int
+        /// Time until every affected model had served a request again (nil: not all did).
+        public var recovery: Duration?
+        /// Time until the restarted process was ready.
+        public var restartedIn: Duration?
+    }
+
+    public var options: ChaosOptions
+    public var requests = 0
+    public var succeeded = 0
+    /// Requests that failed within their deadline, as a client saw them.
+    public var errors: [String] = []
+    public var latenciesMillis: [Double] = []
+    public var kills: [Kill] = []
+    public var registeredAtStart = 0
+    public var lostRegistrations: [String] = []
+    public var unservable: [String] = []
+
+    public var passed: Bool { lostRegistrations.isEmpty && unservable.isEmpty && errors.isEmpty }
+
+    public func percentile(_ p: Double) -> Double {
+        guard !latenciesMillis.isEmpty else { return 0 }
+        let sorted = latenciesMillis.sorted()
+        let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
+        return sorted[max(0, index)]
+    }
+
+    /// A Markdown summary.
+    public var markdown: String {
+        func ms(_ value: Double) -> String { String(Int(value.rounded())) + " ms" }
+        func seconds(_ duration: Duration?) -> String {
+            guard let duration else { return "not recovered" }
+            let tenths = Int((duration.seconds * 10).rounded())
+            return "\(tenths / 10).\(tenths % 10) s"
+        }
+        var lines = [
+            "| measure | value |", "|---|---|",
+            "| peers / etcd members / models | \(options.peers) / \(options.etcdMembers) / \(options.models) |",
+            "| duration, offered rate | \(Int(options.duration.seconds)) s, \(Int(options.rate)) requests/s |",
+            "| faults | SIGKILL of a random peer every \(Int(options.killEvery.seconds)) s, restarted after \(Int(options.restartAfter.seconds)) s\(options.killEtcd ? "; an etcd member killed and restarted between" : "") |",
+            "| requests / succeeded | \(requests) / \(succeeded) |",
+            "| client-visible errors | \(errors.count) |",
+            "| latency p50 / p99 / max | \(ms(percentile(0.5))) / \(ms(percentile(0.99))) / \(ms(latenciesMillis.max() ?? 0)) |",
+            "| registrations at start / lost | \(registeredAtStart) / \(lostRegistrations.count) |",
+            "| models not servable at the end | \(unservable.count) |",
+            "",
+            "| kill | at | models affected | all serving again after | restarted and ready after |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for kill in kills {
+            lines.append("| \(kill.target) | \(Int(kill.at)) s | \(kill.affectedModels) | \(seconds(kill.recovery)) | \(seconds(kill.restartedIn)) |")
+        }
+        if !errors.isEmpty {
+            lines.append("")
+            lines.append("First errors:")
+            for error in errors.prefix(5) { lines.append("- \(error)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

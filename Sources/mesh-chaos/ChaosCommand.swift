@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import MeshTestSupport
+
+@main
+struct ChaosCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mesh-chaos",
+        abstract: "Drive a workload through a local mesh while killing peers (and etcd members) at random; report what clients saw."
+    )
+
+    @Option(help: "Peers") var peers = 3
+    @Option(help: "etcd members (1 or 3)") var etcdMembers = 1
+    @Option(help: "Registered models") var models = 120
+    @Option(help: "Requests per second offered") var rate = 100.0
+    @Option(help: "Run time in seconds") var duration = 60
+    @Option(help: "Seconds between kills") var killEvery = 10
+    @Option(help: "Seconds before a killed peer is restarted") var restartAfter = 2
+    @Flag(help: "Also kill etcd members (needs --etcd-members 3)") var killEtcd = false
+    @Option(help: "Write the report (Markdown) here as well") var report: String?
+
+    func run() async throws {
+        var options = ChaosOptions()
+        options.peers = peers
+        options.etcdMembers = etcdMembers
+        options.models = models
+        options.rate = rate
+        options.duration = .seconds(duration)
+        options.killEvery = .seconds(killEvery)
+        options.restartAfter = .seconds(restartAfter)
+        options.killEtcd = killEtcd
+        let result = try await ChaosRun.run(options) { print($0) }
+        print("\n" + result.markdown)
+        if let report { try Data((result.markdown + "\n").utf8).write(to: URL(fileURLWithPath: report)) }
+        if !result.lostRegistrations.isEmpty || !result.unservable.isEmpty {
+            print("\nFAILED: \(result.lostRegistrations.count) lost registrations, \(result.unservable.count) unservable models")
+            throw ExitCode(1)
+        }
+    }
+}

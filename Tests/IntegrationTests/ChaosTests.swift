@@ -1,0 +1,27 @@
+import MeshTestSupport
+import Testing
+
+extension Integration {
+    @Suite struct Chaos {
+        /// 60 s of traffic over 120 models through three peers while one is killed with SIGKILL
+        /// every 10 s and restarted: no request fails within its deadline and nothing registered
+        /// is lost.
+        @Test func killingPeersEveryTenSecondsLosesNothing() async throws {
+            var options = ChaosOptions()
+            options.peers = 3
+            options.models = 120
+            options.rate = 40
+            options.duration = .seconds(60)
+            options.killEvery = .seconds(10)
+            options.restartAfter = .seconds(2)
+            let report = try await ChaosRun.run(options) { _ in }
+            print(report.markdown)
+            #expect(report.kills.count >= 4)
+            #expect(report.requests >= 2000)
+            #expect(report.errors.isEmpty, "\(report.errors.prefix(5))")
+            #expect(report.lostRegistrations.isEmpty)
+            #expect(report.unservable.isEmpty)
+            #expect(report.kills.allSatisfy { $0.recovery != nil && $0.restartedIn != nil })
+        }
+    }
+}
