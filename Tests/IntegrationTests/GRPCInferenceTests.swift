@@ -198,6 +198,8 @@ extension Integration {
                 let path = try mesh.syntheticModel("phoenix", json: #"{"loadMillis": 50}"#)
                 #expect(try await mesh.peers[0].register("phoenix", storage: path).status == 201)
                 #expect(try await mesh.peers[2].loadCopy("phoenix").status == 200)
+                let seen = try await eventually { try await mesh.peers[0].placement(of: "phoenix").map(\.peer) == ["mesh-2"] }
+                #expect(seen)
                 await mesh.peers[2].kill9()
                 try await mesh.peers[0].withGRPC { client in
                     let result = try await client.infer("phoenix", [5])

@@ -24,6 +24,8 @@ extension Integration {
                 #expect(registered.status == 201, "\(registered.text)")
                 // The model lives on mesh-1; the clients talk to mesh-0.
                 #expect(try await mesh.peers[1].loadCopy("iris").status == 200)
+                let seen = try await eventually { try await mesh.peers[0].placement(of: "iris").map(\.state) == ["loaded"] }
+                #expect(seen)
                 let output = try runCommand("python3", [
                     Self.tests.appendingPathComponent("Scripts/tritonclient_check.py").path,
                     "127.0.0.1:\(mesh.peers[0].httpPort)", "127.0.0.1:\(mesh.peers[0].grpcPort)", "1048576",

@@ -26,7 +26,9 @@ extension Integration {
                 #expect(try await peer.register("v2", storage: try mesh.syntheticModel("v2", json: #"{"loadMillis": 1500}"#)).status == 201)
                 // v1 has two copies.
                 #expect(try await mesh.peers[0].loadCopy("v1").status == 200)
-                #expect(try await mesh.peers[1].loadCopy("v1").status == 200)
+                // A second copy: mesh-1 must have seen the first before it may claim another.
+                let second = try await eventually { try await mesh.peers[1].loadCopy("v1").status == 200 }
+                #expect(second)
                 let created = try await Self.put(peer, "app", #"{"targetModel": "v1", "autoDeleteOldModel": true}"#)
                 #expect(created.status == 201, "\(created.text)")
                 #expect(try await peer.infer("app", [1]).output == expectedOutput("v1", [1]))
@@ -67,7 +69,8 @@ extension Integration {
                 #expect(try await peer.register("bad", storage: try mesh.syntheticModel("bad", json: #"{"failLoad": true, "failMessage": "corrupt file"}"#)).status == 201)
                 #expect(try await peer.register("better", storage: try mesh.syntheticModel("better")).status == 201)
                 #expect(try await Self.put(peer, "svc", #"{"targetModel": "good", "loadNow": true, "sync": true}"#).status == 201)
-                #expect(try await peer.placement(of: "good").first?.state == "loaded")
+                let loaded = try await eventually { try await peer.placement(of: "good").first?.state == "loaded" }
+                #expect(loaded)
 
                 try await mesh.peers[1].withGRPC { client in
                     let management = client.management
