@@ -29,8 +29,11 @@ extension MeshSimulator {
             return .started
         case .alreadyPresent:
             return .present
-        case .tooLarge, .wouldChurn, .noRoom:
-            statistics.refusedLoads += 1
+        case .wouldChurn:
+            statistics.refusedByChurnGuard += 1
+            return .refused
+        case .tooLarge, .noRoom:
+            statistics.refusedForRoom += 1
             return .refused
         }
     }

@@ -159,6 +159,7 @@ extension MeshSimulator {
 
     mutating func fail(_ request: PendingRequest, _ reason: FailureReason) {
         statistics.failures[reason, default: 0] += 1
+        statistics.windowFailures[windows.window(of: trace.times[Int(request.index)])] += 1
         record(request, .failed)
     }
 

@@ -88,8 +88,13 @@ public struct MeshStatistics: Sendable {
     public var scaleDownRemovals = 0
     /// Copies that vanished with a dead peer's lease.
     public var copiesLostWithPeers = 0
-    /// Loads a peer refused (churn guard, no room, too large).
-    public var refusedLoads = 0
+    /// Loads a peer refused: making room would evict models used within the churn guard, or
+    /// not enough memory was evictable (loading or in use).
+    public var refusedByChurnGuard = 0
+    public var refusedForRoom = 0
+    public var refusedLoads: Int { refusedByChurnGuard + refusedForRoom }
+    /// Failed requests per window of the trace.
+    public var windowFailures: [Int]
     public var deadPeerForwards: [DeadPeerForward] = []
     public var membership: [MembershipRecord] = []
     public var samples: [ResidencySample] = []
@@ -98,6 +103,7 @@ public struct MeshStatistics: Sendable {
 
     init(windows: Int, bands: Int) {
         tally = HitTally(windows: windows, bands: bands)
+        windowFailures = Array(repeating: 0, count: windows)
     }
 
     public var requests: Int { outcomes.reduce(0, +) }

@@ -121,7 +121,8 @@ public struct SimulationReport: Sendable {
             ("LRU evictions", mesh.evictions),
             ("evictions after a load measured more than planned", mesh.resizeEvictions),
             ("idle copies removed by scale-down", mesh.scaleDownRemovals),
-            ("loads refused by a peer (churn guard, no room)", mesh.refusedLoads),
+            ("loads refused by the churn guard", mesh.refusedByChurnGuard),
+            ("loads refused for want of evictable memory", mesh.refusedForRoom),
             ("copies lost with dead peers", mesh.copiesLostWithPeers),
             ("forwards to dead peers (refused connections)", mesh.deadPeerForwards.count),
             ("routing decisions (attempts and hops)", mesh.decisions),
@@ -148,14 +149,14 @@ public struct SimulationReport: Sendable {
 
         lines.append("### Hit ratio over time")
         lines.append("")
-        lines.append("| window | mesh | per-peer LRU | Belady |")
-        lines.append("|---|---:|---:|---:|")
+        lines.append("| window | mesh | per-peer LRU | Belady | mesh: failed requests |")
+        lines.append("|---|---:|---:|---:|---:|")
         let windowMillis = c.duration.milliseconds / Int64(max(1, meshSummary.tally.windowRequests.count))
         for window in 0..<meshSummary.tally.windowRequests.count {
             let from = Duration.milliseconds(Int64(window) * windowMillis)
             let to = Duration.milliseconds(Int64(window + 1) * windowMillis)
             let values = columns.map { f.percent(ratio($0.tally.windowHits[window], $0.tally.windowRequests[window])) }
-            lines.append("| \(f.duration(from))–\(f.duration(to)) | " + values.joined(separator: " | ") + " |")
+            lines.append("| \(f.duration(from))–\(f.duration(to)) | " + values.joined(separator: " | ") + " | \(f.count(mesh.windowFailures[window])) |")
         }
         return lines.joined(separator: "\n") + "\n"
     }
