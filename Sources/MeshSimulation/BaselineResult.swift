@@ -1,5 +1,5 @@
 /// What a baseline cache (or the mesh, summarised the same way) did with a trace.
-public struct CacheRunResult: Sendable {
+public struct CacheRunResult: Sendable, Hashable {
     public var tally: HitTally
     public var loads = 0
     public var evictions = 0

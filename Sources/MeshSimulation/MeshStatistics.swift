@@ -74,7 +74,7 @@ public struct MembershipRecord: Sendable, Hashable {
 }
 
 /// Everything the mesh simulation counts.
-public struct MeshStatistics: Sendable {
+public struct MeshStatistics: Sendable, Hashable {
     public var outcomes: [Int] = Array(repeating: 0, count: RequestOutcome.allCases.count)
     public var failures: [FailureReason: Int] = [:]
     public var tally: HitTally

@@ -16,10 +16,23 @@ public struct ModelCatalog: Sendable {
 
     public var count: Int { ids.count }
 
+    /// Models with the given sizes and load times, ids `m0`, `m1`, ..., and popularity in index
+    /// order (model 0 the most popular): for traces written by hand.
+    public init(sizes: [Int64], loadMillis: [Int64], sizeHints: Bool = true) {
+        precondition(sizes.count == loadMillis.count, "one load time per model")
+        let count = sizes.count
+        ids = (0..<count).map { ModelCatalog.id(forIndex: $0, of: count) }
+        records = sizes.map { ModelRecord(type: "synthetic", sizeHintBytes: sizeHints ? $0 : nil, created: .epoch) }
+        self.sizes = sizes
+        self.loadMillis = loadMillis
+        modelsByRank = (0..<Int32(count)).map { $0 }
+        ranks = modelsByRank
+        indexByID = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($0.element, Int32($0.offset)) })
+    }
+
     public init(_ configuration: SimulationConfiguration) {
         var random = SeededRandom(seed: configuration.seed, stream: 1)
         let count = configuration.models
-        let width = String(max(count - 1, 1)).count
         var ids: [ModelID] = []
         var records: [ModelRecord] = []
         var sizes: [Int64] = []
@@ -30,8 +43,7 @@ public struct ModelCatalog: Sendable {
         loadMillis.reserveCapacity(count)
         let mebibyte = Double(1 << 20)
         for index in 0..<count {
-            let digits = String(index)
-            let id = ModelID(trusted: "m" + String(repeating: "0", count: max(0, width - digits.count)) + digits)
+            let id = ModelCatalog.id(forIndex: index, of: count)
             let drawn = random.logNormal(median: Double(configuration.medianModelBytes), spread: configuration.modelSizeSpread)
             // Whole MiB, within bounds: sizes read like real ones in the report.
             let size = min(configuration.maxModelBytes, max(configuration.minModelBytes, Int64((drawn / mebibyte).rounded()) << 20))
@@ -58,6 +70,13 @@ public struct ModelCatalog: Sendable {
         indexByID.reserveCapacity(count)
         for (index, id) in ids.enumerated() { indexByID[id] = Int32(index) }
         self.indexByID = indexByID
+    }
+
+    /// `m0042` for index 42 of a few thousand: zero-padded, so ids sort like indices.
+    static func id(forIndex index: Int, of count: Int) -> ModelID {
+        let digits = String(index)
+        let width = String(max(count - 1, 1)).count
+        return ModelID(trusted: "m" + String(repeating: "0", count: max(0, width - digits.count)) + digits)
     }
 
     public func index(of id: ModelID) -> Int32 {
