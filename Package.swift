@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "ONNXEngine", targets: ["ONNXEngine"]),
         .executable(name: "modelmesh", targets: ["modelmesh"]),
         .executable(name: "meshctl", targets: ["meshctl"]),
+        .executable(name: "mesh-simulate", targets: ["mesh-simulate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -175,7 +176,15 @@ let package = Package(
         ),
         // Times ONNXEngine on a model for tools/bench-onnx.
         .executableTarget(name: "onnx-bench", dependencies: ["ONNXEngine"]),
+        // Drives MeshCore's placement, routing, scaling and LRU with a simulated clock, peers and
+        // workload, next to an independent-LRU and an offline-optimal baseline (tools/simulate).
+        .target(name: "MeshSimulation", dependencies: ["MeshCore"]),
+        .executableTarget(
+            name: "mesh-simulate",
+            dependencies: ["MeshSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"]),
+        .testTarget(name: "MeshSimulationTests", dependencies: ["MeshSimulation", "MeshCore"]),
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport"]),
         .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference"]),
         .testTarget(name: "OpenInferenceGRPCTests", dependencies: ["OpenInferenceGRPC", "OpenInference"]),

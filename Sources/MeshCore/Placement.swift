@@ -21,9 +21,10 @@ public struct PlacementPolicy: Sendable {
         for model: ModelID, record: ModelRecord, sizeBytes: Int64, view: ClusterView,
         excluded: Set<PeerID>, now: MeshTime
     ) -> Placement {
-        let ranked = rank(for: model, record: record, sizeBytes: sizeBytes, view: view, excluded: excluded, now: now)
-        switch ranked {
-        case .success(let candidates): return .peer(candidates[0])
+        // Routing needs only the best peer: a linear scan instead of sorting every candidate, as
+        // this runs on every miss over every peer. The same order as `rank`.
+        switch candidates(for: model, record: record, sizeBytes: sizeBytes, view: view, excluded: excluded, now: now) {
+        case .success(let candidates): return .peer(candidates.min(by: Candidate.isBetter)!.peer)
         case .failure(let refusal): return .none(refusal)
         }
     }
@@ -33,44 +34,68 @@ public struct PlacementPolicy: Sendable {
         for model: ModelID, record: ModelRecord, sizeBytes: Int64, view: ClusterView,
         excluded: Set<PeerID>, now: MeshTime
     ) -> Result<[PeerID], PlacementRefusal> {
+        candidates(for: model, record: record, sizeBytes: sizeBytes, view: view, excluded: excluded, now: now)
+            .map { $0.sorted(by: Candidate.isBetter).map(\.peer) }
+    }
+
+    /// Every eligible peer, unordered and marked busy or not, or why there is none.
+    func candidates(
+        for model: ModelID, record: ModelRecord, sizeBytes: Int64, view: ClusterView,
+        excluded: Set<PeerID>, now: MeshTime
+    ) -> Result<[Candidate], PlacementRefusal> {
         guard !view.peers.isEmpty else { return .failure(.noPeers) }
         let holders = view.copies(of: model)
         let failed = view.failures(of: model)
-        let available = view.peers.filter { !$0.value.shuttingDown && !excluded.contains($0.key) && holders[$0.key] == nil }
-        guard !available.isEmpty else {
+        let labels = Set(record.labels)
+        let zonesWithCopies = Set(holders.keys.compactMap { view.peers[$0]?.zone })
+        let modelHash = StableHash.of(model.rawValue)
+        // One pass over the peers (this runs on every miss): each filter below counts the peers
+        // that pass it, so that an empty stage names the same refusal as filtering stage by stage.
+        var available = 0, labelled = 0, roomy = 0, healthy = 0
+        var largestCapacity: Int64 = 0
+        var candidates: [Candidate] = []
+        candidates.reserveCapacity(view.peers.count)
+        for (peer, peerRecord) in view.peers {
+            // (Empty sets are checked first: most misses have no exclusions, holders or failures,
+            // and a lookup hashes the peer id even in an empty set.)
+            guard !peerRecord.shuttingDown, excluded.isEmpty || !excluded.contains(peer),
+                  holders.isEmpty || holders[peer] == nil else { continue }
+            available += 1
+            guard labels.isSubset(of: peerRecord.labels) else { continue }
+            labelled += 1
+            largestCapacity = max(largestCapacity, peerRecord.capacityBytes)
+            guard peerRecord.capacityBytes >= sizeBytes else { continue }
+            roomy += 1
+            guard failed.isEmpty || failed[peer] == nil else { continue }
+            healthy += 1
+            let report = view.report(for: peer, now: now, maxAge: reportMaxAge)
+            let holding = view.holdings(of: peer)
+            let used = max(holding.bytes, report?.usedBytes ?? 0)
+            let free = peerRecord.capacityBytes - used
+            let lru = report?.lruTime
+            let full = free < sizeBytes
+            // A full peer whose least recently used model is recent would refuse the load.
+            if full, let lru, now - lru < minChurnAge { continue }
+            candidates.append(Candidate(
+                peer: peer, full: full, inFlight: report?.inFlight ?? 0,
+                sameZone: !zonesWithCopies.isEmpty && (peerRecord.zone.map { zonesWithCopies.contains($0) } ?? false),
+                count: max(holding.count, report?.modelCount ?? 0),
+                free: free, lru: lru,
+                tieBreak: StableHash.rendezvous(keyHash: modelHash, peer.rawValue)
+            ))
+        }
+        guard available > 0 else {
             if let last = failed.values.max(by: { $0.time < $1.time }) {
                 return .failure(.allFailed(model: model, lastError: last.message))
             }
             return .failure(.noPeerLeft(model: model, holders: holders.count, excluded: excluded.count))
         }
-        let labelled = available.filter { Set(record.labels).isSubset(of: $0.value.labels) }
-        guard !labelled.isEmpty else { return .failure(.missingLabels(model: model, labels: record.labels)) }
-        let roomy = labelled.filter { $0.value.capacityBytes >= sizeBytes }
-        guard !roomy.isEmpty else {
-            let largest = labelled.values.map(\.capacityBytes).max() ?? 0
-            return .failure(.tooLarge(model: model, neededBytes: sizeBytes, largestCapacityBytes: largest))
+        guard labelled > 0 else { return .failure(.missingLabels(model: model, labels: record.labels)) }
+        guard roomy > 0 else {
+            return .failure(.tooLarge(model: model, neededBytes: sizeBytes, largestCapacityBytes: largestCapacity))
         }
-        let healthy = roomy.filter { failed[$0.key] == nil }
-        guard !healthy.isEmpty else {
+        guard healthy > 0 else {
             return .failure(.allFailed(model: model, lastError: failed.values.max { $0.time < $1.time }?.message ?? ""))
-        }
-        let zonesWithCopies = Set(holders.keys.compactMap { view.peers[$0]?.zone })
-        let candidates = healthy.compactMap { peer, record -> Candidate? in
-            let report = view.report(for: peer, now: now, maxAge: reportMaxAge)
-            let holding = view.holdings(of: peer)
-            let used = max(holding.bytes, report?.usedBytes ?? 0)
-            let free = record.capacityBytes - used
-            let lru = report?.lruTime
-            let full = free < sizeBytes
-            // A full peer whose least recently used model is recent would refuse the load.
-            if full, let lru, now - lru < minChurnAge { return nil }
-            return Candidate(
-                peer: peer, full: full, inFlight: report?.inFlight ?? 0,
-                sameZone: record.zone.map { zonesWithCopies.contains($0) } ?? false,
-                count: max(holding.count, report?.modelCount ?? 0),
-                free: free, lru: lru,
-                tieBreak: StableHash.rendezvous(model.rawValue, peer.rawValue)
-            )
         }
         guard !candidates.isEmpty else { return .failure(.allBusy(model: model, minChurnAge: minChurnAge)) }
         // A peer far busier than the calmest candidate serves this copy badly: it goes last.
@@ -80,7 +105,7 @@ public struct PlacementPolicy: Sendable {
             candidate.busy = candidate.inFlight > 2 * calmest + busyMargin
             return candidate
         }
-        return .success(marked.sorted(by: Candidate.isBetter).map(\.peer))
+        return .success(marked)
     }
 
     /// In-flight requests beyond twice the calmest candidate's (plus this margin) mark a peer busy.

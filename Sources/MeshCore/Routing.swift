@@ -99,8 +99,10 @@ public struct RoutePlanner: Sendable {
         let remote = view.copies(of: request.model).filter {
             $0.key != local.peer && view.peers[$0.key] != nil && !request.excluded.contains($0.key)
         }
-        // Copies on peers that are leaving serve only when there is nothing else.
-        let loaded = remote.filter { $0.value.state == .loaded }.map(\.key)
+        // Copies on peers that are leaving serve only when there is nothing else. Sorted, so that
+        // the random choice below depends on the generator alone, not on how the dictionary
+        // happens to be laid out (a seeded generator then replays a decision exactly).
+        let loaded = remote.filter { $0.value.state == .loaded }.map(\.key).sorted()
         let staying = loaded.filter { view.peers[$0]?.shuttingDown == false }
         let remoteLoaded = staying.isEmpty ? loaded : staying
 

@@ -85,8 +85,12 @@ public struct ScalingPolicy: Sendable {
         if total >= idleRequestsPerSecond { state.lastBusy = now }
 
         let threshold = record.scaleUpRequestsPerSecond ?? scaleUpRequestsPerSecond
-        let eligible = view.activePeers.filter { Set(record.labels).isSubset(of: view.peers[$0]?.labels ?? []) }.count
-        let ceiling = min(record.maxCopies ?? eligible, eligible)
+        // Counting eligible peers walks every peer, so it is done only when a copy may be added:
+        // the decider runs for every held model every interval.
+        func eligible() -> Int {
+            let labels = Set(record.labels)
+            return view.peers.values.reduce(0) { $0 + (!$1.shuttingDown && labels.isSubset(of: $1.labels) ? 1 : 0) }
+        }
         func decision(_ action: Action, _ reason: String) -> Decision {
             switch action {
             case .add(let peers):
@@ -97,7 +101,7 @@ public struct ScalingPolicy: Sendable {
         }
 
         // Keep models with a minimum count at it, whatever their traffic.
-        if copies.count < min(record.minCopies, eligible) {
+        if copies.count < record.minCopies, copies.count < min(record.minCopies, eligible()) {
             let targets = place(model, record: record, view: view, count: record.minCopies - copies.count, now: now)
             state.hotSince = nil
             guard !targets.isEmpty else { return (nil, state) }
@@ -112,7 +116,10 @@ public struct ScalingPolicy: Sendable {
         if perCopy > threshold || queueing {
             state.hotSince = state.hotSince ?? now
             let loading = copies.count - loaded.count
-            guard now - state.hotSince! >= sustain, loading == 0, copies.count < ceiling else { return (nil, state) }
+            guard now - state.hotSince! >= sustain, loading == 0 else { return (nil, state) }
+            let eligibleCount = eligible()
+            let ceiling = min(record.maxCopies ?? eligibleCount, eligibleCount)
+            guard copies.count < ceiling else { return (nil, state) }
             let wanted = min(ceiling, max(copies.count + 1, Int((total / threshold).rounded(.up))))
             let count = min(maxAddsPerDecision, wanted - copies.count)
             let targets = place(model, record: record, view: view, count: count, now: now)

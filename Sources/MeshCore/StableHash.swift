@@ -13,7 +13,12 @@ public enum StableHash {
 
     /// Rendezvous (highest random weight) score of `member` for `key`.
     public static func rendezvous(_ key: String, _ member: String) -> UInt64 {
-        mix(of(key) ^ (of(member) &* 0x9E37_79B9_7F4A_7C15))
+        rendezvous(keyHash: of(key), member)
+    }
+
+    /// The same score with the key already hashed by ``of(_:)``, for scoring many members.
+    static func rendezvous(keyHash: UInt64, _ member: String) -> UInt64 {
+        mix(keyHash ^ (of(member) &* 0x9E37_79B9_7F4A_7C15))
     }
 
     static func mix(_ value: UInt64) -> UInt64 {
