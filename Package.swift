@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Pure decision logic: no I/O, no Foundation, no NIO.
@@ -145,7 +146,39 @@ let package = Package(
         ),
         // Times ONNXEngine on a model for tools/bench-onnx.
         .executableTarget(name: "onnx-bench", dependencies: ["ONNXEngine"]),
+        // Open- and closed-loop HTTP load against peers, latencies in an HdrHistogram.
+        .target(
+            name: "LoadGenerator",
+            dependencies: [
+                "OpenInference",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "mesh-loadgen",
+            dependencies: ["LoadGenerator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The side-by-side benchmarks of tools/bench and tools/bench-scale: what they start, measure and write.
+        .target(
+            name: "MeshBench",
+            dependencies: [
+                "LoadGenerator", "MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "mesh-bench",
+            dependencies: ["MeshBench", "LoadGenerator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"]),
+        .testTarget(name: "BenchToolsTests", dependencies: ["LoadGenerator", "MeshBench", "OpenInference"]),
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport"]),
         .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference"]),
         .testTarget(name: "ModelRuntimesTests", dependencies: ["ModelRuntimes", "OpenInference", "MeshCore"]),
@@ -153,7 +186,7 @@ let package = Package(
         // Multi-process tests: real etcd, real peer processes, real sockets.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes", "ModelStorage"]
+            dependencies: ["MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes", "ModelStorage", "LoadGenerator", "MeshBench"]
         ),
         .testTarget(name: "ONNXEngineTests", dependencies: ["ONNXEngine"], exclude: ["Fixtures"]),
         .testTarget(

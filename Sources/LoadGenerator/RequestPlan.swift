@@ -1,0 +1,45 @@
+import OpenInference
+
+/// The requests a run sends: one prepared body, and the (target, model) pairs taken in turn or at
+/// random.
+public struct RequestPlan: Sendable {
+    public struct Destination: Sendable, Hashable {
+        public var url: String
+        public var model: String
+    }
+
+    public let destinations: [Destination]
+    public let body: [UInt8]
+    public let headers: [(String, String)]
+    public let pick: LoadOptions.Pick
+
+    public init(_ options: LoadOptions) {
+        var destinations: [Destination] = []
+        // Models vary fastest, so round-robin over many models spreads them over every target.
+        for model in options.models {
+            for target in options.targets {
+                let base = target.hasSuffix("/") ? String(target.dropLast()) : target
+                destinations.append(Destination(url: "\(base)/v2/models/\(model)/infer", model: model))
+            }
+        }
+        self.destinations = destinations
+        let values = (0..<options.tensorElements).map { Float($0 % 100) / 4 }
+        let request = InferenceRequest(inputs: [Tensor(name: "INPUT0", shape: [options.tensorElements], floats: values)])
+        let encoded = RESTEncoding.request(request, binary: options.binary)
+        body = encoded.bytes
+        if let length = encoded.jsonLength {
+            headers = [("content-type", "application/octet-stream"), ("inference-header-content-length", String(length))]
+        } else {
+            headers = [("content-type", "application/json")]
+        }
+        pick = options.pick
+    }
+
+    /// The destination of request `index`.
+    public func destination(_ index: Int, using random: inout some RandomNumberGenerator) -> Destination {
+        switch pick {
+        case .roundRobin: return destinations[index % destinations.count]
+        case .random: return destinations[Int.random(in: 0..<destinations.count, using: &random)]
+        }
+    }
+}
