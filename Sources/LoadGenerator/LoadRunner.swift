@@ -51,7 +51,7 @@ public struct LoadRunner: Sendable {
         switch options.mode {
         case .closedLoop(let concurrency):
             let end = duration.map { ContinuousClock.now + $0 }
-            let issued = Atomic<Int>(0)
+            let issued = IssuedCount()
             await withDiscardingTaskGroup { group in
                 for worker in 0..<concurrency {
                     group.addTask {
@@ -59,7 +59,7 @@ public struct LoadRunner: Sendable {
                         var random = SystemRandomNumberGenerator()
                         while true {
                             if let end, ContinuousClock.now >= end { break }
-                            let index = issued.add(1, ordering: .relaxed).oldValue
+                            let index = issued.next()
                             if let maxRequests, index >= maxRequests { break }
                             let destination = plan.destination(index &+ worker, using: &random)
                             let begun = ContinuousClock.now
@@ -83,8 +83,8 @@ public struct LoadRunner: Sendable {
                     let due = schedule.due(index)
                     if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
                     // Everything due by now goes out at once: a late sender must not thin the rate.
-                    let ready = min(limit, schedule.dueCount(at: .now))
-                    while index < max(ready, index + 1) {
+                    let stop = max(min(limit, schedule.dueCount(at: .now)), index + 1)
+                    while index < stop {
                         let destination = plan.destination(index, using: &random)
                         let intended = schedule.due(index)
                         group.addTask {
@@ -118,6 +118,12 @@ public struct LoadRunner: Sendable {
             return Outcome(error: String("\(error)".prefix(160)), tracked: nil)
         }
     }
+}
+
+/// Hands out request numbers to the workers of a closed loop.
+final class IssuedCount: Sendable {
+    private let value = Atomic<Int>(0)
+    func next() -> Int { value.add(1, ordering: .relaxed).oldValue }
 }
 
 struct Outcome: Sendable {

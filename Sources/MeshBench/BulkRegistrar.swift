@@ -25,7 +25,8 @@ public struct BulkRegistrar: Sendable {
 
     /// The stored JSON of a synthetic model at `storageURI`, exactly as the peers encode records.
     public static func recordJSON(storageURI: String) throws -> [UInt8] {
-        let record = ModelRecord(type: "synthetic", storage: .uri(storageURI), created: .now)
+        let record = ModelRecord(type: "synthetic", storage: .uri(storageURI),
+                                 created: MeshTime(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(record))

@@ -114,6 +114,10 @@ public enum LatencyBench {
                 }
                 log("latency round \(round + 1)/\(options.rounds) done")
             }
+            for variant in results.latency {
+                let s = variant.measurement.recorder.summary
+                log("latency \(variant.name): p50 \(s.p50) µs, p90 \(s.p90) µs, p99 \(s.p99) µs, \(variant.measurement.errorCount) errors")
+            }
 
             // 2. Throughput of one peer: closed loop, many requests in flight.
             for (name, url) in [("peer, local hit", holder.url), ("direct server", directURL)] {
