@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Pure decision logic: no I/O, no Foundation, no NIO.
@@ -185,6 +186,41 @@ let package = Package(
         ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"]),
         .testTarget(name: "MeshSimulationTests", dependencies: ["MeshSimulation", "MeshCore"]),
+        // Open- and closed-loop REST and gRPC load against peers, latencies in an HdrHistogram.
+        .target(
+            name: "LoadGenerator",
+            dependencies: [
+                "OpenInference", "OpenInferenceGRPC",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "mesh-loadgen",
+            dependencies: ["LoadGenerator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The side-by-side benchmarks of tools/bench and tools/bench-scale: what they start, measure and write.
+        .target(
+            name: "MeshBench",
+            dependencies: [
+                "LoadGenerator", "MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "mesh-bench",
+            dependencies: ["MeshBench", "LoadGenerator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "BenchToolsTests", dependencies: ["LoadGenerator", "MeshBench", "OpenInference", "OpenInferenceGRPC"]),
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport"]),
         .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference"]),
         .testTarget(name: "OpenInferenceGRPCTests", dependencies: ["OpenInferenceGRPC", "OpenInference"]),
@@ -194,7 +230,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes", "ModelStorage",
+                "MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes", "ModelStorage", "LoadGenerator", "MeshBench",
                 "OpenInferenceGRPC", "MeshManagementGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

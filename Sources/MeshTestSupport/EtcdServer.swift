@@ -13,6 +13,8 @@ public final class EtcdServer: Sendable {
     public let peerPort: Int
     public let dataDirectory: TemporaryDirectory
     private let initialCluster: String
+    /// Flags added to every launch (benchmarks raise `--quota-backend-bytes`, for example).
+    private let extraArguments: [String]
     private let current = Mutex<ManagedProcess?>(nil)
 
     public var clientURL: String { "http://127.0.0.1:\(clientPort)" }
@@ -20,19 +22,20 @@ public final class EtcdServer: Sendable {
     public var pid: Int32? { current.withLock { $0?.pid } }
 
     /// Starts a single-member cluster and waits until it serves requests.
-    public static func start(name: String = "etcd") async throws -> EtcdServer {
+    public static func start(name: String = "etcd", extraArguments: [String] = []) async throws -> EtcdServer {
         let ports = FreePort.next(2)
         let server = try EtcdServer(
             name: name, clientPort: ports[0], peerPort: ports[1],
-            initialCluster: "\(name)=http://127.0.0.1:\(ports[1])"
+            initialCluster: "\(name)=http://127.0.0.1:\(ports[1])", extraArguments: extraArguments
         )
         try server.launch()
         try await server.waitUntilHealthy()
         return server
     }
 
-    init(name: String, clientPort: Int, peerPort: Int, initialCluster: String) throws {
+    init(name: String, clientPort: Int, peerPort: Int, initialCluster: String, extraArguments: [String] = []) throws {
         self.name = name
+        self.extraArguments = extraArguments
         self.clientPort = clientPort
         self.peerPort = peerPort
         self.initialCluster = initialCluster
@@ -53,7 +56,7 @@ public final class EtcdServer: Sendable {
             // Keeps idle watches visibly alive, so resumption after restarts is exercised often.
             "--experimental-watch-progress-notify-interval", "2s",
             "--logger", "zap", "--log-outputs", "stderr",
-        ]
+        ] + extraArguments
         let process = try ManagedProcess(
             name: name, executable: "etcd", arguments: arguments,
             logPath: dataDirectory.appending("etcd.log")

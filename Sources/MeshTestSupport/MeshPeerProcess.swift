@@ -15,7 +15,7 @@ public final class MeshPeerProcess: Sendable {
     public var pid: Int32? { current.withLock { $0?.pid } }
     public var isRunning: Bool { current.withLock { $0?.isRunning ?? false } }
 
-    init(id: String, httpPort: Int, grpcPort: Int, arguments: [String], logPath: String) {
+    public init(id: String, httpPort: Int, grpcPort: Int, arguments: [String], logPath: String) {
         self.id = id
         self.httpPort = httpPort
         self.grpcPort = grpcPort
@@ -37,7 +37,8 @@ public final class MeshPeerProcess: Sendable {
         return path
     }
 
-    func launch() throws {
+    /// Starts the process (without waiting for it to be ready).
+    public func launch() throws {
         let process = try ManagedProcess(
             name: id, executable: try MeshPeerProcess.executable("modelmesh"), arguments: arguments,
             environment: ["MM_LOG_LEVEL": ProcessInfo.processInfo.environment["MESH_PEER_LOG"] ?? "info"],

@@ -66,18 +66,10 @@ extension GRPCTestClient {
     func inferRaw(_ bytes: [UInt8], metadata: Metadata = [:]) async throws -> Result<[UInt8], RPCError> {
         try await unary(
             request: ClientRequest(message: bytes, metadata: metadata), descriptor: Inference_GRPCInferenceService.Method.ModelInfer.descriptor,
-            serializer: BytesCoder(), deserializer: BytesCoder(), options: largeMessages()
+            serializer: RawMessageSerializer(), deserializer: RawMessageDeserializer(role: "response"), options: largeMessages()
         ) { response in
             response.accepted.flatMap { $0.message }
         }
-    }
-}
-
-/// Messages as plain bytes, to send what a generated client would refuse to.
-struct BytesCoder: MessageSerializer, MessageDeserializer {
-    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
-    func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
-        serializedMessageBytes.withUnsafeBytes { Array($0) }
     }
 }
 

@@ -60,8 +60,12 @@ extension Integration {
                     #expect(before.models.allSatisfy { $0.state == "UNAVAILABLE" && $0.reason == "not loaded; loads on first request" })
 
                     _ = try await client.inference.repositoryModelLoad(.with { $0.modelName = "repo-b" })
+                    // The index is this peer's mirror: it shows the copy once the watch brings it (milliseconds).
+                    let listed = try await eventually {
+                        try await client.inference.repositoryIndex(.with { $0.ready = true }).models.map(\.name) == ["repo-b"]
+                    }
+                    #expect(listed)
                     let ready = try await client.inference.repositoryIndex(.with { $0.ready = true })
-                    #expect(ready.models.map(\.name) == ["repo-b"])
                     #expect(ready.models.first?.state == "READY")
 
                     _ = try await client.inference.repositoryModelUnload(.with { $0.modelName = "repo-b" })

@@ -113,7 +113,7 @@ extension Integration {
             func call(_ client: GRPCTestClient, _ method: String, _ bytes: [UInt8]) async throws -> [UInt8] {
                 try await client.unary(
                     request: ClientRequest(message: bytes), descriptor: MethodDescriptor(fullyQualifiedService: "mmesh.ModelMesh", method: method),
-                    serializer: BytesCoder(), deserializer: BytesCoder(), options: .defaults
+                    serializer: RawMessageSerializer(), deserializer: RawMessageDeserializer(role: "response"), options: .defaults
                 ) { try $0.message }
             }
             try await withMesh(peers: 1) { mesh in

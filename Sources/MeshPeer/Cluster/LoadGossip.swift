@@ -49,11 +49,23 @@ public final class LoadGossip: Service, Sendable {
         var entries: [Entry]
     }
 
+    /// The encoded header and when it was made: encoding costs tens of µs of JSON, and every hop
+    /// response carries it, so one encoding serves the hops of the next tenth of a second (the
+    /// age it carries is at most that much too young).
+    private let encodedHeader = Mutex<(value: String, report: LoadReport, at: ContinuousClock.Instant)?>(nil)
+    static let headerReuse: Duration = .milliseconds(100)
+
     /// This peer's latest report as a compact header value, for piggybacking on hop responses.
     public var headerValue: String? {
         guard let report = latest.withLock({ $0 }) else { return nil }
+        let now = ContinuousClock.now
+        if let cached = encodedHeader.withLock({ $0 }), cached.report == report, now - cached.at < Self.headerReuse {
+            return cached.value
+        }
         let message = Message(entries: [.init(report: report, ageMillis: max(0, (MeshTime.now - report.time).milliseconds))])
-        return (try? JSONEncoder().encode(message)).map { String(decoding: $0, as: UTF8.self) }
+        guard let value = (try? JSONEncoder().encode(message)).map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
+        encodedHeader.withLock { $0 = (value, report, now) }
+        return value
     }
 
     /// Takes reports from a gossip message or a piggybacked header.

@@ -3,6 +3,7 @@ import GRPCNIOTransportHTTP2
 import Logging
 import MeshCore
 import OpenInference
+import OpenInferenceGRPC
 import ServiceLifecycle
 import Synchronization
 

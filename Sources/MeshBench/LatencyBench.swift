@@ -1,0 +1,191 @@
+import AsyncHTTPClient
+import Foundation
+import LoadGenerator
+import MeshTestSupport
+
+/// tools/bench: one run that starts etcd, three peers, the direct server and nginx on loopback
+/// and measures them side by side.
+public enum LatencyBench {
+    public struct Options: Sendable {
+        /// Interleaved rounds per latency variant; each round is `roundSeconds` long.
+        public var rounds = 5
+        public var roundSeconds = 3.0
+        public var throughputSeconds = 8.0
+        public var throughputConcurrency = 64
+        public var coldModels = 25
+        public var coldLoadMillis = 100
+        public var scaleRate = 150.0
+        public var scaleSeconds = 20.0
+        public var elements = 4
+        public var useWrk = true
+
+        public init() {}
+
+        /// Seconds-long settings for the smoke test.
+        public static var quick: Options {
+            var options = Options()
+            options.rounds = 1
+            options.roundSeconds = 0.5
+            options.throughputSeconds = 0.5
+            options.throughputConcurrency = 4
+            options.coldModels = 2
+            options.coldLoadMillis = 20
+            options.scaleRate = 100
+            options.scaleSeconds = 0
+            options.useWrk = false
+            return options
+        }
+    }
+
+    public struct Variant: Sendable {
+        public var name: String
+        public var path: String
+        public var measurement = LoadMeasurement()
+    }
+
+    public struct Results: Sendable {
+        public var options: Options
+        public var latency: [Variant] = []
+        public var throughput: [(name: String, client: String, report: LoadReport?, wrk: Double?)] = []
+        public var cold: [(name: String, report: LoadReport)] = []
+        public var scaleUp: (report: LoadReport, peers: [String], initialHolder: String)?
+        public var loadAverageBefore = ""
+        public var loadAverageAfter = ""
+        public var nginxVersion = ""
+        public var etcdVersion = ""
+    }
+
+    public static func run(_ options: Options, log: @escaping @Sendable (String) -> Void) async throws -> Results {
+        var results = Results(options: options)
+        results.loadAverageBefore = ProcessStats.loadAverage
+        results.nginxVersion = NginxProxy.version()
+        results.etcdVersion = (try? runCommand("etcd", ["--version"]).split(separator: "\n").first.map(String.init)) ?? "?"
+        log("load average before: \(results.loadAverageBefore)")
+
+        let mesh = try await LocalMesh.start(peers: 3, perPeer: [0: ["--labels", "entry"], 1: ["--labels", "holder"]])
+        var direct: ManagedProcess?
+        var nginx: NginxProxy?
+        let client = LoadRunner.makeClient(connections: max(options.throughputConcurrency, 16))
+        do {
+            let entry = mesh.peers[0], holder = mesh.peers[1], third = mesh.peers[2]
+            let hotFile = try mesh.syntheticModel("hot", json: "{}")
+            let coldFile = try mesh.syntheticModel("cold", json: #"{"loadMillis": \#(options.coldLoadMillis)}"#)
+            let scaleFile = try mesh.syntheticModel("scaler", json: "{}")
+
+            // The direct baseline, and nginx in front of the peer that holds the model.
+            let directPort = FreePort.next()
+            direct = try ManagedProcess(
+                name: "direct", executable: try MeshPeerProcess.executable("mesh-bench"),
+                arguments: ["direct-server", "--port", String(directPort), "--model", "hot", "--model-file", hotFile],
+                logPath: mesh.workDirectory.appending("direct.log"))
+            let directURL = "http://127.0.0.1:\(directPort)"
+            try await waitForReady(directURL, process: direct!)
+            nginx = try await NginxProxy.start(upstream: "127.0.0.1:\(holder.httpPort)")
+
+            // Models: "hot" only fits the holder (label), so the entry peer must forward to it.
+            try await BenchModels.register("hot", file: hotFile, labels: ["holder"], through: entry.url)
+            for index in 0..<options.coldModels {
+                try await BenchModels.register("cold-local-\(index)", file: coldFile, labels: ["entry"], through: entry.url)
+                try await BenchModels.register("cold-remote-\(index)", file: coldFile, labels: ["holder"], through: entry.url)
+            }
+            try await BenchModels.register("scaler", file: scaleFile, through: entry.url)
+            let servedBy = try await BenchModels.infer("hot", at: entry.url)
+            guard servedBy == holder.id else { throw TestSupportError("hot was served by \(servedBy), expected \(holder.id)") }
+            try await BenchModels.infer("hot", at: nginx!.url)
+            try await BenchModels.infer("hot", at: directURL)
+            log("mesh, direct server and nginx \(results.nginxVersion) ready")
+
+            // 1. Latency, closed loop with one request in flight, variants interleaved by round so
+            // that whatever else the machine does falls on all of them alike.
+            results.latency = [
+                Variant(name: "direct", path: "client → direct server (runtime + codec, no mesh)"),
+                Variant(name: "local", path: "client → peer holding the model"),
+                Variant(name: "forwarded", path: "client → entry peer → holder (one mesh hop)"),
+                Variant(name: "nginx", path: "client → nginx → holder (one nginx hop)"),
+                Variant(name: "grpc-local", path: "gRPC client → peer holding the model"),
+                Variant(name: "grpc-forwarded", path: "gRPC client → entry peer → holder (one mesh hop over gRPC)"),
+            ]
+            let targets = [directURL, holder.url, entry.url, nginx!.url, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)"]
+            for round in 0..<options.rounds {
+                for index in results.latency.indices {
+                    let runner = try LoadRunner(options: LoadOptions(
+                        targets: [targets[index]], models: ["hot"], mode: .closedLoop(concurrency: 1),
+                        duration: seconds(options.roundSeconds), warmup: .milliseconds(300), tensorElements: options.elements
+                    ), client: client)
+                    results.latency[index].measurement.merge(await runner.measure())
+                }
+                log("latency round \(round + 1)/\(options.rounds) done")
+            }
+            for variant in results.latency {
+                let s = variant.measurement.recorder.summary
+                log("latency \(variant.name): p50 \(s.p50) µs, p90 \(s.p90) µs, p99 \(s.p99) µs, \(variant.measurement.errorCount) errors")
+            }
+
+            // 2. Throughput of one peer: closed loop, many requests in flight.
+            for (name, url) in [("peer, local hit", holder.url), ("peer, local hit, gRPC", "grpc://127.0.0.1:\(holder.grpcPort)"),
+                                ("direct server", directURL)] {
+                let runner = try LoadRunner(options: LoadOptions(
+                    targets: [url], models: ["hot"], mode: .closedLoop(concurrency: options.throughputConcurrency),
+                    duration: seconds(options.throughputSeconds), warmup: .seconds(1), tensorElements: options.elements
+                ), client: client)
+                let report = await runner.run()
+                var wrkRate: Double?
+                if options.useWrk, !url.hasPrefix("grpc://") {
+                    wrkRate = try? Wrk.run(url: url + "/v2/models/hot/infer", connections: options.throughputConcurrency,
+                                           seconds: Int(options.throughputSeconds), directory: mesh.workDirectory.path)
+                }
+                results.throughput.append((name, "mesh-loadgen", report, wrkRate))
+                log("throughput \(name): \(Figures.rate(report.throughput)) req/s (wrk: \(wrkRate.map(Figures.rate) ?? "-"))")
+            }
+
+            // 3. Cold misses: each model once, one at a time.
+            for (name, prefix) in [("loaded on the entry peer", "cold-local-"), ("loaded on another peer (load-local hop)", "cold-remote-")] {
+                let runner = try LoadRunner(options: LoadOptions(
+                    targets: [entry.url], models: (0..<options.coldModels).map { "\(prefix)\($0)" }, mode: .closedLoop(concurrency: 1),
+                    duration: nil, maxRequests: options.coldModels, tensorElements: options.elements
+                ), client: client)
+                let report = await runner.run()
+                results.cold.append((name, report))
+                log("cold miss \(name): p50 \(report.latency.p50) µs")
+            }
+
+            // 4. Scale-up: one copy, then a hot open-loop load through every peer; when does each
+            // peer serve it itself?
+            if options.scaleSeconds > 0 {
+                let initialHolder = try await BenchModels.infer("scaler", at: third.url)
+                let runner = try LoadRunner(options: LoadOptions(
+                    targets: mesh.peers.map(\.url), models: ["scaler"], mode: .openLoop(requestsPerSecond: options.scaleRate),
+                    duration: seconds(options.scaleSeconds), tensorElements: options.elements, trackHeader: "mm-served-by"
+                ), client: client)
+                let report = await runner.run()
+                results.scaleUp = (report, mesh.peers.map(\.id), initialHolder)
+                log("scale-up: first seen \(report.firstSeen)")
+            }
+        } catch {
+            log("benchmark failed: \(error)\n\(mesh.logs(lines: 20))")
+            try? await client.shutdown()
+            await nginx?.stop()
+            await direct?.stop()
+            await mesh.destroy()
+            throw error
+        }
+        try? await client.shutdown()
+        await nginx?.stop()
+        await direct?.stop()
+        await mesh.destroy()
+        results.loadAverageAfter = ProcessStats.loadAverage
+        return results
+    }
+
+    static func seconds(_ value: Double) -> Duration { .milliseconds(Int64(value * 1000)) }
+
+    static func waitForReady(_ url: String, process: ManagedProcess) async throws {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { throw TestSupportError("\(process.name) exited: \(process.logTail())") }
+            if let reply = try? await TestHTTP.get(url + "/v2/health/ready", timeout: .seconds(1)), reply.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSupportError("\(process.name) did not become ready: \(process.logTail())")
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import LoadGenerator
+
+extension LatencyBench.Results {
+    func variant(_ name: String) -> LatencySummary {
+        latency.first { $0.name == name }?.measurement.recorder.summary ?? LatencyRecorder().summary
+    }
+
+    /// `a − b` at p50, p90 and p99, in µs (differences of percentiles, not percentiles of differences).
+    func added(_ a: String, over b: String) -> (p50: Double, p90: Double, p99: Double) {
+        let x = variant(a), y = variant(b)
+        return (Double(x.p50) - Double(y.p50), Double(x.p90) - Double(y.p90), Double(x.p99) - Double(y.p99))
+    }
+
+    /// The Markdown section for BENCHMARKS.md.
+    public var markdown: String {
+        var text: [String] = []
+        text.append("## Serving latency, throughput, cold misses and scale-up (`tools/bench`)")
+        text.append("")
+        text.append("Measured by `tools/bench` on \(ProcessStats.today), \(ProcessStats.cores) cores (\(ProcessStats.cpuModel)), release build, "
+            + "load average \(loadAverageBefore) before and \(loadAverageAfter) after (the machine is shared; the run held the build lock). "
+            + "One \(etcdVersion) member, three peers (`mesh-0` entry, `mesh-1` holder, `mesh-2`), the direct server and nginx \(nginxVersion), all on loopback. "
+            + "Client: `mesh-loadgen`'s library: REST over AsyncHTTPClient (HTTP/1.1 keep-alive) with a \(options.elements)-element FP32 tensor as JSON, "
+            + "and gRPC (grpc-swift 2, one HTTP/2 connection) with the same tensor as raw contents.")
+        text.append("")
+
+        text.append("### Latency of one request at a time")
+        text.append("")
+        text.append("Closed loop, one request in flight, \(options.rounds) rounds of \(Figures.seconds(options.roundSeconds)) s per path, the paths interleaved "
+            + "round by round so that background load falls on all alike; each round starts with 0.3 s unmeasured. Latencies in µs (HdrHistogram, 3 digits).")
+        text.append("")
+        var table = MarkdownTable(["path", "what it is", "requests", "errors", "p50", "p90", "p99", "max"], alignRight: [false, false, true, true, true, true, true, true])
+        for variant in latency {
+            let s = variant.measurement.recorder.summary
+            table.add([variant.name, variant.path, String(variant.measurement.requests), String(variant.measurement.errorCount),
+                       Figures.micros(s.p50), Figures.micros(s.p90), Figures.micros(s.p99), Figures.micros(s.max)])
+        }
+        text.append(table.text)
+        text.append("")
+        let mesh = added("local", over: "direct")
+        let hop = added("forwarded", over: "local")
+        let nginxHop = added("nginx", over: "local")
+        var added = MarkdownTable(["added latency", "p50 (µs)", "p90 (µs)", "p99 (µs)", "target", "met"], alignRight: [false, true, true, true, false, false])
+        added.add(["mesh on a local hit (local − direct)", Figures.micros(mesh.p50), Figures.micros(mesh.p90), Figures.micros(mesh.p99),
+                   "< 50 µs at p50", mesh.p50 < 50 ? "yes" : "no"])
+        added.add(["one mesh hop (forwarded − local)", Figures.micros(hop.p50), Figures.micros(hop.p90), Figures.micros(hop.p99),
+                   "≤ nginx hop at p50", hop.p50 <= nginxHop.p50 ? "yes" : "no"])
+        added.add(["one nginx hop (nginx − local)", Figures.micros(nginxHop.p50), Figures.micros(nginxHop.p90), Figures.micros(nginxHop.p99), "baseline", ""])
+        if latency.contains(where: { $0.name == "grpc-forwarded" }) {
+            let grpcHop = self.added("grpc-forwarded", over: "grpc-local")
+            added.add(["one mesh hop over gRPC (grpc-forwarded − grpc-local)", Figures.micros(grpcHop.p50), Figures.micros(grpcHop.p90),
+                       Figures.micros(grpcHop.p99), "≤ nginx hop at p50", grpcHop.p50 <= nginxHop.p50 ? "yes" : "no"])
+        }
+        text.append(added.text)
+        text.append("")
+        if nginxHop.p50 > 0 {
+            text.append("Mesh hop / nginx hop at p50: \(Figures.ratio(hop.p50 / nginxHop.p50)). The added figures subtract percentiles of separate runs; "
+                + "they are estimates of the typical added time, not percentiles of a per-request difference.")
+            text.append("")
+        }
+
+        text.append("### Throughput of one peer")
+        text.append("")
+        text.append("Closed loop, \(options.throughputConcurrency) requests in flight for \(Figures.seconds(options.throughputSeconds)) s after 1 s of warm-up, "
+            + "same model and tensor; the client runs on the same two cores as the server, so these are lower bounds for the server. "
+            + "wrk (1 thread, \(options.throughputConcurrency) connections, C) costs the client less CPU and gives the higher figure.")
+        text.append("")
+        var throughputTable = MarkdownTable(["server", "mesh-loadgen req/s", "p50 (µs)", "p99 (µs)", "errors", "wrk req/s"])
+        for row in throughput {
+            guard let report = row.report else { continue }
+            throughputTable.add([row.name, Figures.rate(report.throughput), Figures.micros(report.latency.p50), Figures.micros(report.latency.p99),
+                                 String(report.errors), row.wrk.map(Figures.rate) ?? "-"])
+        }
+        text.append(throughputTable.text)
+        text.append("")
+
+        text.append("### Cold misses")
+        text.append("")
+        text.append("\(options.coldModels) registered models never requested before, each requested once through the entry peer, one at a time; "
+            + "each model's synthetic load takes \(options.coldLoadMillis) ms (`loadMillis`). Overhead = latency − \(options.coldLoadMillis) ms: the registry "
+            + "read, placement, the copy claim in etcd (a transaction, with etcd's fsync), the copy record update and the request itself.")
+        text.append("")
+        var coldTable = MarkdownTable(["where the model loads", "requests", "errors", "p50 (ms)", "max (ms)", "overhead p50 (ms)", "target", "met"],
+                                      alignRight: [false, true, true, true, true, true, false, false])
+        for row in cold {
+            let overhead = Double(row.report.latency.p50) - Double(options.coldLoadMillis) * 1000
+            coldTable.add([row.name, String(row.report.requests), String(row.report.errors), Figures.millis(row.report.latency.p50),
+                           Figures.millis(row.report.latency.max), Figures.millis(overhead), "< 5 ms", overhead < 5000 ? "yes" : "no"])
+        }
+        text.append(coldTable.text)
+        text.append("")
+
+        if let scale = scaleUp {
+            text.append("### Scale-up reaction")
+            text.append("")
+            text.append("Model `scaler` loaded once (on \(scale.initialHolder)), then an open loop of \(Figures.rate(options.scaleRate)) requests/s spread over the "
+                + "three peers for \(Figures.seconds(options.scaleSeconds)) s; peers run the default scaling settings (scale up above 30 requests/s per copy, "
+                + "decided every 1 s over a 5 s rate window). A peer counts as serving when a response carries its id in `mm-served-by`; times are from the start of the load.")
+            text.append("")
+            var scaleTable = MarkdownTable(["peer", "first served at (s)"])
+            for peer in scale.peers {
+                scaleTable.add([peer + (peer == scale.initialHolder ? " (initial copy)" : ""), scale.report.firstSeen[peer].map(Figures.seconds) ?? "never"])
+            }
+            text.append(scaleTable.text)
+            text.append("")
+            let extra = scale.peers.filter { $0 != scale.initialHolder }.compactMap { scale.report.firstSeen[$0] }
+            if let last = extra.max() {
+                text.append("All \(extra.count + 1) copies serving \(Figures.seconds(last)) s after the hot load started; \(scale.report.requests) requests, "
+                    + "\(scale.report.errors) errors, p50 \(scale.report.latency.p50) µs, p99 \(scale.report.latency.p99) µs over the whole run.")
+            } else {
+                text.append("No extra copy served within the run (\(scale.report.requests) requests, \(scale.report.errors) errors).")
+            }
+            text.append("")
+        }
+        return text.joined(separator: "\n")
+    }
+}

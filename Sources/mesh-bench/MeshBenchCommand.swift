@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import MeshBench
+
+@main
+struct MeshBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mesh-bench",
+        abstract: "Side-by-side benchmarks of the mesh on loopback (driven by tools/bench and tools/bench-scale).",
+        subcommands: [Latency.self, Scale.self, DirectServerCommand.self]
+    )
+}
+
+struct Latency: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Direct vs local hit vs forwarded hit vs nginx hop, throughput, cold misses and scale-up, in one run."
+    )
+    @Option(help: "Markdown file whose generated section is rewritten") var output = "BENCHMARKS.md"
+    @Option(help: "Interleaved rounds per latency path") var rounds = 5
+    @Option(help: "Seconds per round") var roundSeconds = 3.0
+    @Option(help: "Seconds per throughput run") var throughputSeconds = 8.0
+    @Flag(help: "A seconds-long run that checks the pieces work (numbers meaningless)") var quick = false
+
+    func run() async throws {
+        var options = quick ? LatencyBench.Options.quick : LatencyBench.Options()
+        if !quick {
+            options.rounds = rounds
+            options.roundSeconds = roundSeconds
+            options.throughputSeconds = throughputSeconds
+        }
+        setenv("MESH_PEER_LOG", "warning", 0)
+        let results = try await LatencyBench.run(options) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        let section = results.markdown
+        print(section)
+        if !quick {
+            try MarkdownSection.write("tools/bench", content: section, toFile: output)
+            FileHandle.standardError.write(Data("wrote \(output)\n".utf8))
+        }
+    }
+}
+
+struct Scale: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Register 1k, 100k and 1M models and measure a fresh peer's start-up, memory, cold miss, warm hit and listing."
+    )
+    @Option(help: "Markdown file whose generated section is rewritten") var output = "BENCHMARKS.md"
+    @Option(parsing: .upToNextOption, help: "Registry sizes, ascending") var sizes: [Int] = [1_000, 100_000, 1_000_000]
+    @Flag(help: "Do not write the Markdown file") var dryRun = false
+
+    func run() async throws {
+        setenv("MESH_PEER_LOG", "warning", 0)
+        var options = ScaleBench.Options()
+        options.sizes = sizes.sorted()
+        let results = try await ScaleBench.run(options) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        let section = results.markdown
+        print(section)
+        if !dryRun {
+            try MarkdownSection.write("tools/bench-scale", content: section, toFile: output)
+            FileHandle.standardError.write(Data("wrote \(output)\n".utf8))
+        }
+    }
+}
+
+struct DirectServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "direct-server",
+        abstract: "Serve one synthetic model over Open Inference REST with no mesh in the path (the baseline)."
+    )
+    @Option var host = "127.0.0.1"
+    @Option var port: Int
+    @Option var model: String
+    @Option var modelFile: String
+
+    func run() async throws {
+        try await DirectServer.run(host: host, port: port, model: model, modelFile: modelFile)
+    }
+}
