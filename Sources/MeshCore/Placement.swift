@@ -5,6 +5,9 @@
 /// it. Among them, in order: peers with room before full ones; peers in a zone that has no copy
 /// yet; then, with room, fewest models and most free memory; when full, the oldest least recently
 /// used model (cheapest to evict), skipping peers whose LRU model is younger than the churn guard.
+/// Full peers whose LRU model is within one churn-guard age of the oldest count as equally good:
+/// otherwise every miss in a gossip interval would go to the one peer with the oldest model, evict
+/// its way through it, and then refuse (a herd the simulator showed refusing a fifth of requests).
 /// Peers much busier (gossiped in-flight requests) than the calmest candidate come after the rest.
 /// Remaining ties go to a per-model rendezvous hash, so peers deciding independently agree.
 public struct PlacementPolicy: Sendable {
@@ -100,9 +103,14 @@ public struct PlacementPolicy: Sendable {
         guard !candidates.isEmpty else { return .failure(.allBusy(model: model, minChurnAge: minChurnAge)) }
         // A peer far busier than the calmest candidate serves this copy badly: it goes last.
         let calmest = candidates.map(\.inFlight).min() ?? 0
+        let oldestLRU = candidates.lazy.filter(\.full).compactMap(\.lru).min()
+        let step = max(1, minChurnAge.milliseconds)
         let marked = candidates.map { candidate -> Candidate in
             var candidate = candidate
             candidate.busy = candidate.inFlight > 2 * calmest + busyMargin
+            if candidate.full, let lru = candidate.lru, let oldestLRU {
+                candidate.lruStep = (lru - oldestLRU).milliseconds / step
+            }
             return candidate
         }
         return .success(marked)
@@ -120,6 +128,9 @@ public struct PlacementPolicy: Sendable {
         var count: Int
         var free: Int64
         var lru: MeshTime?
+        /// For a full peer: how many churn-guard ages its LRU model is younger than the oldest
+        /// candidate's (unknown: last).
+        var lruStep = Int64.max
         var tieBreak: UInt64
 
         static func isBetter(_ a: Candidate, _ b: Candidate) -> Bool {
@@ -128,9 +139,7 @@ public struct PlacementPolicy: Sendable {
             if a.sameZone != b.sameZone { return !a.sameZone }
             if a.full {
                 // Evicting an older model costs less; an unknown LRU sorts last.
-                let aLRU = a.lru?.millisecondsSinceEpoch ?? Int64.max
-                let bLRU = b.lru?.millisecondsSinceEpoch ?? Int64.max
-                if aLRU != bLRU { return aLRU < bLRU }
+                if a.lruStep != b.lruStep { return a.lruStep < b.lruStep }
             } else {
                 if a.count != b.count { return a.count < b.count }
                 if a.free != b.free { return a.free > b.free }

@@ -68,6 +68,35 @@ import Testing
         #expect((try? ranked.get()) == [peer("b"), peer("a")])
     }
 
+    @Test func fullPeersWithinOneChurnAgeOfTheOldestShareTheMisses() {
+        let names = (0..<8).map { "p\($0)" }
+        var view = view(peers: names + ["young"], records: Dictionary(uniqueKeysWithValues: (names + ["young"]).map { ($0, peerRecord(capacity: 100 * MiB)) }))
+        func report(_ name: String, lruAge: Duration) -> LoadReport {
+            LoadReport(peer: peer(name), time: clock.now, inFlight: 0, loading: 0, usedBytes: 100 * MiB, capacityBytes: 100 * MiB,
+                       modelCount: 1, lruTime: clock.now - lruAge, rates: [])
+        }
+        for (index, name) in names.enumerated() {
+            view.addCopy(model("x-\(name)"), on: peer(name), size: 100 * MiB)
+            // LRU ages 200 s down to 186 s: all within one churn age (30 s) of the oldest.
+            view.receive(report(name, lruAge: .seconds(200 - 2 * index)))
+        }
+        // 100 s younger than the oldest: eligible, but never preferred to the others.
+        view.addCopy(model("x-young"), on: peer("young"), size: 100 * MiB)
+        view.receive(report("young", lruAge: .seconds(100)))
+        var chosen: [PeerID: Int] = [:]
+        for index in 0..<200 {
+            guard case .peer(let target) = choose(view, model: "miss-\(index)", size: 50 * MiB) else {
+                Issue.record("miss-\(index) was not placed")
+                continue
+            }
+            chosen[target, default: 0] += 1
+        }
+        // Not a herd on p0 (the oldest): different models land on different peers of the oldest step.
+        #expect(chosen.count >= 6, "\(chosen)")
+        #expect(chosen[peer("young")] == nil)
+        #expect(chosen.values.max() ?? 0 < 100, "\(chosen)")
+    }
+
     @Test func everyPeerFullOfRecentModelsIsRefused() {
         var view = view(peers: ["a"], records: ["a": peerRecord(capacity: 100 * MiB)])
         view.addCopy(model("x"), on: peer("a"), size: 100 * MiB)
