@@ -1,7 +1,7 @@
 import MeshCore
 
 /// Everything a simulation run is made of: the cluster, the models, the workload, the churn and
-/// the mesh's own settings. The defaults are the full-size run of BENCHMARKS-simulation.md; the
+/// the mesh's own settings. The defaults are the full-size run of the simulation section of BENCHMARKS.md; the
 /// mesh settings default to a peer's own defaults (PeerConfiguration).
 public struct SimulationConfiguration: Sendable, Hashable {
     // MARK: Cluster
