@@ -339,7 +339,7 @@ public final class PeerNode: Sendable {
     }
 
     public var isReady: Bool {
-        membership.isRegistered && mirror.isSynced && !shuttingDown.load(ordering: .relaxed)
+        membership.isRegistered && mirror.isSynced && mirror.knows(peerID) && !shuttingDown.load(ordering: .relaxed)
     }
 
     var serverMetadata: ServerMetadata {

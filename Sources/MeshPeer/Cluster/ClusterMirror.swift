@@ -53,6 +53,10 @@ public final class ClusterMirror: Service, Sendable {
 
     public var isSynced: Bool { state.withLock { $0.synced } }
 
+    /// Whether the view holds `peer`'s record (a peer is ready only once it sees itself, so its
+    /// first request never finds an empty cluster).
+    public func knows(_ peer: PeerID) -> Bool { state.withLock { $0.view.peers[peer] != nil } }
+
     /// Mutates the gossip part of the view.
     public func updateView(_ body: (inout ClusterView) -> Void) {
         state.withLock { body(&$0.view) }
