@@ -144,9 +144,6 @@ extension Integration {
             #expect(headroom >= 256 && request - headroom >= request / 2)
         }
 
-        /// Settings the peer is about to learn; the ConfigMap may name them before `modelmesh --help` does.
-        static let pendingSettings: Set<String> = ["MM_SHUTDOWN_TIMEOUT"]
-
         @Test func theConfigMapSetsOnlySettingsThePeerKnows() throws {
             let help = try runCommand(try MeshPeerProcess.executable("modelmesh"), ["--help"])
             let known = Set(help.matches(of: /MM_[A-Z_]+/).map { String($0.output) })
@@ -155,7 +152,7 @@ extension Integration {
             let container = try #require(cluster.statefulSet("mesh").container("modelmesh"))
             let set = Set(cluster.configMap("mesh-config").keys.filter { $0.hasPrefix("MM_") })
                 .union((container["env"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }.filter { $0.hasPrefix("MM_") })
-            let unknown = set.subtracting(known).subtracting(Self.pendingSettings)
+            let unknown = set.subtracting(known)
             #expect(unknown.isEmpty, "not settings of modelmesh (a typo is silently ignored): \(unknown.sorted())")
         }
 
