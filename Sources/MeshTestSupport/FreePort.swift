@@ -23,6 +23,33 @@ public enum FreePort {
 
     public static func next(_ count: Int) -> [Int] { (0..<count).map { _ in next() } }
 
+    /// The first of `count` consecutive free ports, for scripts that number their ports from a
+    /// base (cluster/local/mesh). Taken below Linux's ephemeral range (32768 and up), so that no
+    /// outgoing connection of another test can be using one of them by the time they are bound.
+    public static func block(_ count: Int) -> Int {
+        while true {
+            let base = Int.random(in: 20_000...(32_000 - count))
+            let ports = base..<(base + count)
+            guard ports.allSatisfy({ bindable($0) }) else { continue }
+            if issued.claim(ports) { return base }
+        }
+    }
+
+    private static func bindable(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        precondition(fd >= 0, "socket() failed: \(errno)")
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        } == 0
+    }
+
     private static func kernelChosenPort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         precondition(fd >= 0, "socket() failed: \(errno)")
@@ -51,4 +78,13 @@ import Synchronization
 private final class Issued: Sendable {
     private let ports = Mutex<Set<Int>>([])
     func claim(_ port: Int) -> Bool { ports.withLock { $0.insert(port).inserted } }
+
+    /// Claims every port of the range, or none if one was handed out already.
+    func claim(_ range: Range<Int>) -> Bool {
+        ports.withLock { ports in
+            guard range.allSatisfy({ !ports.contains($0) }) else { return false }
+            ports.formUnion(range)
+            return true
+        }
+    }
 }

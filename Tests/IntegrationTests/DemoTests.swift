@@ -10,11 +10,12 @@ extension Integration {
             let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
             let state = try TemporaryDirectory(prefix: "demo-state")
             defer { state.remove() }
-            let basePort = FreePort.next()
+            // The script numbers its ports from bases: peers base+i, gRPC base+5+i, etcd members
+            // base+10+2i (client) and +1 (peer), S3 at the etcd base + 20. One block holds them all.
+            let base = FreePort.block(32)
             let output = try runCommand(repo + "/tools/demo", ["--check", "--no-build"], environment: [
                 "MESH_BIN_DIR": MeshPeerProcess.binDirectory, "MESH_STATE_DIR": state.path,
-                "MESH_BASE_PORT": String(basePort), "MESH_ETCD_BASE_PORT": String(FreePort.next()),
-                "MESH_GRPC_BASE_PORT": String(FreePort.next()),
+                "MESH_BASE_PORT": String(base), "MESH_GRPC_BASE_PORT": String(base + 5), "MESH_ETCD_BASE_PORT": String(base + 10),
                 "MESH_CLUSTER": "local",
             ])
             #expect(output.contains("demo check passed"), "\(output)")
