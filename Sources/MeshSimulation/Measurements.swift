@@ -1,3 +1,5 @@
+import MeshCore
+
 /// Popularity bands for per-band figures: ranks 1–10, 11–100, 101–1,000, ... up to the model count.
 public struct PopularityBands: Sendable, Hashable {
     /// Exclusive upper rank of each band (0-based ranks), the last one the model count.
@@ -27,7 +29,7 @@ public struct PopularityBands: Sendable, Hashable {
 
     /// "1–10", "11–100", ... (1-based ranks, as people count them).
     public func label(of band: Int) -> String {
-        "\(grouped(lowerBound(of: band) + 1))–\(grouped(upperBounds[band]))"
+        "\(Formatting.grouped(lowerBound(of: band) + 1))–\(Formatting.grouped(upperBounds[band]))"
     }
 }
 
@@ -167,15 +169,4 @@ struct SampleSchedule {
 
 func ratio(_ part: Int, _ whole: Int) -> Double {
     whole == 0 ? 0 : Double(part) / Double(whole)
-}
-
-/// 12,345 style grouping.
-func grouped(_ value: Int) -> String {
-    let digits = String(value.magnitude)
-    var result = ""
-    for (offset, character) in digits.enumerated() {
-        if offset > 0, (digits.count - offset) % 3 == 0 { result.append(",") }
-        result.append(character)
-    }
-    return value < 0 ? "-" + result : result
 }

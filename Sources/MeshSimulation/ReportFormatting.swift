@@ -4,25 +4,14 @@ import MeshCore
 enum ReportFormatting {
     /// `value` rounded to `places` decimals, with thousands grouped: 12,345.6.
     static func decimal(_ value: Double, _ places: Int = 1) -> String {
-        guard value.isFinite else { return "\(value)" }
-        var scale = 1.0
-        for _ in 0..<places { scale *= 10 }
-        let scaled = (abs(value) * scale).rounded()
-        let whole = Int(scaled / scale)
-        let fraction = Int(scaled) - whole * Int(scale)
-        var text = grouped(whole)
-        if places > 0 {
-            let digits = String(fraction)
-            text += "." + String(repeating: "0", count: max(0, places - digits.count)) + digits
-        }
-        return (value < 0 && scaled != 0 ? "-" : "") + text
+        Formatting.decimal(value, places, groupingThousands: true)
     }
 
     static func percent(_ fraction: Double, _ places: Int = 1) -> String {
         decimal(fraction * 100, places) + " %"
     }
 
-    static func count(_ value: Int) -> String { grouped(value) }
+    static func count(_ value: Int) -> String { Formatting.grouped(value) }
 
     static func bytes(_ value: Double) -> String { ByteCount(Int64(value)).description }
 
