@@ -8,6 +8,11 @@ public struct LoadRunner: Sendable {
     public let options: LoadOptions
     let plan: RequestPlan
     let client: HTTPClient
+    /// The REST body, headers and timeout in the client's types, made once: the client shares
+    /// the cores with the server it measures, so its per-request work is kept small.
+    let body: ByteBuffer
+    let headers: HTTPHeaders
+    let timeout: TimeAmount
 
     /// `client` should allow at least as many connections per host as requests in flight;
     /// ``makeClient(connections:)`` builds one that does.
@@ -16,6 +21,9 @@ public struct LoadRunner: Sendable {
         self.options = options
         self.plan = RequestPlan(options)
         self.client = client
+        self.body = ByteBuffer(bytes: plan.body)
+        self.headers = HTTPHeaders(plan.headers)
+        self.timeout = TimeAmount(options.requestTimeout)
     }
 
     /// An HTTP/1.1 keep-alive client with `connections` per host.
@@ -117,10 +125,10 @@ public struct LoadRunner: Sendable {
         }
         var request = HTTPClientRequest(url: destination.url)
         request.method = .POST
-        for (name, value) in plan.headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: plan.body))
+        request.headers = headers
+        request.body = .bytes(body)
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(options.requestTimeout.nanoseconds))
+            let response = try await client.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 64 << 20)
             let tracked = options.trackHeader.flatMap { response.headers.first(name: $0) }
             guard response.status == .ok else {

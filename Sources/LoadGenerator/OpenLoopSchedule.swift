@@ -36,5 +36,4 @@ extension Duration {
     }
 
     public var secondsDouble: Double { Double(nanoseconds) / 1e9 }
-    public var microsecondsDouble: Double { Double(nanoseconds) / 1e3 }
 }

@@ -6,7 +6,6 @@ import MeshTestSupport
 /// no access log, one worker per core.
 public final class NginxProxy: Sendable {
     public let port: Int
-    public let upstream: String
     let process: ManagedProcess
     let directory: TemporaryDirectory
 
@@ -64,7 +63,7 @@ public final class NginxProxy: Sendable {
         try Data(configuration(port: port, upstream: upstream, directory: directory.path).utf8).write(to: URL(fileURLWithPath: file))
         let process = try ManagedProcess(name: "nginx", executable: nginxExecutable(), arguments: ["-c", file, "-p", directory.path],
                                          logPath: directory.appending("stdout.log"))
-        let proxy = NginxProxy(port: port, upstream: upstream, process: process, directory: directory)
+        let proxy = NginxProxy(port: port, process: process, directory: directory)
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if !process.isRunning {
@@ -78,9 +77,8 @@ public final class NginxProxy: Sendable {
         throw TestSupportError("nginx did not accept connections on \(port) within 10 s")
     }
 
-    init(port: Int, upstream: String, process: ManagedProcess, directory: TemporaryDirectory) {
+    init(port: Int, process: ManagedProcess, directory: TemporaryDirectory) {
         self.port = port
-        self.upstream = upstream
         self.process = process
         self.directory = directory
     }

@@ -91,7 +91,7 @@ public enum ScaleBench {
                     logPath: directory.appending("peer-\(size).log"))
                 let launched = ContinuousClock.now
                 try peer.launch()
-                try await waitUntilReady(peer, pollEvery: .milliseconds(5))
+                try await peer.waitUntilReady(timeout: .seconds(60), pollEvery: .milliseconds(5))
                 stage.startToReady = (ContinuousClock.now - launched).secondsDouble
                 stage.residentAtReady = peer.pid.flatMap(ProcessStats.residentBytes(of:))
                 try await BenchModels.infer(BulkRegistrar.modelID(fresh()), at: peer.url)
@@ -140,16 +140,6 @@ public enum ScaleBench {
     static func listedCount(_ output: String) -> Int? {
         guard let last = output.split(separator: "\n").last(where: { $0.hasSuffix(" models") || $0.hasSuffix(" model") }) else { return nil }
         return Int(last.split(separator: " ").first ?? "")
-    }
-
-    static func waitUntilReady(_ peer: MeshPeerProcess, pollEvery interval: Duration) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            guard peer.isRunning else { throw TestSupportError("peer \(peer.id) exited:\n\(peer.logTail())") }
-            if let reply = try? await TestHTTP.get(peer.url + "/v2/health/ready", timeout: .seconds(1)), reply.status == 200 { return }
-            try await Task.sleep(for: interval)
-        }
-        throw TestSupportError("peer \(peer.id) did not become ready within 60 s:\n\(peer.logTail())")
     }
 }
 

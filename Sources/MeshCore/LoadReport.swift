@@ -40,7 +40,9 @@ public struct LoadReport: Codable, Sendable, Hashable {
         self.capacityBytes = capacityBytes
         self.modelCount = modelCount
         self.lruTime = lruTime
-        self.rates = Array(rates.sorted { $0.perSecond > $1.perSecond }.prefix(LoadReport.maxRates))
+        // Busiest first; equal rates by model id, so which models make the bounded list never
+        // depends on hashing.
+        self.rates = Array(rates.sorted { ($1.perSecond, $0.model) < ($0.perSecond, $1.model) }.prefix(LoadReport.maxRates))
     }
 
     public var freeBytes: Int64 { max(0, capacityBytes - usedBytes) }

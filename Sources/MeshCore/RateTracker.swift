@@ -42,6 +42,20 @@ public struct RateTracker: Sendable {
         buckets.keys.map { ($0, rate(of: $0, at: now)) }.filter { $0.1 > 0 }.sorted { $0.1 > $1.1 }
     }
 
+    /// Each model's rate with its requests in flight: every model with traffic in the window or
+    /// a request in flight now (what a peer reports and its copy scaler reads). Prunes first.
+    public mutating func modelRates(inFlight: [ModelID: Int], at now: MeshTime) -> [ModelID: LoadReport.ModelRate] {
+        prune(at: now)
+        var result: [ModelID: LoadReport.ModelRate] = [:]
+        for (model, perSecond) in rates(at: now) {
+            result[model] = LoadReport.ModelRate(model: model, perSecond: perSecond, inFlight: inFlight[model] ?? 0)
+        }
+        for (model, count) in inFlight where result[model] == nil {
+            result[model] = LoadReport.ModelRate(model: model, perSecond: 0, inFlight: count)
+        }
+        return result
+    }
+
     /// Drops models without traffic in the window.
     public mutating func prune(at now: MeshTime) {
         let second = now.millisecondsSinceEpoch / 1000

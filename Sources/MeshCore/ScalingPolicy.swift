@@ -67,7 +67,7 @@ public struct ScalingPolicy: Sendable {
     public func decider(for model: ModelID, view: ClusterView) -> PeerID? {
         let holders = view.copies(of: model).keys.filter { view.peers[$0].map { !$0.shuttingDown } ?? false }
         let candidates = holders.isEmpty ? view.activePeers : Array(holders)
-        return candidates.max { StableHash.rendezvous(model.rawValue, $0.rawValue) < StableHash.rendezvous(model.rawValue, $1.rawValue) }
+        return StableHash.winner(for: model.rawValue, among: candidates)
     }
 
     /// Decides for one model. `rates` holds each holder's current rate for the model (from

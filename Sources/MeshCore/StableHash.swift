@@ -16,6 +16,13 @@ public enum StableHash {
         rendezvous(keyHash: of(key), member)
     }
 
+    /// The member with the highest rendezvous score for `key` (the key hashed once), or nil when
+    /// there are none: who does something for a key, agreed by every peer without talking.
+    public static func winner(for key: String, among members: some Collection<PeerID>) -> PeerID? {
+        let keyHash = of(key)
+        return members.max { rendezvous(keyHash: keyHash, $0.rawValue) < rendezvous(keyHash: keyHash, $1.rawValue) }
+    }
+
     /// The same score with the key already hashed by ``of(_:)``, for scoring many members.
     static func rendezvous(keyHash: UInt64, _ member: String) -> UInt64 {
         mix(keyHash ^ (of(member) &* 0x9E37_79B9_7F4A_7C15))

@@ -108,7 +108,8 @@ public enum StorageLocation: Hashable, Sendable {
         }
     }
 
-    static func checkStorageKey(_ key: String) throws(Problem) {
+    /// Checks a storage-config entry's name (the storage key) alone.
+    public static func checkStorageKey(_ key: String) throws(Problem) {
         let bytes = key.utf8
         guard let first = bytes.first else { throw .empty(field: "storage key") }
         if bytes.count > maxKeyLength {

@@ -202,7 +202,7 @@ public enum VModelRules {
     /// The peer that re-drives a vmodel's unfinished transition: the highest rendezvous score of
     /// the vmodel's id among live peers, so every peer agrees without talking.
     public static func driver(of vmodel: ModelID, among peers: some Collection<PeerID>) -> PeerID? {
-        peers.max { StableHash.rendezvous(vmodel.rawValue, $0.rawValue) < StableHash.rendezvous(vmodel.rawValue, $1.rawValue) }
+        StableHash.winner(for: vmodel.rawValue, among: peers)
     }
 
     private static func stamped(_ record: VModelRecord, _ now: MeshTime) -> VModelRecord {

@@ -41,17 +41,19 @@ extension PeerNode {
         do { try location.validate() } catch { throw .invalidArgument("storage: \(error.description)") }
     }
 
-    func status(of id: ModelID) async throws -> ModelStatus {
+    /// `withScaling`: also read the last scaling decision (one more etcd read; gRPC's status has no place for it).
+    func status(of id: ModelID, withScaling: Bool = true) async throws -> ModelStatus {
         let (record, _, revision) = try await etcdCall { try await store.model(id) }
         let layout = store.layout
         guard let record else { throw InferenceError.notFound("model \(id) is not registered") }
         let copies = try await etcdCall { try await etcd.range(.prefix(layout.copies(of: id)), RangeOptions(revision: revision)) }
         let failures = try await etcdCall { try await etcd.range(.prefix(layout.failures(of: id)), RangeOptions(revision: revision)) }
         var copyStatuses: [CopyStatus] = []
+        let view = mirror.view
         for kv in copies.kvs {
             guard case .copy(_, let peer) = layout.entry(forKey: kv.keyString),
                   let copy = try? RecordCoding.decode(CopyRecord.self, from: kv.value) else { continue }
-            let rate = mirror.view.report(for: peer, now: .now, maxAge: .seconds(10))?.rate(of: id)
+            let rate = view.report(for: peer, now: .now, maxAge: .seconds(10))?.rate(of: id)
             copyStatuses.append(CopyStatus(peer: peer.rawValue, state: copy.state.rawValue, since: copy.since, sizeBytes: copy.sizeBytes,
                                            download: copy.download, requestsPerSecond: rate?.perSecond, inFlight: rate?.inFlight))
         }
@@ -71,8 +73,9 @@ extension PeerNode {
         } else {
             status = "NOT_LOADED"
         }
-        let decision = try await etcdCall { try await etcd.get(layout.decision(id)) }
-            .flatMap { try? RecordCoding.decode(ScalingPolicy.Decision.self, from: $0.value) }
+        let decision = withScaling
+            ? try await etcdCall { try await etcd.get(layout.decision(id)) }.flatMap { try? RecordCoding.decode(ScalingPolicy.Decision.self, from: $0.value) }
+            : nil
         return ModelStatus(status: status, id: id.rawValue, model: record,
                            copies: copyStatuses.sorted { $0.since > $1.since },
                            failures: failureStatuses.sorted { $0.time > $1.time }, lastScaling: decision)

@@ -68,6 +68,13 @@ public final class PeerNode: Sendable {
         let cache = configuration.cacheDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("modelmesh-cache/\(configuration.peerID)").path
         let storage = ModelStorage(configuration: configurationStore, cacheDirectory: cache, limits: limits, httpClient: http, logger: logger)
+        // The cache's recovery (listing, manifests, trimming) happens here rather than in the
+        // first load; if it fails, the first fetch tries again and reports the error.
+        do {
+            try await storage.prepare()
+        } catch {
+            logger.warning("the model cache could not be prepared; the first load will try again", metadata: ["error": "\(error)"])
+        }
         return PeerNode(configuration: configuration, runtimes: runtimes, storage: storage, storageHTTP: http, prometheus: prometheus, logger: logger)
     }
 
@@ -105,7 +112,9 @@ public final class PeerNode: Sendable {
             peerID: configuration.peerID, capacityBytes: configuration.capacityBytes, store: store, runtimes: runtimes,
             files: StoredModelFiles(storage: storage), settings: localSettings, metrics: metrics, logger: logger, lease: { membership.lease }
         )
-        forwarder = PeerForwarder(selfID: configuration.peerID, maxResponseBytes: max(configuration.maxBodyBytes, 64 << 20))
+        let loadReports = PiggybackedLoadReports()
+        forwarder = PeerForwarder(selfID: configuration.peerID, maxResponseBytes: max(configuration.maxBodyBytes, 64 << 20),
+                                  loadReports: loadReports)
         var gossipSettings = LoadGossip.Settings()
         gossipSettings.interval = configuration.gossipInterval
         gossipSettings.fanout = configuration.gossipFanout
@@ -127,7 +136,8 @@ public final class PeerNode: Sendable {
             mirror: mirror, local: local, health: health, defaultModelSizeBytes: configuration.defaultModelSizeBytes,
             maxAttempts: configuration.maxAttempts, logger: logger
         )
-        grpcClients = GRPCPeerClients(maxMessageBytes: GRPCServerService.transportLimit(configuration.maxBodyBytes), logger: logger)
+        grpcClients = GRPCPeerClients(maxMessageBytes: GRPCServerService.transportLimit(configuration.maxBodyBytes),
+                                      loadReports: loadReports, logger: logger)
         vmodelTransitions = VModelTransitions(
             peerID: configuration.peerID, store: store, mirror: mirror, router: router, forwarder: forwarder,
             loadTimeout: configuration.loadTimeout, logger: logger
@@ -153,8 +163,7 @@ public final class PeerNode: Sendable {
             await local.restoreCopyRecords(lease: lease)
         }
         let gossip = self.gossip
-        forwarder.onLoadReport { gossip.receive($0) }
-        grpcClients.onLoadReport { gossip.receive($0) }
+        forwarder.loadReports.connect { peer, report in gossip.receive(piggybackedFrom: peer, report) }
         let grpcClients = self.grpcClients
         let vmodelTransitions = self.vmodelTransitions
         mirror.onEvent { event in

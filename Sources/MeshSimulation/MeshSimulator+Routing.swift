@@ -19,17 +19,9 @@ extension MeshSimulator {
         var request = pending
         let entry = Int(request.entry)
         let id = catalog.ids[Int(request.model)]
-        let record = catalog.records[Int(request.model)]
         while request.attempts < configuration.maxAttempts {
             request.attempts += 1
-            statistics.decisions += 1
-            let decision = planner.decide(
-                RoutePlanner.Request(model: id, record: record, hop: .external, excluded: request.excluded,
-                                     sizeBytes: plannedSize(request.model)),
-                local: RoutePlanner.Local(peer: peers[entry].id, copy: peers[entry].cache.entry(id)?.state,
-                                          inFlight: peers[entry].totalInFlight, outstanding: peers[entry].outstanding),
-                view: view, now: now, using: &random
-            )
+            let decision = decide(request.model, on: entry, hop: .external, excluded: request.excluded)
             switch decision {
             case .serveLocally:
                 guard let state = peers[entry].cache.entry(id)?.state else {
@@ -73,16 +65,8 @@ extension MeshSimulator {
     mutating func receive(_ request: inout PendingRequest, at slot: Int32, hop: Hop) -> Bool {
         let target = Int(slot)
         let id = catalog.ids[Int(request.model)]
-        let record = catalog.records[Int(request.model)]
         for _ in 0..<2 {
-            statistics.decisions += 1
-            let decision = planner.decide(
-                RoutePlanner.Request(model: id, record: record, hop: hop, excluded: request.excluded,
-                                     sizeBytes: plannedSize(request.model)),
-                local: RoutePlanner.Local(peer: peers[target].id, copy: peers[target].cache.entry(id)?.state,
-                                          inFlight: peers[target].totalInFlight, outstanding: peers[target].outstanding),
-                view: view, now: now, using: &random
-            )
+            let decision = decide(request.model, on: target, hop: hop, excluded: request.excluded)
             switch decision {
             case .serveLocally:
                 guard let state = peers[target].cache.entry(id)?.state else { return false }
@@ -172,12 +156,21 @@ extension MeshSimulator {
         )
     }
 
+    /// MeshCore's routing decision for `model` on the peer at `index`, counted.
+    mutating func decide(_ model: Int32, on index: Int, hop: Hop, excluded: Set<PeerID> = []) -> RouteDecision {
+        statistics.decisions += 1
+        let id = catalog.ids[Int(model)]
+        return planner.decide(
+            RoutePlanner.Request(model: id, record: catalog.records[Int(model)], hop: hop, excluded: excluded, sizeBytes: plannedSize(model)),
+            local: RoutePlanner.Local(peer: peers[index].id, copy: peers[index].cache.entry(id)?.state,
+                                      inFlight: peers[index].totalInFlight, outstanding: peers[index].outstanding),
+            view: view, now: now, using: &random
+        )
+    }
+
     /// The size routing plans with (as `RequestRouter.sizeEstimate`): the registration's hint,
     /// else the measured size of a loaded copy elsewhere, else the default.
     func plannedSize(_ model: Int32) -> Int64 {
-        if let hint = catalog.records[Int(model)].sizeHintBytes { return hint }
-        let copies = view.copies(of: catalog.ids[Int(model)])
-        if let measured = copies.values.first(where: { $0.state == .loaded })?.sizeBytes { return measured }
-        return configuration.defaultModelBytes
+        view.plannedSize(of: catalog.ids[Int(model)], record: catalog.records[Int(model)], defaultBytes: configuration.defaultModelBytes)
     }
 }

@@ -24,14 +24,7 @@ extension MeshSimulator {
         for model in candidates {
             let id = catalog.ids[Int(model)]
             guard scalingPolicy.decider(for: id, view: view) == me else { continue }
-            var rates: [PeerID: LoadReport.ModelRate] = [:]
-            for holder in view.copies(of: id).keys {
-                if holder == me {
-                    rates[holder] = ownRates[id]
-                } else if let rate = view.report(for: holder, now: now, maxAge: configuration.reportMaxAge)?.rate(of: id) {
-                    rates[holder] = rate
-                }
-            }
+            let rates = view.holderRates(of: id, me: me, own: ownRates[id], now: now, maxAge: configuration.reportMaxAge)
             let (decision, state) = scalingPolicy.decide(
                 model: id, record: catalog.records[Int(model)], view: view, rates: rates,
                 state: peers[index].scaling[id], now: now
@@ -56,15 +49,7 @@ extension MeshSimulator {
 
     /// A load-local hop from the scaler: the target decides (it loads unless it holds a copy).
     private mutating func addCopy(_ model: Int32, at slot: Int32) {
-        let index = Int(slot)
-        let id = catalog.ids[Int(model)]
-        statistics.decisions += 1
-        let decision = planner.decide(
-            RoutePlanner.Request(model: id, record: catalog.records[Int(model)], hop: .loadLocal, sizeBytes: plannedSize(model)),
-            local: RoutePlanner.Local(peer: peers[index].id, copy: peers[index].cache.entry(id)?.state,
-                                      inFlight: peers[index].totalInFlight, outstanding: peers[index].outstanding),
-            view: view, now: now, using: &random
-        )
+        let decision = decide(model, on: Int(slot), hop: .loadLocal)
         if decision == .loadLocally { _ = startLoad(model, at: slot, forScaler: true) }
     }
 

@@ -121,10 +121,6 @@ public struct MeshSimulator {
         revision += 1
         view.advance(to: revision)
     }
-
-    func peerIndex(_ id: PeerID) -> Int? {
-        slotByID[id].map(Int.init)
-    }
 }
 
 enum MeshEvent {

@@ -92,7 +92,6 @@ public struct MeshStatistics: Sendable, Hashable {
     /// not enough memory was evictable (loading or in use).
     public var refusedByChurnGuard = 0
     public var refusedForRoom = 0
-    public var refusedLoads: Int { refusedByChurnGuard + refusedForRoom }
     /// Failed requests per window of the trace.
     public var windowFailures: [Int]
     public var deadPeerForwards: [DeadPeerForward] = []

@@ -4,7 +4,6 @@ import MeshCore
 /// plus what its shell tracks around them (requests in flight, loads in progress and their
 /// waiting requests, peers that refused a connection, the copy scaler's memory).
 struct SimulatedPeer {
-    let slot: Int32
     let id: PeerID
     let record: PeerRecord
     var alive = true
@@ -27,7 +26,6 @@ struct SimulatedPeer {
     var scaling: [ModelID: ScalingPolicy.State] = [:]
 
     init(slot: Int32, record: PeerRecord) {
-        self.slot = slot
         self.id = SimulatedPeer.id(forSlot: slot)
         self.record = record
         self.cache = LocalCache(capacityBytes: record.capacityBytes)
@@ -49,27 +47,15 @@ struct SimulatedPeer {
 
     /// The shell's rate and in-flight numbers per model (as `LocalModels.modelRates`).
     mutating func modelRates(at now: MeshTime) -> [ModelID: LoadReport.ModelRate] {
-        rates.prune(at: now)
-        var result: [ModelID: LoadReport.ModelRate] = [:]
-        for (model, perSecond) in rates.rates(at: now) {
-            result[model] = LoadReport.ModelRate(model: model, perSecond: perSecond, inFlight: inFlight[model] ?? 0)
-        }
-        for (model, count) in inFlight where result[model] == nil {
-            result[model] = LoadReport.ModelRate(model: model, perSecond: 0, inFlight: count)
-        }
-        return result
+        rates.modelRates(inFlight: inFlight, at: now)
     }
 
-    /// The report this peer gossips (as `LocalModels.loadReport`). Equal rates are ordered by
-    /// model id so that which models make the bounded list never depends on hashing.
+    /// The report this peer gossips (as `LocalModels.loadReport`).
     mutating func loadReport(at now: MeshTime) -> LoadReport {
-        let busiest = modelRates(at: now).values
-            .sorted { ($1.perSecond, $0.model) < ($0.perSecond, $1.model) }
-            .prefix(LoadReport.maxRates)
-        return LoadReport(
+        LoadReport(
             peer: id, time: now, inFlight: totalInFlight, loading: loads.count,
             usedBytes: cache.usedBytes, capacityBytes: cache.capacityBytes, modelCount: cache.count,
-            lruTime: cache.lruTime, rates: Array(busiest)
+            lruTime: cache.lruTime, rates: Array(modelRates(at: now).values)
         )
     }
 

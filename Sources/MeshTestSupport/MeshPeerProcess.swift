@@ -48,14 +48,14 @@ public final class MeshPeerProcess: Sendable {
     }
 
     /// Waits until the peer reports ready (registered in etcd, view loaded).
-    public func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
+    public func waitUntilReady(timeout: Duration = .seconds(30), pollEvery interval: Duration = .milliseconds(50)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let process = current.withLock({ $0 }), !process.isRunning {
                 throw TestSupportError("peer \(id) exited with status \(process.exitStatus ?? -1):\n\(logTail())")
             }
             if let response = try? await TestHTTP.get(url + "/v2/health/ready", timeout: .seconds(1)), response.status == 200 { return }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: interval)
         }
         throw TestSupportError("peer \(id) did not become ready within \(timeout):\n\(logTail())")
     }

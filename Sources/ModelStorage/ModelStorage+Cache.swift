@@ -19,7 +19,13 @@ extension ModelStorage {
             return state.index.use(entry.id, by: model)
         }) else { return nil }
         let disk = self.disk
-        guard try await DiskCache.run({ disk.exists(entry) }) else {
+        // One trip to the file thread pool: check the files are there, and record the use.
+        let present = try await DiskCache.run { () -> Bool in
+            guard disk.exists(entry) else { return false }
+            disk.touch(entry)
+            return true
+        }
+        guard present else {
             // Someone deleted files under the cache: forget the entry and download again.
             logger.warning("a cached model's files are missing; downloading it again", metadata: ["source": "\(entry.source)"])
             state.withLock { state in
@@ -29,7 +35,6 @@ extension ModelStorage {
             try await removeFromDisk([entry])
             return nil
         }
-        try await DiskCache.run { disk.touch(entry) }
         state.withLock { $0.statistics.cacheHits += 1 }
         metrics.cacheHit(storageType: storageType)
         return fetchedModel(entry, fromCache: true, duration: .zero)

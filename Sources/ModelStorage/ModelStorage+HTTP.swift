@@ -23,7 +23,7 @@ extension ModelStorage {
         }
         let etag = response.headers.first(name: "etag")
         let lastModified = response.headers.first(name: "last-modified")
-        let length = HTTPStorageClient.contentLength(response)
+        let length = S3Client.contentLength(response)
         let version = HTTPStorageClient.version(etag: etag, lastModified: lastModified, length: length)
         if let cached, cached.version == version,
            let hit = try await cacheHit(identity: identity, version: version, for: model, storageType: "http") {
@@ -133,19 +133,15 @@ struct HTTPStorageClient: Sendable {
     static func body(of response: HTTPClientResponse, shown: String) throws(StorageError) -> OpenedBody {
         switch response.status {
         case .ok:
-            return OpenedBody(body: response.body, startOffset: 0, contentLength: contentLength(response))
+            return OpenedBody(body: response.body, startOffset: 0, contentLength: S3Client.contentLength(response))
         case .partialContent:
             guard let start = S3Client.rangeStart(response) else {
                 throw StorageError(.unexpectedResponse, "\(shown) answered 206 without a usable Content-Range")
             }
-            return OpenedBody(body: response.body, startOffset: start, contentLength: contentLength(response))
+            return OpenedBody(body: response.body, startOffset: start, contentLength: S3Client.contentLength(response))
         default:
             throw StorageError(.unexpectedResponse, "\(shown) answered HTTP \(response.status.code) to a resumed download")
         }
-    }
-
-    static func contentLength(_ response: HTTPClientResponse) -> Int64? {
-        response.headers.first(name: "content-length").flatMap { Int64($0) }
     }
 
     /// A strong ETag, or Last-Modified with the length; without either, a version that never

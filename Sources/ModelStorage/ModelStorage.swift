@@ -82,18 +82,6 @@ public final class ModelStorage: Sendable {
         state.withLock { $0.index.release(model) }
     }
 
-    /// Fetches, runs `body` with the files, and releases them afterwards: for loads that copy
-    /// the model into memory and no longer need the files.
-    public func withFetchedModel<Result: Sendable>(
-        _ location: StorageLocation,
-        for model: ModelID,
-        _ body: (FetchedModel) async throws -> Result
-    ) async throws -> Result {
-        let fetched = try await fetch(location, for: model)
-        defer { release(model) }
-        return try await body(fetched)
-    }
-
     public var statistics: StorageStatistics {
         state.withLock { state in
             var statistics = state.statistics

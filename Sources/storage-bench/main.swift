@@ -40,5 +40,5 @@ try await storage.prepare()
 let started = ContinuousClock.now
 let fetched = try await storage.fetch(.uri(uri, key: argument("--key")), for: ModelID(trusted: "bench"))
 let elapsed = ContinuousClock.now - started
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+let seconds = elapsed.seconds
 print(#"{"bytes":\#(fetched.byteCount),"seconds":\#(seconds),"fromCache":\#(fetched.fromCache),"path":"\#(fetched.path)"}"#)

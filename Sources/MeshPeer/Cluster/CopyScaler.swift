@@ -61,14 +61,7 @@ public final class CopyScaler: Service, Sendable {
         for model in candidates where policy.decider(for: model, view: view) == peerID {
             guard !pending.withLock({ $0.contains(model) }) else { continue }
             guard let record = try? await mirror.model(model) else { continue }
-            var rates: [PeerID: LoadReport.ModelRate] = [:]
-            for holder in view.copies(of: model).keys {
-                if holder == peerID {
-                    rates[holder] = ownRates[model]
-                } else if let rate = view.report(for: holder, now: now, maxAge: .seconds(5))?.rate(of: model) {
-                    rates[holder] = rate
-                }
-            }
+            let rates = view.holderRates(of: model, me: peerID, own: ownRates[model], now: now, maxAge: .seconds(5))
             let (decision, state) = policy.decide(model: model, record: record, view: view, rates: rates, state: states[model], now: now)
             states[model] = state
             guard let decision else { continue }

@@ -27,7 +27,6 @@ public final class LoadGossip: Service, Sendable {
     let http: HTTPClient
     let settings: Settings
     let logger: Logger
-    private let latest = Mutex<LoadReport?>(nil)
 
     public init(peerID: PeerID, mirror: ClusterMirror, local: LocalModels, health: PeerHealth, http: HTTPClient,
                 settings: Settings, logger: Logger) {
@@ -49,26 +48,37 @@ public final class LoadGossip: Service, Sendable {
         var entries: [Entry]
     }
 
-    /// The encoded header and when it was made: encoding costs tens of µs of JSON, and every hop
-    /// response carries it, so one encoding serves the hops of the next tenth of a second (the
-    /// age it carries is at most that much too young).
-    private let encodedHeader = Mutex<(value: String, report: LoadReport, at: ContinuousClock.Instant)?>(nil)
+    /// This peer's latest report, and its header encoding with when it was made: encoding costs
+    /// tens of µs of JSON and every hop response carries it, so one encoding serves the hops of
+    /// the next tenth of a second (the age it carries is at most that much too young). A new
+    /// report drops the encoding.
+    private struct Own {
+        var report: LoadReport?
+        var header: (value: String, at: ContinuousClock.Instant)?
+    }
+
+    private let own = Mutex(Own())
     static let headerReuse: Duration = .milliseconds(100)
+
+    /// When each peer's piggybacked report was last taken. Decoding one costs tens of µs of JSON
+    /// per hop; reports are weather (gossip pushes them every interval), so a tenth of a second
+    /// between them is plenty.
+    private let piggybackTaken = Mutex<[PeerID: ContinuousClock.Instant]>([:])
+    static let piggybackInterval: Duration = .milliseconds(100)
 
     /// This peer's latest report as a compact header value, for piggybacking on hop responses.
     public var headerValue: String? {
-        guard let report = latest.withLock({ $0 }) else { return nil }
         let now = ContinuousClock.now
-        if let cached = encodedHeader.withLock({ $0 }), cached.report == report, now - cached.at < Self.headerReuse {
-            return cached.value
-        }
+        let (report, header) = own.withLock { ($0.report, $0.header) }
+        guard let report else { return nil }
+        if let header, now - header.at < Self.headerReuse { return header.value }
         let message = Message(entries: [.init(report: report, ageMillis: max(0, (MeshTime.now - report.time).milliseconds))])
         guard let value = (try? JSONEncoder().encode(message)).map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
-        encodedHeader.withLock { $0 = (value, report, now) }
+        own.withLock { if $0.report?.time == report.time { $0.header = (value, now) } }
         return value
     }
 
-    /// Takes reports from a gossip message or a piggybacked header.
+    /// Takes reports from a gossip message.
     public func receive(_ bytes: [UInt8]) {
         guard let message = try? JSONDecoder().decode(Message.self, from: Data(bytes)) else { return }
         let now = MeshTime.now
@@ -79,6 +89,18 @@ public final class LoadGossip: Service, Sendable {
                 view.receive(report)
             }
         }
+    }
+
+    /// Takes the report `peer` piggybacked on a hop response, at most once per
+    /// ``piggybackInterval`` for each peer (over HTTP and gRPC alike).
+    func receive(piggybackedFrom peer: PeerID, _ header: String) {
+        let now = ContinuousClock.now
+        let takes = piggybackTaken.withLock { taken in
+            if let last = taken[peer], now - last < Self.piggybackInterval { return false }
+            taken[peer] = now
+            return true
+        }
+        if takes { receive(Array(header.utf8)) }
     }
 
     public func run() async throws {
@@ -95,7 +117,7 @@ public final class LoadGossip: Service, Sendable {
     private func tick(group: inout DiscardingTaskGroup) async {
         let now = MeshTime.now
         let report = await local.loadReport(peer: peerID, now: now)
-        latest.withLock { $0 = report }
+        own.withLock { $0 = Own(report: report, header: nil) }
         var view = ClusterView()
         mirror.updateView { current in
             current.receive(report)

@@ -93,16 +93,6 @@ public struct MeshStore: Sendable {
         try await etcd.range(.prefix(layout.models), RangeOptions(countOnly: true)).count
     }
 
-    /// Models with `minCopies > 0`, from the small index.
-    public func pinnedModels() async throws -> [ModelID: Int] {
-        let (kvs, _) = try await etcd.getAll(prefix: layout.pinned)
-        var result: [ModelID: Int] = [:]
-        for kv in kvs {
-            if case .pinned(let id) = layout.entry(forKey: kv.keyString) { result[id] = Int(kv.valueString) ?? 1 }
-        }
-        return result
-    }
-
     // MARK: Copies
 
     public enum ClaimOutcome: Sendable, Equatable {

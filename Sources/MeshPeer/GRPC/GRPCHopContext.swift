@@ -2,28 +2,16 @@ import GRPCCore
 import MeshCore
 import OpenInference
 
-/// Routing parameters a gRPC call carries in its metadata: the hop kind and the peers already
-/// tried (`mm-hop`, `mm-excluded`, as on REST hops) and the deadline (`grpc-timeout`, else
-/// `mm-timeout-ms`, else the peer's request timeout).
-struct GRPCHopContext: Sendable {
-    var hop: Hop
-    var excluded: Set<PeerID>
-    var deadline: ContinuousClock.Instant
-
+extension HopContext {
+    /// The routing parameters of a gRPC call, from its metadata; `grpc-timeout`, when present,
+    /// sets the deadline before `mm-timeout-ms` does.
     init(_ metadata: Metadata, defaultTimeout: Duration) throws(InferenceError) {
-        hop = metadata.first(MeshHeaders.hop).flatMap(Hop.init(rawValue:)) ?? .external
-        excluded = Set((metadata.first(MeshHeaders.excluded) ?? "").split(separator: ",").compactMap { try? PeerID(String($0)) })
-        var timeout = defaultTimeout
+        var timeout: Duration?
         if let text = metadata.first("grpc-timeout") {
             guard let parsed = GRPCTimeout.parse(text) else { throw .invalidArgument("grpc-timeout \"\(TextLimit.clip(text))\" is malformed") }
             timeout = parsed
-        } else if let text = metadata.first(MeshHeaders.timeoutMillis) {
-            guard let millis = Int64(text), millis > 0 else {
-                throw .invalidArgument("\(MeshHeaders.timeoutMillis) must be a positive number of milliseconds")
-            }
-            timeout = .milliseconds(millis)
         }
-        deadline = .now + timeout
+        try self.init(header: { metadata.first($0) }, defaultTimeout: defaultTimeout, timeout: timeout)
     }
 }
 

@@ -18,7 +18,7 @@ final class GRPCPeerClients: Service, Sendable {
     let maxMessageBytes: Int
     let logger: Logger
     private let state = Mutex(State())
-    private let loadReportHandler = Mutex<(@Sendable ([UInt8]) -> Void)?>(nil)
+    let loadReports: PiggybackedLoadReports
     private let started: AsyncStream<Client>.Continuation
     private let starts: AsyncStream<Client>
 
@@ -27,8 +27,9 @@ final class GRPCPeerClients: Service, Sendable {
         var stopped = false
     }
 
-    init(maxMessageBytes: Int, logger: Logger) {
+    init(maxMessageBytes: Int, loadReports: PiggybackedLoadReports, logger: Logger) {
         self.maxMessageBytes = maxMessageBytes
+        self.loadReports = loadReports
         self.logger = logger
         (starts, started) = AsyncStream.makeStream(of: Client.self)
     }
@@ -51,16 +52,6 @@ final class GRPCPeerClients: Service, Sendable {
             }
             for client in clients { client.beginGracefulShutdown() }
         }
-    }
-
-    /// Receives the load report a peer piggybacks on its hop responses (`mm-load`).
-    func onLoadReport(_ handler: @escaping @Sendable ([UInt8]) -> Void) {
-        loadReportHandler.withLock { $0 = handler }
-    }
-
-    private func receiveLoad(_ metadata: Metadata) {
-        guard let load = metadata.first(MeshHeaders.load), let handler = loadReportHandler.withLock({ $0 }) else { return }
-        handler(Array(load.utf8))
     }
 
     /// Closes the clients to addresses no live peer has (their peers left the cluster).
@@ -132,7 +123,7 @@ final class GRPCPeerClients: Service, Sendable {
         }
         switch outcome {
         case .success(let contents):
-            receiveLoad(contents.metadata)
+            loadReports.deliver(contents.metadata.first(MeshHeaders.load), from: peer)
             switch contents.message {
             case .success(let message):
                 var relayed: Metadata = [:]
@@ -148,7 +139,7 @@ final class GRPCPeerClients: Service, Sendable {
 
     /// Tells a peer's answer (a decline, or an error to relay) from a failure to reach it.
     private func classify(_ error: RPCError, from peer: PeerID) throws -> HopResult<GRPCReply> {
-        receiveLoad(error.metadata)
+        loadReports.deliver(error.metadata.first(MeshHeaders.load), from: peer)
         if let outcome = error.metadata.first(MeshHeaders.route).flatMap(MeshHeaders.RouteOutcome.init(rawValue:)) {
             let revision = error.metadata.first(MeshHeaders.revision).flatMap(Int64.init)
             return .declined(RouteDecline(outcome, error.message, revision: revision))

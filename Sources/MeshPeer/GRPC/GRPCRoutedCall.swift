@@ -5,7 +5,6 @@ import ModelRuntimes
 /// A gRPC data-plane call the router serves here or relays to another peer. The call travels as
 /// the bytes it arrived in; only `serveHere`, on the peer that holds the model, decodes it.
 struct GRPCRoutedCall: RoutedCall {
-    let operation: String
     let method: MethodDescriptor
     let message: [UInt8]
     let clients: GRPCPeerClients

@@ -88,7 +88,7 @@ struct InferenceService: RegistrableRPCService {
             }
             let metrics = node.metrics
             let call = GRPCRoutedCall(
-                operation: "infer", method: Method.ModelInfer.descriptor, message: bytes, clients: clients,
+                method: Method.ModelInfer.descriptor, message: bytes, clients: clients,
                 metrics: metrics, peerID: node.peerID
             ) { loaded, modelID in
                 try await Self.infer(bytes, on: loaded, modelID: modelID, metrics: metrics)
@@ -121,7 +121,7 @@ struct InferenceService: RegistrableRPCService {
     func modelMetadata(_ request: ServerRequest<Inference_ModelMetadataRequest>) async throws -> ServerResponse<Inference_ModelMetadataResponse> {
         try await node.handleGRPC(route: "metadata", metadata: request.metadata) { hop in
             let call = GRPCRoutedCall(
-                operation: "metadata", method: Method.ModelMetadata.descriptor, message: try request.message.serializedBytes(),
+                method: Method.ModelMetadata.descriptor, message: try request.message.serializedBytes(),
                 clients: clients, metrics: node.metrics, peerID: node.peerID
             ) { loaded, modelID in
                 var metadata = loaded.metadata
@@ -154,7 +154,7 @@ struct InferenceService: RegistrableRPCService {
     /// Makes sure a copy is loaded somewhere; hops go to the peer's RepositoryModelLoad.
     func loadCall() throws -> GRPCRoutedCall {
         GRPCRoutedCall(
-            operation: "load", method: Method.RepositoryModelLoad.descriptor,
+            method: Method.RepositoryModelLoad.descriptor,
             message: try Inference_RepositoryModelLoadRequest().serializedBytes(),
             clients: clients, metrics: node.metrics, peerID: node.peerID
         ) { _, _ in [] }

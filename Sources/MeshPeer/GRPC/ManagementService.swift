@@ -147,7 +147,7 @@ enum ManagementError: Error, CustomStringConvertible {
 extension PeerNode {
     /// Runs one management call: errors become ModelMesh's codes.
     func handleManagement<Output: Sendable>(
-        route: String, metadata: Metadata, _ body: (GRPCHopContext) async throws -> (ModelID?, Output)
+        route: String, metadata: Metadata, _ body: (HopContext) async throws -> (ModelID?, Output)
     ) async throws -> ServerResponse<Output> {
         try await handleGRPC(route: route, metadata: metadata) { hop in
             let (model, message) = try await body(hop)

@@ -8,7 +8,7 @@ extension PeerNode {
     func modelStatusInfo(_ id: ModelID) async throws -> Mmesh_ModelStatusInfo {
         let status: ModelStatus
         do {
-            status = try await self.status(of: id)
+            status = try await self.status(of: id, withScaling: false)
         } catch let error as InferenceError {
             if case .notFound = error { return Mmesh_ModelStatusInfo.with { $0.status = .notFound } }
             throw error

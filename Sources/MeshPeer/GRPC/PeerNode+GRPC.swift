@@ -7,12 +7,12 @@ extension PeerNode {
     /// with this peer's id) and records the request's metrics.
     func handleGRPC<Output>(
         route: String, metadata: Metadata,
-        _ body: (GRPCHopContext) async throws -> (ModelID?, ServerResponse<Output>)
+        _ body: (HopContext) async throws -> (ModelID?, ServerResponse<Output>)
     ) async throws -> ServerResponse<Output> {
         let started = ContinuousClock.now
         var model: ModelID?
         do {
-            let hop = try GRPCHopContext(metadata, defaultTimeout: configuration.requestTimeout)
+            let hop = try HopContext(metadata, defaultTimeout: configuration.requestTimeout)
             var response: ServerResponse<Output>
             (model, response) = try await body(hop)
             // Hops carry this peer's load back to the sender.

@@ -96,22 +96,9 @@ struct DataPlaneRoutes {
     }
 }
 
-/// Routing parameters a request carries in its headers.
-struct HopContext {
-    var hop: Hop
-    var excluded: Set<PeerID>
-    var deadline: ContinuousClock.Instant
-
+extension HopContext {
+    /// The routing parameters of a REST request, from its headers.
     init(_ request: Request, defaultTimeout: Duration) throws(InferenceError) {
-        hop = request.header(MeshHeaders.hop).flatMap(Hop.init(rawValue:)) ?? .external
-        excluded = Set((request.header(MeshHeaders.excluded) ?? "").split(separator: ",").compactMap { try? PeerID(String($0)) })
-        var timeout = defaultTimeout
-        if let text = request.header(MeshHeaders.timeoutMillis) {
-            guard let millis = Int64(text), millis > 0 else {
-                throw .invalidArgument("\(MeshHeaders.timeoutMillis) must be a positive number of milliseconds")
-            }
-            timeout = .milliseconds(millis)
-        }
-        deadline = .now + timeout
+        try self.init(header: { request.header($0) }, defaultTimeout: defaultTimeout)
     }
 }

@@ -12,27 +12,9 @@ public final class PeerForwarder: Sendable {
     let http: HTTPClient
     let selfID: PeerID
     let maxResponseBytes: Int
-    /// The closure sits in a struct: a bare function value read through `withLock { $0 }` was
-    /// re-wrapped in two reabstraction thunks on every read and stored back, so each hop called
-    /// through a chain as long as the number of hops before it (CPU per hop grew without bound).
-    private let loadReportHandler = Mutex<LoadReportHandler?>(nil)
+    let loadReports: PiggybackedLoadReports
 
-    struct LoadReportHandler: Sendable {
-        let receive: @Sendable ([UInt8]) -> Void
-    }
-
-    /// When each peer's piggybacked report was last taken. Decoding one costs tens of µs of JSON
-    /// per hop; reports are weather (gossip pushes them every second), so a tenth of a second
-    /// between them is plenty.
-    private let reportTaken = Mutex<[PeerID: ContinuousClock.Instant]>([:])
-    static let reportInterval: Duration = .milliseconds(100)
-
-    /// Receives the load report a peer piggybacks on its hop responses.
-    public func onLoadReport(_ handler: @escaping @Sendable ([UInt8]) -> Void) {
-        loadReportHandler.withLock { $0 = LoadReportHandler(receive: handler) }
-    }
-
-    public init(selfID: PeerID, maxResponseBytes: Int, connectTimeout: Duration = .seconds(1)) {
+    init(selfID: PeerID, maxResponseBytes: Int, loadReports: PiggybackedLoadReports, connectTimeout: Duration = .seconds(1)) {
         var configuration = HTTPClient.Configuration()
         configuration.httpVersion = .http1Only
         configuration.timeout.connect = .milliseconds(connectTimeout.milliseconds)
@@ -45,19 +27,11 @@ public final class PeerForwarder: Sendable {
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.selfID = selfID
         self.maxResponseBytes = maxResponseBytes
+        self.loadReports = loadReports
     }
 
     public func shutdown() async throws {
         try await http.shutdown()
-    }
-
-    /// True at most once per ``reportInterval`` for each peer.
-    func takesReport(from peer: PeerID, now: ContinuousClock.Instant = .now) -> Bool {
-        reportTaken.withLock { taken in
-            if let last = taken[peer], now - last < Self.reportInterval { return false }
-            taken[peer] = now
-            return true
-        }
     }
 
     /// Relays one call to `peer` as a hop.
@@ -76,10 +50,7 @@ public final class PeerForwarder: Sendable {
         do {
             let response = try await http.execute(request, timeout: .milliseconds(max(1, remaining.milliseconds)))
             let bytes = try await response.body.collect(upTo: maxResponseBytes)
-            if let load = response.headers.first(name: MeshHeaders.load), takesReport(from: peer),
-               let handler = loadReportHandler.withLock({ $0 }) {
-                handler.receive(Array(load.utf8))
-            }
+            loadReports.deliver(response.headers.first(name: MeshHeaders.load), from: peer)
             let replyHeaders = response.headers.filter { $0.name.lowercased() != MeshHeaders.load }.map { ($0.name.lowercased(), $0.value) }
             let reply = HTTPReply(status: Int(response.status.code), headers: replyHeaders, body: bytes)
             if let outcome = reply.header(MeshHeaders.route).flatMap(MeshHeaders.RouteOutcome.init(rawValue:)) {

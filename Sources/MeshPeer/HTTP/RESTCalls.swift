@@ -12,7 +12,6 @@ struct RESTInferCall: RoutedCall {
     let forwarder: PeerForwarder
     let metrics: MeshMetrics
     let peerID: PeerID
-    var operation: String { "infer" }
 
     func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> HTTPReply {
         let request = try RESTDecoding.request(Array(body.readableBytesView), jsonLength: jsonLength)
@@ -47,7 +46,6 @@ struct RESTInferCall: RoutedCall {
 struct RESTMetadataCall: RoutedCall {
     let forwarder: PeerForwarder
     let peerID: PeerID
-    var operation: String { "metadata" }
 
     func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> HTTPReply {
         var metadata = model.metadata
@@ -66,7 +64,6 @@ struct RESTMetadataCall: RoutedCall {
 struct RESTLoadCall: RoutedCall {
     let forwarder: PeerForwarder
     let peerID: PeerID
-    var operation: String { "load" }
 
     func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> HTTPReply {
         .json(200, Array("{}".utf8), headers: [(MeshHeaders.servedBy, peerID.rawValue)])

@@ -378,25 +378,16 @@ public actor LocalModels: Service {
 
     /// This peer's rate and in-flight requests for every model it served recently or holds.
     public func modelRates(now: MeshTime) -> [ModelID: LoadReport.ModelRate] {
-        rates.prune(at: now)
-        var result: [ModelID: LoadReport.ModelRate] = [:]
-        for (model, perSecond) in rates.rates(at: now) {
-            result[model] = LoadReport.ModelRate(model: model, perSecond: perSecond, inFlight: inFlight[model] ?? 0)
-        }
-        for (model, count) in inFlight where result[model] == nil {
-            result[model] = LoadReport.ModelRate(model: model, perSecond: 0, inFlight: count)
-        }
-        return result
+        rates.modelRates(inFlight: inFlight, at: now)
     }
 
     /// The report gossiped to other peers: totals, memory, LRU age and the busiest models.
     public func loadReport(peer: PeerID, now: MeshTime) -> LoadReport {
-        let busiest = modelRates(now: now).values.sorted { $0.perSecond > $1.perSecond }.prefix(LoadReport.maxRates)
-        return LoadReport(
+        LoadReport(
             peer: peer, time: now, inFlight: inFlight.values.reduce(0, +),
             loading: copies.values.filter { !$0.ready.isDone }.count,
             usedBytes: cache.usedBytes, capacityBytes: cache.capacityBytes, modelCount: cache.count,
-            lruTime: cache.lruTime, rates: Array(busiest)
+            lruTime: cache.lruTime, rates: Array(modelRates(now: now).values)
         )
     }
 

@@ -161,8 +161,6 @@ public struct RequestRouter: Sendable {
 
     /// The size to plan with: the registration's hint, else a measured size of a copy elsewhere.
     func sizeEstimate(_ model: ModelID, _ record: ModelRecord, _ view: ClusterView) -> Int64 {
-        if let hint = record.sizeHintBytes { return hint }
-        if let measured = view.copies(of: model).values.first(where: { $0.state == .loaded })?.sizeBytes { return measured }
-        return defaultModelSizeBytes
+        view.plannedSize(of: model, record: record, defaultBytes: defaultModelSizeBytes)
     }
 }

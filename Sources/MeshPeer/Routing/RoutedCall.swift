@@ -5,8 +5,6 @@ import ModelRuntimes
 /// arrived in (REST or gRPC). Forwarding relays the call's bytes; only local serving decodes.
 public protocol RoutedCall: Sendable {
     associatedtype Reply: Sendable
-    /// What the call does, for logs and metrics (`infer`, `metadata`, `load`).
-    var operation: String { get }
     /// Serves the call from a copy loaded on this peer.
     func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> Reply
     /// Sends the call to `peer` as a hop. Throws ``PeerUnreachable`` when the peer could not be

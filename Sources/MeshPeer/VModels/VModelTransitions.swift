@@ -22,7 +22,7 @@ final class VModelTransitions: Service, Sendable {
     let forwarder: PeerForwarder
     let loadTimeout: Duration
     /// How often the driver looks again at transitions that failed or stalled.
-    let retryInterval: Duration
+    static let retryInterval: Duration = .seconds(30)
     let logger: Logger
     private let requests: AsyncStream<Request>.Continuation
     private let stream: AsyncStream<Request>
@@ -53,14 +53,13 @@ final class VModelTransitions: Service, Sendable {
     }
 
     init(peerID: PeerID, store: MeshStore, mirror: ClusterMirror, router: RequestRouter, forwarder: PeerForwarder,
-         loadTimeout: Duration, retryInterval: Duration = .seconds(30), logger: Logger) {
+         loadTimeout: Duration, logger: Logger) {
         self.peerID = peerID
         self.store = store
         self.mirror = mirror
         self.router = router
         self.forwarder = forwarder
         self.loadTimeout = loadTimeout
-        self.retryInterval = retryInterval
         self.logger = logger
         (stream, requests) = AsyncStream.makeStream(of: Request.self)
     }
@@ -78,8 +77,7 @@ final class VModelTransitions: Service, Sendable {
     }
 
     func isDriver(of vmodel: ModelID) -> Bool {
-        let peers = mirror.view.peers.filter { !$0.value.shuttingDown }.keys
-        return VModelRules.driver(of: vmodel, among: peers) == peerID
+        VModelRules.driver(of: vmodel, among: mirror.view.activePeers) == peerID
     }
 
     func run() async {
@@ -107,7 +105,7 @@ final class VModelTransitions: Service, Sendable {
     private func rescanPeriodically() async {
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: retryInterval)
+                try await Task.sleep(for: Self.retryInterval)
             } catch {
                 return
             }

@@ -159,6 +159,6 @@ struct CacheIndex {
 
     /// A directory name for a location at a version: stable across restarts, safe on any file system.
     static func entryID(identity: String, version: String) -> String {
-        StorageHashing.sha256Hex("\(identity)\n\(version)").prefix(40).description
+        Hex.sha256("\(identity)\n\(version)").prefix(40).description
     }
 }

@@ -29,12 +29,13 @@ struct CacheManifest: Codable, Sendable {
         self.createdAt = createdAt
     }
 
-    func entry(directoryName: String, lastUse: UInt64) -> CacheEntry {
+    /// The index entry this manifest describes (its last use is set when the index takes it).
+    func entry(directoryName: String) -> CacheEntry {
         CacheEntry(
             id: CacheIndex.entryID(identity: identity, version: version), directoryName: directoryName,
             identity: identity, version: version, bytes: bytes, fileCount: fileCount,
             contentName: contentName, isDirectory: isDirectory, etag: etag, lastModified: lastModified,
-            source: source, lastUse: lastUse
+            source: source, lastUse: 0
         )
     }
 }

@@ -45,15 +45,14 @@ struct DiskCache: Sendable {
             let directory = "\(entriesDirectory)/\(name)"
             guard let manifest = readManifest(directory),
                   manifest.format == CacheManifest.currentFormat,
-                  name.hasPrefix(CacheIndex.entryID(identity: manifest.identity, version: manifest.version) + "."),
-                  BlockingFiles.kind("\(directory)/content/\(manifest.contentName)", followingSymlinks: false)
-                      == (manifest.isDirectory ? .directory : .file)
+                  case let entry = manifest.entry(directoryName: name),
+                  name.hasPrefix(entry.id + "."),
+                  exists(entry)
             else {
                 logger.warning("removing an unreadable model cache entry", metadata: ["path": "\(directory)"])
                 BlockingFiles.removeTree(directory)
                 continue
             }
-            let entry = manifest.entry(directoryName: name, lastUse: 0)
             let used = BlockingFiles.modificationTime("\(directory)/manifest.json") ?? 0
             // Two copies of one version (a crash between publishing and deleting): keep the newer.
             if let other = found[entry.id] {

@@ -50,7 +50,7 @@ public struct StorageConfiguration: Sendable, CustomStringConvertible {
 
     private mutating func add(key: String, json: Result<JSONValue, any Error>) {
         do throws(StorageLocation.Problem) {
-            try StorageLocation.checkStorageKeyName(key)
+            try StorageLocation.checkStorageKey(key)
         } catch {
             problems[StorageLocation.printableKey(key)] = "has a name that cannot be used: \(error)"
             return
@@ -90,10 +90,6 @@ public struct StorageConfiguration: Sendable, CustomStringConvertible {
 }
 
 extension StorageLocation {
-    static func checkStorageKeyName(_ key: String) throws(Problem) {
-        try StorageLocation.keyed(key: key, path: "x").validate()
-    }
-
     static func printableKey(_ key: String) -> String {
         String(String.UnicodeScalarView(key.prefix(64).unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
     }

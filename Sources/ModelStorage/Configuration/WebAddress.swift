@@ -44,11 +44,8 @@ struct WebAddress: Sendable, Hashable, CustomStringConvertible {
     var defaultPort: Int { scheme == "https" ? 443 : 80 }
 
     /// `host[:port]` as the `Host` header carries it: the port only when it is not the default.
-    var hostHeader: String { Self.hostHeader(host: host, port: port, scheme: scheme) }
-
-    static func hostHeader(host: String, port: Int?, scheme: String) -> String {
+    var hostHeader: String {
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        let defaultPort = scheme == "https" ? 443 : 80
         if let port, port != defaultPort { return "\(shownHost):\(port)" }
         return shownHost
     }
@@ -94,7 +91,7 @@ enum PercentEncoding {
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                guard let high = iterator.next().flatMap(Hex.value), let low = iterator.next().flatMap(Hex.value) else {
                     return nil
                 }
                 bytes.append(high << 4 | low)
@@ -115,14 +112,5 @@ enum PercentEncoding {
 
     private static func hexDigit(_ value: UInt8) -> Character {
         Character(Unicode.Scalar(value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "A") + value - 10))
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }

@@ -100,7 +100,7 @@ struct ResumableDownload: Sendable {
         if checkDigest, let expectedMD5 {
             let actual = Array(digest.finalize())
             guard actual == expectedMD5 else {
-                throw StorageError(.integrity, "\(source): the downloaded bytes have MD5 \(SigV4Signer.hex(actual)), the ETag says \(SigV4Signer.hex(expectedMD5)); the copy was discarded")
+                throw StorageError(.integrity, "\(source): the downloaded bytes have MD5 \(Hex.string(actual)), the ETag says \(Hex.string(expectedMD5)); the copy was discarded")
             }
         }
         return written

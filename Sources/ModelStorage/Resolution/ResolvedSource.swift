@@ -13,22 +13,6 @@ enum ResolvedSource: Sendable {
         case .local(let source): return "local\n\(source.absolutePath)"
         }
     }
-
-    var storageType: String {
-        switch self {
-        case .s3: return "s3"
-        case .http: return "http"
-        case .local: return "local"
-        }
-    }
-
-    var displayName: String {
-        switch self {
-        case .s3(let source): return source.displayName
-        case .http(let source): return source.url.displayName
-        case .local(let source): return source.absolutePath
-        }
-    }
 }
 
 struct S3Source: Sendable {

@@ -165,7 +165,7 @@ public struct S3Client: Sendable {
     ) async throws(StorageError) -> HTTPClientResponse {
         let (address, canonicalURI) = address(bucket: bucket, key: key)
         let payloadHash = body.map { buffer in
-            buffer.withUnsafeReadableBytes { SigV4Signer.hex(SHA256.hash(data: $0)) }
+            buffer.withUnsafeReadableBytes { Hex.string(SHA256.hash(data: $0)) }
         } ?? SigV4Signer.emptyPayloadHash
         let date = AmzDate(secondsSince1970: Int64(Date().timeIntervalSince1970))
         // Only `host` and `x-amz-*` are signed, as S3 requires; `range` and `if-match` travel

@@ -1,5 +1,3 @@
-import Crypto
-
 /// What to download for an S3 location, found with one listing: the single object whose key
 /// is the path, or every object under `path/` for a directory model.
 struct S3ModelPlan: Sendable {
@@ -29,7 +27,7 @@ struct S3ModelPlan: Sendable {
     var version: String {
         if !isDirectory, let file = files.first { return "s3-object \(file.etag) \(file.size)" }
         let lines = files.map { "\($0.relativePath)\t\($0.etag)\t\($0.size)\n" }.sorted().joined()
-        return "s3-prefix " + SigV4Signer.hex(SHA256.hash(data: Array(lines.utf8)))
+        return "s3-prefix " + Hex.sha256(lines)
     }
 
     static func discover(_ source: S3Source, client: S3Client, maxFiles: Int) async throws(StorageError) -> S3ModelPlan {

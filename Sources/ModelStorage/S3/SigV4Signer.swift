@@ -46,9 +46,9 @@ struct SigV4Signer: Sendable {
             "AWS4-HMAC-SHA256",
             date.stamp,
             scope,
-            Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))),
+            Hex.sha256(canonicalRequest),
         ].joined(separator: "\n")
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(
+        let signature = Hex.string(HMAC<SHA256>.authenticationCode(
             for: Array(stringToSign.utf8), using: signingKey(day: date.day)
         ))
         let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), "
@@ -101,16 +101,6 @@ struct SigV4Signer: Sendable {
             }
         }
         return result
-    }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        for byte in digest {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
