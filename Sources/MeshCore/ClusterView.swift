@@ -57,14 +57,18 @@ public struct ClusterView: Sendable {
         case .copyPut(let model, let peer, let record):
             let previous = copies[model]?[peer]
             copies[model, default: [:]][peer] = record
-            holdings[peer, default: Holdings()].models.insert(model)
-            holdings[peer, default: Holdings()].bytes += record.sizeBytes - (previous?.sizeBytes ?? 0)
+            // Taken out and put back so the set stays uniquely referenced (no copy per change).
+            var holding = holdings.removeValue(forKey: peer) ?? Holdings()
+            holding.models.insert(model)
+            holding.bytes = holding.bytes.addingSaturating(max(0, record.sizeBytes)).subtractingSaturating(max(0, previous?.sizeBytes ?? 0))
+            holdings[peer] = holding
         case .copyDeleted(let model, let peer):
             guard let previous = copies[model]?.removeValue(forKey: peer) else { return }
             if copies[model]?.isEmpty == true { copies[model] = nil }
-            holdings[peer]?.models.remove(model)
-            holdings[peer]?.bytes -= previous.sizeBytes
-            if holdings[peer]?.models.isEmpty == true { holdings[peer] = nil }
+            guard var holding = holdings.removeValue(forKey: peer) else { return }
+            holding.models.remove(model)
+            holding.bytes = holding.bytes.subtractingSaturating(max(0, previous.sizeBytes))
+            holdings[peer] = holding.models.isEmpty ? nil : holding
         case .failurePut(let model, let peer, let record):
             failures[model, default: [:]][peer] = record
         case .failureDeleted(let model, let peer):
@@ -81,8 +85,10 @@ public struct ClusterView: Sendable {
         if revision > self.revision { self.revision = revision }
     }
 
-    /// Takes a gossiped report if it is newer than what we have.
+    /// Takes a gossiped report if it is newer than what we have and comes from a registered
+    /// peer (reports of unknown peers would grow the table without bound).
     public mutating func receive(_ report: LoadReport) {
+        guard peers[report.peer] != nil else { return }
         if let known = loads[report.peer], known.time >= report.time { return }
         loads[report.peer] = report
     }

@@ -45,11 +45,48 @@ public struct LoadReport: Codable, Sendable, Hashable {
         self.rates = Array(rates.sorted { ($1.perSecond, $0.model) < ($0.perSecond, $1.model) }.prefix(LoadReport.maxRates))
     }
 
-    public var freeBytes: Int64 { max(0, capacityBytes - usedBytes) }
+    public var freeBytes: Int64 { max(0, capacityBytes.subtractingSaturating(usedBytes)) }
 
     /// This peer's rate for `model`, if it is among the reported ones.
     public func rate(of model: ModelID) -> ModelRate? {
         rates.first { $0.model == model }
     }
 
+}
+
+extension LoadReport {
+    /// Bounds on what a received report may claim. A report outside them is dropped whole: it
+    /// comes from a broken or hostile sender, and no part of it can be trusted.
+    public enum Limits {
+        /// Requests, loads and models on one peer.
+        public static let maxCount = 1 << 24
+        /// Memory of one peer (64 PiB).
+        public static let maxBytes: Int64 = 1 << 56
+        public static let maxRequestsPerSecond = 1e9
+        /// How far a sender's LRU time may lie from this peer's clock.
+        public static let maxClockSkew: Duration = .seconds(366 * 86_400)
+    }
+
+    /// A report another peer sent `ageMillis` after making it, dated on this peer's clock; nil
+    /// when the age is negative or over `maxAge`, or any number is negative, not finite or
+    /// beyond ``Limits``.
+    public static func received(_ report: LoadReport, ageMillis: Int64, now: MeshTime, maxAge: Duration) -> LoadReport? {
+        let counts = 0...Limits.maxCount
+        let bytes = Int64(0)...Limits.maxBytes
+        guard (0...maxAge.milliseconds).contains(ageMillis),
+              counts.contains(report.inFlight), counts.contains(report.loading), counts.contains(report.modelCount),
+              bytes.contains(report.usedBytes), bytes.contains(report.capacityBytes),
+              report.rates.count <= maxRates
+        else { return nil }
+        if let lru = report.lruTime {
+            guard lru >= now - Limits.maxClockSkew, lru <= now + Limits.maxClockSkew else { return nil }
+        }
+        for rate in report.rates {
+            guard rate.perSecond.isFinite, (0...Limits.maxRequestsPerSecond).contains(rate.perSecond),
+                  counts.contains(rate.inFlight) else { return nil }
+        }
+        var dated = report
+        dated.time = now - .milliseconds(ageMillis)
+        return dated
+    }
 }

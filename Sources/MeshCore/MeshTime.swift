@@ -16,17 +16,20 @@ public struct MeshTime: Hashable, Comparable, Sendable, CustomStringConvertible 
         lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
     }
 
+    // The arithmetic saturates: times and ages arrive from other peers and from etcd, and a
+    // hostile value must not trap the peer that computes with it.
+
     public static func + (lhs: MeshTime, rhs: Duration) -> MeshTime {
-        MeshTime(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch + rhs.milliseconds)
+        MeshTime(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch.addingSaturating(rhs.milliseconds))
     }
 
     public static func - (lhs: MeshTime, rhs: Duration) -> MeshTime {
-        MeshTime(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch - rhs.milliseconds)
+        MeshTime(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch.subtractingSaturating(rhs.milliseconds))
     }
 
     /// The time from `earlier` to `self`.
     public static func - (lhs: MeshTime, rhs: MeshTime) -> Duration {
-        .milliseconds(lhs.millisecondsSinceEpoch - rhs.millisecondsSinceEpoch)
+        .milliseconds(lhs.millisecondsSinceEpoch.subtractingSaturating(rhs.millisecondsSinceEpoch))
     }
 
     public var description: String { iso8601 }
@@ -111,10 +114,10 @@ extension MeshTime: Codable {
 }
 
 extension Duration {
-    /// Whole milliseconds, rounded toward zero.
+    /// Whole milliseconds, rounded toward zero; clamped to Int64's range.
     public var milliseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return seconds.multipliedSaturating(by: 1000).addingSaturating(attoseconds / 1_000_000_000_000_000)
     }
 
     /// Seconds as a floating-point number.

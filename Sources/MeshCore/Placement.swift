@@ -74,7 +74,7 @@ public struct PlacementPolicy: Sendable {
             let report = view.report(for: peer, now: now, maxAge: reportMaxAge)
             let holding = view.holdings(of: peer)
             let used = max(holding.bytes, report?.usedBytes ?? 0)
-            let free = peerRecord.capacityBytes - used
+            let free = peerRecord.capacityBytes.subtractingSaturating(used)
             let lru = report?.lruTime
             let full = free < sizeBytes
             // A full peer whose least recently used model is recent would refuse the load.
@@ -107,7 +107,7 @@ public struct PlacementPolicy: Sendable {
         let step = max(1, minChurnAge.milliseconds)
         let marked = candidates.map { candidate -> Candidate in
             var candidate = candidate
-            candidate.busy = candidate.inFlight > 2 * calmest + busyMargin
+            candidate.busy = candidate.inFlight > calmest.multipliedSaturating(by: 2).addingSaturating(busyMargin)
             if candidate.full, let lru = candidate.lru, let oldestLRU {
                 candidate.lruStep = (lru - oldestLRU).milliseconds / step
             }

@@ -80,7 +80,7 @@ public struct ScalingPolicy: Sendable {
         let copies = view.copies(of: model).filter { view.peers[$0.key] != nil }
         let loaded = copies.filter { $0.value.state == .loaded }
         let total = copies.keys.reduce(0.0) { $0 + (rates[$1]?.perSecond ?? 0) }
-        let inFlight = copies.keys.reduce(0) { $0 + (rates[$1]?.inFlight ?? 0) }
+        let inFlight = copies.keys.reduce(0) { $0.addingSaturating(rates[$1]?.inFlight ?? 0) }
         var state = state ?? State(lastBusy: now)
         if total >= idleRequestsPerSecond { state.lastBusy = now }
 
@@ -120,7 +120,9 @@ public struct ScalingPolicy: Sendable {
             let eligibleCount = eligible()
             let ceiling = min(record.maxCopies ?? eligibleCount, eligibleCount)
             guard copies.count < ceiling else { return (nil, state) }
-            let wanted = min(ceiling, max(copies.count + 1, Int((total / threshold).rounded(.up))))
+            // (A tiny per-model threshold makes the quotient huge or infinite: clamp before converting.)
+            let needed = Int(min(Double(ceiling), (total / threshold).rounded(.up)))
+            let wanted = min(ceiling, max(copies.count + 1, needed))
             let count = min(maxAddsPerDecision, wanted - copies.count)
             let targets = place(model, record: record, view: view, count: count, now: now)
             guard !targets.isEmpty else { return (nil, state) }

@@ -41,24 +41,38 @@ public enum ParameterValue: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Named parameters, in the order they were given.
+/// Named parameters, in the order they were given, with a hashed index: a request may carry
+/// many of them, and a linear lookup per insert would make decoding quadratic.
 public struct Parameters: Sendable, Hashable, ExpressibleByDictionaryLiteral {
     public private(set) var entries: [(String, ParameterValue)]
+    private var index: [String: Int]
 
-    public init() { entries = [] }
+    public init() {
+        entries = []
+        index = [:]
+    }
 
     public init(dictionaryLiteral elements: (String, ParameterValue)...) {
-        entries = elements
+        self.init()
+        for (name, value) in elements { self[name] = value }
     }
 
     public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { entries.count }
 
     public subscript(name: String) -> ParameterValue? {
-        get { entries.first { $0.0 == name }?.1 }
+        get { index[name].map { entries[$0].1 } }
         set {
-            if let index = entries.firstIndex(where: { $0.0 == name }) {
-                if let newValue { entries[index].1 = newValue } else { entries.remove(at: index) }
+            if let position = index[name] {
+                if let newValue {
+                    entries[position].1 = newValue
+                } else {
+                    entries.remove(at: position)
+                    index[name] = nil
+                    for later in position..<entries.count { index[entries[later].0] = later }
+                }
             } else if let newValue {
+                index[name] = entries.count
                 entries.append((name, newValue))
             }
         }

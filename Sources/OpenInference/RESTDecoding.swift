@@ -107,17 +107,15 @@ public enum RESTDecoding {
             throw .invalidArgument("\(label) has unknown datatype \"\(TextLimit.clip(typeName))\"; use one of \(DataType.allNames)")
         }
         guard let shapeValues = value["shape"]?.arrayValue else { throw .invalidArgument("\(label) has no \"shape\" array") }
-        var shape: [Int] = []
-        var elements = 1
+        var dimensions: [Int64] = []
+        dimensions.reserveCapacity(shapeValues.count)
         for dimension in shapeValues {
-            guard let size = dimension.int64Value, size >= 0, size <= Int64(Int32.max) else {
-                throw .invalidArgument("\(label) has an invalid shape \(shapeValues.map(describe)); dimensions are non-negative integers")
+            guard let size = dimension.int64Value else {
+                throw .invalidArgument("\(label) has an invalid shape \(shapeValues.prefix(16).map(describe)); dimensions are non-negative integers")
             }
-            shape.append(Int(size))
-            let (product, overflow) = elements.multipliedReportingOverflow(by: Int(size))
-            guard !overflow, product <= 1 << 31 else { throw .invalidArgument("\(label) has too many elements for shape \(shape)") }
-            elements = product
+            dimensions.append(size)
         }
+        let (shape, elements) = try TensorShape.check(dimensions, label: label)
         let parameters = try decodeParameters(value["parameters"], field: "\(role)s[\(index)].parameters")
         if let binarySize = parameters["binary_data_size"] {
             guard let size = binarySize.int64Value, size >= 0 else { throw .invalidArgument("\(label) has an invalid binary_data_size") }
@@ -131,13 +129,20 @@ public enum RESTDecoding {
         guard datatype.hasJSONForm else {
             throw .invalidArgument("\(label) is \(datatype.rawValue), which has no JSON form; send it with the binary tensor extension")
         }
-        var flat: [JSONValue] = []
-        flat.reserveCapacity(elements)
-        flatten(data, into: &flat)
-        guard flat.count == elements else {
-            throw .invalidArgument("\(label) has shape \(shape) (\(elements) elements) but its data has \(flat.count)")
+        // Count before allocating: the shape is only a claim, the data is what was received.
+        let count = leafCount(data)
+        guard count == elements else {
+            throw .invalidArgument("\(label) has shape \(shape) (\(elements) elements) but its data has \(count)")
         }
+        var flat: [JSONValue] = []
+        flat.reserveCapacity(count)
+        flatten(data, into: &flat)
         return Tensor(name: name, datatype: datatype, shape: shape, parameters: parameters, data: try TensorJSON.decode(flat, datatype: datatype, label: label))
+    }
+
+    static func leafCount(_ value: JSONValue) -> Int {
+        guard case .array(let values) = value else { return 1 }
+        return values.reduce(0) { $0 + leafCount($1) }
     }
 
     static func flatten(_ value: JSONValue, into flat: inout [JSONValue]) {

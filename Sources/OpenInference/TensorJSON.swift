@@ -119,14 +119,19 @@ public enum TensorBinary {
             }
             return .raw(Array(bytes))
         }
+        // Each element takes at least its 4-byte length prefix: reserve for what the bytes can
+        // hold, not for what the shape claims.
         var values: [[UInt8]] = []
-        values.reserveCapacity(elements)
+        values.reserveCapacity(min(elements, bytes.count / 4))
         var offset = bytes.startIndex
         while offset < bytes.endIndex {
             guard bytes.endIndex - offset >= 4 else { throw .invalidArgument("\(label) has a truncated BYTES length prefix") }
             let length = Int(UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24)
             offset += 4
             guard bytes.endIndex - offset >= length else { throw .invalidArgument("\(label) has a BYTES element longer than its data") }
+            guard values.count < elements else {
+                throw .invalidArgument("\(label) has more BYTES elements than its shape's \(elements)")
+            }
             values.append(Array(bytes[offset..<(offset + length)]))
             offset += length
         }

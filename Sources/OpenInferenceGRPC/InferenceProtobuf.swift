@@ -137,18 +137,7 @@ enum TensorHeader {
         guard let datatype = DataType(rawValue: text) else {
             throw .invalidArgument("\(label) has unknown datatype \"\(TextLimit.clip(text))\"; use one of \(DataType.allNames)")
         }
-        var shape: [Int] = []
-        shape.reserveCapacity(dimensions.count)
-        var elements = 1
-        for size in dimensions {
-            guard size >= 0, size <= Int64(Int32.max) else {
-                throw .invalidArgument("\(label) has an invalid shape \(dimensions); dimensions are non-negative integers")
-            }
-            shape.append(Int(size))
-            let (product, overflow) = elements.multipliedReportingOverflow(by: Int(size))
-            guard !overflow, product <= 1 << 31 else { throw .invalidArgument("\(label) has too many elements for shape \(dimensions)") }
-            elements = product
-        }
+        let (shape, elements) = try TensorShape.check(dimensions, label: label)
         return (datatype, shape, elements)
     }
 }

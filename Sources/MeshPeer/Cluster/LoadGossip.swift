@@ -78,16 +78,18 @@ public final class LoadGossip: Service, Sendable {
         return value
     }
 
-    /// Takes reports from a gossip message.
+    /// Takes reports from a gossip message. Reports with implausible numbers, of unknown peers,
+    /// or beyond the relay bound are dropped (``LoadReport/received(_:ageMillis:now:maxAge:)``).
     public func receive(_ bytes: [UInt8]) {
         guard let message = try? JSONDecoder().decode(Message.self, from: Data(bytes)) else { return }
         let now = MeshTime.now
+        let maxAge = settings.maxAge
+        let reports = message.entries.prefix(settings.relayed + 1).compactMap { entry in
+            entry.report.peer == peerID ? nil : LoadReport.received(entry.report, ageMillis: entry.ageMillis, now: now, maxAge: maxAge)
+        }
+        guard !reports.isEmpty else { return }
         mirror.updateView { view in
-            for entry in message.entries where entry.report.peer != peerID && entry.ageMillis >= 0 {
-                var report = entry.report
-                report.time = now - .milliseconds(entry.ageMillis)
-                view.receive(report)
-            }
+            for report in reports { view.receive(report) }
         }
     }
 
