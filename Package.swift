@@ -47,7 +47,7 @@ let package = Package(
             ]
         ),
         // Open Inference Protocol v2: types and the REST (JSON + binary extension) codec.
-        .target(name: "OpenInference"),
+        .target(name: "OpenInference", dependencies: ["MeshCore"]),
         // Open Inference Protocol over gRPC: generated messages and service (tools/generate-protos),
         // and their conversion to and from the OpenInference types.
         .target(
@@ -222,8 +222,8 @@ let package = Package(
         ),
         .testTarget(name: "BenchToolsTests", dependencies: ["LoadGenerator", "MeshBench", "OpenInference", "OpenInferenceGRPC"]),
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport"]),
-        .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference"]),
-        .testTarget(name: "OpenInferenceGRPCTests", dependencies: ["OpenInferenceGRPC", "OpenInference"]),
+        .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference", "MeshCore"]),
+        .testTarget(name: "OpenInferenceGRPCTests", dependencies: ["OpenInferenceGRPC", "OpenInference", "MeshCore"]),
         .testTarget(name: "ModelRuntimesTests", dependencies: ["ModelRuntimes", "OpenInference", "MeshCore"]),
         .testTarget(name: "MeshPeerTests", dependencies: ["MeshPeer", "MeshCore", "OpenInference"]),
         // Multi-process tests: real etcd, real peer processes, real sockets.

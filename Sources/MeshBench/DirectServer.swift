@@ -21,7 +21,7 @@ public enum DirectServer {
         }
         router.post("/v2/models/:model/infer") { request, context -> Response in
             guard context.parameters.get("model") == name else {
-                return reply(InferenceError.notFound("model is not served here"))
+                return reply(MeshError.notFound("model is not served here"))
             }
             do {
                 let body = try await request.body.collect(upTo: 64 << 20)
@@ -34,7 +34,7 @@ public enum DirectServer {
                 var headers: HTTPFields = [.contentType: encoded.jsonLength == nil ? "application/json" : "application/octet-stream"]
                 if let length = encoded.jsonLength { headers[HTTPField.Name("inference-header-content-length")!] = String(length) }
                 return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: encoded.bytes)))
-            } catch let error as InferenceError {
+            } catch let error as MeshError {
                 return reply(error)
             }
         }
@@ -45,7 +45,7 @@ public enum DirectServer {
         try await app.runService()
     }
 
-    static func reply(_ error: InferenceError) -> Response {
+    static func reply(_ error: MeshError) -> Response {
         Response(status: HTTPResponse.Status(code: error.httpStatus), headers: [.contentType: "application/json"],
                  body: ResponseBody(byteBuffer: ByteBuffer(bytes: error.jsonBody)))
     }

@@ -1,14 +1,6 @@
 /// What routing and copy scaling read from the view about one model (shared by the peer and
 /// the simulator, so both plan alike).
 extension ClusterView {
-    /// The size to plan a copy with: the registration's hint, else the measured size of a
-    /// loaded copy elsewhere, else `defaultBytes`.
-    public func plannedSize(of model: ModelID, record: ModelRecord, defaultBytes: Int64) -> Int64 {
-        if let hint = record.sizeHintBytes { return hint }
-        if let measured = copies(of: model).values.first(where: { $0.state == .loaded })?.sizeBytes { return measured }
-        return defaultBytes
-    }
-
     /// Each holder's current rate for `model`: `own` for this peer `me`, gossip for the others
     /// (reports older than `maxAge` are left out).
     public func holderRates(

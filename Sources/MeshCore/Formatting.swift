@@ -28,3 +28,10 @@ public enum Formatting {
         return value < 0 ? "-" + result : result
     }
 }
+
+/// Shortens user-supplied text echoed in error messages.
+public enum TextLimit {
+    public static func clip(_ text: String, to limit: Int = 64) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "…"
+    }
+}

@@ -58,7 +58,12 @@ public struct ModelID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let rawValue: String
 
     public init(_ rawValue: String) throws(MeshIdentifier.Problem) {
-        try MeshIdentifier.validate(rawValue, kind: "model id")
+        try self.init(rawValue, kind: "model id")
+    }
+
+    /// `kind` names the id in the error ("vmodel id": vmodels share the model id alphabet).
+    public init(_ rawValue: String, kind: String) throws(MeshIdentifier.Problem) {
+        try MeshIdentifier.validate(rawValue, kind: kind)
         self.rawValue = rawValue
     }
 

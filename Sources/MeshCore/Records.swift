@@ -102,7 +102,7 @@ public struct ModelRecord: Codable, Hashable, Sendable {
 
     /// Whether two registrations describe the same model (registering it again is then a no-op).
     public func sameDefinition(as other: ModelRecord) -> Bool {
-        type == other.type && storage == other.storage && sizeHintBytes == other.sizeHintBytes
+        sameSource(as: other) && sizeHintBytes == other.sizeHintBytes
             && minCopies == other.minCopies && maxCopies == other.maxCopies && labels == other.labels
             && scaleUpRequestsPerSecond == other.scaleUpRequestsPerSecond
     }

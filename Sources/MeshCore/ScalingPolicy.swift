@@ -18,9 +18,12 @@ public struct ScalingPolicy: Sendable {
     /// Hot for this long before adding copies (the rates are already averaged over seconds).
     public var sustain: Duration
     public var placement: PlacementPolicy
+    /// The size a model without a hint or a measurement is planned with (``ModelSize``).
+    public var defaultModelSizeBytes: Int64 = MeshDefaults.defaultModelSizeBytes
 
-    public init(scaleUpRequestsPerSecond: Double = 30, scaleUpInFlight: Double = 8, idleRequestsPerSecond: Double? = nil,
-                scaleDownAfter: Duration = .seconds(120), maxAddsPerDecision: Int = 2, removalCooldown: Duration = .seconds(10),
+    public init(scaleUpRequestsPerSecond: Double = MeshDefaults.scaleUpRequestsPerSecond, scaleUpInFlight: Double = MeshDefaults.scaleUpInFlight,
+                idleRequestsPerSecond: Double? = nil, scaleDownAfter: Duration = MeshDefaults.scaleDownAfter,
+                maxAddsPerDecision: Int = 2, removalCooldown: Duration = .seconds(10),
                 sustain: Duration = .seconds(1), placement: PlacementPolicy = PlacementPolicy()) {
         self.scaleUpRequestsPerSecond = scaleUpRequestsPerSecond
         self.scaleUpInFlight = scaleUpInFlight
@@ -45,21 +48,29 @@ public struct ScalingPolicy: Sendable {
         }
     }
 
-    public enum Action: Sendable, Hashable {
-        case add([PeerID])
-        case remove(PeerID)
+    /// What a decision does; written as `add` or `remove` in the decision record.
+    public enum Action: String, Sendable, Hashable, Codable {
+        /// Load copies on `peers`.
+        case add
+        /// Remove the copy on the first of `peers`.
+        case remove
     }
 
     /// A decision with the numbers behind it, for logs and status.
     public struct Decision: Sendable, Hashable, Codable {
         public var model: ModelID
         public var time: MeshTime
-        /// `add` or `remove`.
-        public var action: String
+        public var action: Action
         public var peers: [PeerID]
         public var copiesBefore: Int
         public var totalRequestsPerSecond: Double
         public var reason: String
+    }
+
+    /// The models `me` decides for: those it holds and those with `minCopies`, when it is their
+    /// decider (in id order, so ticks are reproducible).
+    public func modelsToDecide(held: some Collection<ModelID>, view: ClusterView, me: PeerID) -> [ModelID] {
+        Set(held).union(view.pinned.keys).filter { decider(for: $0, view: view) == me }.sorted()
     }
 
     /// Who decides for `model`: the first holder by rendezvous hash, or the first active peer
@@ -91,13 +102,8 @@ public struct ScalingPolicy: Sendable {
             let labels = Set(record.labels)
             return view.peers.values.reduce(0) { $0 + (!$1.shuttingDown && labels.isSubset(of: $1.labels) ? 1 : 0) }
         }
-        func decision(_ action: Action, _ reason: String) -> Decision {
-            switch action {
-            case .add(let peers):
-                return Decision(model: model, time: now, action: "add", peers: peers, copiesBefore: copies.count, totalRequestsPerSecond: total, reason: reason)
-            case .remove(let peer):
-                return Decision(model: model, time: now, action: "remove", peers: [peer], copiesBefore: copies.count, totalRequestsPerSecond: total, reason: reason)
-            }
+        func decision(_ action: Action, _ peers: [PeerID], _ reason: String) -> Decision {
+            Decision(model: model, time: now, action: action, peers: peers, copiesBefore: copies.count, totalRequestsPerSecond: total, reason: reason)
         }
 
         // Keep models with a minimum count at it, whatever their traffic.
@@ -105,7 +111,7 @@ public struct ScalingPolicy: Sendable {
             let targets = place(model, record: record, view: view, count: record.minCopies - copies.count, now: now)
             state.hotSince = nil
             guard !targets.isEmpty else { return (nil, state) }
-            return (decision(.add(targets), "\(copies.count) of minCopies \(record.minCopies) copies"), state)
+            return (decision(.add, targets, "\(copies.count) of minCopies \(record.minCopies) copies"), state)
         }
 
         // Hot: add copies, once copies still loading have landed.
@@ -129,7 +135,7 @@ public struct ScalingPolicy: Sendable {
             let why = queueing && perCopy <= threshold
                 ? "\(Formatting.decimal(inFlightPerCopy)) requests in flight per copy (threshold \(Formatting.decimal(scaleUpInFlight)))"
                 : "\(Formatting.decimal(perCopy)) requests/s per copy over \(copies.count) cop\(copies.count == 1 ? "y" : "ies") (threshold \(Formatting.decimal(threshold)))"
-            return (decision(.add(targets), why), state)
+            return (decision(.add, targets, why), state)
         }
         state.hotSince = nil
 
@@ -146,14 +152,14 @@ public struct ScalingPolicy: Sendable {
             }!
             state.lastRemoval = now
             let why = "idle for \(Int(idle.seconds)) s (\(Formatting.decimal(total, 2)) requests/s, idle below \(Formatting.decimal(idleRequestsPerSecond, 2))); \(loaded.count) copies, floor \(floor)"
-            return (decision(.remove(victim), why), state)
+            return (decision(.remove, [victim], why), state)
         }
         return (nil, state)
     }
 
     private func place(_ model: ModelID, record: ModelRecord, view: ClusterView, count: Int, now: MeshTime) -> [PeerID] {
         guard count > 0 else { return [] }
-        let size = record.sizeHintBytes ?? view.copies(of: model).values.map(\.sizeBytes).max() ?? 0
+        let size = ModelSize.planned(model, record: record, view: view, defaultBytes: defaultModelSizeBytes)
         switch placement.rank(for: model, record: record, sizeBytes: size, view: view, excluded: [], now: now) {
         case .success(let ranked): return Array(ranked.prefix(count))
         case .failure: return []

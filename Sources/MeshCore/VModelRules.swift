@@ -33,22 +33,6 @@ public enum VModelRules {
         }
     }
 
-    /// What a request for a vmodel cannot do, with the gRPC status ModelMesh answers it with.
-    public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
-        /// NOT_FOUND.
-        case notFound(String)
-        /// FAILED_PRECONDITION.
-        case failedPrecondition(String)
-        /// ALREADY_EXISTS.
-        case alreadyExists(String)
-
-        public var description: String {
-            switch self {
-            case .notFound(let message), .failedPrecondition(let message), .alreadyExists(let message): return message
-            }
-        }
-    }
-
     /// The target model as etcd holds it when the request is decided.
     public enum TargetState: Sendable, Equatable {
         /// Not registered and no model info to create it.
@@ -79,7 +63,7 @@ public enum VModelRules {
     public static func set(
         _ request: SetRequest, current: VModelRecord?, target: TargetState,
         activeCopies: Int, targetLoadedCopies: Int, now: MeshTime
-    ) throws(Refusal) -> Change {
+    ) throws(MeshError) -> Change {
         if let current, !request.owner.isEmpty, current.owner != request.owner {
             throw .alreadyExists("vmodel \(request.vmodel) already exists with a different owner \"\(current.owner)\"")
         }
@@ -133,7 +117,7 @@ public enum VModelRules {
         return change
     }
 
-    private static func create(_ request: SetRequest, target: TargetState, now: MeshTime) throws(Refusal) -> Change {
+    private static func create(_ request: SetRequest, target: TargetState, now: MeshTime) throws(MeshError) -> Change {
         if request.updateOnly { throw .notFound("vmodel \(request.vmodel) not found") }
         if target == .missing { throw .notFound("target model \(request.target) not found") }
         let record = VModelRecord(
@@ -209,5 +193,84 @@ public enum VModelRules {
         var record = record
         record.updated = now
         return record
+    }
+}
+
+// MARK: The model writes a vmodel change needs
+
+extension VModelRules {
+    /// One model written in the same transaction as a vmodel: `next` nil unregisters it.
+    public struct ModelWrite: Sendable, Equatable {
+        public var id: ModelID
+        /// The revision the decision was made on (0: the model did not exist).
+        public var modRevision: Int64
+        public var next: ModelRecord?
+
+        public init(id: ModelID, modRevision: Int64, next: ModelRecord?) {
+            self.id = id
+            self.modRevision = modRevision
+            self.next = next
+        }
+    }
+
+    /// The model records a change of reference counts writes, in id order. `models` holds each
+    /// model as read (a missing model is skipped, unless `created` gives the record the change
+    /// registers); `retired` names the models to unregister once unreferenced.
+    public static func modelWrites(
+        _ references: [ModelID: Int], models: [ModelID: Versioned<ModelRecord>],
+        created: (id: ModelID, record: ModelRecord)? = nil, retired: Set<ModelID> = []
+    ) -> [ModelWrite] {
+        references.sorted { $0.key < $1.key }.compactMap { model, delta in
+            let versioned = models[model]
+            guard let base = versioned?.record ?? (created?.id == model ? created?.record : nil) else { return nil }
+            return ModelWrite(id: model, modRevision: versioned?.modRevision ?? 0,
+                              next: apply(delta, to: base, retireUnreferenced: retired.contains(model)))
+        }
+    }
+}
+
+// MARK: Driving one transition
+
+extension VModelRules {
+    /// What a driver of one transition remembers between steps, and when the transition fails.
+    public struct Transition: Sendable, Equatable {
+        public let target: ModelID
+        /// An attempt to add a copy found no peer to place it on: go on with the copies there are.
+        public private(set) var placementExhausted = false
+        /// The last problem seen, for the failure message.
+        public private(set) var lastProblem: String?
+
+        public init(target: ModelID) {
+            self.target = target
+        }
+
+        /// The next step, given the copies of the active model and of the target.
+        public func next(activeCopies: [PeerID: CopyRecord], targetCopies: [PeerID: CopyRecord]) -> Step {
+            nextStep(activeCopies: activeCopies, targetCopies: targetCopies, placementExhausted: placementExhausted)
+        }
+
+        /// An attempt to add a copy of the target failed with `error`; returns the message to
+        /// fail the transition with, or nil to go on. `holders`: copies of the target before it.
+        public mutating func addCopyFailed(_ error: MeshError, holders: Int) -> String? {
+            if error.kind == .notFound { return "the target model \(target) is not registered" }
+            lastProblem = error.message
+            // No copy at all: the transition cannot go on. Some copies: go on with those.
+            if holders == 0 { return error.message }
+            placementExhausted = true
+            return nil
+        }
+
+        /// Something else went wrong on the way (the store, the switch); remembered for the message.
+        public mutating func noteProblem(_ problem: String) {
+            lastProblem = problem
+        }
+
+        /// The message when no copy of the target could be placed at all.
+        public var stalledMessage: String { lastProblem ?? "no peer can load the target \(target)" }
+
+        /// The message when the transition ran out of time.
+        public func timedOutMessage(after limit: Duration) -> String {
+            lastProblem ?? "the target \(target) did not load within \(Int(limit.seconds)) s"
+        }
     }
 }

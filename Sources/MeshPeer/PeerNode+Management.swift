@@ -1,117 +1,53 @@
-import EtcdGateway
 import MeshCore
 import OpenInference
 
 extension PeerNode {
-    /// Checks a registration and builds the record, with errors that say what to fix.
-    func validateRegistration(_ input: RegisterModelBody) throws(InferenceError) -> (ModelID, ModelRecord) {
-        let id: ModelID
-        do { id = try ModelID(input.id) } catch { throw .invalidArgument(error.description) }
-        guard !input.type.isEmpty else { throw .invalidArgument("model type must not be empty") }
-        guard runtimes.runtime(for: input.type) != nil else {
-            throw .invalidArgument("unknown model type \"\(TextLimit.clip(input.type))\"; this mesh runs \(runtimes.supportedTypes.joined(separator: ", "))")
-        }
-        if input.storage != nil && input.storageUri != nil {
-            throw .invalidArgument("give either \"storage\" or \"storageUri\", not both")
-        }
-        let storage = input.storage ?? input.storageUri.map { StorageLocation.uri($0) }
-        if let storage { try validate(storage) }
-        let minCopies = input.minCopies ?? 0
-        guard minCopies >= 0 else { throw .invalidArgument("minCopies must not be negative") }
-        if let maxCopies = input.maxCopies {
-            guard maxCopies >= 1 else { throw .invalidArgument("maxCopies must be at least 1") }
-            guard maxCopies >= minCopies else { throw .invalidArgument("maxCopies (\(maxCopies)) is below minCopies (\(minCopies))") }
-        }
-        if let hint = input.sizeHintBytes, hint <= 0 { throw .invalidArgument("sizeHintBytes must be positive") }
-        if let rate = input.scaleUpRequestsPerSecond, !(rate > 0) { throw .invalidArgument("scaleUpRequestsPerSecond must be positive") }
-        for label in input.labels ?? [] where label.isEmpty || label.contains(",") {
-            throw .invalidArgument("label \"\(TextLimit.clip(label))\" must be non-empty and without commas")
-        }
-        let record = ModelRecord(
-            type: input.type, storage: storage, sizeHintBytes: input.sizeHintBytes, minCopies: minCopies,
-            maxCopies: input.maxCopies, labels: input.labels ?? [], scaleUpRequestsPerSecond: input.scaleUpRequestsPerSecond,
-            created: .now
-        )
-        return (id, record)
+    /// Checks a registration and builds the record (``ModelRegistration``), with errors that say
+    /// what to fix.
+    func validateRegistration(_ registration: ModelRegistration) throws(MeshError) -> (ModelID, ModelRecord) {
+        try registration.validated(types: runtimes.supportedTypes, now: clock.now)
     }
 
-    /// Storage locations may not climb out of their root, carry credentials or smuggle control
-    /// characters.
-    func validate(_ location: StorageLocation) throws(InferenceError) {
-        do { try location.validate() } catch { throw .invalidArgument("storage: \(error.description)") }
-    }
-
-    /// `withScaling`: also read the last scaling decision (one more etcd read; gRPC's status has no place for it).
+    /// `withScaling`: also read the last scaling decision (one more read; gRPC's status has no place for it).
     func status(of id: ModelID, withScaling: Bool = true) async throws -> ModelStatus {
-        let (record, _, revision) = try await etcdCall { try await store.model(id) }
-        let layout = store.layout
-        guard let record else { throw InferenceError.notFound("model \(id) is not registered") }
-        let copies = try await etcdCall { try await etcd.range(.prefix(layout.copies(of: id)), RangeOptions(revision: revision)) }
-        let failures = try await etcdCall { try await etcd.range(.prefix(layout.failures(of: id)), RangeOptions(revision: revision)) }
-        var copyStatuses: [CopyStatus] = []
+        let read = try await store.model(id)
+        guard let record = read.record else { throw MeshError.notFound("model \(id) is not registered") }
+        let placement = try await store.placement(of: id, atRevision: read.readRevision)
         let view = mirror.view
-        for kv in copies.kvs {
-            guard case .copy(_, let peer) = layout.entry(forKey: kv.keyString),
-                  let copy = try? RecordCoding.decode(CopyRecord.self, from: kv.value) else { continue }
-            let rate = view.report(for: peer, now: .now, maxAge: .seconds(10))?.rate(of: id)
-            copyStatuses.append(CopyStatus(peer: peer.rawValue, state: copy.state.rawValue, since: copy.since, sizeBytes: copy.sizeBytes,
-                                           download: copy.download, requestsPerSecond: rate?.perSecond, inFlight: rate?.inFlight))
+        let now = clock.now
+        let copies = placement.copies.map { peer, copy in
+            let rate = view.report(for: peer, now: now, maxAge: configuration.reportMaxAge)?.rate(of: id)
+            return CopyStatus(peer: peer.rawValue, state: copy.state.rawValue, since: copy.since, sizeBytes: copy.sizeBytes,
+                              download: copy.download, requestsPerSecond: rate?.perSecond, inFlight: rate?.inFlight)
         }
-        var failureStatuses: [FailureStatus] = []
-        for kv in failures.kvs {
-            guard case .failure(_, let peer) = layout.entry(forKey: kv.keyString),
-                  let failure = try? RecordCoding.decode(FailureRecord.self, from: kv.value) else { continue }
-            failureStatuses.append(FailureStatus(peer: peer.rawValue, time: failure.time, message: failure.message))
-        }
-        let status: String
-        if copyStatuses.contains(where: { $0.state == "loaded" }) {
-            status = "LOADED"
-        } else if !copyStatuses.isEmpty {
-            status = "LOADING"
-        } else if !failureStatuses.isEmpty {
-            status = "LOADING_FAILED"
-        } else {
-            status = "NOT_LOADED"
-        }
-        let decision = withScaling
-            ? try await etcdCall { try await etcd.get(layout.decision(id)) }.flatMap { try? RecordCoding.decode(ScalingPolicy.Decision.self, from: $0.value) }
-            : nil
-        return ModelStatus(status: status, id: id.rawValue, model: record,
-                           copies: copyStatuses.sorted { $0.since > $1.since },
-                           failures: failureStatuses.sorted { $0.time > $1.time }, lastScaling: decision)
+        let failures = placement.failures.map { FailureStatus(peer: $0.key.rawValue, time: $0.value.time, message: $0.value.message) }
+        let decision = withScaling ? try await store.decision(of: id) : nil
+        return ModelStatus(
+            status: ModelAvailability(copies: placement.copies.values, recentFailures: placement.failures.count),
+            id: id.rawValue, model: record,
+            copies: copies.sorted { ($0.since, $0.peer) > ($1.since, $1.peer) },
+            failures: failures.sorted { ($0.time, $0.peer) > ($1.time, $1.peer) }, lastScaling: decision
+        )
     }
 
     /// Changes min/max copies or the scale-up threshold with a compare-and-swap.
     func updateModel(_ id: ModelID, _ input: UpdateModelBody) async throws -> ModelRecord {
-        for _ in 0..<5 {
-            let (current, modRevision, _) = try await etcdCall { try await store.model(id) }
-            guard var record = current else { throw InferenceError.notFound("model \(id) is not registered") }
-            if let minCopies = input.minCopies {
-                guard minCopies >= 0 else { throw InferenceError.invalidArgument("minCopies must not be negative") }
-                record.minCopies = minCopies
-            }
-            if let maxCopies = input.maxCopies {
-                guard maxCopies >= 1 else { throw InferenceError.invalidArgument("maxCopies must be at least 1") }
-                record.maxCopies = maxCopies
-            }
-            if let maxCopies = record.maxCopies, maxCopies < record.minCopies {
-                throw InferenceError.invalidArgument("maxCopies (\(maxCopies)) is below minCopies (\(record.minCopies))")
-            }
-            if let rate = input.scaleUpRequestsPerSecond {
-                guard rate > 0 else { throw InferenceError.invalidArgument("scaleUpRequestsPerSecond must be positive") }
-                record.scaleUpRequestsPerSecond = rate
-            }
-            if try await etcdCall({ try await store.update(id, record, ifRevision: modRevision) }) { return record }
+        try await retryingCompareAndSwap("model \(id)") {
+            let current = try await store.model(id)
+            guard let record = current.record else { throw MeshError.notFound("model \(id) is not registered") }
+            let updated = try ModelRegistration.update(
+                record, minCopies: input.minCopies, maxCopies: input.maxCopies, scaleUpRequestsPerSecond: input.scaleUpRequestsPerSecond
+            )
+            return try await store.update(id, updated, ifRevision: current.modRevision) ? updated : nil
         }
-        throw InferenceError.unavailable("model \(id) kept changing while it was being updated; try again")
     }
 
     func peerList() -> PeerList {
         let view = mirror.view
-        let now = MeshTime.now
+        let now = clock.now
         let peers = view.peers.sorted { $0.key < $1.key }.map { id, record -> PeerStatus in
             let holdings = view.holdings(of: id)
-            let report = view.report(for: id, now: now, maxAge: .seconds(10))
+            let report = view.report(for: id, now: now, maxAge: configuration.reportMaxAge)
             return PeerStatus(
                 id: id.rawValue, httpAddress: record.httpAddress, grpcAddress: record.grpcAddress, zone: record.zone,
                 labels: record.labels, capacityBytes: record.capacityBytes, usedBytes: report?.usedBytes ?? holdings.bytes,
@@ -124,19 +60,17 @@ extension PeerNode {
 
     func placement() async throws -> Placement {
         let view = mirror.view
-        let now = MeshTime.now
+        let now = clock.now
         var entries: [PlacementEntry] = []
         for (model, copies) in view.copies {
             for (peer, copy) in copies {
-                let rate = view.report(for: peer, now: now, maxAge: .seconds(10))?.rate(of: model)
+                let rate = view.report(for: peer, now: now, maxAge: configuration.reportMaxAge)?.rate(of: model)
                 entries.append(PlacementEntry(model: model.rawValue, peer: peer.rawValue, state: copy.state.rawValue, since: copy.since,
                                               sizeBytes: copy.sizeBytes, requestsPerSecond: rate?.perSecond, inFlight: rate?.inFlight))
             }
         }
         entries.sort { ($0.model, $0.peer) < ($1.model, $1.peer) }
-        let decisions = try await etcdCall { try await etcd.getAll(prefix: store.layout.decisions).kvs }
-            .compactMap { try? RecordCoding.decode(ScalingPolicy.Decision.self, from: $0.value) }
-            .sorted { $0.model < $1.model }
+        let decisions = try await store.decisions().sorted { $0.model < $1.model }
         return Placement(revision: view.revision, copies: entries, decisions: decisions)
     }
 
@@ -161,33 +95,24 @@ extension PeerNode {
     func repositoryEntries(readyOnly: Bool) async throws -> [RepositoryEntry] {
         let view = mirror.view
         func entry(_ id: ModelID) -> RepositoryEntry? {
-            let copies = view.copies(of: id)
-            let failures = view.failures(of: id)
-            let state: String
+            let availability = ModelAvailability(id, in: view)
+            if readyOnly && availability != .loaded { return nil }
             var reason = ""
-            if copies.values.contains(where: { $0.state == .loaded }) {
-                state = "READY"
-            } else if !copies.isEmpty {
-                state = "LOADING"
-            } else if let failure = failures.values.max(by: { $0.time < $1.time }) {
-                state = "UNAVAILABLE"
-                reason = failure.message
-            } else {
-                state = "UNAVAILABLE"
-                reason = "not loaded; loads on first request"
+            switch availability {
+            case .loadingFailed: reason = view.failures(of: id).values.max { $0.time < $1.time }?.message ?? ""
+            case .notLoaded: reason = "not loaded; loads on first request"
+            case .loaded, .loading: break
             }
-            if readyOnly && state != "READY" { return nil }
-            return RepositoryEntry(name: id.rawValue, state: state, reason: reason)
+            return RepositoryEntry(name: id.rawValue, state: availability.repositoryState, reason: reason)
         }
         if readyOnly {
             return view.copies.keys.sorted().compactMap(entry)
         }
-        let page = try await etcdCall { try await store.listModels(after: nil, limit: 10_000) }
-        return page.models.compactMap { entry($0.0) }
+        return try await store.listModels(after: nil, limit: 10_000).items.compactMap { entry($0.0) }
     }
 
     /// Removes every copy of a model (it stays registered and loads again on demand).
     func unloadEverywhere(_ id: ModelID) async throws -> Int64 {
-        try await etcdCall { try await store.deleteAllCopies(of: id) }
+        try await store.deleteAllCopies(of: id)
     }
 }

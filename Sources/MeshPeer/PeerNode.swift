@@ -16,8 +16,8 @@ import Synchronization
 public final class PeerNode: Sendable {
     public let configuration: PeerConfiguration
     public var peerID: PeerID { configuration.peerID }
-    let etcd: EtcdClient
-    let store: MeshStore
+    let store: any MeshStore
+    let clock: any PeerClock
     let mirror: ClusterMirror
     let membership: Membership
     let local: LocalModels
@@ -48,7 +48,7 @@ public final class PeerNode: Sendable {
         if let path = configuration.storageConfigPath {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw StorageFailure("the storage configuration \(path) does not exist (--storage-config)")
+                throw MeshError.invalidArgument("the storage configuration \(path) does not exist (--storage-config)")
             }
             configurationStore = try await StorageConfigurationStore(
                 source: isDirectory.boolValue ? .directory(path) : .file(path), logger: logger)
@@ -90,8 +90,10 @@ public final class PeerNode: Sendable {
         self.logger = logger
         var etcdLogger = logger
         etcdLogger[metadataKey: "component"] = "etcd"
-        etcd = EtcdClient(EtcdClient.Configuration(endpoints: configuration.etcdEndpoints), logger: etcdLogger)
-        store = MeshStore(etcd: etcd, layout: configuration.layout)
+        let etcd = EtcdClient(EtcdClient.Configuration(endpoints: configuration.etcdEndpoints), logger: etcdLogger)
+        store = EtcdMeshStore(etcd: etcd, layout: configuration.layout, logger: etcdLogger)
+        let clock = SystemClock()
+        self.clock = clock
         metrics = MeshMetrics(perModel: configuration.perModelMetrics)
         health = PeerHealth(quarantine: configuration.peerQuarantine)
         mirror = ClusterMirror(store: store, recordCacheSize: configuration.recordCacheSize, logger: logger)
@@ -103,14 +105,14 @@ public final class PeerNode: Sendable {
         membership = Membership(peerID: configuration.peerID, record: record, store: store,
                                 leaseTTL: configuration.leaseTTLSeconds, logger: logger)
         var localSettings = LocalModels.Settings()
-        localSettings.minChurnAge = configuration.minChurnAge
+        localSettings.ledger = CopyLedger.Settings(minChurnAge: configuration.minChurnAge, defaultModelSizeBytes: configuration.defaultModelSizeBytes)
         localSettings.loadTimeout = configuration.loadTimeout
         localSettings.failureExpiry = configuration.failureExpiry
-        localSettings.defaultModelSizeBytes = configuration.defaultModelSizeBytes
         let membership = self.membership
         local = LocalModels(
             peerID: configuration.peerID, capacityBytes: configuration.capacityBytes, store: store, runtimes: runtimes,
-            files: StoredModelFiles(storage: storage), settings: localSettings, metrics: metrics, logger: logger, lease: { membership.lease }
+            files: StoredModelFiles(storage: storage), settings: localSettings, metrics: metrics, clock: clock, logger: logger,
+            lease: { membership.lease }
         )
         let loadReports = PiggybackedLoadReports()
         forwarder = PeerForwarder(selfID: configuration.peerID, maxResponseBytes: max(configuration.maxBodyBytes, 64 << 20),
@@ -118,24 +120,27 @@ public final class PeerNode: Sendable {
         var gossipSettings = LoadGossip.Settings()
         gossipSettings.interval = configuration.gossipInterval
         gossipSettings.fanout = configuration.gossipFanout
-        gossipSettings.maxAge = configuration.gossipInterval * 5
+        gossipSettings.maxAge = configuration.reportMaxAge
         gossip = LoadGossip(peerID: configuration.peerID, mirror: mirror, local: local, health: health, http: forwarder.http,
-                            settings: gossipSettings, logger: logger)
-        let placement = PlacementPolicy(minChurnAge: configuration.minChurnAge, reportMaxAge: configuration.gossipInterval * 5)
-        let scaling = ScalingPolicy(
+                            settings: gossipSettings, clock: clock, logger: logger)
+        let placement = PlacementPolicy(minChurnAge: configuration.minChurnAge, reportMaxAge: configuration.reportMaxAge)
+        var scaling = ScalingPolicy(
             scaleUpRequestsPerSecond: configuration.scaleUpRequestsPerSecond, scaleUpInFlight: configuration.scaleUpInFlight,
             idleRequestsPerSecond: configuration.idleRequestsPerSecond, scaleDownAfter: configuration.scaleDownAfter,
             removalCooldown: min(.seconds(10), configuration.scaleDownAfter), placement: placement
         )
-        scaler = CopyScaler(peerID: configuration.peerID, policy: scaling, interval: configuration.scaleInterval,
-                            loadTimeout: configuration.loadTimeout, mirror: mirror, local: local, store: store,
-                            membership: membership, http: forwarder.http, logger: logger)
+        scaling.defaultModelSizeBytes = configuration.defaultModelSizeBytes
         router = RequestRouter(
             peerID: configuration.peerID,
-            decisions: RoutePlanner(placement: placement, maxLoadFailures: configuration.maxLoadFailures),
-            mirror: mirror, local: local, health: health, defaultModelSizeBytes: configuration.defaultModelSizeBytes,
-            maxAttempts: configuration.maxAttempts, logger: logger
+            settings: RequestRoute.Settings(
+                planner: RoutePlanner(placement: placement, maxLoadFailures: configuration.maxLoadFailures),
+                maxAttempts: configuration.maxAttempts, defaultModelSizeBytes: configuration.defaultModelSizeBytes
+            ),
+            mirror: mirror, local: local, health: health, clock: clock, logger: logger
         )
+        scaler = CopyScaler(peerID: configuration.peerID, policy: scaling, interval: configuration.scaleInterval,
+                            loadTimeout: configuration.loadTimeout, mirror: mirror, local: local, store: store, router: router,
+                            forwarder: forwarder, membership: membership, clock: clock, logger: logger)
         grpcClients = GRPCPeerClients(maxMessageBytes: GRPCServerService.transportLimit(configuration.maxBodyBytes),
                                       loadReports: loadReports, logger: logger)
         vmodelTransitions = VModelTransitions(
@@ -209,7 +214,7 @@ public final class PeerNode: Sendable {
     /// Runs the peer until SIGTERM or SIGINT, then shuts down gracefully.
     public func run() async throws {
         do {
-            _ = try await etcd.status()
+            try await store.checkReachable()
         } catch {
             throw StartupError.etcdUnreachable("\(error)")
         }
@@ -258,7 +263,7 @@ public final class PeerNode: Sendable {
     private func shutdownClients() async {
         try? await forwarder.shutdown()
         try? await storageHTTP.shutdown()
-        try? await etcd.shutdown()
+        await store.close()
     }
 
     func makeApplication() -> some Service {
@@ -290,9 +295,7 @@ public final class PeerNode: Sendable {
     func register() async throws {
         try await serverRunning.wait()
         try await grpcListening.wait()
-        while !mirror.isSynced {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await mirror.waitUntilSynced()
         try await membership.register(http: forwarder.http)
     }
 
@@ -303,7 +306,7 @@ public final class PeerNode: Sendable {
     func leave() async {
         let started = ContinuousClock.now
         shuttingDown.store(true, ordering: .relaxed)
-        await local.stopAcceptingLoads()
+        local.stopAcceptingLoads()
         do {
             try await membership.update { $0.shuttingDown = true }
         } catch {
@@ -319,7 +322,7 @@ public final class PeerNode: Sendable {
     /// Makes sure every model used here within `--migrate-used-within` has a loaded copy on
     /// another peer, most recently used first, a few at a time.
     func migrateModels(deadline: ContinuousClock.Instant) async -> (moved: Int, failed: Int) {
-        let recent = await local.recentlyUsed(since: .now - configuration.migrateUsedWithin)
+        let recent = local.recentlyUsed(since: clock.now - configuration.migrateUsedWithin)
         guard !recent.isEmpty else { return (0, 0) }
         let call = RESTLoadCall(forwarder: forwarder, peerID: peerID)
         return await withTaskGroup(of: Bool.self) { group in
@@ -370,32 +373,16 @@ public final class PeerNode: Sendable {
             let name = modelParameter.flatMap { context.parameters.get($0) } ?? ""
             let hop = try HopContext(request, defaultTimeout: configuration.requestTimeout)
             (model, reply) = try await body(name, &request, hop)
-        } catch let error as InferenceError {
-            reply = .error(error)
-        } catch let decline as RouteDecline {
-            reply = .decline(decline, peer: peerID.rawValue)
-        } catch let conflict as ConflictError {
-            reply = .json(409, InferenceError.invalidArgument(conflict.message).jsonBody)
-        } catch let error as EtcdError {
-            reply = .error(.unavailable("etcd is not available: \(error)"))
         } catch {
-            logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"])
-            reply = .error(.internalError("\(error)"))
+            let (meshError, expected) = MeshError.from(error)
+            if !expected { logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"]) }
+            reply = .error(meshError, peer: peerID)
         }
         // Hops carry this peer's load back to the sender.
         if request.header(MeshHeaders.hop) != nil, let load = gossip.headerValue { reply.headers.append((MeshHeaders.load, load)) }
         let handling = reply.header(MeshHeaders.servedBy).map { $0 == peerID.rawValue ? "local" : "forwarded" } ?? "none"
         metrics.request(route: route, model: model, handling: handling, code: String(reply.status), duration: .now - started)
         return reply.response
-    }
-
-    /// Runs an etcd call, turning "etcd is away" into a 503 the client can act on.
-    func etcdCall<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as EtcdError {
-            throw InferenceError.unavailable("etcd is not available, try again later: \(error)")
-        }
     }
 }
 

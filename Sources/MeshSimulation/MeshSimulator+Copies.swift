@@ -1,40 +1,29 @@
 import MeshCore
 
-/// Loading, finishing and dropping copies, as `LocalModels` does on a real peer: the ledger
-/// decides, the simulator writes the copy records a peer would write.
+/// Copies, through each peer's ``CopyLedger`` as `LocalModels` drives it on a real peer: the
+/// ledger decides, the simulator carries out its actions (the copy records a peer would write,
+/// loads that take the model's load time, the requests waiting for them).
 extension MeshSimulator {
-    enum LoadStart { case started, present, refused }
+    enum LoadStart { case started, present, refused(CopyFailure) }
 
-    /// Claims a copy of `model` on `slot`: admission by ``LocalCache`` (evicting LRU models, or
-    /// refusing under the churn guard), the copy record in state `loading`, and the load's end
-    /// scheduled after the model's load time.
+    /// Asks `slot`'s ledger for a copy of `model`; the claim always holds (one view, no races).
     mutating func startLoad(_ model: Int32, at slot: Int32, forScaler: Bool) -> LoadStart {
         let index = Int(slot)
         let id = catalog.ids[Int(model)]
-        guard peers[index].cache.entry(id) == nil else { return .present }
-        let size = catalog.records[Int(model)].sizeHintBytes ?? peers[index].measuredSizes[model] ?? configuration.defaultModelBytes
-        let busy = peers[index].busyModels
-        switch peers[index].cache.admit(id, sizeBytes: size, now: now, minChurnAge: configuration.minChurnAge, busy: busy) {
-        case .admitted(let victims):
-            for victim in victims {
-                dropCopy(catalog.index(of: victim), at: slot)
-                statistics.evictions += 1
+        switch peers[index].ledger.requestLoad(id, record: catalog.records[Int(model)], view: view, now: now) {
+        case .present:
+            return .present
+        case .refused(let failure, let refusal):
+            switch refusal {
+            case .churnGuard: statistics.refusedByChurnGuard += 1
+            case .noRoom, .tooLarge: statistics.refusedForRoom += 1
+            case .shuttingDown, .unsupported: break
             }
-            peers[index].held.insert(model)
-            apply(.copyPut(id, peers[index].id, CopyRecord(state: .loading, since: now, sizeBytes: size)))
-            loadTokens += 1
-            peers[index].loads[model] = PendingLoad(token: loadTokens, waiters: [])
-            events.schedule(.loadFinished(peer: slot, model: model, token: loadTokens), at: clock + catalog.loadMillis[Int(model)])
+            return .refused(failure)
+        case .claiming(let actions):
+            perform(actions, at: slot)
             if forScaler { statistics.scalerLoads += 1 } else { statistics.requestLoads += 1 }
             return .started
-        case .alreadyPresent:
-            return .present
-        case .wouldChurn:
-            statistics.refusedByChurnGuard += 1
-            return .refused
-        case .tooLarge, .noRoom:
-            statistics.refusedForRoom += 1
-            return .refused
         }
     }
 
@@ -42,27 +31,46 @@ extension MeshSimulator {
     /// copy record turns `loaded`, and the requests waiting for it are served.
     mutating func finishLoad(_ model: Int32, at slot: Int32, token: UInt64) {
         let index = Int(slot)
-        guard peers[index].alive, let pending = peers[index].loads[model], pending.token == token else { return }
-        peers[index].loads[model] = nil
-        let id = catalog.ids[Int(model)]
-        let size = catalog.sizes[Int(model)]
-        if catalog.records[Int(model)].sizeHintBytes == nil { peers[index].measuredSizes[model] = size }
-        peers[index].cache.markLoaded(id, now: now)
-        let victims = peers[index].cache.resize(id, to: size, now: now, busy: peers[index].busyModels)
-        for victim in victims {
-            dropCopy(catalog.index(of: victim), at: slot)
-            statistics.resizeEvictions += 1
-        }
-        apply(.copyPut(id, peers[index].id, CopyRecord(state: .loaded, since: now, sizeBytes: size)))
-        for waiter in pending.waiters {
-            serve(waiter, at: slot, fromLoadedCopy: false)
-        }
+        guard peers[index].alive else { return }
+        let actions = peers[index].ledger.loadSucceeded(
+            catalog.ids[Int(model)], token: token, instance: (), sizeBytes: catalog.sizes[Int(model)], download: nil, now: now
+        )
+        perform(actions, at: slot)
     }
 
-    /// A copy the ledger has already let go of: its record goes from etcd.
-    mutating func dropCopy(_ model: Int32, at slot: Int32) {
+    /// Carries out a ledger's actions on `slot`.
+    mutating func perform(_ actions: [CopyLedger<Void>.Action], at slot: Int32) {
         let index = Int(slot)
-        peers[index].held.remove(model)
-        apply(.copyDeleted(catalog.ids[Int(model)], peers[index].id))
+        for action in actions {
+            switch action {
+            case .claim(let model, let record, _, let token):
+                apply(.copyPut(model, peers[index].id, record))
+                perform(peers[index].ledger.claimSucceeded(model, token: token, now: now), at: slot)
+            case .startLoad(let model, _, let token):
+                let position = catalog.index(of: model)
+                events.schedule(.loadFinished(peer: slot, model: position, token: token), at: clock + catalog.loadMillis[Int(position)])
+            case .putRecord(let model, let record):
+                apply(.copyPut(model, peers[index].id, record))
+            case .deleteRecord(let model):
+                apply(.copyDeleted(model, peers[index].id))
+            case .settle(let token, let result):
+                let waiting = peers[index].waiters.removeValue(forKey: token) ?? []
+                for waiter in waiting {
+                    switch result {
+                    case .success:
+                        if let failure = take(waiter, at: slot, afterLoad: true) { fail(waiter, FailureReason(failure)) }
+                    case .failure(let failure):
+                        fail(waiter, FailureReason(failure))
+                    }
+                }
+            case .evicted(_, _, let cause):
+                switch cause {
+                case .makingRoom: statistics.evictions += 1
+                case .resized: statistics.resizeEvictions += 1
+                }
+            case .recordFailure, .clearFailure, .unload, .releaseFiles:
+                break
+            }
+        }
     }
 }

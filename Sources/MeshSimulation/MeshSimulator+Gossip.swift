@@ -7,7 +7,7 @@ extension MeshSimulator {
         var reports: [LoadReport] = []
         reports.reserveCapacity(live.slots.count)
         for slot in live.slots {
-            reports.append(peers[Int(slot)].loadReport(at: now))
+            reports.append(peers[Int(slot)].ledger.loadReport(now: now))
         }
         let delay = configuration.gossipDelay.milliseconds
         if delay <= 0 {

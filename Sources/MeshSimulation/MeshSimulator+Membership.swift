@@ -20,7 +20,7 @@ extension MeshSimulator {
             httpAddress: "sim", zone: zones > 0 ? "zone-\(Int(slot) % zones)" : nil,
             capacityBytes: configuration.peerCapacityBytes, version: "simulated", startTime: now, instance: "\(slot)"
         )
-        let peer = SimulatedPeer(slot: slot, record: record)
+        let peer = SimulatedPeer(slot: slot, record: record, settings: configuration.ledgerSettings)
         precondition(Int(slot) == peers.count, "peer slots are handed out in order")
         peers.append(peer)
         slotByID[peer.id] = slot
@@ -34,7 +34,7 @@ extension MeshSimulator {
     mutating func kill(_ slot: Int32) {
         let index = Int(slot)
         let dead = peers[index].id
-        let waiting = peers[index].loads.sorted { $0.key < $1.key }.flatMap(\.value.waiters)
+        let waiting = peers[index].waiters.sorted { $0.key < $1.key }.flatMap(\.value)
         peers[index].die()
         statistics.membership.append(MembershipRecord(time: clock, peer: dead, joined: false))
         events.schedule(.leaseExpired(peer: slot), at: clock + configuration.leaseTTL.milliseconds)
@@ -46,7 +46,7 @@ extension MeshSimulator {
             releaseOutstanding(at: waiter.entry, on: slot)
             var retry = waiter
             retry.forwardedTo = nil
-            retry.excluded.insert(dead)
+            retry.route.record(.unreachable(dead, reason: "connection closed before the answer", refused: false))
             route(retry)
         }
     }
@@ -66,10 +66,10 @@ extension MeshSimulator {
         var sample = ResidencySample(time: clock, usedBytes: 0, capacityBytes: 0, bands: bands.count)
         var copies: [Int32: Int] = [:]
         for slot in live.slots {
-            let peer = peers[Int(slot)]
-            sample.usedBytes += peer.cache.usedBytes
-            sample.capacityBytes += peer.cache.capacityBytes
-            for model in peer.held { copies[model, default: 0] += 1 }
+            let ledger = peers[Int(slot)].ledger
+            sample.usedBytes += ledger.cache.usedBytes
+            sample.capacityBytes += ledger.cache.capacityBytes
+            for model in ledger.copies.keys { copies[catalog.index(of: model), default: 0] += 1 }
         }
         for (model, count) in copies {
             sample.add(copies: count, band: bands.band(ofRank: catalog.ranks[Int(model)]))

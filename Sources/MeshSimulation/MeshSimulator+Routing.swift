@@ -1,134 +1,142 @@
 import MeshCore
 
-/// The routing loop of `RequestRouter`, attempt by attempt, with MeshCore deciding each step.
+/// Requests, driven through ``RequestRoute`` exactly as a peer's router drives it: the entry
+/// peer's route decides attempt after attempt; a hop runs the receiving peer's own route.
 extension MeshSimulator {
     /// A request reaches the peer the client's draw picks among the live ones.
     mutating func arrive(_ index: Int) {
         let model = trace.models[index]
+        let id = catalog.ids[Int(model)]
         guard let entry = live.entry(for: trace.entryDraws[index]) else {
-            fail(PendingRequest(index: Int32(index), model: model, entry: -1, excluded: []), .noPeers)
+            let route = RequestRoute(model: id, me: PeerID(trusted: "none"), deadline: nil, settings: routeSettings)
+            fail(PendingRequest(index: Int32(index), model: model, entry: -1, route: route), .noPeers)
             return
         }
         let excluded = peers[Int(entry)].unreachable(at: now)
-        route(PendingRequest(index: Int32(index), model: model, entry: entry, excluded: excluded))
+        let routing = RequestRoute(model: id, me: peers[Int(entry)].id, excluded: excluded, deadline: nil, settings: routeSettings)
+        route(PendingRequest(index: Int32(index), model: model, entry: entry, route: routing))
     }
 
-    /// Decides attempt after attempt on the entry peer until the request is served, waits for a
-    /// load, or runs out of options.
+    /// Carries out the entry peer's route until the request is served, waits for a load, or fails.
     mutating func route(_ pending: PendingRequest) {
         var request = pending
         let entry = Int(request.entry)
-        let id = catalog.ids[Int(request.model)]
-        while request.attempts < configuration.maxAttempts {
-            request.attempts += 1
-            let decision = decide(request.model, on: entry, hop: .external, excluded: request.excluded)
-            switch decision {
-            case .serveLocally:
-                guard let state = peers[entry].cache.entry(id)?.state else {
-                    request.excluded.insert(peers[entry].id)
-                    continue
-                }
-                take(request, at: request.entry, loaded: state == .loaded)
-                return
+        let record = catalog.records[Int(request.model)]
+        while true {
+            statistics.decisions += 1
+            let id = request.route.model
+            switch request.route.next(record: record, view: view, local: peers[entry].local(for: id), now: now, using: &random) {
+            case .serveHere:
+                if let failure = take(request, at: request.entry) { request.route.record(.local(failure)) } else { return }
             case .forward(let target, let hop):
-                guard view.peers[target] != nil, let slot = slotByID[target] else {
-                    request.excluded.insert(target)
-                    continue
-                }
-                guard peers[Int(slot)].alive else {
+                guard let slot = slotByID[target], peers[Int(slot)].alive else {
                     // A refused connection: the entry peer stops trying that peer for a while.
                     statistics.deadPeerForwards.append(DeadPeerForward(time: clock, request: request.index, entry: peers[entry].id, target: target))
-                    request.excluded.insert(target)
                     peers[entry].unreachableUntil[target] = now + configuration.quarantine
+                    request.route.record(.unreachable(target, reason: "connection refused", refused: true))
                     continue
                 }
-                if receive(&request, at: slot, hop: hop) { return }
-                request.excluded.insert(target)
-            case .loadLocally:
-                switch startLoad(request.model, at: request.entry, forScaler: false) {
-                case .started: request.startedLoad = true
-                case .present: break
-                case .refused: request.excluded.insert(peers[entry].id)
+                switch receive(&request, at: slot, hop: hop) {
+                case nil: return
+                case let decline?: request.route.record(.declined(target, decline, message: "", revision: nil))
                 }
-            case .notHere:
-                request.excluded.insert(peers[entry].id)
-            case .fail(let failure):
-                fail(request, FailureReason(failure))
+            case .loadHere:
+                switch startLoad(request.model, at: request.entry, forScaler: false) {
+                case .started:
+                    request.startedLoad = true
+                    request.route.record(.loadStarted)
+                case .present:
+                    request.route.record(.loadStarted)
+                case .refused(let failure):
+                    request.route.record(.local(failure))
+                }
+            case .waitForView:
+                // One view for every peer: it is never behind.
+                continue
+            case .finished:
+                return
+            case .fail:
+                fail(request, request.route.routingFailure.map(FailureReason.init) ?? .attemptsExhausted)
                 return
             }
         }
-        fail(request, .attemptsExhausted)
     }
 
-    /// The receiving peer's side of a hit-only or load-local hop: one decision, plus the serve
-    /// that follows a load. Returns false when it declines (the entry then excludes it).
-    mutating func receive(_ request: inout PendingRequest, at slot: Int32, hop: Hop) -> Bool {
+    /// The receiving peer's side of a hit-only or load-local hop: its own route of the request.
+    /// Returns nil when the request is served (or waits for a load) there, else how it declined.
+    mutating func receive(_ request: inout PendingRequest, at slot: Int32, hop: Hop) -> HopDecline.Outcome? {
         let target = Int(slot)
-        let id = catalog.ids[Int(request.model)]
-        for _ in 0..<2 {
-            let decision = decide(request.model, on: target, hop: hop, excluded: request.excluded)
-            switch decision {
-            case .serveLocally:
-                guard let state = peers[target].cache.entry(id)?.state else { return false }
+        let id = request.route.model
+        var route = RequestRoute(model: id, hop: hop, me: peers[target].id, excluded: request.route.excluded, deadline: nil, settings: routeSettings)
+        let record = catalog.records[Int(request.model)]
+        while true {
+            statistics.decisions += 1
+            switch route.next(record: record, view: view, local: peers[target].local(for: id), now: now, using: &random) {
+            case .serveHere:
                 request.forwardedTo = slot
                 peers[Int(request.entry)].outstanding[peers[target].id, default: 0] += 1
-                take(request, at: slot, loaded: state == .loaded)
-                return true
-            case .loadLocally:
+                guard let failure = take(request, at: slot) else { return nil }
+                peers[Int(request.entry)].outstanding[peers[target].id, default: 1] -= 1
+                request.forwardedTo = nil
+                route.record(.local(failure))
+            case .loadHere:
                 switch startLoad(request.model, at: slot, forScaler: false) {
-                case .started: request.startedLoad = true
-                case .present: break
-                case .refused: return false
+                case .started:
+                    request.startedLoad = true
+                    route.record(.loadStarted)
+                case .present:
+                    route.record(.loadStarted)
+                case .refused(let failure):
+                    route.record(.local(failure))
                 }
-            case .notHere, .forward, .fail:
-                return false
+            case .fail(let error):
+                return error.decline?.outcome ?? .unavailable
+            case .forward, .waitForView, .finished:
+                return .unavailable
             }
         }
-        return false
     }
 
-    /// Serves now from a loaded copy, or queues behind the load in progress.
-    mutating func take(_ request: PendingRequest, at slot: Int32, loaded: Bool) {
-        if loaded {
-            serve(request, at: slot, fromLoadedCopy: true)
-        } else if peers[Int(slot)].loads[request.model] != nil {
-            peers[Int(slot)].loads[request.model]!.waiters.append(request)
-        } else {
-            assertionFailure("a copy in state loading without a load in progress")
-            fail(request, .other)
+    /// Serves now from a loaded copy, or queues behind the load in progress; nil when taken.
+    /// `afterLoad`: the request waited for this copy's load.
+    mutating func take(_ request: PendingRequest, at slot: Int32, afterLoad: Bool = false) -> CopyFailure? {
+        let index = Int(slot)
+        let id = request.route.model
+        switch peers[index].ledger.acquire(id, now: now) {
+        case .ready(_, let token):
+            serve(request, at: slot, token: token, fromLoadedCopy: !afterLoad)
+            return nil
+        case .wait(let token):
+            peers[index].waiters[token, default: []].append(request)
+            return nil
+        case .unavailable(let failure):
+            return failure
         }
     }
 
     /// The request occupies its copy for the inference time.
-    mutating func serve(_ request: PendingRequest, at slot: Int32, fromLoadedCopy: Bool) {
-        let index = Int(slot)
+    mutating func serve(_ request: PendingRequest, at slot: Int32, token: UInt64, fromLoadedCopy: Bool) {
         // The client's connection went with its entry peer.
         guard request.forwardedTo == nil || peers[Int(request.entry)].alive else {
+            _ = peers[Int(slot)].ledger.release(request.route.model, token: token)
             fail(request, .peerDied)
             return
         }
-        let id = catalog.ids[Int(request.model)]
-        peers[index].inFlight[id, default: 0] += 1
-        peers[index].totalInFlight += 1
-        peers[index].cache.touch(id, now: now)
-        peers[index].rates.record(id, at: now)
-        events.schedule(.served(peer: slot, model: request.model, entry: request.entry), at: clock + configuration.inferenceLatency.milliseconds)
+        events.schedule(.served(peer: slot, model: request.model, token: token, entry: request.entry),
+                        at: clock + configuration.inferenceLatency.milliseconds)
         let outcome: RequestOutcome
         if fromLoadedCopy {
-            outcome = request.attempts > 1 ? .hitAfterRetries : request.forwardedTo == nil ? .localHit : .forwardedHit
+            outcome = request.route.attempts > 1 ? .hitAfterRetries : request.forwardedTo == nil ? .localHit : .forwardedHit
         } else {
             outcome = request.startedLoad ? .causedLoad : .joinedLoad
         }
         record(request, outcome)
     }
 
-    mutating func finishServing(_ model: Int32, at slot: Int32, entry: Int32) {
+    mutating func finishServing(_ model: Int32, token: UInt64, at slot: Int32, entry: Int32) {
         let index = Int(slot)
         if peers[index].alive {
-            let id = catalog.ids[Int(model)]
-            let remaining = (peers[index].inFlight[id] ?? 1) - 1
-            peers[index].inFlight[id] = remaining > 0 ? remaining : nil
-            peers[index].totalInFlight -= 1
+            perform(peers[index].ledger.release(catalog.ids[Int(model)], token: token), at: slot)
         }
         if entry != slot { releaseOutstanding(at: entry, on: slot) }
     }
@@ -154,23 +162,5 @@ extension MeshSimulator {
             band: bands.band(ofRank: catalog.ranks[Int(request.model)]),
             hit: outcome.isHit
         )
-    }
-
-    /// MeshCore's routing decision for `model` on the peer at `index`, counted.
-    mutating func decide(_ model: Int32, on index: Int, hop: Hop, excluded: Set<PeerID> = []) -> RouteDecision {
-        statistics.decisions += 1
-        let id = catalog.ids[Int(model)]
-        return planner.decide(
-            RoutePlanner.Request(model: id, record: catalog.records[Int(model)], hop: hop, excluded: excluded, sizeBytes: plannedSize(model)),
-            local: RoutePlanner.Local(peer: peers[index].id, copy: peers[index].cache.entry(id)?.state,
-                                      inFlight: peers[index].totalInFlight, outstanding: peers[index].outstanding),
-            view: view, now: now, using: &random
-        )
-    }
-
-    /// The size routing plans with (as `RequestRouter.sizeEstimate`): the registration's hint,
-    /// else the measured size of a loaded copy elsewhere, else the default.
-    func plannedSize(_ model: Int32) -> Int64 {
-        view.plannedSize(of: catalog.ids[Int(model)], record: catalog.records[Int(model)], defaultBytes: configuration.defaultModelBytes)
     }
 }

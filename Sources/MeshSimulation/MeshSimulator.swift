@@ -1,16 +1,17 @@
 import MeshCore
 
-/// Runs a trace through MeshCore's own decisions: ``RoutePlanner`` for every attempt and hop,
-/// ``PlacementPolicy`` (inside it) for every new copy, ``LocalCache`` for every admission and
-/// eviction, ``ScalingPolicy`` for every model's decider each scale interval. The simulator only
-/// plays the parts around them: the clock, etcd (one ``ClusterView`` that every peer reads,
-/// changed exactly as the mirror would change it), gossip (reports built from each peer's state,
-/// delivered after a delay), load times, and peers dying and joining.
+/// Runs a trace through the peer's own machines: ``RequestRoute`` for every request and hop
+/// (with ``RoutePlanner`` and ``PlacementPolicy`` inside it), ``CopyLedger`` for every copy's
+/// life (admission, eviction, loads, serving), ``ScalingPolicy`` for every model's decider each
+/// scale interval. The simulator only plays the parts around them: the clock, etcd (one
+/// ``ClusterView`` that every peer reads, changed exactly as the mirror would change it), gossip
+/// (reports built from each peer's ledger, delivered after a delay), load times, and peers dying
+/// and joining.
 public struct MeshSimulator {
     let configuration: SimulationConfiguration
     let catalog: ModelCatalog
     let trace: Trace
-    let planner: RoutePlanner
+    let routeSettings: RequestRoute.Settings
     let scalingPolicy: ScalingPolicy
     let bands: PopularityBands
     let windows: TraceWindows
@@ -23,7 +24,6 @@ public struct MeshSimulator {
     var events = EventQueue<MeshEvent>()
     /// Routing's random choices (power of two choices).
     var random: SeededRandom
-    var loadTokens: UInt64 = 0
     /// Milliseconds since the trace started, and the same as a wall-clock reading.
     var clock: Int64 = 0
     var now: MeshTime
@@ -37,7 +37,7 @@ public struct MeshSimulator {
         self.configuration = configuration
         self.catalog = catalog
         self.trace = trace
-        planner = configuration.routePlanner
+        routeSettings = configuration.routeSettings
         scalingPolicy = configuration.scalingPolicy
         bands = PopularityBands(models: catalog.count)
         windows = TraceWindows(count: configuration.windows, durationMillis: trace.durationMillis)
@@ -92,8 +92,8 @@ public struct MeshSimulator {
         switch event {
         case .loadFinished(let peer, let model, let token):
             finishLoad(model, at: peer, token: token)
-        case .served(let peer, let model, let entry):
-            finishServing(model, at: peer, entry: entry)
+        case .served(let peer, let model, let token, let entry):
+            finishServing(model, token: token, at: peer, entry: entry)
         case .gossip:
             gossip()
             reschedule(event, every: configuration.gossipInterval, end: end)
@@ -125,8 +125,8 @@ public struct MeshSimulator {
 
 enum MeshEvent {
     case loadFinished(peer: Int32, model: Int32, token: UInt64)
-    /// A request finished on `peer`; `entry` forwarded it there (or is `peer` itself).
-    case served(peer: Int32, model: Int32, entry: Int32)
+    /// A request finished on `peer` with the copy `token`; `entry` forwarded it there (or is `peer` itself).
+    case served(peer: Int32, model: Int32, token: UInt64, entry: Int32)
     case gossip
     case deliver([LoadReport])
     case scale

@@ -49,6 +49,13 @@ public enum FailureReason: String, CaseIterable, Sendable, Hashable {
         }
     }
 
+    init(_ failure: CopyFailure) {
+        switch failure {
+        case .removed, .shuttingDown: self = .peerDied
+        default: self = .other
+        }
+    }
+
     /// Whether the request failed for want of memory (rather than a crash).
     public var isCapacity: Bool {
         switch self {

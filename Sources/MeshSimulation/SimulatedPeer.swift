@@ -1,42 +1,34 @@
 import MeshCore
 
-/// One simulated peer: the memory ledger (``LocalCache``) and rate tracker a real peer keeps,
-/// plus what its shell tracks around them (requests in flight, loads in progress and their
-/// waiting requests, peers that refused a connection, the copy scaler's memory).
+/// One simulated peer: the copy ledger a real peer keeps (``CopyLedger``: memory, copies,
+/// requests in flight, rates), plus what its shell tracks around it (requests waiting for a
+/// load, requests it forwarded, peers that refused a connection, the copy scaler's memory).
 struct SimulatedPeer {
     let id: PeerID
     let record: PeerRecord
+    let ledgerSettings: CopyLedger<Void>.Settings
     var alive = true
-    var cache: LocalCache
-    var rates = RateTracker()
-    /// Requests being served here, per model.
-    var inFlight: [ModelID: Int] = [:]
-    var totalInFlight = 0
+    var ledger: CopyLedger<Void>
+    /// Requests waiting for a load, by the load's token.
+    var waiters: [UInt64: [PendingRequest]] = [:]
     /// Requests this peer forwarded that another peer is still serving.
     var outstanding: [PeerID: Int] = [:]
     /// Peers that refused a connection, and until when they stay excluded.
     var unreachableUntil: [PeerID: MeshTime] = [:]
-    /// Loads in progress, by model index, with the requests waiting for them.
-    var loads: [Int32: PendingLoad] = [:]
-    /// Model indices held (loading or loaded): the ledger's keys in a form that sorts cheaply.
-    var held: Set<Int32> = []
-    /// Sizes measured by loads here, for models registered without a size hint.
-    var measuredSizes: [Int32: Int64] = [:]
     /// What this peer's copy scaler remembers about the models it decides.
     var scaling: [ModelID: ScalingPolicy.State] = [:]
 
-    init(slot: Int32, record: PeerRecord) {
+    init(slot: Int32, record: PeerRecord, settings: CopyLedger<Void>.Settings) {
         self.id = SimulatedPeer.id(forSlot: slot)
         self.record = record
-        self.cache = LocalCache(capacityBytes: record.capacityBytes)
+        self.ledgerSettings = settings
+        self.ledger = CopyLedger(me: id, capacityBytes: record.capacityBytes, settings: settings)
     }
 
     static func id(forSlot slot: Int32) -> PeerID {
         let digits = String(slot)
         return PeerID(trusted: "p" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits)
     }
-
-    var busyModels: Set<ModelID> { Set(inFlight.keys) }
 
     /// Peers still excluded at `now`; forgets the marks that have run out.
     mutating func unreachable(at now: MeshTime) -> Set<PeerID> {
@@ -45,41 +37,20 @@ struct SimulatedPeer {
         return Set(unreachableUntil.keys)
     }
 
-    /// The shell's rate and in-flight numbers per model (as `LocalModels.modelRates`).
-    mutating func modelRates(at now: MeshTime) -> [ModelID: LoadReport.ModelRate] {
-        rates.modelRates(inFlight: inFlight, at: now)
-    }
-
-    /// The report this peer gossips (as `LocalModels.loadReport`).
-    mutating func loadReport(at now: MeshTime) -> LoadReport {
-        LoadReport(
-            peer: id, time: now, inFlight: totalInFlight, loading: loads.count,
-            usedBytes: cache.usedBytes, capacityBytes: cache.capacityBytes, modelCount: cache.count,
-            lruTime: cache.lruTime, rates: Array(modelRates(at: now).values)
-        )
+    /// This peer's side of a routing decision.
+    func local(for model: ModelID) -> RoutePlanner.Local {
+        RoutePlanner.Local(peer: id, copy: ledger.state(of: model), inFlight: ledger.inFlight, outstanding: outstanding)
     }
 
     /// Forgets everything a killed process held.
     mutating func die() {
         alive = false
-        cache = LocalCache(capacityBytes: record.capacityBytes)
-        rates = RateTracker()
-        inFlight = [:]
-        totalInFlight = 0
+        ledger = CopyLedger(me: id, capacityBytes: record.capacityBytes, settings: ledgerSettings)
+        waiters = [:]
         outstanding = [:]
         unreachableUntil = [:]
-        loads = [:]
-        held = []
-        measuredSizes = [:]
         scaling = [:]
     }
-}
-
-/// A load in progress on one peer.
-struct PendingLoad {
-    /// Tells this load's completion from one of an earlier load of the same model.
-    var token: UInt64
-    var waiters: [PendingRequest]
 }
 
 /// A request between its arrival and its serve (or failure).
@@ -89,17 +60,17 @@ struct PendingRequest {
     var model: Int32
     /// The peer the client reached.
     var entry: Int32
-    var excluded: Set<PeerID>
-    var attempts = 0
+    /// The entry peer's routing of it.
+    var route: RequestRoute
     /// This request's own attempt caused the load it waits for.
     var startedLoad = false
     /// The peer serving it, when that is not the entry (counted in the entry's `outstanding`).
     var forwardedTo: Int32?
 
-    init(index: Int32, model: Int32, entry: Int32, excluded: Set<PeerID>) {
+    init(index: Int32, model: Int32, entry: Int32, route: RequestRoute) {
         self.index = index
         self.model = model
         self.entry = entry
-        self.excluded = excluded
+        self.route = route
     }
 }

@@ -30,7 +30,7 @@ public struct SimulationConfiguration: Sendable, Hashable {
     /// Registrations carry the model's size; without it peers plan with `defaultModelBytes` until
     /// a load measures the size (and may then evict to make up the difference).
     public var sizeHints = true
-    public var defaultModelBytes: Int64 = 64 << 20
+    public var defaultModelBytes: Int64 = MeshDefaults.defaultModelSizeBytes
 
     // MARK: Workload
 
@@ -49,18 +49,18 @@ public struct SimulationConfiguration: Sendable, Hashable {
 
     // MARK: Mesh settings
 
-    public var gossipInterval: Duration = .seconds(1)
+    public var gossipInterval: Duration = MeshDefaults.gossipInterval
     /// Age of a load report when it reaches the other peers.
     public var gossipDelay: Duration = .seconds(1)
-    public var scaleInterval: Duration = .seconds(1)
-    public var leaseTTL: Duration = .seconds(10)
+    public var scaleInterval: Duration = MeshDefaults.scaleInterval
+    public var leaseTTL: Duration = MeshDefaults.leaseTTL
     /// How long a peer that refused a connection stays excluded by the peer that saw it.
-    public var quarantine: Duration = .seconds(15)
-    public var maxAttempts = 8
-    public var minChurnAge: Duration = .seconds(30)
-    public var scaleUpRequestsPerSecond = 30.0
-    public var scaleUpInFlight = 8.0
-    public var scaleDownAfter: Duration = .seconds(120)
+    public var quarantine: Duration = MeshDefaults.peerQuarantine
+    public var maxAttempts = MeshDefaults.maxAttempts
+    public var minChurnAge: Duration = MeshDefaults.minChurnAge
+    public var scaleUpRequestsPerSecond = MeshDefaults.scaleUpRequestsPerSecond
+    public var scaleUpInFlight = MeshDefaults.scaleUpInFlight
+    public var scaleDownAfter: Duration = MeshDefaults.scaleDownAfter
 
     // MARK: Report
 
@@ -73,21 +73,29 @@ public struct SimulationConfiguration: Sendable, Hashable {
 
     /// Gossip older than this is ignored by placement and routing (a peer's default: five
     /// gossip intervals).
-    public var reportMaxAge: Duration { gossipInterval * 5 }
+    public var reportMaxAge: Duration { gossipInterval * MeshDefaults.reportAgeIntervals }
 
     public var placementPolicy: PlacementPolicy {
         PlacementPolicy(minChurnAge: minChurnAge, reportMaxAge: reportMaxAge)
     }
 
-    public var routePlanner: RoutePlanner {
-        RoutePlanner(placement: placementPolicy, maxLoadFailures: 3)
+    /// The settings of every request's routing (``RequestRoute``), as a peer sets them.
+    public var routeSettings: RequestRoute.Settings {
+        RequestRoute.Settings(planner: RoutePlanner(placement: placementPolicy), maxAttempts: maxAttempts, defaultModelSizeBytes: defaultModelBytes)
+    }
+
+    /// The settings of every peer's copy ledger (``CopyLedger``), as a peer sets them.
+    public var ledgerSettings: CopyLedger<Void>.Settings {
+        CopyLedger.Settings(minChurnAge: minChurnAge, defaultModelSizeBytes: defaultModelBytes)
     }
 
     public var scalingPolicy: ScalingPolicy {
-        ScalingPolicy(
+        var policy = ScalingPolicy(
             scaleUpRequestsPerSecond: scaleUpRequestsPerSecond, scaleUpInFlight: scaleUpInFlight,
             scaleDownAfter: scaleDownAfter, removalCooldown: min(.seconds(10), scaleDownAfter),
             placement: placementPolicy
         )
+        policy.defaultModelSizeBytes = defaultModelBytes
+        return policy
     }
 }

@@ -29,8 +29,8 @@ public protocol ModelRuntime: Sendable {
     var modelTypes: Set<String> { get }
     /// A conservative size estimate before loading, if the runtime can give one cheaply.
     func predictSize(of source: ModelSource) async -> Int64?
-    /// Loads the model; returns when it can serve. Throws ``ModelLoadError`` with a message the
-    /// user can act on.
+    /// Loads the model; returns when it can serve. Throws ``MeshError`` (`failedPrecondition`) with a
+    /// message the user can act on.
     func load(_ source: ModelSource) async throws -> any LoadedModel
 }
 
@@ -39,17 +39,10 @@ public protocol LoadedModel: Sendable {
     /// Memory the model occupies (weights plus working buffers), for the peer's LRU accounting.
     var sizeBytes: Int64 { get }
     var metadata: ModelMetadata { get }
-    /// Runs one request. Bad input throws `InferenceError.invalidArgument`.
+    /// Runs one request. Bad input throws `MeshError.invalidArgument`.
     func infer(_ request: InferenceRequest) async throws -> InferenceResponse
     /// Releases the model's memory; called once, after the last request finished.
     func unload() async
-}
-
-/// Why a model could not be loaded.
-public struct ModelLoadError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }
 
 /// The runtimes of a peer, looked up by model type.

@@ -27,7 +27,7 @@ public struct ONNXRuntime: ModelRuntime {
             let model = try ONNXModel(contentsOf: URL(fileURLWithPath: file))
             return ONNXLoadedModel(id: source.id, model: model)
         } catch {
-            throw ModelLoadError("\(source.id): \(error.description)")
+            throw MeshError.failedPrecondition("\(source.id): \(error.description)")
         }
     }
 
@@ -35,13 +35,13 @@ public struct ONNXRuntime: ModelRuntime {
     static func modelFile(in path: String) throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ModelLoadError("model file \(path) does not exist")
+            throw MeshError.failedPrecondition("model file \(path) does not exist")
         }
         guard isDirectory.boolValue else { return path }
         let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
             .filter { $0.hasSuffix(".onnx") }.sorted()
         guard candidates.count == 1 else {
-            throw ModelLoadError(candidates.isEmpty
+            throw MeshError.failedPrecondition(candidates.isEmpty
                 ? "no .onnx file in the model directory \(path)"
                 : "the model directory \(path) holds several .onnx files (\(candidates.joined(separator: ", "))); keep one")
         }
@@ -77,8 +77,8 @@ final class ONNXLoadedModel: LoadedModel {
             results = try model.run(inputs)
         } catch {
             switch error {
-            case .invalidInput, .invalidTensor: throw InferenceError.invalidArgument(error.description)
-            default: throw InferenceError.internalError("\(id): \(error.description)")
+            case .invalidInput, .invalidTensor: throw MeshError.invalidArgument(error.description)
+            default: throw MeshError.internalError("\(id): \(error.description)")
             }
         }
         var outputs: [Tensor] = []
@@ -121,7 +121,7 @@ final class ONNXLoadedModel: LoadedModel {
         }
     }
 
-    static func engineTensor(_ tensor: Tensor) throws(InferenceError) -> ONNXTensor {
+    static func engineTensor(_ tensor: Tensor) throws(MeshError) -> ONNXTensor {
         let label = "input '\(tensor.name)'"
         do {
             switch (tensor.datatype, tensor.data) {
@@ -133,11 +133,11 @@ final class ONNXLoadedModel: LoadedModel {
             case (.bytes, .bytes(let elements)):
                 return try ONNXTensor(shape: tensor.shape, strings: elements.map { String(decoding: $0, as: UTF8.self) })
             default:
-                throw InferenceError.invalidArgument("\(label) is \(tensor.datatype.rawValue); the ONNX runtime takes FP32, FP64, INT64, INT32, BOOL and BYTES")
+                throw MeshError.invalidArgument("\(label) is \(tensor.datatype.rawValue); the ONNX runtime takes FP32, FP64, INT64, INT32, BOOL and BYTES")
             }
         } catch let error as ONNXError {
             throw .invalidArgument("\(label): \(error.description)")
-        } catch let error as InferenceError {
+        } catch let error as MeshError {
             throw error
         } catch {
             throw .invalidArgument("\(label): \(error)")

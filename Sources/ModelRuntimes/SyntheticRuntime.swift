@@ -71,7 +71,7 @@ public struct SyntheticRuntime: ModelRuntime {
         let definition = try definition(at: source.path)
         if definition.loadMillis > 0 { try await Task.sleep(for: .milliseconds(definition.loadMillis)) }
         if definition.failLoad {
-            throw ModelLoadError(definition.failMessage ?? "synthetic model \(source.id) is configured to fail loading")
+            throw MeshError.failedPrecondition(definition.failMessage ?? "synthetic model \(source.id) is configured to fail loading")
         }
         return SyntheticModel(id: source.id, definition: definition)
     }
@@ -82,17 +82,17 @@ public struct SyntheticRuntime: ModelRuntime {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
             guard let json = entries.filter({ $0.hasSuffix(".json") }).sorted().first else {
-                throw ModelLoadError("no .json synthetic model definition in directory \(path)")
+                throw MeshError.failedPrecondition("no .json synthetic model definition in directory \(path)")
             }
             file = path + "/" + json
         }
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ModelLoadError("cannot read synthetic model definition \(file)")
+            throw MeshError.failedPrecondition("cannot read synthetic model definition \(file)")
         }
         do {
             return try JSONDecoder().decode(Definition.self, from: data)
         } catch {
-            throw ModelLoadError("synthetic model definition \(file) is not valid: \(error)")
+            throw MeshError.failedPrecondition("synthetic model definition \(file) is not valid: \(error)")
         }
     }
 }
@@ -120,11 +120,11 @@ final class SyntheticModel: LoadedModel {
 
     func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
         guard let input = request.input(named: "INPUT0") else {
-            throw InferenceError.invalidArgument("missing input 'INPUT0' (FP32 [-1]); \(id) takes one FP32 vector named INPUT0")
+            throw MeshError.invalidArgument("missing input 'INPUT0' (FP32 [-1]); \(id) takes one FP32 vector named INPUT0")
         }
         try metadata.validate(request)
         guard let values = input.floatValues() else {
-            throw InferenceError.invalidArgument("input 'INPUT0' must be FP32")
+            throw MeshError.invalidArgument("input 'INPUT0' must be FP32")
         }
         if definition.inferMillis > 0 { try await Task.sleep(for: .milliseconds(definition.inferMillis)) }
         let offset = definition.offset ?? SyntheticRuntime.defaultOffset(for: id)

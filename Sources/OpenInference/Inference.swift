@@ -1,3 +1,4 @@
+import MeshCore
 /// An inference request (`$inference_request`).
 public struct InferenceRequest: Sendable, Hashable {
     public struct RequestedOutput: Sendable, Hashable {
@@ -42,10 +43,10 @@ public struct InferenceResponse: Sendable, Hashable {
     }
 
     /// Keeps only the requested outputs (all when none were named), in the requested order.
-    public func selecting(_ requested: [InferenceRequest.RequestedOutput]) throws(InferenceError) -> InferenceResponse {
+    public func selecting(_ requested: [InferenceRequest.RequestedOutput]) throws(MeshError) -> InferenceResponse {
         guard !requested.isEmpty else { return self }
         var copy = self
-        copy.outputs = try requested.map { want throws(InferenceError) in
+        copy.outputs = try requested.map { want throws(MeshError) in
             guard let output = outputs.first(where: { $0.name == want.name }) else {
                 throw .invalidArgument("requested output '\(want.name)' does not exist; the model has \(outputs.map { "'\($0.name)'" }.joined(separator: ", "))")
             }
@@ -92,7 +93,7 @@ public struct ModelMetadata: Sendable, Hashable {
     /// Checks the request's inputs against the declared ones: every declared input present, no
     /// unknown input, datatypes equal and shapes compatible. Errors name the input and what was
     /// expected.
-    public func validate(_ request: InferenceRequest) throws(InferenceError) {
+    public func validate(_ request: InferenceRequest) throws(MeshError) {
         guard !inputs.isEmpty else { return }
         for tensor in request.inputs {
             guard let declared = inputs.first(where: { $0.name == tensor.name }) else {

@@ -1,8 +1,9 @@
+import MeshCore
 /// Reads Open Inference Protocol REST bodies: JSON, optionally followed by the binary tensor
 /// extension's raw section (`Inference-Header-Content-Length` gives the JSON part's length).
 public enum RESTDecoding {
     /// Decodes an inference request body.
-    public static func request(_ body: [UInt8], jsonLength: Int? = nil) throws(InferenceError) -> InferenceRequest {
+    public static func request(_ body: [UInt8], jsonLength: Int? = nil) throws(MeshError) -> InferenceRequest {
         let (json, binary) = try split(body, jsonLength: jsonLength)
         guard case .object = json else { throw .invalidArgument("the request body must be a JSON object") }
         var reader = BinarySection(bytes: binary)
@@ -36,7 +37,7 @@ public enum RESTDecoding {
     }
 
     /// Decodes an inference response body (for clients and tests).
-    public static func response(_ body: [UInt8], jsonLength: Int? = nil) throws(InferenceError) -> InferenceResponse {
+    public static func response(_ body: [UInt8], jsonLength: Int? = nil) throws(MeshError) -> InferenceResponse {
         let (json, binary) = try split(body, jsonLength: jsonLength)
         if let error = json["error"]?.stringValue { throw .internalError(error) }
         guard let modelName = json["model_name"]?.stringValue else { throw .invalidArgument("the response has no \"model_name\"") }
@@ -52,7 +53,7 @@ public enum RESTDecoding {
     }
 
     /// Parses a JSON body that carries no tensors (management and repository requests).
-    public static func json(_ body: [UInt8]) throws(InferenceError) -> JSONValue {
+    public static func json(_ body: [UInt8]) throws(MeshError) -> JSONValue {
         do {
             return try JSONParser.parse(body)
         } catch {
@@ -60,7 +61,7 @@ public enum RESTDecoding {
         }
     }
 
-    static func split(_ body: [UInt8], jsonLength: Int?) throws(InferenceError) -> (JSONValue, ArraySlice<UInt8>) {
+    static func split(_ body: [UInt8], jsonLength: Int?) throws(MeshError) -> (JSONValue, ArraySlice<UInt8>) {
         let length = jsonLength ?? body.count
         guard length >= 0, length <= body.count else {
             throw .invalidArgument("Inference-Header-Content-Length is \(length) but the body has only \(body.count) bytes")
@@ -74,13 +75,13 @@ public enum RESTDecoding {
         return (json, body[length...])
     }
 
-    static func optionalString(_ value: JSONValue?, field: String) throws(InferenceError) -> String? {
+    static func optionalString(_ value: JSONValue?, field: String) throws(MeshError) -> String? {
         guard let value, value != .null else { return nil }
         guard let text = value.stringValue else { throw .invalidArgument("\"\(field)\" must be a string, not \(value.kindName)") }
         return text
     }
 
-    static func decodeParameters(_ value: JSONValue?, field: String) throws(InferenceError) -> Parameters {
+    static func decodeParameters(_ value: JSONValue?, field: String) throws(MeshError) -> Parameters {
         guard let value, value != .null else { return Parameters() }
         guard let members = value.objectValue else { throw .invalidArgument("\"\(field)\" must be an object") }
         var parameters = Parameters()
@@ -96,7 +97,7 @@ public enum RESTDecoding {
         return parameters
     }
 
-    static func decodeTensor(_ value: JSONValue, role: String, index: Int, binary: inout BinarySection) throws(InferenceError) -> Tensor {
+    static func decodeTensor(_ value: JSONValue, role: String, index: Int, binary: inout BinarySection) throws(MeshError) -> Tensor {
         guard case .object = value else { throw .invalidArgument("\(role)s[\(index)] must be an object") }
         guard let name = value["name"]?.stringValue, !name.isEmpty else {
             throw .invalidArgument("\(role)s[\(index)] has no \"name\"")
@@ -175,18 +176,11 @@ struct BinarySection {
 
     var remaining: Int { bytes.endIndex - offset }
 
-    mutating func take(_ count: Int, for label: String) throws(InferenceError) -> ArraySlice<UInt8> {
+    mutating func take(_ count: Int, for label: String) throws(MeshError) -> ArraySlice<UInt8> {
         guard count <= remaining else {
             throw .invalidArgument("\(label) claims \(count) binary bytes but only \(remaining) remain in the body")
         }
         defer { offset += count }
         return bytes[offset..<(offset + count)]
-    }
-}
-
-/// Shortens user-supplied text echoed in error messages.
-public enum TextLimit {
-    public static func clip(_ text: String, to limit: Int = 64) -> String {
-        text.count <= limit ? text : String(text.prefix(limit)) + "…"
     }
 }

@@ -1,10 +1,11 @@
+import MeshCore
 /// JSON element conversion for each datatype.
 enum TensorJSON {
-    static func decode(_ flat: [JSONValue], datatype: DataType, label: String) throws(InferenceError) -> Tensor.Data {
-        func bad(_ index: Int, _ expected: String) -> InferenceError {
+    static func decode(_ flat: [JSONValue], datatype: DataType, label: String) throws(MeshError) -> Tensor.Data {
+        func bad(_ index: Int, _ expected: String) -> MeshError {
             .invalidArgument("\(label) (\(datatype.rawValue)) element \(index) is \(RESTDecoding.describe(flat[index])); expected \(expected)")
         }
-        func integers<T: FixedWidthInteger & BitwiseCopyable>(_ type: T.Type) throws(InferenceError) -> [UInt8] {
+        func integers<T: FixedWidthInteger & BitwiseCopyable>(_ type: T.Type) throws(MeshError) -> [UInt8] {
             var values = [T]()
             values.reserveCapacity(flat.count)
             for (index, element) in flat.enumerated() {
@@ -112,7 +113,7 @@ enum TensorJSON {
 
 /// The binary tensor extension's element encoding.
 public enum TensorBinary {
-    static func decode(_ bytes: ArraySlice<UInt8>, datatype: DataType, elements: Int, label: String) throws(InferenceError) -> Tensor.Data {
+    static func decode(_ bytes: ArraySlice<UInt8>, datatype: DataType, elements: Int, label: String) throws(MeshError) -> Tensor.Data {
         if let size = datatype.elementSize {
             guard bytes.count == elements * size else {
                 throw .invalidArgument("\(label) has \(bytes.count) binary bytes but shape and \(datatype.rawValue) need \(elements * size)")
@@ -158,7 +159,7 @@ public enum TensorBinary {
     }
 
     /// Interprets raw bytes (gRPC raw contents) as a tensor's data.
-    public static func data(from bytes: [UInt8], datatype: DataType, elements: Int, label: String) throws(InferenceError) -> Tensor.Data {
+    public static func data(from bytes: [UInt8], datatype: DataType, elements: Int, label: String) throws(MeshError) -> Tensor.Data {
         try decode(bytes[...], datatype: datatype, elements: elements, label: label)
     }
 }

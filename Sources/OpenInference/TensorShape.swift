@@ -1,3 +1,4 @@
+import MeshCore
 /// Tensor shapes as clients send them, checked before anything is allocated for them (REST and
 /// gRPC share this).
 public enum TensorShape {
@@ -8,7 +9,7 @@ public enum TensorShape {
     /// the product of the dimensions, with zeros counted as ones, must stay within
     /// ``maxElements``: a zero beside huge dimensions describes no data, but the strides a
     /// runtime computes from it would still overflow.
-    public static func check(_ dimensions: [Int64], label: String) throws(InferenceError) -> (shape: [Int], elements: Int) {
+    public static func check(_ dimensions: [Int64], label: String) throws(MeshError) -> (shape: [Int], elements: Int) {
         var shape: [Int] = []
         shape.reserveCapacity(dimensions.count)
         var elements = 1

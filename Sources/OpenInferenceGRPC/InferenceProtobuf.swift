@@ -1,12 +1,13 @@
 import Foundation
 import OpenInference
+import MeshCore
 
 // ModelInfer messages to and from the protocol-neutral OpenInference types.
 
 extension InferenceRequest {
     /// Decodes a request whose tensors come either all in `raw_input_contents` or all in typed
     /// `contents` (the protocol forbids mixing the two).
-    public init(protobuf message: Inference_ModelInferRequest) throws(InferenceError) {
+    public init(protobuf message: Inference_ModelInferRequest) throws(MeshError) {
         guard !message.inputs.isEmpty else { throw .invalidArgument("the request has no inputs; it needs at least one") }
         let raw = message.rawInputContents
         if !raw.isEmpty {
@@ -107,7 +108,7 @@ extension Inference_ModelInferRequest {
 
 extension InferenceResponse {
     /// Decodes a response (clients and tests).
-    public init(protobuf message: Inference_ModelInferResponse) throws(InferenceError) {
+    public init(protobuf message: Inference_ModelInferResponse) throws(MeshError) {
         let raw = message.rawOutputContents
         if !raw.isEmpty && raw.count != message.outputs.count {
             throw .invalidArgument("the response has \(message.outputs.count) outputs but \(raw.count) raw_output_contents entries")
@@ -133,7 +134,7 @@ extension InferenceResponse {
 
 /// Checks a tensor's datatype and shape the way the REST codec does.
 enum TensorHeader {
-    static func check(name label: String, datatype text: String, shape dimensions: [Int64]) throws(InferenceError) -> (DataType, [Int], Int) {
+    static func check(name label: String, datatype text: String, shape dimensions: [Int64]) throws(MeshError) -> (DataType, [Int], Int) {
         guard let datatype = DataType(rawValue: text) else {
             throw .invalidArgument("\(label) has unknown datatype \"\(TextLimit.clip(text))\"; use one of \(DataType.allNames)")
         }

@@ -1,17 +1,18 @@
 import Foundation
 import OpenInference
+import MeshCore
 
 /// Tensor data in `InferTensorContents`, the typed alternative to raw contents: one repeated
 /// field per element family (INT8, INT16 and INT32 share `int_contents`, for instance).
 enum TypedContents {
     /// The data of `contents` for a tensor of `datatype` with `elements` elements.
-    static func decode(_ contents: Inference_InferTensorContents, datatype: DataType, elements: Int, label: String) throws(InferenceError) -> Tensor.Data {
-        func check(_ count: Int, _ field: String) throws(InferenceError) {
+    static func decode(_ contents: Inference_InferTensorContents, datatype: DataType, elements: Int, label: String) throws(MeshError) -> Tensor.Data {
+        func check(_ count: Int, _ field: String) throws(MeshError) {
             guard count == elements else {
                 throw .invalidArgument("\(label) has \(elements) elements by its shape but \(count) values in contents.\(field)")
             }
         }
-        func narrowed<T: FixedWidthInteger & BitwiseCopyable, Source: BinaryInteger>(_ values: [Source], as type: T.Type, _ field: String) throws(InferenceError) -> [UInt8] {
+        func narrowed<T: FixedWidthInteger & BitwiseCopyable, Source: BinaryInteger>(_ values: [Source], as type: T.Type, _ field: String) throws(MeshError) -> [UInt8] {
             try check(values.count, field)
             var out: [T] = []
             out.reserveCapacity(values.count)

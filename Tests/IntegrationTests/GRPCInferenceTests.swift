@@ -113,7 +113,8 @@ extension Integration {
                         (.header("mm-vmodel-id", "alpha"), "", .notFound, "vmodel alpha is not registered"),
                         (.header("mm-model-id", "stable"), "", .notFound, "model stable is not registered"),
                         ([:], "nobody", .notFound, "model nobody is not registered"),
-                        (.header("mm-model-id", "../etc"), "", .invalidArgument, "model id: model id must start with a letter or a digit"),
+                        (.header("mm-model-id", "../etc"), "", .invalidArgument, "model id must start with a letter or a digit"),
+                        (.header("mm-vmodel-id", "../etc"), "", .invalidArgument, "vmodel id must start with a letter or a digit"),
                     ]
                     for (metadata, name, expectedCode, message) in refused {
                         let result = try await client.infer(name, [1], metadata: metadata)

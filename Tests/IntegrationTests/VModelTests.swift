@@ -130,7 +130,7 @@ extension Integration {
                          "vmodel isvc already exists with a different owner \"ns-a\""),
                         (.with { $0.vModelID = "isvc"; $0.targetModelID = "isvc__1"; $0.modelInfo = .with { $0.type = "synthetic"; $0.path = "file:///other" } },
                          .alreadyExists, "target model isvc__1 already exists with a different definition"),
-                        (.with { $0.vModelID = "isvc"; $0.targetModelID = "isvc__2"; $0.expectedTargetModelID = "isvc__0"; $0.modelInfo = .with { $0.type = "synthetic" } },
+                        (.with { $0.vModelID = "isvc"; $0.targetModelID = "isvc__2"; $0.expectedTargetModelID = "isvc__0"; $0.modelInfo = .with { $0.type = "synthetic"; $0.path = "file:///two" } },
                          .failedPrecondition, "the target of vmodel isvc is isvc__1, not the expected isvc__0"),
                         (.with { $0.vModelID = ""; $0.targetModelID = "isvc__1" }, .invalidArgument, "vModelId must not be empty"),
                     ]

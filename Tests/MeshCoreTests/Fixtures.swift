@@ -45,3 +45,12 @@ extension ClusterView {
         apply(.copyPut(model, peer, CopyRecord(state: state, since: since, sizeBytes: size)))
     }
 }
+
+import Synchronization
+
+/// A fake clock tests share by reference, so a non-mutating test can move it.
+final class SteppingClock: Sendable {
+    private let time = Mutex(MeshTime(millisecondsSinceEpoch: 1_800_000_000_000))
+    var now: MeshTime { time.withLock { $0 } }
+    func advance(_ duration: Duration) { time.withLock { $0 = $0 + duration } }
+}

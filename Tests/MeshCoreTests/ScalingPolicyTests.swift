@@ -21,7 +21,7 @@ import Testing
         clock.advance(.seconds(1))
         let (second, _) = policy.decide(model: m, record: modelRecord(), view: view, rates: rates(["a": 35]), state: state, now: clock.now)
         let decision = try! #require(second)
-        #expect(decision.action == "add")
+        #expect(decision.action == .add)
         // 35 rps needs 4 copies at 10 each; at most 2 are added per decision.
         #expect(decision.peers.count == 2)
         #expect(!decision.peers.contains(peer("a")))
@@ -74,7 +74,7 @@ import Testing
         #expect(policy.decide(model: m, record: modelRecord(), view: view, rates: [:], state: state, now: clock.now).0 == nil)
         clock.advance(.seconds(1))
         let (first, afterFirst) = policy.decide(model: m, record: modelRecord(), view: view, rates: [:], state: state, now: clock.now)
-        #expect(first?.action == "remove")
+        #expect(first?.action == .remove)
         #expect(first?.peers.count == 1)
         state = afterFirst
         view.apply(.copyDeleted(m, first!.peers[0]))
@@ -83,7 +83,7 @@ import Testing
         #expect(policy.decide(model: m, record: modelRecord(), view: view, rates: [:], state: state, now: clock.now).0 == nil)
         clock.advance(.seconds(5))
         let (second, afterSecond) = policy.decide(model: m, record: modelRecord(), view: view, rates: [:], state: state, now: clock.now)
-        #expect(second?.action == "remove")
+        #expect(second?.action == .remove)
         view.apply(.copyDeleted(m, second!.peers[0]))
         clock.advance(.seconds(60))
         // The last copy stays: only memory pressure evicts it.
@@ -116,7 +116,7 @@ import Testing
         var view = view(peers: ["a", "b", "c"])
         view.addCopy(m, on: peer("a"))
         let decision = policy.decide(model: m, record: modelRecord(minCopies: 3), view: view, rates: [:], state: nil, now: FakeClock().now).0
-        #expect(decision?.action == "add")
+        #expect(decision?.action == .add)
         #expect(Set(decision?.peers ?? []) == [peer("b"), peer("c")])
         #expect(decision?.reason == "1 of minCopies 3 copies")
         // A minimum above the number of peers is met as far as it can be.

@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func refusalsCarryModelMeshCodes() {
-        let cases: [(VModelRules.SetRequest, VModelRecord?, VModelRules.TargetState, VModelRules.Refusal)] = [
+        let cases: [(VModelRules.SetRequest, VModelRecord?, VModelRules.TargetState, MeshError)] = [
             (set("m1", updateOnly: true), nil, .registered, .notFound("vmodel vm not found")),
             (set("m9"), record("m1"), .missing, .notFound("target model m9 not found")),
             (set("m2", owner: "b"), record("m1", owner: "a"), .registered, .alreadyExists("vmodel vm already exists with a different owner \"a\"")),

@@ -7,25 +7,27 @@ import Testing
     let runtimes = RuntimeTypes(names: ["onnx", "synthetic"])
 
     @Test func modelInfoPathIsAURIWithoutAKey() throws {
-        let body = try ModelInfoMapping.registration(id: "m", type: "onnx", path: "s3://bucket/m.onnx", key: "", runtimes: runtimes)
-        #expect(body.type == "onnx" && body.storageUri == "s3://bucket/m.onnx" && body.storage == nil)
-        let bare = try ModelInfoMapping.registration(id: "m", type: "synthetic", path: "", key: "", runtimes: runtimes)
-        #expect(bare.storageUri == nil && bare.storage == nil)
+        let body = ModelInfoMapping.registration(id: "m", type: "onnx", path: "s3://bucket/m.onnx", key: "", runtimes: runtimes)
+        #expect(body.type == "onnx" && body.storage == .uri("s3://bucket/m.onnx"))
+        let bare = ModelInfoMapping.registration(id: "m", type: "synthetic", path: "", key: "", runtimes: runtimes)
+        #expect(bare.storage == nil)
+        // A model without a storage location is refused at registration, not at its first load.
+        #expect(throws: MeshError.self) { try bare.validated(types: ["synthetic"], now: .epoch) }
     }
 
     @Test func modelMeshServingKeysBecomeKeyedStorageAndASizeHint() throws {
         let key = #"{"storage_key": "minio", "bucket": "models", "storage_params": {"region": "eu", "port": 9000}, "model_type": {"name": "onnx"}, "disk_size_bytes": 4000}"#
-        let body = try ModelInfoMapping.registration(id: "m", type: "mt:onnx", path: "iris/model.onnx", key: key, runtimes: runtimes)
+        let body = ModelInfoMapping.registration(id: "m", type: "mt:onnx", path: "iris/model.onnx", key: key, runtimes: runtimes)
         #expect(body.type == "onnx")
         #expect(body.storage == .keyed(key: "minio", path: "iris/model.onnx", parameters: ["bucket": "models", "region": "eu", "port": "9000"]))
         #expect(body.sizeHintBytes == 5000)
         // A type this mesh knows wins over the key's.
-        #expect(try ModelInfoMapping.registration(id: "m", type: "synthetic", path: "p", key: key, runtimes: runtimes).type == "synthetic")
+        #expect(ModelInfoMapping.registration(id: "m", type: "synthetic", path: "p", key: key, runtimes: runtimes).type == "synthetic")
         // Without storage_key: the storage-config's default entry.
-        let defaulted = try ModelInfoMapping.registration(id: "m", type: "onnx", path: "a/b", key: #"{"bucket": "b"}"#, runtimes: runtimes)
+        let defaulted = ModelInfoMapping.registration(id: "m", type: "onnx", path: "a/b", key: #"{"bucket": "b"}"#, runtimes: runtimes)
         #expect(defaulted.storage == .keyed(key: nil, path: "a/b", parameters: ["bucket": "b"]))
         // A plain key names a storage entry.
-        let plain = try ModelInfoMapping.registration(id: "m", type: "onnx", path: "a/b", key: "pvc-1", runtimes: runtimes)
+        let plain = ModelInfoMapping.registration(id: "m", type: "onnx", path: "a/b", key: "pvc-1", runtimes: runtimes)
         #expect(plain.storage == .keyed(key: "pvc-1", path: "a/b", parameters: [:]))
     }
 
@@ -34,10 +36,10 @@ import Testing
         var scaled = base
         scaled.minCopies = 3
         scaled.references = 2
-        #expect(ModelInfoMapping.matches(base, scaled))
+        #expect(base.sameSource(as: scaled))
         var moved = base
         moved.storage = .uri("file:///b")
-        #expect(!ModelInfoMapping.matches(base, moved))
+        #expect(!base.sameSource(as: moved))
     }
 
     @Test(arguments: [("100m", Duration.milliseconds(100)), ("5S", .seconds(5)), ("2M", .seconds(120)), ("1H", .seconds(3600)),

@@ -30,7 +30,7 @@ import Testing
         #expect(statistics.tally.hits == 1)
         // Left holding m0 and m1, and the view says the same.
         let peer = simulator.peers[0]
-        #expect(Set(peer.cache.entries.keys) == [catalog.ids[0], catalog.ids[1]])
+        #expect(Set(peer.ledger.cache.entries.keys) == [catalog.ids[0], catalog.ids[1]])
         #expect(simulator.view.holdings(of: peer.id).models == [catalog.ids[0], catalog.ids[1]])
     }
 
@@ -78,7 +78,7 @@ import Testing
         // m2 was planned at 100 MiB (it fit), measured 150 MiB: m0, the LRU, goes.
         #expect(simulator.statistics.evictions == 0)
         #expect(simulator.statistics.resizeEvictions == 1)
-        #expect(simulator.peers[0].cache.usedBytes == 250 * MiB)
+        #expect(simulator.peers[0].ledger.cache.usedBytes == 250 * MiB)
         #expect(simulator.view.copies(of: catalog.ids[0]).isEmpty)
     }
 }

@@ -52,11 +52,11 @@ import Testing
         for (model, holders) in simulator.view.copies {
             for (holder, _) in holders {
                 let slot = try! #require(simulator.slotByID[holder])
-                #expect(simulator.peers[Int(slot)].cache.entry(model) != nil)
+                #expect(simulator.peers[Int(slot)].ledger.cache.entry(model) != nil)
             }
         }
         for peer in simulator.peers where peer.alive {
-            #expect(simulator.view.holdings(of: peer.id).models == Set(peer.cache.entries.keys))
+            #expect(simulator.view.holdings(of: peer.id).models == Set(peer.ledger.cache.entries.keys))
         }
     }
 }

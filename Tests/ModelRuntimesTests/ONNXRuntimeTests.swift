@@ -39,10 +39,10 @@ import Testing
 
     @Test func wrongInputsNameTheInputAndTheExpectation() async throws {
         let model = try await load("iris-classifier")
-        await #expect(throws: InferenceError.invalidArgument("input 'float_input' has shape [1, 3] but iris-classifier expects [-1, 4] (-1: any size)")) {
+        await #expect(throws: MeshError.invalidArgument("input 'float_input' has shape [1, 3] but iris-classifier expects [-1, 4] (-1: any size)")) {
             _ = try await model.infer(InferenceRequest(inputs: [Tensor(name: "float_input", shape: [1, 3], floats: [1, 2, 3])]))
         }
-        await #expect(throws: InferenceError.invalidArgument("input 'float_input' has datatype FP64 but iris-classifier expects FP32")) {
+        await #expect(throws: MeshError.invalidArgument("input 'float_input' has datatype FP64 but iris-classifier expects FP32")) {
             _ = try await model.infer(InferenceRequest(inputs: [Tensor(name: "float_input", shape: [1, 4], doubles: [1, 2, 3, 4])]))
         }
     }
@@ -57,12 +57,12 @@ import Testing
         do {
             _ = try await ONNXRuntime().load(ModelSource(id: try ModelID("t"), type: "onnx", path: truncated.path))
             Issue.record("a truncated model loaded")
-        } catch let error as ModelLoadError {
+        } catch let error as MeshError {
             #expect(error.message.hasPrefix("t: malformed ONNX model"), "\(error.message)")
         }
         let empty = directory.appendingPathComponent("empty-dir")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        await #expect(throws: ModelLoadError("no .onnx file in the model directory \(empty.path)")) {
+        await #expect(throws: MeshError.failedPrecondition("no .onnx file in the model directory \(empty.path)")) {
             _ = try await ONNXRuntime().load(ModelSource(id: try ModelID("e"), type: "onnx", path: empty.path))
         }
     }

@@ -36,24 +36,24 @@ import Testing
 
     @Test func failsToLoadWithTheConfiguredMessage() async throws {
         let path = try write(#"{"failLoad": true, "failMessage": "weights are corrupt"}"#)
-        await #expect(throws: ModelLoadError("weights are corrupt")) {
+        await #expect(throws: MeshError.failedPrecondition("weights are corrupt")) {
             _ = try await SyntheticRuntime().load(ModelSource(id: try ModelID("m"), type: "synthetic", path: path))
         }
     }
 
     @Test func refusesBadDefinitionsAndInputs() async throws {
         let bad = try write("{not json")
-        await #expect(throws: ModelLoadError.self) {
+        await #expect(throws: MeshError.self) {
             _ = try await SyntheticRuntime().load(ModelSource(id: try ModelID("m"), type: "synthetic", path: bad))
         }
-        await #expect(throws: ModelLoadError.self) {
+        await #expect(throws: MeshError.self) {
             _ = try await SyntheticRuntime().load(ModelSource(id: try ModelID("m"), type: "synthetic", path: "/nonexistent/x.json"))
         }
         let model = try await SyntheticRuntime().load(ModelSource(id: try ModelID("m"), type: "synthetic", path: try write("{}")))
-        await #expect(throws: InferenceError.invalidArgument("input 'INPUT0' has datatype INT64 but m expects FP32")) {
+        await #expect(throws: MeshError.invalidArgument("input 'INPUT0' has datatype INT64 but m expects FP32")) {
             _ = try await model.infer(InferenceRequest(inputs: [Tensor(name: "INPUT0", shape: [1], int64s: [1])]))
         }
-        await #expect(throws: InferenceError.invalidArgument("input 'INPUT0' has shape [1, 1] but m expects [-1] (-1: any size)")) {
+        await #expect(throws: MeshError.invalidArgument("input 'INPUT0' has shape [1, 1] but m expects [-1] (-1: any size)")) {
             _ = try await model.infer(InferenceRequest(inputs: [Tensor(name: "INPUT0", shape: [1, 1], floats: [1])]))
         }
     }

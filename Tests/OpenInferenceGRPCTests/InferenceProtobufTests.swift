@@ -2,6 +2,7 @@ import Foundation
 import OpenInference
 import OpenInferenceGRPC
 import Testing
+import MeshCore
 
 @Suite struct InferenceProtobufTests {
     static let tensors: [Tensor] = [
@@ -47,7 +48,7 @@ import Testing
     @Test func mixingRawAndTypedContentsIsRefused() throws {
         var message = Inference_ModelInferRequest(InferenceRequest(inputs: [Tensor(name: "a", shape: [1], floats: [1])]), modelName: "m", raw: true)
         message.inputs[0].contents.fp32Contents = [1]
-        #expect(throws: InferenceError.invalidArgument("input 'a' has typed contents but the request also uses raw_input_contents; use one or the other")) {
+        #expect(throws: MeshError.invalidArgument("input 'a' has typed contents but the request also uses raw_input_contents; use one or the other")) {
             try InferenceRequest(protobuf: message)
         }
     }

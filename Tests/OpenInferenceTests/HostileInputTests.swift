@@ -1,5 +1,6 @@
 import OpenInference
 import Testing
+import MeshCore
 
 /// Requests built to exhaust memory or time: each is refused from what was received, before
 /// anything is allocated for what it merely claims.
@@ -14,7 +15,7 @@ import Testing
 
     @Test(arguments: hugeShapes)
     func hugeShapesAreRefusedBeforeAllocation(_ body: String) {
-        #expect(throws: InferenceError.self) { try RESTDecoding.request(Array(body.utf8)) }
+        #expect(throws: MeshError.self) { try RESTDecoding.request(Array(body.utf8)) }
     }
 
     @Test func aShapeLargerThanItsDataIsRefusedWithTheCount() {
@@ -45,7 +46,7 @@ import Testing
     @Test func bytesTensorWithMoreElementsThanItsShapeIsRefused() {
         let json = #"{"inputs": [{"name": "s", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 10}}]}"#
         let body = Array(json.utf8) + [1, 0, 0, 0, 0x61, 1, 0, 0, 0, 0x62]
-        #expect(throws: InferenceError.self) { try RESTDecoding.request(body, jsonLength: json.utf8.count) }
+        #expect(throws: MeshError.self) { try RESTDecoding.request(body, jsonLength: json.utf8.count) }
     }
 
     @Test(arguments: [

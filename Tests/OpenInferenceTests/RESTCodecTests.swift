@@ -1,8 +1,9 @@
 import OpenInference
 import Testing
+import MeshCore
 
 @Suite struct RESTCodecTests {
-    func decode(_ json: String) throws(InferenceError) -> InferenceRequest {
+    func decode(_ json: String) throws(MeshError) -> InferenceRequest {
         try RESTDecoding.request(Array(json.utf8))
     }
 
@@ -80,14 +81,14 @@ import Testing
     @Test func binarySizesMustAddUp() {
         let json = #"{"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 8}}]}"#
         let body = Array(json.utf8) + [0, 0, 128, 63]
-        #expect(throws: InferenceError.invalidArgument("input 'x' claims 8 binary bytes but only 4 remain in the body")) {
+        #expect(throws: MeshError.invalidArgument("input 'x' claims 8 binary bytes but only 4 remain in the body")) {
             try RESTDecoding.request(body, jsonLength: json.utf8.count)
         }
-        #expect(throws: InferenceError.invalidArgument("Inference-Header-Content-Length is 999 but the body has only \(body.count) bytes")) {
+        #expect(throws: MeshError.invalidArgument("Inference-Header-Content-Length is 999 but the body has only \(body.count) bytes")) {
             try RESTDecoding.request(body, jsonLength: 999)
         }
         let extra = Array(#"{"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "parameters": {"binary_data_size": 4}}]}"#.utf8)
-        #expect(throws: InferenceError.self) { try RESTDecoding.request(extra + [0, 0, 128, 63, 1], jsonLength: extra.count) }
+        #expect(throws: MeshError.self) { try RESTDecoding.request(extra + [0, 0, 128, 63, 1], jsonLength: extra.count) }
     }
 
     @Test func responseWritesJSONUnlessBinaryIsAsked() throws {
@@ -109,7 +110,7 @@ import Testing
     @Test func selectingOutputs() throws {
         let response = InferenceResponse(modelName: "m", outputs: [Tensor(name: "a", shape: [1], floats: [1]), Tensor(name: "b", shape: [1], floats: [2])])
         #expect(try response.selecting([.init(name: "b")]).outputs.map(\.name) == ["b"])
-        #expect(throws: InferenceError.invalidArgument("requested output 'c' does not exist; the model has 'a', 'b'")) {
+        #expect(throws: MeshError.invalidArgument("requested output 'c' does not exist; the model has 'a', 'b'")) {
             try response.selecting([.init(name: "c")])
         }
     }
@@ -118,13 +119,13 @@ import Testing
         let metadata = ModelMetadata(name: "iris", platform: "onnx_onnxv1",
                                      inputs: [TensorMetadata(name: "x", datatype: .fp32, shape: [-1, 4])], outputs: [])
         try metadata.validate(InferenceRequest(inputs: [Tensor(name: "x", shape: [3, 4], floats: Array(repeating: 0, count: 12))]))
-        #expect(throws: InferenceError.invalidArgument("input 'x' has shape [3, 5] but iris expects [-1, 4] (-1: any size)")) {
+        #expect(throws: MeshError.invalidArgument("input 'x' has shape [3, 5] but iris expects [-1, 4] (-1: any size)")) {
             try metadata.validate(InferenceRequest(inputs: [Tensor(name: "x", shape: [3, 5], floats: Array(repeating: 0, count: 15))]))
         }
-        #expect(throws: InferenceError.invalidArgument("input 'x' has datatype FP64 but iris expects FP32")) {
+        #expect(throws: MeshError.invalidArgument("input 'x' has datatype FP64 but iris expects FP32")) {
             try metadata.validate(InferenceRequest(inputs: [Tensor(name: "x", shape: [1, 4], doubles: [0, 0, 0, 0])]))
         }
-        #expect(throws: InferenceError.invalidArgument("missing input 'x' (FP32 [-1, 4])")) {
+        #expect(throws: MeshError.invalidArgument("missing input 'x' (FP32 [-1, 4])")) {
             try metadata.validate(InferenceRequest(inputs: []))
         }
     }

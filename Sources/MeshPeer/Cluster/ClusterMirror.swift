@@ -1,4 +1,3 @@
-import EtcdGateway
 import Logging
 import MeshCore
 import ServiceLifecycle
@@ -18,13 +17,14 @@ public enum MirrorEvent: Sendable, Hashable {
 }
 
 /// Keeps this peer's copy of what routing reads on every request: peers, copies and recent
-/// failures, mirrored from etcd by one range read and one watch of the cluster prefix; model and
-/// vmodel records, read on demand into bounded caches the same watch keeps fresh.
+/// failures, mirrored from the store by one snapshot and one stream of changes; model and
+/// vmodel records, read on demand into bounded caches the same stream keeps fresh.
 ///
 /// Start-up cost depends on the number of peers and copies, never on the number of registered
-/// models.
+/// models. Callers that need the view to reach a state wait for it (``waitFor(revision:timeout:)``,
+/// ``waitUntil(timeout:_:)``) instead of polling.
 public final class ClusterMirror: Service, Sendable {
-    public let store: MeshStore
+    public let store: any MeshStore
     let logger: Logger
     private let state: Mutex<State>
     private let listeners: Mutex<[@Sendable (MirrorEvent) -> Void]> = Mutex([])
@@ -34,10 +34,17 @@ public final class ClusterMirror: Service, Sendable {
         var models: RecordCache<ModelID, ModelRecord>
         var vmodels: RecordCache<ModelID, VModelRecord>
         var synced = false
-        var waiters: [(revision: Int64, promise: Promise<Void>)] = []
+        var waiters: [UInt64: Waiter] = [:]
+        var nextWaiter: UInt64 = 0
     }
 
-    public init(store: MeshStore, recordCacheSize: Int = 10_000, logger: Logger) {
+    /// A task waiting for the view to satisfy `condition`.
+    struct Waiter {
+        var condition: @Sendable (ClusterView, Bool) -> Bool
+        var promise: Promise<Void>
+    }
+
+    public init(store: any MeshStore, recordCacheSize: Int = 10_000, logger: Logger) {
         self.store = store
         self.logger = logger
         self.state = Mutex(State(models: RecordCache(capacity: recordCacheSize), vmodels: RecordCache(capacity: recordCacheSize)))
@@ -69,8 +76,8 @@ public final class ClusterMirror: Service, Sendable {
         if let entry = state.withLock({ $0.models.lookup(id) }) { return entry.record }
         state.withLock { $0.models.beginRead(id) }
         do {
-            let (record, _, revision) = try await store.model(id)
-            return state.withLock { $0.models.finishRead(id, record: record, revision: revision) }.record
+            let read = try await store.model(id)
+            return state.withLock { $0.models.finishRead(id, record: read.record, revision: read.readRevision) }.record
         } catch {
             state.withLock { $0.models.cancelRead(id) }
             throw error
@@ -81,26 +88,74 @@ public final class ClusterMirror: Service, Sendable {
         if let entry = state.withLock({ $0.vmodels.lookup(id) }) { return entry.record }
         state.withLock { $0.vmodels.beginRead(id) }
         do {
-            let result = try await store.etcd.range(.key(store.layout.vmodel(id)))
-            let record = try result.kvs.first.map { try RecordCoding.decode(VModelRecord.self, from: $0.value) }
-            return state.withLock { $0.vmodels.finishRead(id, record: record, revision: result.header.revision) }.record
+            let read = try await store.vmodel(id)
+            return state.withLock { $0.vmodels.finishRead(id, record: read.record, revision: read.readRevision) }.record
         } catch {
             state.withLock { $0.vmodels.cancelRead(id) }
             throw error
         }
     }
 
-    /// Waits until the mirror has applied `revision` (or `timeout` passes); for callers that
-    /// learned of a change from a transaction and need routing to see it.
-    public func waitFor(revision: Int64, timeout: Duration = .seconds(2)) async {
-        let promise: Promise<Void>? = state.withLock { state in
-            guard state.view.revision < revision else { return nil }
-            let promise = Promise<Void>()
-            state.waiters.append((revision, promise))
-            return promise
+    // MARK: Waiting for the view
+
+    /// Waits until the view has applied `revision` (or `timeout` passes); for callers that
+    /// learned of a change from a transaction or another peer and need routing to see it.
+    public func waitFor(revision: Int64, timeout: Duration = MeshDefaults.revisionWait) async {
+        _ = await waitUntil(timeout: timeout) { view, _ in view.revision >= revision }
+    }
+
+    /// Waits until the first full read of the cluster is in.
+    public func waitUntilSynced() async throws {
+        let promise = register { _, synced in synced }
+        guard let (id, promise) = promise else { return }
+        do {
+            try await promise.wait()
+        } catch {
+            removeWaiter(id)
+            throw error
         }
-        guard let promise else { return }
-        _ = try? await withDeadline(.now + timeout, onTimeout: { CancellationError() }) { try await promise.wait() }
+    }
+
+    /// Waits until `condition` holds for the view, at most `timeout`; returns whether it held.
+    @discardableResult
+    public func waitUntil(timeout: Duration, _ condition: @escaping @Sendable (ClusterView) -> Bool) async -> Bool {
+        await waitUntil(timeout: timeout) { view, _ in condition(view) }
+    }
+
+    private func waitUntil(timeout: Duration, _ condition: @escaping @Sendable (ClusterView, Bool) -> Bool) async -> Bool {
+        guard let (id, promise) = register(condition) else { return true }
+        do {
+            try await withDeadline(.now + timeout, onTimeout: { CancellationError() }) { try await promise.wait() }
+            return true
+        } catch {
+            // A waiter that timed out leaves no trace behind.
+            removeWaiter(id)
+            return false
+        }
+    }
+
+    /// A waiter for `condition`, or nil when it holds already.
+    private func register(_ condition: @escaping @Sendable (ClusterView, Bool) -> Bool) -> (UInt64, Promise<Void>)? {
+        state.withLock { state in
+            if condition(state.view, state.synced) { return nil }
+            state.nextWaiter += 1
+            let promise = Promise<Void>()
+            state.waiters[state.nextWaiter] = Waiter(condition: condition, promise: promise)
+            return (state.nextWaiter, promise)
+        }
+    }
+
+    private func removeWaiter(_ id: UInt64) {
+        _ = state.withLock { $0.waiters.removeValue(forKey: id) }
+    }
+
+    /// The waiters whose condition now holds, taken out of the list.
+    private func satisfiedWaiters(_ state: inout State) -> [Promise<Void>] {
+        guard !state.waiters.isEmpty else { return [] }
+        let view = state.view, synced = state.synced
+        let ready = state.waiters.filter { $0.value.condition(view, synced) }
+        for id in ready.keys { state.waiters[id] = nil }
+        return ready.values.map(\.promise)
     }
 
     // MARK: The watch loop
@@ -117,108 +172,69 @@ public final class ClusterMirror: Service, Sendable {
             do {
                 let revision = try await resync()
                 backoff = .milliseconds(100)
-                for try await batch in store.etcd.watch(.prefix(store.layout.root), from: revision + 1) {
+                for try await batch in store.changes(after: revision) {
                     apply(batch)
                 }
-            } catch let error as EtcdError {
-                if case .compacted = error {
-                    logger.warning("etcd compacted history the mirror needed; re-reading the cluster", metadata: ["error": "\(error)"])
-                    continue
-                }
-                logger.warning("cannot read the cluster from etcd; serving from the last known view", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(2))
+            } catch StoreFailure.historyCompacted {
+                logger.warning("the store compacted history the mirror needed; re-reading the cluster")
             } catch is CancellationError {
                 return
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("cannot read the cluster; serving from the last known view", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(2))
             }
         }
     }
 
     /// Reads peers, copies and failures at one revision and replaces the view with them.
     private func resync() async throws -> Int64 {
-        let layout = store.layout
-        let peers = try await store.etcd.getAll(prefix: layout.peers)
-        let revision = peers.revision
-        let copies = try await store.etcd.getAll(prefix: layout.copies, revision: revision)
-        let failures = try await store.etcd.getAll(prefix: layout.failures, revision: revision)
-        let pinned = try await store.etcd.getAll(prefix: layout.pinned, revision: revision)
-        let changes = (peers.kvs + copies.kvs + failures.kvs + pinned.kvs).compactMap { change(for: $0) }
+        let snapshot = try await store.snapshot()
         let waiters = state.withLock { state in
-            state.view.reset(revision: revision, changes: changes)
+            state.view.reset(revision: snapshot.revision, changes: snapshot.changes)
             state.models.removeAll()
             state.vmodels.removeAll()
             state.synced = true
-            return takeWaiters(&state)
+            return satisfiedWaiters(&state)
         }
         for waiter in waiters { waiter.succeed(()) }
+        let view = self.view
         logger.info("cluster view loaded", metadata: [
-            "revision": "\(revision)", "peers": "\(peers.kvs.count)", "copies": "\(copies.kvs.count)", "failures": "\(failures.kvs.count)",
+            "revision": "\(snapshot.revision)", "peers": "\(view.peers.count)",
+            "copies": "\(view.copies.values.reduce(0) { $0 + $1.count })", "failures": "\(view.failures.count)",
         ])
         notify([.resynced])
-        return revision
+        return snapshot.revision
     }
 
-    private func apply(_ batch: WatchBatch) {
+    func apply(_ batch: StoreBatch) {
         var events: [MirrorEvent] = []
-        let layout = store.layout
         let waiters = state.withLock { state in
             for event in batch.events {
-                let key = event.kv.keyString
-                guard let entry = layout.entry(forKey: key) else { continue }
-                let deleted = event.kind == .delete
-                switch entry {
-                case .model(let id):
-                    let record = deleted ? nil : try? RecordCoding.decode(ModelRecord.self, from: event.kv.value)
-                    state.models.apply(id, record: record, revision: event.kv.modRevision)
-                    events.append(deleted ? .modelRemoved(id) : .modelRegistered(id))
-                case .vmodel(let id):
-                    let record = deleted ? nil : try? RecordCoding.decode(VModelRecord.self, from: event.kv.value)
-                    state.vmodels.apply(id, record: record, revision: event.kv.modRevision)
-                case .pinned(let id):
-                    if deleted {
-                        state.view.apply(.pinnedDeleted(id))
-                    } else if let change = change(for: event.kv) {
-                        state.view.apply(change)
-                    }
-                case .decision:
-                    break
-                case .transition(let id):
-                    if !deleted { events.append(.transitionPending(id)) }
-                case .peer(let peer):
-                    if deleted {
-                        state.view.apply(.peerDeleted(peer))
-                        events.append(.peerRemoved(peer))
-                    } else if let change = change(for: event.kv) {
-                        state.view.apply(change)
-                        events.append(.peerChanged(peer))
-                    }
-                case .copy(let model, let peer):
-                    if deleted {
-                        state.view.apply(.copyDeleted(model, peer))
-                        events.append(.copyRemoved(model, peer))
-                    } else if let change = change(for: event.kv) {
-                        state.view.apply(change)
-                    }
-                case .failure(let model, let peer):
-                    if deleted {
-                        state.view.apply(.failureDeleted(model, peer))
-                    } else if let change = change(for: event.kv) {
-                        state.view.apply(change)
+                switch event {
+                case .model(let id, let record, let revision):
+                    state.models.apply(id, record: record, revision: revision)
+                    events.append(record == nil ? .modelRemoved(id) : .modelRegistered(id))
+                case .vmodel(let id, let record, let revision):
+                    state.vmodels.apply(id, record: record, revision: revision)
+                case .transitionPending(let id):
+                    events.append(.transitionPending(id))
+                case .cluster(let change):
+                    state.view.apply(change)
+                    switch change {
+                    case .peerPut(let peer, _): events.append(.peerChanged(peer))
+                    case .peerDeleted(let peer): events.append(.peerRemoved(peer))
+                    case .copyDeleted(let model, let peer): events.append(.copyRemoved(model, peer))
+                    default: break
                     }
                 }
             }
             state.view.advance(to: batch.revision)
-            return takeWaiters(&state)
+            return satisfiedWaiters(&state)
         }
         for waiter in waiters { waiter.succeed(()) }
         notify(events)
-    }
-
-    private func takeWaiters(_ state: inout State) -> [Promise<Void>] {
-        let revision = state.view.revision
-        let ready = state.waiters.filter { $0.revision <= revision }.map(\.promise)
-        state.waiters.removeAll { $0.revision <= revision }
-        return ready
     }
 
     private func notify(_ events: [MirrorEvent]) {
@@ -226,23 +242,6 @@ public final class ClusterMirror: Service, Sendable {
         let listeners = self.listeners.withLock { $0 }
         for event in events {
             for listener in listeners { listener(event) }
-        }
-    }
-
-    /// Decodes a peer, copy or failure key-value; nil (and a log line) for anything unreadable.
-    private func change(for kv: KeyValue) -> ClusterView.Change? {
-        let key = kv.keyString
-        do {
-            switch store.layout.entry(forKey: key) {
-            case .peer(let peer): return .peerPut(peer, try RecordCoding.decode(PeerRecord.self, from: kv.value))
-            case .copy(let model, let peer): return .copyPut(model, peer, try RecordCoding.decode(CopyRecord.self, from: kv.value))
-            case .failure(let model, let peer): return .failurePut(model, peer, try RecordCoding.decode(FailureRecord.self, from: kv.value))
-            case .pinned(let model): return .pinnedPut(model, minCopies: Int(kv.valueString) ?? 1)
-            default: return nil
-            }
-        } catch {
-            logger.warning("ignoring an unreadable record in etcd", metadata: ["key": "\(key)", "error": "\(error)"])
-            return nil
         }
     }
 }

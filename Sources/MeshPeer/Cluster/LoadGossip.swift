@@ -11,10 +11,10 @@ import Synchronization
 /// response. A report carries its age rather than a timestamp, so peers' clocks need not agree.
 public final class LoadGossip: Service, Sendable {
     public struct Settings: Sendable {
-        public var interval: Duration = .seconds(1)
-        public var fanout = 3
+        public var interval: Duration = MeshDefaults.gossipInterval
+        public var fanout = MeshDefaults.gossipFanout
         /// Reports older than this are dropped.
-        public var maxAge: Duration = .seconds(5)
+        public var maxAge: Duration = MeshDefaults.reportMaxAge
         /// Other peers' reports relayed per message (the payload stays bounded).
         public var relayed = 8
         public init() {}
@@ -26,16 +26,18 @@ public final class LoadGossip: Service, Sendable {
     let health: PeerHealth
     let http: HTTPClient
     let settings: Settings
+    let clock: any PeerClock
     let logger: Logger
 
     public init(peerID: PeerID, mirror: ClusterMirror, local: LocalModels, health: PeerHealth, http: HTTPClient,
-                settings: Settings, logger: Logger) {
+                settings: Settings, clock: any PeerClock, logger: Logger) {
         self.peerID = peerID
         self.mirror = mirror
         self.local = local
         self.health = health
         self.http = http
         self.settings = settings
+        self.clock = clock
         self.logger = logger
     }
 
@@ -72,7 +74,7 @@ public final class LoadGossip: Service, Sendable {
         let (report, header) = own.withLock { ($0.report, $0.header) }
         guard let report else { return nil }
         if let header, now - header.at < Self.headerReuse { return header.value }
-        let message = Message(entries: [.init(report: report, ageMillis: max(0, (MeshTime.now - report.time).milliseconds))])
+        let message = Message(entries: [.init(report: report, ageMillis: max(0, (clock.now - report.time).milliseconds))])
         guard let value = (try? JSONEncoder().encode(message)).map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
         own.withLock { if $0.report?.time == report.time { $0.header = (value, now) } }
         return value
@@ -82,7 +84,7 @@ public final class LoadGossip: Service, Sendable {
     /// or beyond the relay bound are dropped (``LoadReport/received(_:ageMillis:now:maxAge:)``).
     public func receive(_ bytes: [UInt8]) {
         guard let message = try? JSONDecoder().decode(Message.self, from: Data(bytes)) else { return }
-        let now = MeshTime.now
+        let now = clock.now
         let maxAge = settings.maxAge
         let reports = message.entries.prefix(settings.relayed + 1).compactMap { entry in
             entry.report.peer == peerID ? nil : LoadReport.received(entry.report, ageMillis: entry.ageMillis, now: now, maxAge: maxAge)
@@ -117,8 +119,8 @@ public final class LoadGossip: Service, Sendable {
     }
 
     private func tick(group: inout DiscardingTaskGroup) async {
-        let now = MeshTime.now
-        let report = await local.loadReport(peer: peerID, now: now)
+        let now = clock.now
+        let report = local.loadReport(now: now)
         own.withLock { $0 = Own(report: report, header: nil) }
         var view = ClusterView()
         mirror.updateView { current in
@@ -126,7 +128,7 @@ public final class LoadGossip: Service, Sendable {
             current.expireReports(now: now, maxAge: settings.maxAge)
             view = current
         }
-        let unreachable = health.unreachable
+        let unreachable = health.unreachable(at: now)
         let targets = view.peers.keys.filter { $0 != peerID && !unreachable.contains($0) }.shuffled().prefix(settings.fanout)
         guard !targets.isEmpty else { return }
         let others = view.loads.values.filter { $0.peer != peerID }.sorted { $0.time > $1.time }.prefix(settings.relayed)

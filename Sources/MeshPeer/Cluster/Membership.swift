@@ -11,7 +11,7 @@ import Synchronization
 /// peer restore what it had bound to the old lease.
 public final class Membership: Service, Sendable {
     public let peerID: PeerID
-    let store: MeshStore
+    let store: any MeshStore
     let ttl: Int64
     let logger: Logger
     private let state: Mutex<State>
@@ -24,7 +24,7 @@ public final class Membership: Service, Sendable {
         var registered = false
     }
 
-    public init(peerID: PeerID, record: PeerRecord, store: MeshStore, leaseTTL: Int64, logger: Logger) {
+    public init(peerID: PeerID, record: PeerRecord, store: any MeshStore, leaseTTL: Int64, logger: Logger) {
         self.peerID = peerID
         self.store = store
         self.ttl = leaseTTL
@@ -63,25 +63,25 @@ public final class Membership: Service, Sendable {
             logger.info("removing the record of a previous, unreachable peer with this id", metadata: [
                 "address": "\(existing.record.httpAddress)", "lease": "\(existing.lease)",
             ])
-            try await store.etcd.revokeLease(existing.lease)
+            try await store.revokeLease(existing.lease)
         }
         try await registerWithNewLease()
     }
 
     private func registerWithNewLease() async throws {
-        let grant = try await store.etcd.grantLease(ttl: ttl)
+        let grant = try await store.grantLease(ttl: ttl)
         let record = self.record
-        guard try await store.registerPeer(peerID, record, lease: grant.id) else {
-            try? await store.etcd.revokeLease(grant.id)
+        guard try await store.registerPeer(peerID, record, lease: grant.lease) else {
+            try? await store.revokeLease(grant.lease)
             let existing = try await store.peer(peerID)
             throw StartError.duplicate(peer: peerID, address: existing?.record.httpAddress ?? "?", started: existing?.record.startTime ?? .epoch)
         }
         state.withLock {
-            $0.lease = grant.id
+            $0.lease = grant.lease
             $0.registered = true
         }
         registration.succeed(())
-        logger.info("registered in etcd", metadata: ["peer": "\(peerID)", "lease": "\(grant.id)", "ttl": "\(grant.ttl)"])
+        logger.info("registered in etcd", metadata: ["peer": "\(peerID)", "lease": "\(grant.lease)", "ttl": "\(grant.ttl)"])
     }
 
     /// Rewrites the record (e.g. `shuttingDown`) under the current lease.
@@ -91,7 +91,7 @@ public final class Membership: Service, Sendable {
             return (state.record, state.lease)
         }
         guard lease != .none else { return }
-        try await store.etcd.put(store.layout.peer(peerID), value: try RecordCoding.encode(record), lease: lease)
+        try await store.putPeer(peerID, record, lease: lease)
     }
 
     /// Revokes the lease: the record and every copy record bound to it disappear at once.
@@ -102,7 +102,7 @@ public final class Membership: Service, Sendable {
         }
         guard lease != .none else { return }
         do {
-            try await store.etcd.revokeLease(lease)
+            try await store.revokeLease(lease)
             logger.info("deregistered from etcd", metadata: ["lease": "\(lease)"])
         } catch {
             logger.warning("could not revoke the lease; it will expire", metadata: ["error": "\(error)"])
@@ -120,31 +120,33 @@ public final class Membership: Service, Sendable {
         await deregister()
     }
 
+    /// Renews the lease every third of its TTL (sooner after a failure, so a short outage
+    /// costs little); registers again when etcd says the lease is gone.
     private func keepAlive() async throws {
         let interval = Duration.milliseconds(max(500, ttl * 1000 / 3))
+        var failedSince: ContinuousClock.Instant?
         while !Task.isCancelled {
             let lease = self.lease
             do {
-                var failedSince: ContinuousClock.Instant?
-                for try await renewal in store.etcd.keepAlive(lease, every: interval) {
-                    switch renewal {
-                    case .renewed:
-                        if let since = failedSince {
-                            logger.info("etcd reachable again; lease kept", metadata: ["outage": "\(ContinuousClock.now - since)"])
-                        }
-                        failedSince = nil
-                    case .failed(let error):
-                        if failedSince == nil {
-                            failedSince = .now
-                            logger.warning("cannot renew the lease; serving from the last known view", metadata: ["error": "\(error)"])
-                        }
-                    }
+                _ = try await store.renewLease(lease)
+                if let since = failedSince {
+                    logger.info("etcd reachable again; lease kept", metadata: ["outage": "\(ContinuousClock.now - since)"])
                 }
-                return
-            } catch EtcdError.leaseNotFound {
+                failedSince = nil
+            } catch StoreFailure.leaseExpired {
                 logger.warning("the lease expired; registering again", metadata: ["old_lease": "\(lease)"])
                 await reregister()
+                failedSince = nil
+                continue
+            } catch is CancellationError {
+                return
+            } catch {
+                if failedSince == nil {
+                    failedSince = .now
+                    logger.warning("cannot renew the lease; serving from the last known view", metadata: ["error": "\(error)"])
+                }
             }
+            try await Task.sleep(for: failedSince == nil ? interval : min(interval, .milliseconds(500)))
         }
     }
 

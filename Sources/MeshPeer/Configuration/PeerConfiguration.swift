@@ -15,15 +15,15 @@ public struct PeerConfiguration: Sendable {
     public var advertiseHost = "127.0.0.1"
     public var zone: String?
     public var labels: [String] = []
-    public var capacityBytes: Int64 = 1 << 30
-    public var defaultModelSizeBytes: Int64 = 64 << 20
-    public var leaseTTLSeconds: Int64 = 10
-    public var requestTimeout: Duration = .seconds(60)
-    public var loadTimeout: Duration = .seconds(120)
-    public var minChurnAge: Duration = .seconds(30)
-    public var failureExpiry: Duration = .seconds(180)
-    public var maxLoadFailures = 3
-    public var maxAttempts = 8
+    public var capacityBytes: Int64 = MeshDefaults.capacityBytes
+    public var defaultModelSizeBytes: Int64 = MeshDefaults.defaultModelSizeBytes
+    public var leaseTTLSeconds: Int64 = MeshDefaults.leaseTTL.components.seconds
+    public var requestTimeout: Duration = MeshDefaults.requestTimeout
+    public var loadTimeout: Duration = MeshDefaults.loadTimeout
+    public var minChurnAge: Duration = MeshDefaults.minChurnAge
+    public var failureExpiry: Duration = MeshDefaults.failureExpiry
+    public var maxLoadFailures = MeshDefaults.maxLoadFailures
+    public var maxAttempts = MeshDefaults.maxAttempts
     public var maxBodyBytes = 64 << 20
     public var recordCacheSize = 10_000
     public var modelsRoot = "/models"
@@ -36,14 +36,14 @@ public struct PeerConfiguration: Sendable {
     /// Hosts HTTP storage may fetch from (nil: any).
     public var allowedHTTPHosts: [String]?
     public var perModelMetrics = true
-    public var peerQuarantine: Duration = .seconds(15)
-    public var gossipInterval: Duration = .seconds(1)
-    public var gossipFanout = 3
-    public var scaleInterval: Duration = .seconds(1)
-    public var scaleUpRequestsPerSecond: Double = 30
-    public var scaleUpInFlight: Double = 8
+    public var peerQuarantine: Duration = MeshDefaults.peerQuarantine
+    public var gossipInterval: Duration = MeshDefaults.gossipInterval
+    public var gossipFanout = MeshDefaults.gossipFanout
+    public var scaleInterval: Duration = MeshDefaults.scaleInterval
+    public var scaleUpRequestsPerSecond: Double = MeshDefaults.scaleUpRequestsPerSecond
+    public var scaleUpInFlight: Double = MeshDefaults.scaleUpInFlight
     public var idleRequestsPerSecond: Double?
-    public var scaleDownAfter: Duration = .seconds(120)
+    public var scaleDownAfter: Duration = MeshDefaults.scaleDownAfter
     /// Bounds the model migration of a graceful shutdown.
     public var shutdownTimeout: Duration = .seconds(60)
     /// Models used this recently are re-created on other peers before this one leaves.
@@ -61,5 +61,7 @@ public struct PeerConfiguration: Sendable {
     }
 
     public var httpAddress: String { "\(advertiseHost):\(httpPort)" }
+    /// Load reports older than this many gossip intervals are ignored (placement, scaling, status).
+    public var reportMaxAge: Duration { gossipInterval * MeshDefaults.reportAgeIntervals }
     public var grpcAddress: String? { grpcPort.map { "\(advertiseHost):\($0)" } }
 }

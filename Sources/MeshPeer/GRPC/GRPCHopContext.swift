@@ -5,7 +5,7 @@ import OpenInference
 extension HopContext {
     /// The routing parameters of a gRPC call, from its metadata; `grpc-timeout`, when present,
     /// sets the deadline before `mm-timeout-ms` does.
-    init(_ metadata: Metadata, defaultTimeout: Duration) throws(InferenceError) {
+    init(_ metadata: Metadata, defaultTimeout: Duration) throws(MeshError) {
         var timeout: Duration?
         if let text = metadata.first("grpc-timeout") {
             guard let parsed = GRPCTimeout.parse(text) else { throw .invalidArgument("grpc-timeout \"\(TextLimit.clip(text))\" is malformed") }

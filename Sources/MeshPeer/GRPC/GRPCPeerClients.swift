@@ -140,14 +140,14 @@ final class GRPCPeerClients: Service, Sendable {
     /// Tells a peer's answer (a decline, or an error to relay) from a failure to reach it.
     private func classify(_ error: RPCError, from peer: PeerID) throws -> HopResult<GRPCReply> {
         loadReports.deliver(error.metadata.first(MeshHeaders.load), from: peer)
-        if let outcome = error.metadata.first(MeshHeaders.route).flatMap(MeshHeaders.RouteOutcome.init(rawValue:)) {
+        if let outcome = error.metadata.first(MeshHeaders.route).flatMap(HopDecline.Outcome.init(rawValue:)) {
             let revision = error.metadata.first(MeshHeaders.revision).flatMap(Int64.init)
-            return .declined(RouteDecline(outcome, error.message, revision: revision))
+            return .declined(HopDecline(outcome: outcome, revision: revision), message: error.message)
         }
         if error.metadata.first(MeshHeaders.servedBy) != nil { throw error }
         switch error.code {
         case .deadlineExceeded:
-            throw InferenceError.deadlineExceeded("peer \(peer) did not answer before the request's deadline")
+            throw MeshError.deadlineExceeded("peer \(peer) did not answer before the request's deadline")
         case .cancelled where Task.isCancelled:
             throw CancellationError()
         default:

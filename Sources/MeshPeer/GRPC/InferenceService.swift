@@ -79,7 +79,7 @@ struct InferenceService: RegistrableRPCService {
     func modelInfer(_ request: ServerRequest<[UInt8]>) async throws -> ServerResponse<[UInt8]> {
         try await node.handleGRPC(route: "infer", metadata: request.metadata) { hop in
             let bytes = request.message
-            let selector = try ModelSelector.from(request.metadata) { () throws(InferenceError) in
+            let selector = try ModelSelector.from(request.metadata) { () throws(MeshError) in
                 do {
                     return try ProtobufFieldScanner.string(field: 1, in: bytes) ?? ""
                 } catch {
@@ -107,7 +107,7 @@ struct InferenceService: RegistrableRPCService {
         do {
             message = try Inference_ModelInferRequest(serializedBytes: bytes)
         } catch {
-            throw InferenceError.invalidArgument("the ModelInferRequest is not a valid protobuf message: \(error)")
+            throw MeshError.invalidArgument("the ModelInferRequest is not a valid protobuf message: \(error)")
         }
         let request = try InferenceRequest(protobuf: message)
         let started = ContinuousClock.now
@@ -144,7 +144,7 @@ struct InferenceService: RegistrableRPCService {
                 do {
                     let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
                     return (model, ServerResponse(message: .with { $0.ready = true }, metadata: reply.metadata))
-                } catch let error as InferenceError where error.httpStatus == 503 {
+                } catch let error as MeshError where error.kind == .unavailable {
                     return (model, ServerResponse(message: .with { $0.ready = false }))
                 }
             }
@@ -164,15 +164,15 @@ struct InferenceService: RegistrableRPCService {
         try await node.router.resolve(try selector(metadata, name: name))
     }
 
-    func selector(_ metadata: Metadata, name: String) throws(InferenceError) -> ModelSelector {
-        try ModelSelector.from(metadata) { () throws(InferenceError) in name }
+    func selector(_ metadata: Metadata, name: String) throws(MeshError) -> ModelSelector {
+        try ModelSelector.from(metadata) { () throws(MeshError) in name }
     }
 
     static func decode<Message: SwiftProtobuf.Message>(_ bytes: [UInt8]) throws -> Message {
         do {
             return try Message(serializedBytes: bytes)
         } catch {
-            throw InferenceError.internalError("a peer answered with a malformed \(Message.protoMessageName): \(error)")
+            throw MeshError.internalError("a peer answered with a malformed \(Message.protoMessageName): \(error)")
         }
     }
 }

@@ -17,12 +17,8 @@ struct ManagementService: Mmesh_ModelMesh.ServiceProtocol {
         try await node.handleManagement(route: "register_model", metadata: request.metadata) { hop in
             let message = request.message
             let (id, record) = try node.registration(id: message.modelID, info: message.modelInfo)
-            switch try await node.etcdCall({ try await node.store.register(id, record) }) {
-            case .created, .unchanged: break
-            case .conflict(let existing):
-                guard ModelInfoMapping.matches(existing, record) else {
-                    throw ManagementError.alreadyExists("model \(id) already exists with different type, path or key")
-                }
+            if case .conflict(let existing) = try await node.store.register(id, record), !existing.sameSource(as: record) {
+                throw MeshError.alreadyExists("model \(id) already exists with different type, path or key")
             }
             if message.loadNow { try await node.load(id, sync: message.sync, deadline: hop.deadline) }
             return (id, try await node.modelStatusInfo(id))
@@ -33,9 +29,9 @@ struct ManagementService: Mmesh_ModelMesh.ServiceProtocol {
         request: ServerRequest<Mmesh_UnregisterModelRequest>, context: ServerContext
     ) async throws -> ServerResponse<Mmesh_UnregisterModelResponse> {
         try await node.handleManagement(route: "unregister_model", metadata: request.metadata) { _ in
-            let id = try ManagementError.modelID(request.message.modelID)
-            if case .referenced(let count) = try await node.etcdCall({ try await node.store.unregister(id) }) {
-                throw ManagementError.failedPrecondition("model \(id) is referenced by \(count) vmodel\(count == 1 ? "" : "s")")
+            let id = try ManagementService.id(request.message.modelID)
+            if case .referenced(let count) = try await node.store.unregister(id) {
+                throw MeshError.conflict("model \(id) is referenced by \(count) vmodel\(count == 1 ? "" : "s")")
             }
             return (id, Mmesh_UnregisterModelResponse())
         }
@@ -45,7 +41,7 @@ struct ManagementService: Mmesh_ModelMesh.ServiceProtocol {
         request: ServerRequest<Mmesh_GetStatusRequest>, context: ServerContext
     ) async throws -> ServerResponse<Mmesh_ModelStatusInfo> {
         try await node.handleManagement(route: "model_status", metadata: request.metadata) { _ in
-            let id = try ManagementError.modelID(request.message.modelID)
+            let id = try ManagementService.id(request.message.modelID)
             return (id, try await node.modelStatusInfo(id))
         }
     }
@@ -54,8 +50,8 @@ struct ManagementService: Mmesh_ModelMesh.ServiceProtocol {
         request: ServerRequest<Mmesh_EnsureLoadedRequest>, context: ServerContext
     ) async throws -> ServerResponse<Mmesh_ModelStatusInfo> {
         try await node.handleManagement(route: "ensure_loaded", metadata: request.metadata) { hop in
-            let id = try ManagementError.modelID(request.message.modelID)
-            guard try await node.mirror.model(id) != nil else { throw InferenceError.notFound("model not found") }
+            let id = try ManagementService.id(request.message.modelID)
+            guard try await node.mirror.model(id) != nil else { throw MeshError.notFound("model not found") }
             try await node.load(id, sync: request.message.sync, deadline: hop.deadline)
             return (id, try await node.modelStatusInfo(id))
         }
@@ -68,11 +64,11 @@ struct ManagementService: Mmesh_ModelMesh.ServiceProtocol {
     ) async throws -> ServerResponse<Mmesh_VModelStatusInfo> {
         try await node.handleManagement(route: "set_vmodel", metadata: request.metadata) { hop in
             let message = request.message
-            guard !message.vModelID.isEmpty else { throw InferenceError.invalidArgument("vModelId must not be empty") }
+            guard !message.vModelID.isEmpty else { throw MeshError.invalidArgument("vModelId must not be empty") }
             guard !message.targetModelID.isEmpty else {
-                throw InferenceError.invalidArgument("targetModelId must not be empty for vmodel \(TextLimit.clip(message.vModelID))")
+                throw MeshError.invalidArgument("targetModelId must not be empty for vmodel \(TextLimit.clip(message.vModelID))")
             }
-            let vmodel = try ManagementError.modelID(message.vModelID, kind: "vmodel")
+            let vmodel = try ManagementService.id(message.vModelID, kind: "vmodel id")
             var newTarget: ModelRecord?
             if message.hasModelInfo && message.modelInfo != Mmesh_ModelInfo() {
                 var (_, record) = try node.registration(id: message.targetModelID, info: message.modelInfo)
@@ -80,9 +76,9 @@ struct ManagementService: Mmesh_ModelMesh.ServiceProtocol {
                 newTarget = record
             }
             let setRequest = VModelRules.SetRequest(
-                vmodel: vmodel, owner: message.owner, target: try ManagementError.modelID(message.targetModelID),
+                vmodel: vmodel, owner: message.owner, target: try ManagementService.id(message.targetModelID),
                 updateOnly: message.updateOnly, force: message.force,
-                expectedTarget: message.expectedTargetModelID.isEmpty ? nil : try ManagementError.modelID(message.expectedTargetModelID)
+                expectedTarget: message.expectedTargetModelID.isEmpty ? nil : try ManagementService.id(message.expectedTargetModelID)
             )
             let outcome = try await node.vmodels.set(setRequest, newTarget: newTarget, options: .init(
                 loadNow: message.loadNow, sync: message.sync, deadline: hop.deadline
@@ -95,7 +91,7 @@ struct ManagementService: Mmesh_ModelMesh.ServiceProtocol {
         request: ServerRequest<Mmesh_DeleteVModelRequest>, context: ServerContext
     ) async throws -> ServerResponse<Mmesh_DeleteVModelResponse> {
         try await node.handleManagement(route: "delete_vmodel", metadata: request.metadata) { _ in
-            let id = try ManagementError.modelID(request.message.vModelID, kind: "vmodel")
+            let id = try ManagementService.id(request.message.vModelID, kind: "vmodel id")
             _ = try await node.vmodels.delete(id, owner: request.message.owner)
             return (nil, Mmesh_DeleteVModelResponse())
         }
@@ -105,9 +101,9 @@ struct ManagementService: Mmesh_ModelMesh.ServiceProtocol {
         request: ServerRequest<Mmesh_GetVModelStatusRequest>, context: ServerContext
     ) async throws -> ServerResponse<Mmesh_VModelStatusInfo> {
         try await node.handleManagement(route: "vmodel_status", metadata: request.metadata) { _ in
-            let id = try ManagementError.modelID(request.message.vModelID, kind: "vmodel")
+            let id = try ManagementService.id(request.message.vModelID, kind: "vmodel id")
             let owner = request.message.owner
-            guard let record = try await node.etcdCall({ try await node.store.vmodel(id).record }),
+            guard let record = try await node.store.vmodel(id).record,
                   owner.isEmpty || record.owner == owner else {
                 return (nil, Mmesh_VModelStatusInfo())
             }
@@ -116,31 +112,11 @@ struct ManagementService: Mmesh_ModelMesh.ServiceProtocol {
     }
 }
 
-/// Management errors with the codes ModelMesh answers them with.
-enum ManagementError: Error, CustomStringConvertible {
-    case alreadyExists(String)
-    case failedPrecondition(String)
-
-    var description: String {
-        switch self {
-        case .alreadyExists(let message), .failedPrecondition(let message): return message
-        }
-    }
-
-    var rpcCode: RPCError.Code {
-        switch self {
-        case .alreadyExists: return .alreadyExists
-        case .failedPrecondition: return .failedPrecondition
-        }
-    }
-
-    static func modelID(_ text: String, kind: String = "model") throws(InferenceError) -> ModelID {
-        guard !text.isEmpty else { throw .invalidArgument("\(kind == "model" ? "modelId" : "vModelId") must not be empty") }
-        do {
-            return try ModelID(text)
-        } catch {
-            throw .invalidArgument("\(kind) id: \(error.description)")
-        }
+extension ManagementService {
+    /// A model or vmodel id from a management message; empty is refused with the field's name.
+    static func id(_ text: String, kind: String = "model id") throws(MeshError) -> ModelID {
+        guard !text.isEmpty else { throw .invalidArgument("\(kind == "model id" ? "modelId" : "vModelId") must not be empty") }
+        return try MeshError.parseID(text, kind: kind)
     }
 }
 
@@ -156,13 +132,13 @@ extension PeerNode {
     }
 
     /// A registration from ModelMesh's `ModelInfo` (see ``ModelInfoMapping``).
-    func registration(id: String, info: Mmesh_ModelInfo) throws(InferenceError) -> (ModelID, ModelRecord) {
+    func registration(id: String, info: Mmesh_ModelInfo) throws(MeshError) -> (ModelID, ModelRecord) {
         guard !id.isEmpty else { throw .invalidArgument("modelId must not be empty") }
         guard !info.type.isEmpty else { throw .invalidArgument("ModelInfo.type must not be empty") }
-        let body = try ModelInfoMapping.registration(
+        let registration = ModelInfoMapping.registration(
             id: id, type: info.type, path: info.path, key: info.key, runtimes: RuntimeTypes(names: runtimes.supportedTypes)
         )
-        return try validateRegistration(body)
+        return try validateRegistration(registration)
     }
 
     /// Loads a copy (`sync`: before returning; otherwise in the background, after the copy is
@@ -173,17 +149,14 @@ extension PeerNode {
         if sync {
             do {
                 _ = try await router.route(call, model: id, hop: .external, excluded: [], deadline: deadline)
-            } catch let error as InferenceError where error.httpStatus == 503 {
+            } catch let error as MeshError where error.kind == .unavailable {
                 logger.debug("synchronous load failed", metadata: ["model": "\(id)", "error": "\(error)"])
             }
-            // The holder records the outcome in etcd just after it answers: wait for it, so
-            // the status that follows shows it.
-            let settled = min(deadline, .now + .seconds(2))
-            while ContinuousClock.now < settled {
-                let view = mirror.view
+            // The holder records the outcome just after it answers: wait for it, so the status
+            // that follows shows it.
+            await mirror.waitUntil(timeout: min(deadline - .now, .seconds(2))) { view in
                 let copies = view.copies(of: id)
-                if copies.values.contains(where: { $0.state == .loaded }) || (copies.isEmpty && !view.failures(of: id).isEmpty) { break }
-                try await Task.sleep(for: .milliseconds(10))
+                return copies.values.contains { $0.state == .loaded } || (copies.isEmpty && !view.failures(of: id).isEmpty)
             }
             return
         }
@@ -192,9 +165,8 @@ extension PeerNode {
         background.submit("load \(id)") {
             _ = try? await router.route(call, model: id, hop: .external, excluded: [], deadline: deadline)
         }
-        let wait = min(deadline, .now + .seconds(1))
-        while mirror.view.copies(of: id).isEmpty && mirror.view.failures(of: id).isEmpty && ContinuousClock.now < wait {
-            try await Task.sleep(for: .milliseconds(10))
+        await mirror.waitUntil(timeout: min(deadline - .now, .seconds(1))) { view in
+            !view.copies(of: id).isEmpty || !view.failures(of: id).isEmpty
         }
     }
 }

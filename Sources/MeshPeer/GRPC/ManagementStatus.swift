@@ -9,9 +9,8 @@ extension PeerNode {
         let status: ModelStatus
         do {
             status = try await self.status(of: id, withScaling: false)
-        } catch let error as InferenceError {
-            if case .notFound = error { return Mmesh_ModelStatusInfo.with { $0.status = .notFound } }
-            throw error
+        } catch let error as MeshError where error.kind == .notFound {
+            return Mmesh_ModelStatusInfo.with { $0.status = .notFound }
         }
         return ModelStatusMapping.info(status)
     }
@@ -41,11 +40,10 @@ enum ModelStatusMapping {
     static func info(_ status: ModelStatus) -> Mmesh_ModelStatusInfo {
         var info = Mmesh_ModelStatusInfo()
         switch status.status {
-        case "LOADED": info.status = .loaded
-        case "LOADING": info.status = .loading
-        case "LOADING_FAILED": info.status = .loadingFailed
-        case "NOT_LOADED": info.status = .notLoaded
-        default: info.status = .unknown
+        case .loaded: info.status = .loaded
+        case .loading: info.status = .loading
+        case .loadingFailed: info.status = .loadingFailed
+        case .notLoaded: info.status = .notLoaded
         }
         info.errors = status.failures.map { "\($0.peer): \($0.message)" }
         var copies: [(Int64, Mmesh_ModelStatusInfo.ModelCopyInfo)] = status.copies.map { copy in

@@ -12,7 +12,7 @@ enum ModelSelector: Sendable, Equatable {
     case name(String)
 
     /// Reads the selector; `bodyName` is consulted only when no header is set.
-    static func from(_ metadata: Metadata, bodyName: () throws(InferenceError) -> String) throws(InferenceError) -> ModelSelector {
+    static func from(_ metadata: Metadata, bodyName: () throws(MeshError) -> String) throws(MeshError) -> ModelSelector {
         let models = values(MeshHeaders.modelID, in: metadata)
         let vmodels = values(MeshHeaders.vmodelID, in: metadata)
         if !models.isEmpty && !vmodels.isEmpty {
@@ -52,43 +52,27 @@ extension RequestRouter {
         case .name(let name):
             return try await resolve(name)
         case .model(let text):
-            let id = try Self.identifier(text, kind: "model")
-            do {
-                guard try await mirror.model(id) != nil else { throw InferenceError.notFound("model \(id) is not registered") }
-            } catch let error as EtcdError {
-                throw InferenceError.unavailable("cannot look up \(id): \(error)")
-            }
+            let id = try MeshError.parseID(text)
+            guard try await mirror.model(id) != nil else { throw MeshError.notFound("model \(id) is not registered") }
             return id
         case .vmodel(let text):
-            let id = try Self.identifier(text, kind: "vmodel")
-            do {
-                guard let vmodel = try await mirror.vmodel(id) else { throw InferenceError.notFound("vmodel \(id) is not registered") }
-                return vmodel.activeModel
-            } catch let error as EtcdError {
-                throw InferenceError.unavailable("cannot look up \(id): \(error)")
-            }
+            let id = try MeshError.parseID(text, kind: "vmodel id")
+            guard let vmodel = try await mirror.vmodel(id) else { throw MeshError.notFound("vmodel \(id) is not registered") }
+            return vmodel.activeModel
         }
     }
 
     /// Resolves `selector` and runs `body` with the model. When the model of a vmodel vanished
     /// meanwhile (a transition has just retired it and this peer's view lags), reads the vmodel
-    /// from etcd and tries once more with its current model, as ModelMesh does.
+    /// from the store and tries once more with its current model, as ModelMesh does.
     func withModel<T>(_ selector: ModelSelector, _ body: (ModelID) async throws -> T) async throws -> T {
         let model = try await resolve(selector)
         do {
             return try await body(model)
-        } catch let error as InferenceError {
-            guard case .notFound = error, let vmodel = selector.vmodel(resolvedTo: model),
+        } catch let error as MeshError where error.kind == .notFound {
+            guard let vmodel = selector.vmodel(resolvedTo: model),
                   let current = try? await mirror.store.vmodel(vmodel).record, current.activeModel != model else { throw error }
             return try await body(current.activeModel)
-        }
-    }
-
-    private static func identifier(_ text: String, kind: String) throws(InferenceError) -> ModelID {
-        do {
-            return try ModelID(text)
-        } catch {
-            throw .invalidArgument("\(kind) id: \(error.description)")
         }
     }
 }

@@ -24,11 +24,8 @@ extension PeerNode {
             metrics.request(route: route, model: model, handling: handling, code: "OK", duration: .now - started)
             return response
         } catch {
-            if !(error is RPCError || error is InferenceError || error is RouteDecline || error is CancellationError
-                || error is VModelRules.Refusal || error is ManagementError || error is ConflictError) {
-                logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"])
-            }
-            var status = GRPCErrorMapping.rpcError(error, peer: peerID)
+            var (status, expected) = GRPCErrorMapping.rpcError(error, peer: peerID)
+            if !expected { logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"]) }
             if metadata.first(MeshHeaders.hop) != nil, let load = gossip.headerValue { status.metadata.addString(load, forKey: MeshHeaders.load) }
             let relayed = status.metadata.first(MeshHeaders.servedBy).map { $0 != peerID.rawValue } ?? false
             metrics.request(route: route, model: model, handling: relayed ? "forwarded" : "none", code: GRPCErrorMapping.name(status.code), duration: .now - started)

@@ -36,7 +36,7 @@ struct DataPlaneRoutes {
                     let call = RESTLoadCall(forwarder: node.forwarder, peerID: node.peerID)
                     do {
                         _ = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
-                    } catch let error as InferenceError where error.httpStatus == 503 {
+                    } catch let error as MeshError where error.kind == .unavailable {
                         return (model, .json(503, Self.readiness(name, false, error.message)))
                     }
                     return (model, .json(200, Self.readiness(name, true, nil)))
@@ -87,7 +87,7 @@ struct DataPlaneRoutes {
         return writer.bytes
     }
 
-    static func jsonLength(_ request: Request) throws(InferenceError) -> Int? {
+    static func jsonLength(_ request: Request) throws(MeshError) -> Int? {
         guard let text = request.header("inference-header-content-length") else { return nil }
         guard let length = Int(text), length >= 0 else {
             throw .invalidArgument("Inference-Header-Content-Length must be a non-negative integer, not \"\(TextLimit.clip(text))\"")
@@ -98,7 +98,7 @@ struct DataPlaneRoutes {
 
 extension HopContext {
     /// The routing parameters of a REST request, from its headers.
-    init(_ request: Request, defaultTimeout: Duration) throws(InferenceError) {
+    init(_ request: Request, defaultTimeout: Duration) throws(MeshError) {
         try self.init(header: { request.header($0) }, defaultTimeout: defaultTimeout)
     }
 }

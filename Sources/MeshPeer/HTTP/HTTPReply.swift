@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import OpenInference
+import MeshCore
 
 /// A response as bytes, so it can be produced locally or relayed from another peer unchanged.
 public struct HTTPReply: Sendable {
@@ -19,15 +20,16 @@ public struct HTTPReply: Sendable {
         HTTPReply(status: status, headers: [("content-type", "application/json")] + headers, body: ByteBuffer(bytes: bytes))
     }
 
-    static func error(_ error: InferenceError, headers: [(String, String)] = []) -> HTTPReply {
-        json(error.httpStatus, error.jsonBody, headers: headers)
-    }
-
-    /// A hop that did not serve: 503 with the reason in `mm-route`.
-    static func decline(_ decline: RouteDecline, peer: String) -> HTTPReply {
-        var headers = [(MeshHeaders.route, decline.outcome.rawValue), (MeshHeaders.servedBy, peer)]
-        if let revision = decline.revision { headers.append((MeshHeaders.revision, String(revision))) }
-        return json(503, InferenceError.unavailable(decline.message).jsonBody, headers: headers)
+    /// The one mapping of errors to HTTP: the kind's status and `{"error": ...}`; a declined
+    /// hop also carries its reason in `mm-route` (and `mm-revision`) and who declined it.
+    static func error(_ error: MeshError, peer: PeerID? = nil) -> HTTPReply {
+        var headers: [(String, String)] = []
+        if let decline = error.decline {
+            headers.append((MeshHeaders.route, decline.outcome.rawValue))
+            if let peer { headers.append((MeshHeaders.servedBy, peer.rawValue)) }
+            if let revision = decline.revision { headers.append((MeshHeaders.revision, String(revision))) }
+        }
+        return json(error.httpStatus, error.jsonBody, headers: headers)
     }
 
     var response: Response {
@@ -41,6 +43,11 @@ public struct HTTPReply: Sendable {
     func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name }?.1
     }
+
+    /// The `error` of a JSON error body, else the status.
+    var errorMessage: String {
+        (try? JSONParser.parse(Array(body.readableBytesView)))?["error"]?.stringValue ?? "HTTP \(status)"
+    }
 }
 
 extension Request {
@@ -52,7 +59,7 @@ extension Request {
 
     /// The body, refused with 413 when over `limit` (checked against Content-Length before
     /// reading, and again while reading chunked bodies).
-    mutating func collectBody(limit: Int) async throws(InferenceError) -> ByteBuffer {
+    mutating func collectBody(limit: Int) async throws(MeshError) -> ByteBuffer {
         if let declared = headers[.contentLength].flatMap(Int.init), declared > limit {
             throw .tooLarge("the request body is \(declared) bytes; this peer accepts at most \(limit) (--max-body-bytes)")
         }

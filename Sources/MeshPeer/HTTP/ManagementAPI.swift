@@ -16,6 +16,17 @@ struct RegisterModelBody: Decodable {
     var scaleUpRequestsPerSecond: Double?
     /// Load one copy before answering.
     var loadNow: Bool?
+
+    /// The registration it asks for (``ModelRegistration`` checks it).
+    func registration() throws(MeshError) -> ModelRegistration {
+        if storage != nil && storageUri != nil {
+            throw .invalidArgument("give either \"storage\" or \"storageUri\", not both")
+        }
+        return ModelRegistration(
+            id: id, type: type, storage: storage ?? storageUri.map { StorageLocation.uri($0) }, sizeHintBytes: sizeHintBytes,
+            minCopies: minCopies, maxCopies: maxCopies, labels: labels, scaleUpRequestsPerSecond: scaleUpRequestsPerSecond
+        )
+    }
 }
 
 /// `PATCH /v1/models/{id}`: the settings that can change after registration.
@@ -79,7 +90,7 @@ struct FailureStatus: Encodable {
 /// `GET /v1/models/{id}`.
 struct ModelStatus: Encodable {
     /// `LOADED`, `LOADING`, `NOT_LOADED` or `LOADING_FAILED`.
-    var status: String
+    var status: ModelAvailability
     var id: String
     var model: ModelRecord
     var copies: [CopyStatus]

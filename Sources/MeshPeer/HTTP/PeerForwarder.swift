@@ -53,14 +53,13 @@ public final class PeerForwarder: Sendable {
             loadReports.deliver(response.headers.first(name: MeshHeaders.load), from: peer)
             let replyHeaders = response.headers.filter { $0.name.lowercased() != MeshHeaders.load }.map { ($0.name.lowercased(), $0.value) }
             let reply = HTTPReply(status: Int(response.status.code), headers: replyHeaders, body: bytes)
-            if let outcome = reply.header(MeshHeaders.route).flatMap(MeshHeaders.RouteOutcome.init(rawValue:)) {
-                let message = (try? JSONParser.parse(Array(bytes.readableBytesView)))?["error"]?.stringValue ?? "HTTP \(reply.status)"
+            if let outcome = reply.header(MeshHeaders.route).flatMap(HopDecline.Outcome.init(rawValue:)) {
                 let revision = reply.header(MeshHeaders.revision).flatMap(Int64.init)
-                return .declined(RouteDecline(outcome, message, revision: revision))
+                return .declined(HopDecline(outcome: outcome, revision: revision), message: reply.errorMessage)
             }
             return .served(reply)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw InferenceError.deadlineExceeded("peer \(peer) did not answer before the request's deadline")
+            throw MeshError.deadlineExceeded("peer \(peer) did not answer before the request's deadline")
         } catch let error as HTTPClientError where error == .connectTimeout {
             throw PeerUnreachable(peer: peer, reason: "connection timed out", refused: true)
         } catch let error as HTTPClientError where error == .remoteConnectionClosed {
@@ -71,7 +70,7 @@ public final class PeerForwarder: Sendable {
             throw PeerUnreachable(peer: peer, reason: "\(error)", refused: error.errnoCode == ECONNREFUSED)
         } catch is CancellationError {
             throw CancellationError()
-        } catch let error as InferenceError {
+        } catch let error as MeshError {
             throw error
         } catch {
             throw PeerUnreachable(peer: peer, reason: "\(error)", refused: false)

@@ -74,13 +74,17 @@ struct RESTLoadCall: RoutedCall {
         try await forwarder.send(to: peer, at: record, method: .POST, path: "/v2/repository/models/\(modelID.rawValue)/load",
                                  headers: [], body: nil, hop: hop, excluded: excluded, deadline: deadline)
     }
+
+    func addedCopy(_ reply: HTTPReply, by peer: PeerID) -> RequestRoute.Outcome {
+        reply.status == 200 ? .copyAdded(peer) : .peerFailed(peer, MeshError(MeshError.Kind(httpStatus: reply.status), reply.errorMessage))
+    }
 }
 
 extension HopResult {
     var label: String {
         switch self {
         case .served: return "served"
-        case .declined(let decline): return decline.outcome.rawValue
+        case .declined(let decline, _): return decline.outcome.rawValue
         }
     }
 }

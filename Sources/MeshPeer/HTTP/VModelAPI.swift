@@ -33,9 +33,8 @@ struct VModelSummary: Encodable {
     var failureMessage: String?
     var autoDeleteOldModel: Bool
     var updated: MeshTime
-    /// `LOADED`, `LOADING`, `NOT_LOADED` or `LOADING_FAILED`.
-    var activeModelStatus: String
-    var targetModelStatus: String?
+    var activeModelStatus: ModelAvailability
+    var targetModelStatus: ModelAvailability?
 
     init(id: ModelID, record: VModelRecord, view: ClusterView) {
         self.id = id.rawValue
@@ -46,15 +45,8 @@ struct VModelSummary: Encodable {
         failureMessage = record.failureMessage
         autoDeleteOldModel = record.autoDeleteOldModel
         updated = record.updated
-        activeModelStatus = Self.modelStatus(record.activeModel, view)
-        targetModelStatus = record.inTransition ? Self.modelStatus(record.targetModel, view) : nil
-    }
-
-    static func modelStatus(_ model: ModelID, _ view: ClusterView) -> String {
-        let copies = view.copies(of: model)
-        if copies.values.contains(where: { $0.state == .loaded }) { return "LOADED" }
-        if !copies.isEmpty { return "LOADING" }
-        return view.failures(of: model).isEmpty ? "NOT_LOADED" : "LOADING_FAILED"
+        activeModelStatus = ModelAvailability(record.activeModel, in: view)
+        targetModelStatus = record.inTransition ? ModelAvailability(record.targetModel, in: view) : nil
     }
 }
 

@@ -2,81 +2,59 @@ import EtcdGateway
 import Logging
 import MeshCore
 import ModelRuntimes
-import OpenInference
 import ServiceLifecycle
 import Synchronization
 
-/// The models this peer holds: the memory ledger (LRU), loads and unloads through the runtimes,
-/// and this peer's copy records in etcd.
+/// The models this peer holds: MeshCore's ``CopyLedger`` behind one lock, and the shell that
+/// carries out what it decides — claims and copy records in the store, loads and unloads
+/// through the runtimes, files through the storage, and the requests waiting for a load.
 ///
-/// A load is claimed in etcd before it starts (so a model loads once however many requests race
-/// for it), runs as a job owned by ``run()``, and is awaited by every request that needs it.
-/// Evicted models leave routing at once and are unloaded when their last request finishes.
-public actor LocalModels: Service {
+/// Loads and unloads run as jobs owned by ``run()``; everything else runs in the task that
+/// asked. Reads for routing (``state(of:)``, ``inFlight``) take the lock briefly and never wait.
+public final class LocalModels: Service, Sendable {
     public struct Settings: Sendable {
-        public var minChurnAge: Duration = .seconds(30)
-        public var loadTimeout: Duration = .seconds(120)
-        public var failureExpiry: Duration = .seconds(180)
-        public var defaultModelSizeBytes: Int64 = 64 << 20
+        public var ledger = CopyLedger<any LoadedModel>.Settings()
+        public var loadTimeout: Duration = MeshDefaults.loadTimeout
+        public var failureExpiry: Duration = MeshDefaults.failureExpiry
         public init() {}
     }
 
-    nonisolated let peerID: PeerID
-    nonisolated let store: MeshStore
-    nonisolated let runtimes: RuntimeRegistry
-    nonisolated let files: any ModelFileProvider
-    nonisolated let settings: Settings
-    nonisolated let metrics: MeshMetrics
-    nonisolated let logger: Logger
-    nonisolated let leaseProvider: @Sendable () -> LeaseID
+    let peerID: PeerID
+    let store: any MeshStore
+    let runtimes: RuntimeRegistry
+    let files: any ModelFileProvider
+    let settings: Settings
+    let metrics: MeshMetrics
+    let clock: any PeerClock
+    let logger: Logger
+    let leaseProvider: @Sendable () -> LeaseID
 
-    private var cache: LocalCache
-    private var copies: [ModelID: Copy] = [:]
-    private var inFlight: [ModelID: Int] = [:]
-    /// Removed copies still serving their last requests; unloaded when those finish.
-    private var draining: [ModelID: any LoadedModel] = [:]
-    private var acceptingLoads = true
-    /// Measured sizes of models loaded here before, for the next load's estimate.
-    private var knownSizes: [ModelID: Int64] = [:]
-    /// Requests served per model, for gossip and copy scaling.
-    private var rates = RateTracker(window: 5)
+    private let state: Mutex<State>
+    private let jobs: AsyncStream<Job>.Continuation
+    private let jobStream: AsyncStream<Job>
 
-    /// Copy states for the router's lock-free-ish read on every request.
-    private nonisolated let published = Mutex<[ModelID: LocalCache.State]>([:])
-    private nonisolated let ledger = Mutex<LedgerSnapshot>(LedgerSnapshot())
-    private nonisolated let jobs: AsyncStream<Job>.Continuation
-    private nonisolated let jobStream: AsyncStream<Job>
-
-    struct LedgerSnapshot: Sendable {
-        var capacityBytes: Int64 = 0
-        var usedBytes: Int64 = 0
-        var count = 0
-        var lruTime: MeshTime?
-        var loading = 0
-        var inFlight = 0
-    }
-
-    final class Copy: Sendable {
-        let record: ModelRecord
-        let ready = Promise<any LoadedModel>()
-        let started: MeshTime
-        /// What fetching the files cost, once known.
-        let download = Mutex<ModelFilesOnDisk?>(nil)
-        init(record: ModelRecord, started: MeshTime) {
-            self.record = record
-            self.started = started
-        }
+    struct State {
+        var ledger: CopyLedger<any LoadedModel>
+        /// Requests waiting for a load, by the load's token.
+        var waiting: [UInt64: Promise<any LoadedModel>] = [:]
     }
 
     enum Job: Sendable {
-        case load(ModelID, Copy)
+        case load(ModelID, ModelRecord, token: UInt64)
         case unload(ModelID, any LoadedModel)
         case remove(ModelID, reason: String)
     }
 
+    /// A copy one request is using; give it back with ``release(_:)``.
+    public struct Use: Sendable {
+        public let model: ModelID
+        public let instance: any LoadedModel
+        let token: UInt64
+    }
+
     public init(
-        peerID: PeerID, capacityBytes: Int64, store: MeshStore, runtimes: RuntimeRegistry, files: any ModelFileProvider,
-        settings: Settings, metrics: MeshMetrics, logger: Logger, lease: @escaping @Sendable () -> LeaseID
+        peerID: PeerID, capacityBytes: Int64, store: any MeshStore, runtimes: RuntimeRegistry, files: any ModelFileProvider,
+        settings: Settings, metrics: MeshMetrics, clock: any PeerClock, logger: Logger, lease: @escaping @Sendable () -> LeaseID
     ) {
         self.peerID = peerID
         self.store = store
@@ -84,262 +62,193 @@ public actor LocalModels: Service {
         self.files = files
         self.settings = settings
         self.metrics = metrics
+        self.clock = clock
         self.logger = logger
         self.leaseProvider = lease
-        self.cache = LocalCache(capacityBytes: capacityBytes)
+        self.state = Mutex(State(ledger: CopyLedger(me: peerID, capacityBytes: capacityBytes, settings: settings.ledger)))
         (jobStream, jobs) = AsyncStream.makeStream(of: Job.self)
-        ledger.withLock { $0.capacityBytes = capacityBytes }
     }
 
-    // MARK: Reads for routing
+    // MARK: Reads
 
-    /// The state of this peer's copy of `model`, without waiting for the actor.
-    public nonisolated func state(of model: ModelID) -> LocalCache.State? {
-        published.withLock { $0[model] }
+    /// The state of this peer's copy of `model` as routing sees it.
+    public func state(of model: ModelID) -> LocalCache.State? {
+        state.withLock { $0.ledger.state(of: model) }
     }
 
-    nonisolated var snapshot: LedgerSnapshot { ledger.withLock { $0 } }
+    /// Requests using a copy here now.
+    public var inFlight: Int { state.withLock { $0.ledger.inFlight } }
 
-    public nonisolated var heldModels: [ModelID: LocalCache.State] { published.withLock { $0 } }
+    /// The models held here (any phase but draining) and their state.
+    public var heldModels: [ModelID: LocalCache.State] {
+        state.withLock { state in
+            var held: [ModelID: LocalCache.State] = [:]
+            for model in state.ledger.copies.keys { held[model] = state.ledger.state(of: model) }
+            return held
+        }
+    }
+
+    /// The size a load of `model` here would be planned with.
+    func plannedSize(of model: ModelID, record: ModelRecord, view: ClusterView) -> Int64 {
+        state.withLock { $0.ledger.plannedSize(of: model, record: record, view: view) }
+    }
 
     // MARK: Serving
 
     /// Takes a loaded copy for one request, waiting for a load in progress until `deadline`.
-    /// Pair with ``release(_:)``.
-    public func acquire(_ model: ModelID, until deadline: ContinuousClock.Instant) async throws -> any LoadedModel {
+    /// Throws ``CopyFailure`` when there is none, or `deadlineExceeded`.
+    public func acquire(_ model: ModelID, until deadline: ContinuousClock.Instant) async throws -> Use {
         let waitStarted = ContinuousClock.now
         var waited = false
         while true {
-            guard let copy = copies[model] else { throw LocalError.notHere(model) }
-            if case .success(let loaded)? = copy.ready.result {
-                inFlight[model, default: 0] += 1
-                let now = MeshTime.now
-                cache.touch(model, now: now)
-                rates.record(model, at: now)
-                if waited { metrics.cacheMiss(model: model, waited: .now - waitStarted) }
-                publishLedger()
-                return loaded
+            let now = clock.now
+            let step: AcquireStep = state.withLock { state in
+                switch state.ledger.acquire(model, now: now) {
+                case .ready(let instance, let token):
+                    return .use(Use(model: model, instance: instance, token: token))
+                case .unavailable(let failure):
+                    return .fail(failure)
+                case .wait(let token):
+                    let promise = state.waiting[token] ?? Promise()
+                    state.waiting[token] = promise
+                    return .wait(promise)
+                }
             }
-            if case .failure(let error)? = copy.ready.result { throw error }
-            waited = true
-            let ready = copy.ready
-            _ = try await withDeadline(deadline, onTimeout: {
-                InferenceError.deadlineExceeded("\(model) was still loading when the request's deadline passed")
-            }) {
-                try await ready.wait()
+            switch step {
+            case .use(let use):
+                if waited { metrics.cacheMiss(model: model, waited: .now - waitStarted) }
+                publishMetrics()
+                return use
+            case .fail(let failure):
+                throw failure
+            case .wait(let promise):
+                waited = true
+                _ = try await withDeadline(deadline, onTimeout: {
+                    MeshError.deadlineExceeded("\(model) was still loading when the request's deadline passed")
+                }) {
+                    try await promise.wait()
+                }
             }
         }
     }
 
-    public func release(_ model: ModelID) {
-        let remaining = (inFlight[model] ?? 1) - 1
-        inFlight[model] = remaining > 0 ? remaining : nil
-        if remaining <= 0, let loaded = draining.removeValue(forKey: model) {
-            jobs.yield(.unload(model, loaded))
-        }
-        publishLedger()
+    private enum AcquireStep {
+        case use(Use)
+        case fail(CopyFailure)
+        case wait(Promise<any LoadedModel>)
+    }
+
+    public func release(_ use: Use) async {
+        let actions = state.withLock { $0.ledger.release(use.model, token: use.token) }
+        await perform(actions)
     }
 
     // MARK: Loading
 
-    /// Claims a copy of `model` here and starts loading it. Returns once the claim is in etcd;
-    /// serve with ``acquire(_:until:)``, which waits for the load.
-    public func load(_ model: ModelID, record: ModelRecord, decidedAt revision: Int64) async throws {
-        if copies[model] != nil { return }
-        guard acceptingLoads else { throw LocalError.shuttingDown }
-        guard runtimes.runtime(for: record.type) != nil else {
-            throw LocalError.refused(model, reason: "no runtime for model type \"\(record.type)\" (this peer runs \(runtimes.supportedTypes.joined(separator: ", ")))")
-        }
-        let now = MeshTime.now
-        let size = record.sizeHintBytes ?? knownSizes[model] ?? settings.defaultModelSizeBytes
-        let busy = Set(inFlight.keys)
-        let before = cache
-        let victims: [ModelID]
-        switch cache.admit(model, sizeBytes: size, now: now, minChurnAge: settings.minChurnAge, busy: busy) {
-        case .alreadyPresent:
+    /// Claims a copy of `model` here and starts loading it; returns once the claim is in the
+    /// store (serve with ``acquire(_:until:)``, which waits for the load). `view` is what the
+    /// decision was made on. Throws ``CopyFailure`` when this peer cannot take it.
+    public func load(_ model: ModelID, record: ModelRecord, view: ClusterView) async throws {
+        let supported = runtimes.runtime(for: record.type) != nil
+        let now = clock.now
+        let request = state.withLock { $0.ledger.requestLoad(model, record: record, view: view, now: now, supported: supported) }
+        switch request {
+        case .present:
             return
-        case .admitted(let evicting):
-            victims = evicting
-        case .tooLarge(let needed, let capacity):
-            throw LocalError.refused(model, reason: "it needs \(ByteCount(needed)) and this peer holds \(ByteCount(capacity))")
-        case .wouldChurn(let needed, let idle):
-            throw LocalError.refused(model, reason: "making room for \(ByteCount(needed)) would evict a model used \(Int(idle.seconds)) s ago (churn guard: \(Int(settings.minChurnAge.seconds)) s)")
-        case .noRoom(let needed, let reclaimable):
-            throw LocalError.refused(model, reason: "it needs \(ByteCount(needed)) but only \(ByteCount(reclaimable)) can be freed now")
-        }
-        let copy = Copy(record: record, started: now)
-        copies[model] = copy
-        publish(model, .loading)
-        let outcome: MeshStore.ClaimOutcome
-        do {
-            outcome = try await store.claimCopy(
-                model, on: peerID, record: CopyRecord(state: .loading, since: now, sizeBytes: size),
-                lease: leaseProvider(), decidedAt: revision
-            )
-        } catch {
-            rollBack(model, copy: copy, restoring: before, victims: victims, error: error)
-            throw error
-        }
-        switch outcome {
-        case .claimed:
-            for victim in victims { await evict(victim, lastUsed: before.entry(victim)?.lastUsed, reason: "making room for \(model)") }
-            logger.info("loading model", metadata: ["model": "\(model)", "size_estimate": "\(size)", "evicting": "\(victims.map(\.rawValue))"])
-            jobs.yield(.load(model, copy))
-        case .conflict(let holders, let at):
-            let error = LocalError.lostRace(model, holders: Array(holders.keys), revision: at)
-            rollBack(model, copy: copy, restoring: before, victims: victims, error: error)
-            throw error
-        case .modelGone:
-            let error = LocalError.unregistered(model)
-            rollBack(model, copy: copy, restoring: before, victims: victims, error: error)
-            throw error
-        }
-        publishLedger()
-    }
-
-    private func rollBack(_ model: ModelID, copy: Copy, restoring before: LocalCache, victims: [ModelID], error: any Error) {
-        guard copies[model] === copy else { return }
-        copies[model] = nil
-        cache.remove(model)
-        for victim in victims {
-            if let entry = before.entry(victim) { cache.restore(victim, entry) }
-        }
-        publish(model, nil)
-        copy.ready.fail(error)
-        publishLedger()
-    }
-
-    /// Runs in a job: fetch, load, measure, record.
-    private nonisolated func performLoad(_ model: ModelID, _ copy: Copy) async {
-        let started = ContinuousClock.now
-        do {
-            guard let runtime = runtimes.runtime(for: copy.record.type) else {
-                throw ModelLoadError("no runtime for model type \"\(copy.record.type)\"")
+        case .refused(let failure, _):
+            if case .refused(_, let reason) = failure, !supported {
+                throw CopyFailure.refused(model, reason: "\(reason) (this peer runs \(runtimes.supportedTypes.joined(separator: ", ")))")
             }
-            let fetched = try await files.files(for: model, at: copy.record.storage)
-            copy.download.withLock { $0 = fetched }
-            let source = ModelSource(id: model, type: copy.record.type, path: fetched.path, sizeHintBytes: copy.record.sizeHintBytes)
+            throw failure
+        case .claiming(let actions):
+            for action in actions {
+                if case .claim(_, let copyRecord, let decidedAt, let token) = action {
+                    try await claim(model, copyRecord, decidedAt: decidedAt, token: token)
+                } else {
+                    await perform([action])
+                }
+            }
+        }
+    }
+
+    /// Writes the claim; a lost race, a vanished model or an unreachable store give the memory
+    /// back and fail the waiting requests.
+    private func claim(_ model: ModelID, _ record: CopyRecord, decidedAt: Int64, token: UInt64) async throws {
+        let failure: CopyFailure
+        do {
+            switch try await store.claimCopy(model, on: peerID, record: record, lease: leaseProvider(), decidedAt: decidedAt) {
+            case .claimed:
+                let now = clock.now
+                let actions = state.withLock { $0.ledger.claimSucceeded(model, token: token, now: now) }
+                await perform(actions)
+                return
+            case .conflict(let holders, let revision):
+                failure = .lostRace(model, holders: Array(holders.keys), revision: revision)
+            case .modelGone:
+                failure = .unregistered(model)
+            }
+        } catch {
+            failure = .refused(model, reason: "its copy could not be claimed: \(error)")
+        }
+        let actions = state.withLock { $0.ledger.claimFailed(model, token: token, failure) }
+        await perform(actions)
+        throw failure
+    }
+
+    /// Runs in a job: fetch, load, measure.
+    private func performLoad(_ model: ModelID, _ record: ModelRecord, token: UInt64) async {
+        let started = ContinuousClock.now
+        let actions: [CopyLedger<any LoadedModel>.Action]
+        do {
+            guard let runtime = runtimes.runtime(for: record.type) else {
+                throw MeshError.failedPrecondition("no runtime for model type \"\(record.type)\"")
+            }
+            let fetched = try await files.files(for: model, at: record.storage)
+            let download = CopyRecord.Download(bytes: fetched.byteCount, millis: fetched.downloadDuration.milliseconds, fromCache: fetched.fromCache)
+            state.withLock { $0.ledger.noteDownload(model, token: token, download) }
+            let source = ModelSource(id: model, type: record.type, path: fetched.path, sizeHintBytes: record.sizeHintBytes)
             let timeout = settings.loadTimeout
             let loaded = try await withDeadline(.now + timeout, onTimeout: {
-                ModelLoadError("loading took longer than \(Int(timeout.seconds)) s (--load-timeout)")
+                MeshError.failedPrecondition("loading took longer than \(Int(timeout.seconds)) s (--load-timeout)")
             }) {
                 try await runtime.load(source)
             }
             metrics.loaded(model: model, duration: .now - started, sizeBytes: loaded.sizeBytes)
-            await finishLoad(model, copy, loaded)
+            let now = clock.now
+            actions = state.withLock {
+                $0.ledger.loadSucceeded(model, token: token, instance: loaded, sizeBytes: loaded.sizeBytes, download: download, now: now)
+            }
+            logger.info("model loaded", metadata: ["model": "\(model)", "size": "\(loaded.sizeBytes)", "load_ms": "\((.now - started).milliseconds)"])
         } catch is CancellationError {
-            await failLoad(model, copy, message: "the peer shut down during the load", record: false)
+            actions = state.withLock { $0.ledger.loadFailed(model, token: token, message: "the peer shut down during the load", recordFailure: false) }
         } catch {
             metrics.loadFailed(model: model)
-            await failLoad(model, copy, message: "\(error)", record: true)
+            logger.warning("model failed to load", metadata: ["model": "\(model)", "error": "\(error)"])
+            actions = state.withLock { $0.ledger.loadFailed(model, token: token, message: "\(error)", recordFailure: true) }
         }
-    }
-
-    private func finishLoad(_ model: ModelID, _ copy: Copy, _ loaded: any LoadedModel) async {
-        guard copies[model] === copy else {
-            // Removed while loading (unregistered, unloaded): drop it.
-            jobs.yield(.unload(model, loaded))
-            return
-        }
-        let now = MeshTime.now
-        knownSizes[model] = loaded.sizeBytes
-        cache.markLoaded(model, now: now)
-        let ledgerBefore = cache
-        let victims = cache.resize(model, to: loaded.sizeBytes, now: now, busy: Set(inFlight.keys))
-        publish(model, .loaded)
-        copy.ready.succeed(loaded)
-        publishLedger()
-        logger.info("model loaded", metadata: ["model": "\(model)", "size": "\(loaded.sizeBytes)", "load_ms": "\((now - copy.started).milliseconds)"])
-        for victim in victims { await evict(victim, lastUsed: ledgerBefore.entry(victim)?.lastUsed, reason: "\(model) is larger than estimated") }
-        do {
-            try await store.putCopy(model, on: peerID, record: loadedRecord(copy, since: now, sizeBytes: loaded.sizeBytes), lease: leaseProvider())
-            try? await store.clearFailure(model, on: peerID)
-        } catch {
-            logger.warning("could not mark the copy loaded in etcd; it stays 'loading' there until the next sync", metadata: ["model": "\(model)", "error": "\(error)"])
-        }
-    }
-
-    /// The copy record of a loaded copy, with what its download cost.
-    private func loadedRecord(_ copy: Copy, since: MeshTime, sizeBytes: Int64) -> CopyRecord {
-        var record = CopyRecord(state: .loaded, since: since, sizeBytes: sizeBytes)
-        if let download = copy.download.withLock({ $0 }) {
-            record.download = CopyRecord.Download(bytes: download.byteCount, millis: download.downloadDuration.milliseconds, fromCache: download.fromCache)
-        }
-        return record
-    }
-
-    private func failLoad(_ model: ModelID, _ copy: Copy, message: String, record: Bool) async {
-        let error = LocalError.loadFailed(model, message: message)
-        if copies[model] === copy {
-            copies[model] = nil
-            cache.remove(model)
-            publish(model, nil)
-            files.release(model)
-        }
-        copy.ready.fail(error)
-        publishLedger()
-        logger.warning("model failed to load", metadata: ["model": "\(model)", "error": "\(message)"])
-        do {
-            try await store.deleteCopy(model, on: peerID)
-            if record {
-                try await store.recordFailure(model, on: peerID, message: message, at: .now, expiry: settings.failureExpiry)
-            }
-        } catch {
-            logger.warning("could not record the failed load in etcd", metadata: ["model": "\(model)", "error": "\(error)"])
-        }
+        await perform(actions)
     }
 
     // MARK: Removing
 
-    /// Removes this peer's copy of `model` (eviction, unregistration, explicit unload).
+    /// Removes this peer's copy of `model` (unregistration, explicit unload, its record deleted
+    /// by another peer). `deleteRecord`: also delete its copy record.
     public func remove(_ model: ModelID, reason: String, deleteRecord: Bool = true) async {
-        guard let copy = copies.removeValue(forKey: model) else { return }
-        cache.remove(model)
-        publish(model, nil)
-        files.release(model)
-        publishLedger()
+        let actions = state.withLock { $0.ledger.remove(model, deleteRecord: deleteRecord) }
+        guard !actions.isEmpty else { return }
         logger.info("removing model", metadata: ["model": "\(model)", "reason": "\(reason)"])
-        if case .success(let loaded)? = copy.ready.result {
-            if inFlight[model, default: 0] > 0 {
-                draining[model] = loaded
-            } else {
-                jobs.yield(.unload(model, loaded))
-            }
-        } else {
-            copy.ready.fail(LocalError.removed(model))
-        }
-        if deleteRecord {
-            do {
-                try await store.deleteCopy(model, on: peerID)
-            } catch {
-                logger.warning("could not delete the copy record; it goes with the lease", metadata: ["model": "\(model)", "error": "\(error)"])
-            }
-        }
-    }
-
-    /// Removes a model to make room; `lastUsed` is from the ledger before the model left it.
-    private func evict(_ model: ModelID, lastUsed: MeshTime?, reason: String) async {
-        metrics.evicted(model: model, idle: lastUsed.map { .now - $0 } ?? .zero)
-        await remove(model, reason: "evicted: \(reason)")
+        await perform(actions)
     }
 
     /// Re-writes every copy record under a new lease (after the old one expired).
     public func restoreCopyRecords(lease: LeaseID) async {
-        for (model, copy) in copies {
-            let size = cache.entry(model)?.sizeBytes ?? 0
-            let loaded = copy.ready.result.map { (try? $0.get()) != nil } == true
-            let record = loaded ? loadedRecord(copy, since: copy.started, sizeBytes: size) : CopyRecord(state: .loading, since: copy.started, sizeBytes: size)
-            do {
-                try await store.putCopy(model, on: peerID, record: record, lease: lease)
-            } catch {
-                logger.warning("could not restore a copy record", metadata: ["model": "\(model)", "error": "\(error)"])
-            }
-        }
-        logger.info("copy records restored under the new lease", metadata: ["copies": "\(copies.count)"])
+        let actions = state.withLock { $0.ledger.recordsToRestore() }
+        await perform(actions, lease: lease)
+        logger.info("copy records restored under the new lease", metadata: ["copies": "\(actions.count)"])
     }
 
     /// Reacts to cluster changes: models unregistered or copies removed by others are unloaded.
-    public nonisolated func handle(_ event: MirrorEvent, peerRegistered: @escaping @Sendable () -> Bool) {
+    public func handle(_ event: MirrorEvent, peerRegistered: @escaping @Sendable () -> Bool) {
         switch event {
         case .modelRemoved(let model):
             guard state(of: model) != nil else { return }
@@ -354,60 +263,87 @@ public actor LocalModels: Service {
     }
 
     /// Stops accepting loads (graceful shutdown).
-    public func stopAcceptingLoads() { acceptingLoads = false }
+    public func stopAcceptingLoads() {
+        state.withLock { $0.ledger.stopAcceptingLoads() }
+    }
 
     /// Loaded models used since `time`, most recently used first.
     public func recentlyUsed(since time: MeshTime) -> [ModelID] {
-        cache.entries.filter { $0.value.state == .loaded && $0.value.lastUsed >= time }
-            .sorted { $0.value.lastUsed > $1.value.lastUsed }.map(\.key)
+        state.withLock { $0.ledger.recentlyUsed(since: time) }
     }
 
     /// Deletes this peer's copy records (leaving): routing stops sending work here, while the
     /// models stay loaded for the requests still arriving.
     public func dropCopyRecords() async {
-        for model in copies.keys {
-            do {
-                try await store.deleteCopy(model, on: peerID)
-            } catch {
-                logger.warning("could not delete a copy record; it goes with the lease", metadata: ["model": "\(model)", "error": "\(error)"])
-            }
-        }
+        await perform(state.withLock { $0.ledger.recordsToDrop() })
     }
 
     // MARK: Load
 
     /// This peer's rate and in-flight requests for every model it served recently or holds.
     public func modelRates(now: MeshTime) -> [ModelID: LoadReport.ModelRate] {
-        rates.modelRates(inFlight: inFlight, at: now)
+        state.withLock { $0.ledger.modelRates(now: now) }
     }
 
     /// The report gossiped to other peers: totals, memory, LRU age and the busiest models.
-    public func loadReport(peer: PeerID, now: MeshTime) -> LoadReport {
-        LoadReport(
-            peer: peer, time: now, inFlight: inFlight.values.reduce(0, +),
-            loading: copies.values.filter { !$0.ready.isDone }.count,
-            usedBytes: cache.usedBytes, capacityBytes: cache.capacityBytes, modelCount: cache.count,
-            lruTime: cache.lruTime, rates: Array(modelRates(now: now).values)
-        )
+    public func loadReport(now: MeshTime) -> LoadReport {
+        state.withLock { $0.ledger.loadReport(now: now) }
     }
 
-    // MARK: Publishing state
+    // MARK: Carrying out the ledger's actions
 
-    private func publish(_ model: ModelID, _ state: LocalCache.State?) {
-        published.withLock { $0[model] = state }
+    private func perform(_ actions: [CopyLedger<any LoadedModel>.Action], lease: LeaseID? = nil) async {
+        guard !actions.isEmpty else { return }
+        for action in actions {
+            switch action {
+            case .claim(let model, _, _, let token):
+                // Claims are written by `load`, which reports their outcome to the caller.
+                logger.error("a claim reached the generic executor", metadata: ["model": "\(model)", "token": "\(token)"])
+            case .startLoad(let model, let record, let token):
+                logger.info("loading model", metadata: ["model": "\(model)"])
+                jobs.yield(.load(model, record, token: token))
+            case .putRecord(let model, let record):
+                await storeWrite("write the copy record", model) {
+                    try await store.putCopy(model, on: peerID, record: record, lease: lease ?? leaseProvider())
+                }
+            case .deleteRecord(let model):
+                await storeWrite("delete the copy record; it goes with the lease", model) { try await store.deleteCopy(model, on: peerID) }
+            case .recordFailure(let model, let message):
+                let now = clock.now
+                await storeWrite("record the failed load", model) {
+                    try await store.recordFailure(model, on: peerID, message: message, at: now, expiry: settings.failureExpiry)
+                }
+            case .clearFailure(let model):
+                try? await store.clearFailure(model, on: peerID)
+            case .unload(let model, let instance):
+                jobs.yield(.unload(model, instance))
+            case .releaseFiles(let model):
+                files.release(model)
+            case .settle(let token, let result):
+                state.withLock { $0.waiting.removeValue(forKey: token) }?.complete(result.mapError { $0 })
+            case .evicted(let model, let idle, let cause):
+                metrics.evicted(model: model, idle: idle)
+                logger.info("evicting model", metadata: ["model": "\(model)", "reason": "\(cause)", "idle_s": "\(Int(idle.seconds))"])
+            }
+        }
+        publishMetrics()
     }
 
-    private func publishLedger() {
-        let loading = copies.values.filter { !$0.ready.isDone }.count
-        let total = inFlight.values.reduce(0, +)
-        let snapshot = LedgerSnapshot(
-            capacityBytes: cache.capacityBytes, usedBytes: cache.usedBytes, count: cache.count,
-            lruTime: cache.lruTime, loading: loading, inFlight: total
-        )
-        ledger.withLock { $0 = snapshot }
-        metrics.memory(capacity: snapshot.capacityBytes, used: snapshot.usedBytes, models: snapshot.count,
-                       lruAge: snapshot.lruTime.map { .now - $0 })
-        metrics.inFlight.record(total)
+    private func storeWrite(_ what: String, _ model: ModelID, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+        } catch {
+            logger.warning("could not \(what)", metadata: ["model": "\(model)", "error": "\(error)"])
+        }
+    }
+
+    private func publishMetrics() {
+        let (capacity, used, count, lru, inFlight) = state.withLock { state in
+            (state.ledger.cache.capacityBytes, state.ledger.cache.usedBytes, state.ledger.cache.count, state.ledger.cache.lruTime, state.ledger.inFlight)
+        }
+        let now = clock.now
+        metrics.memory(capacity: capacity, used: used, models: count, lruAge: lru.map { now - $0 })
+        metrics.inFlight.record(inFlight)
     }
 
     // MARK: Service
@@ -416,8 +352,8 @@ public actor LocalModels: Service {
         await withDiscardingTaskGroup { group in
             for await job in jobStream.cancelOnGracefulShutdown() {
                 switch job {
-                case .load(let model, let copy):
-                    group.addTask { await self.performLoad(model, copy) }
+                case .load(let model, let record, let token):
+                    group.addTask { await self.performLoad(model, record, token: token) }
                 case .remove(let model, let reason):
                     group.addTask { await self.remove(model, reason: reason, deleteRecord: false) }
                 case .unload(let model, let loaded):
@@ -434,12 +370,13 @@ public actor LocalModels: Service {
     }
 
     private func unloadEverything() async {
-        for (_, copy) in copies {
-            if case .success(let loaded)? = copy.ready.result { await loaded.unload() } else { copy.ready.fail(LocalError.shuttingDown) }
+        let actions = state.withLock { $0.ledger.removeAll() }
+        for action in actions {
+            switch action {
+            case .unload(_, let instance): await instance.unload()
+            case .settle(let token, let result): state.withLock { $0.waiting.removeValue(forKey: token) }?.complete(result.mapError { $0 })
+            default: break
+            }
         }
-        for (_, loaded) in draining { await loaded.unload() }
-        copies.removeAll()
-        draining.removeAll()
-        published.withLock { $0.removeAll() }
     }
 }

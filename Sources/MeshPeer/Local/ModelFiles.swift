@@ -25,7 +25,7 @@ public struct StoredModelFiles: ModelFileProvider {
     }
 
     public func files(for model: ModelID, at location: StorageLocation?) async throws -> ModelFilesOnDisk {
-        guard let location else { throw StorageFailure("\(model) has no storage location") }
+        guard let location else { throw MeshError.failedPrecondition("\(model) has no storage location") }
         let fetched = try await storage.fetch(location, for: model)
         return ModelFilesOnDisk(path: fetched.path, byteCount: fetched.byteCount, fromCache: fetched.fromCache,
                                 downloadDuration: fetched.downloadDuration)
@@ -34,10 +34,4 @@ public struct StoredModelFiles: ModelFileProvider {
     public func release(_ model: ModelID) {
         storage.release(model)
     }
-}
-
-/// A storage problem, as the user sees it in the load error.
-public struct StorageFailure: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -9,10 +9,16 @@ struct HopContext: Sendable {
     var excluded: Set<PeerID>
     var deadline: ContinuousClock.Instant
 
+    /// The longest deadline a request may ask for; beyond it the number means "no hurry".
+    static let maxTimeout: Duration = .seconds(86_400)
+    /// Peers named in `mm-excluded` beyond this many are ignored (a mesh has fewer).
+    static let maxExcluded = 1024
+
     /// `timeout`, when given (a protocol's own deadline), wins over `mm-timeout-ms`.
-    init(header: (String) -> String?, defaultTimeout: Duration, timeout: Duration? = nil) throws(InferenceError) {
+    init(header: (String) -> String?, defaultTimeout: Duration, timeout: Duration? = nil) throws(MeshError) {
         hop = header(MeshHeaders.hop).flatMap(Hop.init(rawValue:)) ?? .external
-        excluded = Set((header(MeshHeaders.excluded) ?? "").split(separator: ",").compactMap { try? PeerID(String($0)) })
+        excluded = Set((header(MeshHeaders.excluded) ?? "").split(separator: ",", maxSplits: Self.maxExcluded)
+            .prefix(Self.maxExcluded).compactMap { try? PeerID(String($0)) })
         var remaining = defaultTimeout
         if let timeout {
             remaining = timeout
@@ -22,6 +28,6 @@ struct HopContext: Sendable {
             }
             remaining = .milliseconds(millis)
         }
-        deadline = .now + remaining
+        deadline = .now + min(remaining, Self.maxTimeout)
     }
 }

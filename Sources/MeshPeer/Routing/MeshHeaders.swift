@@ -8,7 +8,7 @@ public enum MeshHeaders {
     public static let timeoutMillis = "mm-timeout-ms"
     /// Response: the peer that ran the model.
     public static let servedBy = "mm-served-by"
-    /// Response: why a hop did not serve: `not-here`, `load-failed`, `unavailable`.
+    /// Response: why a hop did not serve (``HopDecline/Outcome``): `not-here`, `load-failed`, `unavailable`.
     public static let route = "mm-route"
     /// Response: the etcd revision the answering peer's decision was based on.
     public static let revision = "mm-revision"
@@ -21,10 +21,4 @@ public enum MeshHeaders {
     /// Request: select the model (or vmodel) by header, as ModelMesh clients do.
     public static let modelID = "mm-model-id"
     public static let vmodelID = "mm-vmodel-id"
-
-    public enum RouteOutcome: String, Sendable {
-        case notHere = "not-here"
-        case loadFailed = "load-failed"
-        case unavailable
-    }
 }

@@ -5,26 +5,26 @@ import Synchronization
 /// at once, long before its lease expires; the mark lifts after a while, or as soon as the peer
 /// re-registers (a restarted process writes a new record).
 public final class PeerHealth: Sendable {
-    private let marks = Mutex<[PeerID: ContinuousClock.Instant]>([:])
+    private let marks = Mutex<[PeerID: MeshTime]>([:])
     private let outstandingRequests = Mutex<[PeerID: Int]>([:])
     let quarantine: Duration
 
-    public init(quarantine: Duration = .seconds(15)) {
+    public init(quarantine: Duration = MeshDefaults.peerQuarantine) {
         self.quarantine = quarantine
     }
 
-    public func markUnreachable(_ peer: PeerID) {
-        marks.withLock { $0[peer] = .now + quarantine }
+    public func markUnreachable(_ peer: PeerID, now: MeshTime) {
+        marks.withLock { $0[peer] = now + quarantine }
     }
 
     public func clear(_ peer: PeerID) {
         _ = marks.withLock { $0.removeValue(forKey: peer) }
     }
 
-    /// Peers currently marked unreachable.
-    public var unreachable: Set<PeerID> {
-        let now = ContinuousClock.now
-        return marks.withLock { marks in
+    /// Peers marked unreachable at `now` (marks that ran out are forgotten).
+    public func unreachable(at now: MeshTime) -> Set<PeerID> {
+        marks.withLock { marks in
+            guard !marks.isEmpty else { return [] }
             marks = marks.filter { $0.value > now }
             return Set(marks.keys)
         }
@@ -33,7 +33,12 @@ public final class PeerHealth: Sendable {
     /// Counts requests this peer has outstanding at `peer` while `body` runs.
     public func trackOutstanding<T>(at peer: PeerID, _ body: () async throws -> T) async rethrows -> T {
         outstandingRequests.withLock { $0[peer, default: 0] += 1 }
-        defer { outstandingRequests.withLock { $0[peer, default: 1] -= 1 } }
+        defer {
+            outstandingRequests.withLock { counts in
+                let remaining = (counts[peer] ?? 1) - 1
+                counts[peer] = remaining > 0 ? remaining : nil
+            }
+        }
         return try await body()
     }
 

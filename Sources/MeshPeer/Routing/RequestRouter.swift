@@ -1,166 +1,142 @@
-import EtcdGateway
 import Logging
 import MeshCore
 import OpenInference
 
-/// The routing loop: decides (with MeshCore's ``Router``) where each attempt of a request goes,
-/// carries the decision out, and on a refused connection, a "not here", a refusal or a failed
-/// load excludes that peer and tries again, within a bounded number of attempts and the
-/// request's deadline.
+/// Carries out MeshCore's ``RequestRoute`` for one call: asks it for the next action (serve
+/// here, forward, load here, wait for the view), does it, and reports how it went, until the
+/// call is served or the route gives up. REST and gRPC calls, copy additions (scaling,
+/// minCopies, vmodel transitions) and shutdown migration all go through ``drive``.
 public struct RequestRouter: Sendable {
     public let peerID: PeerID
-    let decisions: RoutePlanner
+    let settings: RequestRoute.Settings
     let mirror: ClusterMirror
     let local: LocalModels
     let health: PeerHealth
-    let defaultModelSizeBytes: Int64
-    let maxAttempts: Int
+    let clock: any PeerClock
     let logger: Logger
 
-    public init(peerID: PeerID, decisions: RoutePlanner, mirror: ClusterMirror, local: LocalModels, health: PeerHealth,
-                defaultModelSizeBytes: Int64, maxAttempts: Int = 8, logger: Logger) {
+    public init(peerID: PeerID, settings: RequestRoute.Settings, mirror: ClusterMirror, local: LocalModels, health: PeerHealth,
+                clock: any PeerClock, logger: Logger) {
         self.peerID = peerID
-        self.decisions = decisions
+        self.settings = settings
         self.mirror = mirror
         self.local = local
         self.health = health
-        self.defaultModelSizeBytes = defaultModelSizeBytes
-        self.maxAttempts = maxAttempts
+        self.clock = clock
         self.logger = logger
     }
 
     /// Resolves a name a client used: a model id, or a vmodel id (its active model).
     public func resolve(_ name: String) async throws -> ModelID {
-        let id: ModelID
-        do {
-            id = try ModelID(name)
-        } catch {
-            throw InferenceError.invalidArgument(error.description)
-        }
-        do {
-            if try await mirror.model(id) != nil { return id }
-            if let vmodel = try await mirror.vmodel(id) { return vmodel.activeModel }
-        } catch let error as EtcdError {
-            throw InferenceError.unavailable("cannot look up \(id): \(error)")
-        }
-        throw InferenceError.notFound("model \(id) is not registered")
+        let id = try MeshError.parseID(name)
+        if try await mirror.model(id) != nil { return id }
+        if let vmodel = try await mirror.vmodel(id) { return vmodel.activeModel }
+        throw MeshError.notFound("model \(id) is not registered")
     }
 
     /// Routes `call` for `model`. For hops from other peers (`hop` not `.external`) there is one
-    /// attempt, and a failure is thrown as ``RouteDecline`` for the sender to act on.
+    /// decision (plus the serve after a load), and a failure is thrown as a decline
+    /// (``MeshError/decline``) for the sender to act on.
     public func route<Call: RoutedCall>(
-        _ call: Call, model: ModelID, hop: Hop, excluded initial: Set<PeerID>, deadline: ContinuousClock.Instant
+        _ call: Call, model: ModelID, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant
     ) async throws -> Call.Reply {
-        var excluded = initial.union(health.unreachable)
-        var problems: [String] = []
+        var route = makeRoute(model: model, hop: hop, goal: .serve, excluded: excluded, deadline: deadline)
+        guard let reply = try await drive(&route, call: call, deadline: deadline) else {
+            throw MeshError.internalError("routing \(model) ended without an answer")
+        }
+        return reply
+    }
+
+    /// Loads one more copy of `model` on a peer that holds none (the placement policy's
+    /// choice, or `preferred` first), to grow a model to a number of copies. Returns the peer
+    /// once the copy is claimed there (a local load goes on in the background) or loaded (a
+    /// remote one).
+    func addCopy(of model: ModelID, preferring preferred: PeerID? = nil, forwarder: PeerForwarder, deadline: ContinuousClock.Instant) async throws -> PeerID {
+        var route = makeRoute(model: model, hop: .external, goal: .addCopy(preferring: preferred), excluded: [], deadline: deadline)
+        let call = RESTLoadCall(forwarder: forwarder, peerID: peerID)
+        _ = try await drive(&route, call: call, deadline: deadline)
+        guard case .finished(let peer) = route.conclusion else {
+            throw MeshError.internalError("adding a copy of \(model) ended without a peer")
+        }
+        return peer
+    }
+
+    private func makeRoute(model: ModelID, hop: Hop, goal: RequestRoute.Goal, excluded: Set<PeerID>, deadline: ContinuousClock.Instant) -> RequestRoute {
+        RequestRoute(
+            model: model, hop: hop, goal: goal, me: peerID, excluded: excluded.union(health.unreachable(at: clock.now)),
+            deadline: clock.now + (deadline - .now), settings: settings
+        )
+    }
+
+    /// The loop: one action at a time, until the call is served, the goal reached, or the
+    /// route gives up. Returns nil only for a finished ``RequestRoute/Goal/addCopy``.
+    private func drive<Call: RoutedCall>(
+        _ route: inout RequestRoute, call: Call, deadline: ContinuousClock.Instant
+    ) async throws -> Call.Reply? {
         var random = SystemRandomNumberGenerator()
-        // A hop from a peer gets one decision, plus the serve that follows a load.
-        let attempts = hop == .external ? maxAttempts : 2
-        for _ in 0..<attempts {
-            guard ContinuousClock.now < deadline else { break }
-            let record: ModelRecord
-            do {
-                guard let found = try await mirror.model(model) else {
-                    throw InferenceError.notFound("model \(model) is not registered")
-                }
-                record = found
-            } catch let error as EtcdError {
-                throw InferenceError.unavailable("cannot look up \(model): \(error)")
-            }
+        let model = route.model
+        while true {
+            let record = try await mirror.model(model)
             let view = mirror.view
-            let snapshot = local.snapshot
-            let decision = decisions.decide(
-                RoutePlanner.Request(model: model, record: record, hop: hop, excluded: excluded, sizeBytes: sizeEstimate(model, record, view)),
-                local: RoutePlanner.Local(peer: peerID, copy: local.state(of: model), inFlight: snapshot.inFlight, outstanding: health.outstanding),
-                view: view, now: .now, using: &random
+            let local = RoutePlanner.Local(
+                peer: peerID, copy: self.local.state(of: model), inFlight: self.local.inFlight, outstanding: health.outstanding
             )
-            switch decision {
-            case .serveLocally:
+            switch route.next(record: record, view: view, local: local, now: clock.now, using: &random) {
+            case .serveHere:
                 do {
-                    let loaded = try await local.acquire(model, until: deadline)
+                    let use = try await self.local.acquire(model, until: deadline)
                     do {
-                        let reply = try await call.serve(loaded, modelID: model)
-                        await local.release(model)
+                        let reply = try await call.serve(use.instance, modelID: model)
+                        await self.local.release(use)
                         return reply
                     } catch {
-                        await local.release(model)
+                        await self.local.release(use)
                         throw error
                     }
-                } catch let error as LocalError {
-                    if hop != .external { throw decline(error, revision: view.revision) }
-                    excluded.insert(peerID)
-                    problems.append(error.description)
+                } catch let failure as CopyFailure {
+                    route.record(.local(failure))
                 }
 
-            case .forward(let target, let hopType):
-                guard let peerRecord = view.peers[target] else {
-                    excluded.insert(target)
-                    continue
-                }
+            case .forward(let target, let hop):
+                guard let peerRecord = view.peers[target] else { continue }
                 do {
                     let result = try await health.trackOutstanding(at: target) {
-                        try await call.forward(to: target, at: peerRecord, hop: hopType, modelID: model, excluded: excluded, deadline: deadline)
+                        try await call.forward(to: target, at: peerRecord, hop: hop, modelID: model, excluded: route.excluded, deadline: deadline)
                     }
                     switch result {
                     case .served(let reply):
+                        if case .addCopy = route.goal {
+                            route.record(call.addedCopy(reply, by: target))
+                            continue
+                        }
                         return reply
-                    case .declined(let declined):
-                        excluded.insert(target)
-                        if declined.outcome != .notHere { problems.append("\(target): \(declined.message)") }
-                        if let revision = declined.revision { await mirror.waitFor(revision: revision, timeout: .milliseconds(500)) }
+                    case .declined(let decline, let message):
+                        route.record(.declined(target, decline.outcome, message: message, revision: decline.revision))
                     }
                 } catch let error as PeerUnreachable {
-                    excluded.insert(target)
-                    if error.refused { health.markUnreachable(target) }
-                    problems.append(error.description)
+                    if error.refused { health.markUnreachable(target, now: clock.now) }
+                    route.record(.unreachable(target, reason: error.reason, refused: error.refused))
                     logger.info("peer unreachable; trying elsewhere", metadata: ["peer": "\(target)", "model": "\(model)", "reason": "\(error.reason)"])
                 }
 
-            case .loadLocally:
+            case .loadHere:
+                guard let record else { continue }
                 do {
-                    try await local.load(model, record: record, decidedAt: view.revision)
-                } catch let error as LocalError {
-                    if case .lostRace(_, _, let revision) = error {
-                        if hop != .external { throw decline(error, revision: revision) }
-                        await mirror.waitFor(revision: revision, timeout: .milliseconds(500))
-                        continue
-                    }
-                    if case .unregistered = error { throw InferenceError.notFound("model \(model) is not registered") }
-                    if hop != .external { throw decline(error, revision: view.revision) }
-                    excluded.insert(peerID)
-                    problems.append(error.description)
-                } catch let error as EtcdError {
-                    if hop != .external { throw RouteDecline(.unavailable, "cannot claim a copy: \(error)") }
-                    throw InferenceError.unavailable("cannot claim a copy of \(model) in etcd: \(error)")
+                    try await self.local.load(model, record: record, view: view)
+                    route.record(.loadStarted)
+                } catch let failure as CopyFailure {
+                    route.record(.local(failure))
                 }
 
-            case .notHere:
-                throw RouteDecline(.notHere, "\(model) is not loaded on \(peerID)", revision: view.revision)
+            case .waitForView(let revision):
+                await mirror.waitFor(revision: revision)
 
-            case .fail(let failure):
-                if hop != .external { throw RouteDecline(.loadFailed, failure.description, revision: view.revision) }
-                throw InferenceError.unavailable(failure.description + (problems.isEmpty ? "" : " (tried: \(problems.joined(separator: "; ")))"))
+            case .finished:
+                return nil
+
+            case .fail(let error):
+                throw error
             }
         }
-        if hop != .external {
-            throw RouteDecline(.unavailable, problems.isEmpty ? "\(model) could not be served on \(peerID)" : problems.joined(separator: "; "))
-        }
-        if ContinuousClock.now >= deadline {
-            throw InferenceError.deadlineExceeded("the deadline passed before \(model) could be served" + (problems.isEmpty ? "" : ": \(problems.joined(separator: "; "))"))
-        }
-        throw InferenceError.unavailable("\(model) could not be served after \(attempts) attempts: \(problems.joined(separator: "; "))")
-    }
-
-    private func decline(_ error: LocalError, revision: Int64) -> RouteDecline {
-        switch error {
-        case .notHere, .removed, .lostRace: return RouteDecline(.notHere, error.description, revision: revision)
-        case .loadFailed: return RouteDecline(.loadFailed, error.description, revision: revision)
-        case .refused, .unregistered, .shuttingDown: return RouteDecline(.unavailable, error.description, revision: revision)
-        }
-    }
-
-    /// The size to plan with: the registration's hint, else a measured size of a copy elsewhere.
-    func sizeEstimate(_ model: ModelID, _ record: ModelRecord, _ view: ClusterView) -> Int64 {
-        view.plannedSize(of: model, record: record, defaultBytes: defaultModelSizeBytes)
     }
 }

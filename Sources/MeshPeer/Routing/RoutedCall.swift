@@ -11,29 +11,19 @@ public protocol RoutedCall: Sendable {
     /// reached; answers from the peer, including errors of the model, come back as the result.
     func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
                  excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<Reply>
+    /// What a peer's answer to a load-local hop of a copy addition means (default: the copy is
+    /// there).
+    func addedCopy(_ reply: Reply, by peer: PeerID) -> RequestRoute.Outcome
+}
+
+extension RoutedCall {
+    public func addedCopy(_ reply: Reply, by peer: PeerID) -> RequestRoute.Outcome { .copyAdded(peer) }
 }
 
 public enum HopResult<Reply: Sendable>: Sendable {
     case served(Reply)
-    /// The peer did not serve (see ``MeshHeaders/RouteOutcome``); try elsewhere.
-    case declined(RouteDecline)
-}
-
-/// A hop that did not serve, and why. Also thrown by the router of the receiving peer, and
-/// turned into a response carrying ``MeshHeaders/route``.
-public struct RouteDecline: Error, Sendable, CustomStringConvertible {
-    public var outcome: MeshHeaders.RouteOutcome
-    public var message: String
-    /// The revision of the decliner's decision, so the sender can wait for its view to catch up.
-    public var revision: Int64?
-
-    public init(_ outcome: MeshHeaders.RouteOutcome, _ message: String, revision: Int64? = nil) {
-        self.outcome = outcome
-        self.message = message
-        self.revision = revision
-    }
-
-    public var description: String { message }
+    /// The peer did not serve (see ``HopDecline``); try elsewhere.
+    case declined(HopDecline, message: String)
 }
 
 /// A peer that could not be reached.

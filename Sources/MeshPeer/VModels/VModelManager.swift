@@ -1,4 +1,3 @@
-import EtcdGateway
 import Logging
 import MeshCore
 import OpenInference
@@ -7,7 +6,7 @@ import OpenInference
 /// `mmesh.ModelMesh`). Every change is one compare-and-swap transaction over the vmodel and the
 /// models whose references it changes; a lost race re-reads and decides again.
 struct VModelManager: Sendable {
-    let store: MeshStore
+    let store: any MeshStore
     let mirror: ClusterMirror
     let router: RequestRouter
     let transitions: VModelTransitions
@@ -32,13 +31,13 @@ struct VModelManager: Sendable {
     /// Points `request.vmodel` at `request.target`, registering the target from `newTarget`
     /// when it does not exist.
     func set(_ request: VModelRules.SetRequest, newTarget: ModelRecord?, options: SetOptions) async throws -> SetOutcome {
-        for _ in 0..<10 {
+        try await retryingCompareAndSwap("vmodel \(request.vmodel)") { () async throws -> SetOutcome? in
             let current = try await store.vmodel(request.vmodel)
-            let target = try await store.versionedModel(request.target)
+            let target = try await store.model(request.target)
             let targetState: VModelRules.TargetState
             if let existing = target.record {
-                if let newTarget, existing.type != newTarget.type || existing.storage != newTarget.storage {
-                    throw VModelRules.Refusal.alreadyExists("target model \(request.target) already exists with a different definition")
+                if let newTarget, !existing.sameSource(as: newTarget) {
+                    throw MeshError.alreadyExists("target model \(request.target) already exists with a different definition")
                 }
                 targetState = .registered
             } else {
@@ -53,23 +52,17 @@ struct VModelManager: Sendable {
                 // Nothing to write; `current` exists (else the change would create it).
                 return try await settle(request.vmodel, current.record!, created: false, options: options)
             }
-            var writes: [MeshStore.ModelWrite] = []
-            for (model, delta) in change.references.sorted(by: { $0.key < $1.key }) {
-                let versioned = model == request.target ? target : try await store.versionedModel(model)
-                guard let base = versioned.record ?? (model == request.target ? newTarget : nil) else { continue }
-                let retire = change.released.contains(model) && record.autoDeleteOldModel
-                writes.append(MeshStore.ModelWrite(
-                    id: model, modRevision: versioned.modRevision,
-                    next: VModelRules.apply(delta, to: base, retireUnreferenced: retire)
-                ))
-            }
-            if try await store.commitVModel(request.vmodel, expectedRevision: current.modRevision, previous: current.record,
-                                            record: record, models: writes) {
-                logChange(request.vmodel, from: current.record, to: record, writes: writes)
-                return try await settle(request.vmodel, record, created: current.record == nil, options: options)
-            }
+            var models = [request.target: target]
+            for model in change.references.keys where model != request.target { models[model] = try await store.model(model) }
+            let writes = VModelRules.modelWrites(
+                change.references, models: models, created: newTarget.map { (request.target, $0) },
+                retired: record.autoDeleteOldModel ? Set(change.released) : []
+            )
+            guard try await store.commitVModel(request.vmodel, expectedRevision: current.modRevision, previous: current.record,
+                                               record: record, models: writes) else { return nil }
+            logChange(request.vmodel, from: current.record, to: record, writes: writes)
+            return try await settle(request.vmodel, record, created: current.record == nil, options: options)
         }
-        throw InferenceError.unavailable("vmodel \(request.vmodel) kept changing while it was being set; try again")
     }
 
     /// After a write: wait for what the new state needs when asked to. A transition is driven
@@ -100,25 +93,22 @@ struct VModelManager: Sendable {
     /// Deletes a vmodel (a no-op when absent, or when `owner` is given and differs) and releases
     /// its models. Returns whether a vmodel was deleted.
     func delete(_ id: ModelID, owner: String) async throws -> Bool {
-        for _ in 0..<10 {
+        try await retryingCompareAndSwap("vmodel \(id)") { () async throws -> Bool? in
             let current = try await store.vmodel(id)
             guard let record = current.record, owner.isEmpty || record.owner == owner else { return false }
-            var writes: [MeshStore.ModelWrite] = []
-            for (model, delta) in VModelRules.delete(record).sorted(by: { $0.key < $1.key }) {
-                let versioned = try await store.versionedModel(model)
-                guard let base = versioned.record else { continue }
-                writes.append(MeshStore.ModelWrite(id: model, modRevision: versioned.modRevision,
-                                                   next: VModelRules.apply(delta, to: base, retireUnreferenced: false)))
+            let references = VModelRules.delete(record)
+            var models: [ModelID: Versioned<ModelRecord>] = [:]
+            for model in references.keys { models[model] = try await store.model(model) }
+            let writes = VModelRules.modelWrites(references, models: models)
+            guard try await store.commitVModel(id, expectedRevision: current.modRevision, previous: record, record: nil, models: writes) else {
+                return nil
             }
-            if try await store.commitVModel(id, expectedRevision: current.modRevision, previous: record, record: nil, models: writes) {
-                logger.info("vmodel deleted", metadata: ["vmodel": "\(id)", "unregistered": "\(writes.filter { $0.next == nil }.map(\.id.rawValue))"])
-                return true
-            }
+            logger.info("vmodel deleted", metadata: ["vmodel": "\(id)", "unregistered": "\(writes.filter { $0.next == nil }.map(\.id.rawValue))"])
+            return true
         }
-        throw InferenceError.unavailable("vmodel \(id) kept changing while it was being deleted; try again")
     }
 
-    private func logChange(_ id: ModelID, from old: VModelRecord?, to new: VModelRecord, writes: [MeshStore.ModelWrite]) {
+    private func logChange(_ id: ModelID, from old: VModelRecord?, to new: VModelRecord, writes: [VModelRules.ModelWrite]) {
         let unregistered = writes.filter { $0.next == nil }.map(\.id.rawValue)
         if old == nil {
             logger.info("vmodel created", metadata: ["vmodel": "\(id)", "model": "\(new.activeModel)"])

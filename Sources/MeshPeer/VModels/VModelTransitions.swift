@@ -1,4 +1,3 @@
-import EtcdGateway
 import Logging
 import MeshCore
 import OpenInference
@@ -16,7 +15,7 @@ import Synchronization
 /// once are harmless: copies are claimed and the switch is made by compare-and-swap.
 final class VModelTransitions: Service, Sendable {
     let peerID: PeerID
-    let store: MeshStore
+    let store: any MeshStore
     let mirror: ClusterMirror
     let router: RequestRouter
     let forwarder: PeerForwarder
@@ -52,7 +51,7 @@ final class VModelTransitions: Service, Sendable {
         }
     }
 
-    init(peerID: PeerID, store: MeshStore, mirror: ClusterMirror, router: RequestRouter, forwarder: PeerForwarder,
+    init(peerID: PeerID, store: any MeshStore, mirror: ClusterMirror, router: RequestRouter, forwarder: PeerForwarder,
          loadTimeout: Duration, logger: Logger) {
         self.peerID = peerID
         self.store = store
@@ -128,56 +127,51 @@ final class VModelTransitions: Service, Sendable {
 
     /// Drives the transition of vmodel `id` until it completes, fails, or `deadline` passes.
     func drive(_ id: ModelID, until deadline: ContinuousClock.Instant, markFailedOnTimeout: Bool = false) async -> Outcome {
-        var placementExhausted = false
-        var lastProblem: String?
+        var transition: VModelRules.Transition?
         while ContinuousClock.now < deadline && !Task.isCancelled {
-            let current: MeshStore.Versioned<VModelRecord>
+            let current: Versioned<VModelRecord>
             do {
                 current = try await store.vmodel(id)
             } catch {
-                lastProblem = "etcd is not available: \(error)"
+                transition?.noteProblem("etcd is not available: \(error)")
                 try? await Task.sleep(for: .milliseconds(500))
                 continue
             }
             guard let record = current.record, record.inTransition else { return .settled }
+            if transition?.target != record.targetModel { transition = VModelRules.Transition(target: record.targetModel) }
             let view = mirror.view
-            let step = VModelRules.nextStep(
-                activeCopies: view.copies(of: record.activeModel), targetCopies: view.copies(of: record.targetModel),
-                placementExhausted: placementExhausted
-            )
-            switch step {
+            switch transition!.next(activeCopies: view.copies(of: record.activeModel), targetCopies: view.copies(of: record.targetModel)) {
             case .complete:
                 do {
                     if try await complete(id, record, revision: current.modRevision) { return .completed }
                 } catch {
-                    lastProblem = "cannot switch: \(error)"
+                    transition?.noteProblem("cannot switch: \(error)")
                     try? await Task.sleep(for: .milliseconds(200))
                 }
             case .addCopy(let holders):
                 do {
                     let peer = try await router.addCopy(of: record.targetModel, forwarder: forwarder, deadline: min(deadline, .now + loadTimeout))
                     logger.debug("added a copy of a vmodel's target", metadata: ["vmodel": "\(id)", "model": "\(record.targetModel)", "peer": "\(peer)"])
-                    try? await waitForCopies(of: record.targetModel, moreThan: holders.count)
-                } catch let error as InferenceError {
-                    if case .notFound = error {
-                        return await fail(id, record, "the target model \(record.targetModel) is not registered")
-                    }
-                    lastProblem = error.message
-                    // No copy at all: the transition cannot go on. Some copies: go on with those.
-                    if holders.isEmpty { return await fail(id, record, error.message) }
-                    placementExhausted = true
+                    let target = record.targetModel
+                    await mirror.waitUntil(timeout: .seconds(2)) { $0.copies(of: target).count > holders.count }
                 } catch {
-                    lastProblem = "\(error)"
-                    placementExhausted = true
+                    if let message = transition?.addCopyFailed(MeshError.from(error).error, holders: holders.count) {
+                        return await fail(id, record, message)
+                    }
                 }
             case .waitForLoads:
-                try? await Task.sleep(for: .milliseconds(100))
+                let target = record.targetModel, loaded = view.copies(of: target).values.filter { $0.state == .loaded }.count
+                await mirror.waitUntil(timeout: .seconds(1)) { view in
+                    view.copies(of: target).values.filter { $0.state == .loaded }.count != loaded
+                }
             case .stalled:
-                return await fail(id, record, lastProblem ?? "no peer can load the target \(record.targetModel)")
+                return await fail(id, record, transition!.stalledMessage)
             }
         }
         guard markFailedOnTimeout, !Task.isCancelled, let record = try? await store.vmodel(id).record, record.inTransition else { return .unfinished }
-        return await fail(id, record, lastProblem ?? "the target \(record.targetModel) did not load within \(Int((loadTimeout * 2).seconds)) s")
+        let message = transition?.timedOutMessage(after: loadTimeout * 2)
+            ?? VModelRules.Transition(target: record.targetModel).timedOutMessage(after: loadTimeout * 2)
+        return await fail(id, record, message)
     }
 
     /// Switches the vmodel to its target and releases the old model, if nothing changed since
@@ -185,13 +179,9 @@ final class VModelTransitions: Service, Sendable {
     private func complete(_ id: ModelID, _ record: VModelRecord, revision: Int64) async throws -> Bool {
         let change = VModelRules.complete(record, now: .now)
         guard let next = change.record else { return true }
-        var writes: [MeshStore.ModelWrite] = []
-        for (model, delta) in change.references {
-            let versioned = try await store.versionedModel(model)
-            guard let base = versioned.record else { continue }
-            writes.append(MeshStore.ModelWrite(id: model, modRevision: versioned.modRevision,
-                                               next: VModelRules.apply(delta, to: base, retireUnreferenced: record.autoDeleteOldModel)))
-        }
+        var models: [ModelID: Versioned<ModelRecord>] = [:]
+        for model in change.references.keys { models[model] = try await store.model(model) }
+        let writes = VModelRules.modelWrites(change.references, models: models, retired: record.autoDeleteOldModel ? Set(change.released) : [])
         guard try await store.commitVModel(id, expectedRevision: revision, previous: record, record: next, models: writes) else { return false }
         logger.info("vmodel switched to its target", metadata: [
             "vmodel": "\(id)", "model": "\(next.activeModel)", "previous": "\(record.activeModel)",
@@ -218,13 +208,5 @@ final class VModelTransitions: Service, Sendable {
             }
         }
         return .failed(message)
-    }
-
-    /// Waits (briefly) for the mirror to show a new copy of `model`.
-    private func waitForCopies(of model: ModelID, moreThan count: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(2)
-        while mirror.view.copies(of: model).count <= count && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 }

@@ -15,7 +15,7 @@ public struct PlacementPolicy: Sendable {
     /// Gossip older than this is ignored.
     public var reportMaxAge: Duration
 
-    public init(minChurnAge: Duration = .seconds(30), reportMaxAge: Duration = .seconds(5)) {
+    public init(minChurnAge: Duration = MeshDefaults.minChurnAge, reportMaxAge: Duration = MeshDefaults.reportMaxAge) {
         self.minChurnAge = minChurnAge
         self.reportMaxAge = reportMaxAge
     }

@@ -43,7 +43,7 @@ public struct RoutePlanner: Sendable {
     /// This many unexpired failure records stop further load attempts until they expire.
     public var maxLoadFailures: Int
 
-    public init(placement: PlacementPolicy = PlacementPolicy(), maxLoadFailures: Int = 3) {
+    public init(placement: PlacementPolicy = PlacementPolicy(), maxLoadFailures: Int = MeshDefaults.maxLoadFailures) {
         self.placement = placement
         self.maxLoadFailures = maxLoadFailures
     }

@@ -1,0 +1,389 @@
+/// This peer's copies and their lives, as one value: the memory ledger (``LocalCache``), each
+/// copy's phase, the requests using it, the sizes loads measured and the rates requests made.
+///
+/// A copy is **claiming** (memory reserved, its record being written with a compare-and-swap),
+/// then **loading**, then **loaded**; removed while requests still use it, it is **draining**
+/// (out of routing, unloaded when the last request releases it). Every change returns the
+/// ``Action``s the shell must carry out (write or delete a record, start a load, unload an
+/// instance, wake the requests waiting for a load); the ledger itself does no I/O and reads no
+/// clock. `Instance` is what a load produced (a runtime's loaded model; `Void` in the simulator).
+public struct CopyLedger<Instance: Sendable>: Sendable {
+    public enum Phase: String, Sendable, Hashable {
+        case claiming, loading, loaded, draining
+    }
+
+    public struct Copy: Sendable {
+        public internal(set) var phase: Phase
+        public let record: ModelRecord
+        /// Tells this copy's load from an earlier or later one of the same model.
+        public let token: UInt64
+        public let started: MeshTime
+        public internal(set) var loadedSince: MeshTime?
+        public internal(set) var inFlight = 0
+        public internal(set) var instance: Instance?
+        /// What fetching the files cost, once known.
+        public internal(set) var download: CopyRecord.Download?
+        /// Copies chosen to make room, still serving until the claim holds (then evicted) or
+        /// fails (then put back in the ledger).
+        var displaced: [(ModelID, LocalCache.Entry)] = []
+    }
+
+    public struct Settings: Sendable {
+        public var minChurnAge: Duration
+        public var defaultModelSizeBytes: Int64
+
+        public init(minChurnAge: Duration = MeshDefaults.minChurnAge, defaultModelSizeBytes: Int64 = MeshDefaults.defaultModelSizeBytes) {
+            self.minChurnAge = minChurnAge
+            self.defaultModelSizeBytes = defaultModelSizeBytes
+        }
+    }
+
+    /// What the shell does next, in order.
+    public enum Action: Sendable {
+        /// Write the copy record (state `loading`) if the model's copies did not change since
+        /// `decidedAt`; report with ``claimSucceeded(_:token:)`` or ``claimFailed(_:token:_:)``.
+        case claim(ModelID, CopyRecord, decidedAt: Int64, token: UInt64)
+        /// Fetch and load the model; report with ``loadSucceeded`` or ``loadFailed``.
+        case startLoad(ModelID, ModelRecord, token: UInt64)
+        /// Write the copy record as it is now (loaded, or restored under a new lease).
+        case putRecord(ModelID, CopyRecord)
+        case deleteRecord(ModelID)
+        case recordFailure(ModelID, message: String)
+        case clearFailure(ModelID)
+        /// Release the instance's memory; nothing uses it any more.
+        case unload(ModelID, Instance)
+        /// The model's files may leave the disk cache.
+        case releaseFiles(ModelID)
+        /// The requests waiting for this load can go on (or fail).
+        case settle(token: UInt64, Result<Instance, CopyFailure>)
+        /// A copy left to make room (for metrics and logs); its record and instance follow.
+        case evicted(ModelID, idle: Duration, cause: Eviction)
+    }
+
+    /// Why a copy was evicted.
+    public enum Eviction: Sendable, Hashable, CustomStringConvertible {
+        /// To make room for a new copy of this model.
+        case makingRoom(for: ModelID)
+        /// This model's load measured more than planned, and memory was overcommitted.
+        case resized(ModelID)
+
+        public var description: String {
+            switch self {
+            case .makingRoom(let model): return "making room for \(model)"
+            case .resized(let model): return "\(model) is larger than estimated"
+            }
+        }
+    }
+
+    /// Why a load was refused (``LoadRequest/refused(_:_:)``).
+    public enum Refusal: Sendable, Hashable {
+        case shuttingDown, unsupported, tooLarge
+        /// Making room would evict models used within the churn guard.
+        case churnGuard
+        /// Not enough memory is evictable now (the rest is loading or in use).
+        case noRoom
+    }
+
+    /// What a request gets from ``acquire(_:now:)``.
+    public enum Acquisition: Sendable {
+        /// Use this instance; pair with ``release(_:token:)``.
+        case ready(Instance, token: UInt64)
+        /// The copy is claiming or loading: wait for the load with this token, then ask again.
+        case wait(token: UInt64)
+        case unavailable(CopyFailure)
+    }
+
+    /// What ``requestLoad`` did.
+    public enum LoadRequest: Sendable {
+        /// A copy is here already (any phase but draining).
+        case present
+        /// Room was made; carry out the actions (a claim first).
+        case claiming([Action])
+        case refused(CopyFailure, Refusal)
+    }
+
+    public let me: PeerID
+    public let settings: Settings
+    public private(set) var cache: LocalCache
+    public private(set) var copies: [ModelID: Copy] = [:]
+    /// Removed copies still serving their last requests, by token.
+    public private(set) var draining: [UInt64: (model: ModelID, copy: Copy)] = [:]
+    /// Sizes loads here measured, for the next estimate of the same model.
+    public private(set) var measuredSizes: [ModelID: Int64] = [:]
+    public private(set) var acceptingLoads = true
+    public private(set) var rates = RateTracker(window: 5)
+    /// Requests using a copy now (draining ones included); routing reads it on every request.
+    public private(set) var inFlight = 0
+    private var lastToken: UInt64 = 0
+
+    public init(me: PeerID, capacityBytes: Int64, settings: Settings = Settings()) {
+        self.me = me
+        self.settings = settings
+        self.cache = LocalCache(capacityBytes: capacityBytes)
+    }
+
+    // MARK: Reads
+
+    /// The copy's state as routing sees it: claiming and loading copies are `loading`, draining
+    /// ones are gone.
+    public func state(of model: ModelID) -> LocalCache.State? {
+        switch copies[model]?.phase {
+        case .claiming?, .loading?: return .loading
+        case .loaded?: return .loaded
+        case .draining?, nil: return nil
+        }
+    }
+
+
+    public var loading: Int { copies.values.filter { $0.phase != .loaded }.count }
+
+    /// Loaded models used since `time`, most recently used first.
+    public func recentlyUsed(since time: MeshTime) -> [ModelID] {
+        cache.entries.filter { $0.value.state == .loaded && $0.value.lastUsed >= time }
+            .sorted { ($0.value.lastUsed, $1.key) > ($1.value.lastUsed, $0.key) }.map(\.key)
+    }
+
+    /// This peer's rate and in-flight requests for every model it served recently or holds.
+    public mutating func modelRates(now: MeshTime) -> [ModelID: LoadReport.ModelRate] {
+        var inFlight: [ModelID: Int] = [:]
+        for (model, copy) in copies where copy.inFlight > 0 { inFlight[model, default: 0] += copy.inFlight }
+        for (model, copy) in draining.values where copy.inFlight > 0 { inFlight[model, default: 0] += copy.inFlight }
+        return rates.modelRates(inFlight: inFlight, at: now)
+    }
+
+    /// The report gossiped to other peers.
+    public mutating func loadReport(now: MeshTime) -> LoadReport {
+        LoadReport(
+            peer: me, time: now, inFlight: inFlight, loading: loading, usedBytes: cache.usedBytes,
+            capacityBytes: cache.capacityBytes, modelCount: cache.count, lruTime: cache.lruTime,
+            rates: Array(modelRates(now: now).values)
+        )
+    }
+
+    /// The size a load of `model` here would be admitted with (``ModelSize``).
+    public func plannedSize(of model: ModelID, record: ModelRecord, view: ClusterView) -> Int64 {
+        ModelSize.planned(model, record: record, view: view, measuredHere: measuredSizes[model], defaultBytes: settings.defaultModelSizeBytes)
+    }
+
+    // MARK: Serving
+
+    /// Takes a loaded copy for one request (counted until ``release(_:token:)``).
+    public mutating func acquire(_ model: ModelID, now: MeshTime) -> Acquisition {
+        guard var copy = copies[model] else { return .unavailable(.notHere(model)) }
+        guard copy.phase == .loaded, let instance = copy.instance else { return .wait(token: copy.token) }
+        copy.inFlight += 1
+        copies[model] = copy
+        inFlight += 1
+        cache.touch(model, now: now)
+        rates.record(model, at: now)
+        return .ready(instance, token: copy.token)
+    }
+
+    /// A request is done with the copy it acquired; a draining copy unloads with its last one.
+    public mutating func release(_ model: ModelID, token: UInt64) -> [Action] {
+        if var copy = copies[model], copy.token == token {
+            guard copy.inFlight > 0 else { return [] }
+            copy.inFlight -= 1
+            copies[model] = copy
+            inFlight -= 1
+            return []
+        }
+        guard var entry = draining[token], entry.copy.inFlight > 0 else { return [] }
+        entry.copy.inFlight -= 1
+        inFlight -= 1
+        guard entry.copy.inFlight == 0 else {
+            draining[token] = entry
+            return []
+        }
+        draining[token] = nil
+        return entry.copy.instance.map { [.unload(model, $0)] } ?? []
+    }
+
+    // MARK: Loading
+
+    /// Reserves memory for a copy of `model` (choosing least recently used models to evict)
+    /// and asks for the claim in etcd. `view` gives the planned size and `decidedAt`.
+    public mutating func requestLoad(_ model: ModelID, record: ModelRecord, view: ClusterView, now: MeshTime, supported: Bool = true) -> LoadRequest {
+        if let copy = copies[model], copy.phase != .draining { return .present }
+        guard acceptingLoads else { return .refused(.shuttingDown, .shuttingDown) }
+        guard supported else { return .refused(.refused(model, reason: "no runtime for model type \"\(record.type)\""), .unsupported) }
+        let size = plannedSize(of: model, record: record, view: view)
+        let busy = Set(copies.filter { $0.value.inFlight > 0 }.keys)
+        let before = cache
+        let victims: [ModelID]
+        switch cache.admit(model, sizeBytes: size, now: now, minChurnAge: settings.minChurnAge, busy: busy) {
+        case .alreadyPresent:
+            return .present
+        case .admitted(let evicting):
+            victims = evicting
+        case .tooLarge(let needed, let capacity):
+            return .refused(.refused(model, reason: "it needs \(ByteCount(needed)) and this peer holds \(ByteCount(capacity))"), .tooLarge)
+        case .wouldChurn(let needed, let idle):
+            return .refused(.refused(model, reason: "making room for \(ByteCount(needed)) would evict a model used \(Int(idle.seconds)) s ago (churn guard: \(Int(settings.minChurnAge.seconds)) s)"), .churnGuard)
+        case .noRoom(let needed, let reclaimable):
+            return .refused(.refused(model, reason: "it needs \(ByteCount(needed)) but only \(ByteCount(reclaimable)) can be freed now"), .noRoom)
+        }
+        lastToken += 1
+        var copy = Copy(phase: .claiming, record: record, token: lastToken, started: now)
+        copy.displaced = victims.compactMap { victim in before.entry(victim).map { (victim, $0) } }
+        copies[model] = copy
+        return .claiming([.claim(model, CopyRecord(state: .loading, since: now, sizeBytes: size), decidedAt: view.revision, token: copy.token)])
+    }
+
+    /// The claim holds: the displaced copies leave and the load starts.
+    public mutating func claimSucceeded(_ model: ModelID, token: UInt64, now: MeshTime) -> [Action] {
+        guard var copy = copies[model], copy.token == token, copy.phase == .claiming else { return [] }
+        let displaced = copy.displaced
+        copy.displaced = []
+        copy.phase = .loading
+        copies[model] = copy
+        var actions: [Action] = []
+        for (victim, entry) in displaced {
+            actions.append(.evicted(victim, idle: now - entry.lastUsed, cause: .makingRoom(for: model)))
+            actions += remove(victim, deleteRecord: true, failWaitersWith: .removed(victim), alreadyOutOfCache: true)
+        }
+        actions.append(.startLoad(model, copy.record, token: token))
+        return actions
+    }
+
+    /// The claim did not hold (another peer won, the model is gone, etcd failed): the memory
+    /// and the displaced copies go back as they were.
+    public mutating func claimFailed(_ model: ModelID, token: UInt64, _ failure: CopyFailure) -> [Action] {
+        guard let copy = copies[model], copy.token == token, copy.phase == .claiming else { return [] }
+        copies[model] = nil
+        cache.remove(model)
+        for (victim, entry) in copy.displaced where copies[victim] != nil { cache.restore(victim, entry) }
+        return [.settle(token: token, .failure(failure))]
+    }
+
+    /// The load finished: the ledger learns the true size (evicting idle models if the
+    /// estimate was low), the record turns `loaded`, waiting requests go on.
+    public mutating func loadSucceeded(
+        _ model: ModelID, token: UInt64, instance: Instance, sizeBytes: Int64, download: CopyRecord.Download?, now: MeshTime
+    ) -> [Action] {
+        guard var copy = copies[model], copy.token == token, copy.phase == .loading else {
+            // Removed while loading (unregistered, unloaded, evicted): drop what was loaded.
+            return [.unload(model, instance)]
+        }
+        measuredSizes[model] = sizeBytes
+        cache.markLoaded(model, now: now)
+        let before = cache
+        let busy = Set(copies.filter { $0.value.inFlight > 0 }.keys)
+        let victims = cache.resize(model, to: sizeBytes, now: now, busy: busy)
+        copy.phase = .loaded
+        copy.loadedSince = now
+        copy.instance = instance
+        copy.download = download
+        copies[model] = copy
+        var actions: [Action] = [.settle(token: token, .success(instance))]
+        for victim in victims {
+            let idle = before.entry(victim).map { now - $0.lastUsed } ?? .zero
+            actions.append(.evicted(victim, idle: idle, cause: .resized(model)))
+            actions += remove(victim, deleteRecord: true, failWaitersWith: .removed(victim), alreadyOutOfCache: true)
+        }
+        actions += [.putRecord(model, loadedRecord(copy, sizeBytes: sizeBytes)), .clearFailure(model)]
+        return actions
+    }
+
+    /// The load failed: the copy and its record go, the failure is recorded (unless the peer is
+    /// shutting down) and waiting requests fail.
+    public mutating func loadFailed(_ model: ModelID, token: UInt64, message: String, recordFailure: Bool) -> [Action] {
+        let failure = CopyFailure.loadFailed(model, message: message)
+        var actions: [Action] = []
+        if let copy = copies[model], copy.token == token {
+            copies[model] = nil
+            cache.remove(model)
+            actions += [.releaseFiles(model), .deleteRecord(model)]
+        }
+        actions.insert(.settle(token: token, .failure(failure)), at: 0)
+        if recordFailure { actions.append(.recordFailure(model, message: message)) }
+        return actions
+    }
+
+    /// What the download of the copy with `token` cost (kept for its record).
+    public mutating func noteDownload(_ model: ModelID, token: UInt64, _ download: CopyRecord.Download) {
+        guard var copy = copies[model], copy.token == token else { return }
+        copy.download = download
+        copies[model] = copy
+    }
+
+    // MARK: Removing
+
+    /// Removes this peer's copy of `model` (unregistered, unloaded, its record deleted by
+    /// another peer). `deleteRecord`: also delete its record (false when it is gone already).
+    public mutating func remove(_ model: ModelID, deleteRecord: Bool) -> [Action] {
+        remove(model, deleteRecord: deleteRecord, failWaitersWith: .removed(model), alreadyOutOfCache: false)
+    }
+
+    private mutating func remove(_ model: ModelID, deleteRecord: Bool, failWaitersWith failure: CopyFailure, alreadyOutOfCache: Bool) -> [Action] {
+        guard var copy = copies.removeValue(forKey: model) else { return [] }
+        if !alreadyOutOfCache { cache.remove(model) }
+        // Models this copy displaced and that were kept for its claim go back to the ledger.
+        for (victim, entry) in copy.displaced where copies[victim] != nil { cache.restore(victim, entry) }
+        var actions: [Action] = [.releaseFiles(model)]
+        switch copy.phase {
+        case .loaded:
+            if copy.inFlight > 0 {
+                copy.phase = .draining
+                draining[copy.token] = (model, copy)
+            } else if let instance = copy.instance {
+                actions.append(.unload(model, instance))
+            }
+        case .claiming, .loading:
+            actions.append(.settle(token: copy.token, .failure(failure)))
+        case .draining:
+            break
+        }
+        if deleteRecord { actions.append(.deleteRecord(model)) }
+        return actions
+    }
+
+    /// Stops taking loads (graceful shutdown).
+    public mutating func stopAcceptingLoads() { acceptingLoads = false }
+
+    /// Every copy's record as it should be, to write again under a new lease.
+    public func recordsToRestore() -> [Action] {
+        copies.sorted { $0.key < $1.key }.compactMap { model, copy in
+            let size = cache.entry(model)?.sizeBytes ?? 0
+            switch copy.phase {
+            case .loaded: return .putRecord(model, loadedRecord(copy, sizeBytes: size))
+            case .loading: return .putRecord(model, CopyRecord(state: .loading, since: copy.started, sizeBytes: size))
+            case .claiming, .draining: return nil
+            }
+        }
+    }
+
+    /// Deletes every copy record (leaving): routing stops sending work here while the models
+    /// stay loaded for the requests still arriving.
+    public func recordsToDrop() -> [Action] {
+        copies.keys.sorted().map { .deleteRecord($0) }
+    }
+
+    /// Unloads everything (the peer stops): loaded and draining instances, and loads that never
+    /// finish fail their waiters.
+    public mutating func removeAll() -> [Action] {
+        var actions: [Action] = []
+        for (model, copy) in copies.sorted(by: { $0.key < $1.key }) {
+            if let instance = copy.instance {
+                actions.append(.unload(model, instance))
+            } else {
+                actions.append(.settle(token: copy.token, .failure(.shuttingDown)))
+            }
+        }
+        for (_, entry) in draining.sorted(by: { $0.key < $1.key }) {
+            if let instance = entry.copy.instance { actions.append(.unload(entry.model, instance)) }
+        }
+        copies = [:]
+        draining = [:]
+        inFlight = 0
+        cache = LocalCache(capacityBytes: cache.capacityBytes)
+        return actions
+    }
+
+    /// The record of a loaded copy, with what its download cost.
+    func loadedRecord(_ copy: Copy, sizeBytes: Int64) -> CopyRecord {
+        var record = CopyRecord(state: .loaded, since: copy.loadedSince ?? copy.started, sizeBytes: sizeBytes)
+        record.download = copy.download
+        return record
+    }
+}

@@ -1,0 +1,273 @@
+import MeshCore
+import Testing
+
+/// The copy machine, one test per state transition: claiming, loading, loaded, draining and
+/// gone, with the actions each returns. Instances are strings so a test can tell them apart.
+@Suite struct CopyLedgerTests {
+    typealias Ledger = CopyLedger<String>
+    let clock = SteppingClock()
+    let view = MeshCoreTests.view(peers: ["a"])
+
+    func ledger(capacity: Int64 = 100 * MiB) -> Ledger {
+        Ledger(me: peer("a"), capacityBytes: capacity, settings: .init(minChurnAge: .seconds(30), defaultModelSizeBytes: 40 * MiB))
+    }
+
+    /// Claims, loads and finishes `name` (40 MiB planned and measured) and returns its token.
+    @discardableResult
+    func load(_ name: String, into ledger: inout Ledger, size: Int64 = 40 * MiB) -> UInt64 {
+        guard case .claiming(let actions) = ledger.requestLoad(model(name), record: modelRecord(), view: view, now: clock.now),
+              case .claim(_, _, _, let token)? = actions.first else {
+            Issue.record("no claim for \(name)")
+            return 0
+        }
+        _ = ledger.claimSucceeded(model(name), token: token, now: clock.now)
+        _ = ledger.loadSucceeded(model(name), token: token, instance: name, sizeBytes: size, download: nil, now: clock.now)
+        return token
+    }
+
+    func claimToken(_ request: Ledger.LoadRequest) -> UInt64? {
+        guard case .claiming(let actions) = request, case .claim(_, _, _, let token)? = actions.first else { return nil }
+        return token
+    }
+
+    // MARK: Claiming
+
+    @Test func aLoadRequestReservesMemoryAndAsksForTheClaim() throws {
+        var ledger = ledger()
+        let request = ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)
+        guard case .claiming(let actions) = request, case .claim(let claimed, let record, let decidedAt, _)? = actions.first else {
+            Issue.record("no claim: \(request)")
+            return
+        }
+        #expect(claimed == model("m"))
+        #expect(record.state == .loading && record.sizeBytes == 40 * MiB)
+        #expect(decidedAt == view.revision)
+        #expect(ledger.state(of: model("m")) == .loading)
+        #expect(ledger.copies[model("m")]?.phase == .claiming)
+        #expect(ledger.cache.usedBytes == 40 * MiB)
+        guard case .present = ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now) else {
+            Issue.record("a second request claimed again")
+            return
+        }
+    }
+
+    @Test func requestsWaitForAClaimingOrLoadingCopy() {
+        var ledger = ledger()
+        let token = claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now))
+        guard case .wait(let waited) = ledger.acquire(model("m"), now: clock.now) else { Issue.record("did not wait"); return }
+        #expect(waited == token)
+        _ = ledger.claimSucceeded(model("m"), token: waited, now: clock.now)
+        guard case .wait = ledger.acquire(model("m"), now: clock.now) else { Issue.record("did not wait while loading"); return }
+    }
+
+    @Test func aLostClaimGivesTheMemoryAndTheDisplacedCopiesBack() throws {
+        var ledger = ledger()
+        load("old1", into: &ledger)
+        clock.advance(.seconds(60))
+        load("old2", into: &ledger)
+        clock.advance(.seconds(60))
+        let token = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
+        // old1 is displaced (out of the ledger's memory) but still serves until the claim holds.
+        #expect(ledger.cache.entry(model("old1")) == nil)
+        guard case .ready(let instance, _) = ledger.acquire(model("old1"), now: clock.now) else { Issue.record("old1 stopped serving"); return }
+        #expect(instance == "old1")
+        let actions = ledger.claimFailed(model("m"), token: token, .lostRace(model("m"), holders: [peer("b")], revision: 9))
+        guard case .settle(let settled, .failure(.lostRace))? = actions.first else { Issue.record("waiters not failed: \(actions)"); return }
+        #expect(settled == token)
+        #expect(ledger.copies[model("m")] == nil)
+        #expect(ledger.cache.entry(model("old1")) != nil)
+        #expect(ledger.cache.usedBytes == 80 * MiB)
+    }
+
+    @Test func aHeldClaimEvictsTheDisplacedCopiesAndStartsTheLoad() throws {
+        var ledger = ledger()
+        load("old1", into: &ledger)
+        clock.advance(.seconds(60))
+        load("old2", into: &ledger)
+        clock.advance(.seconds(60))
+        let token = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
+        let actions = ledger.claimSucceeded(model("m"), token: token, now: clock.now)
+        var evicted: [ModelID] = [], unloaded: [String] = [], deleted: [ModelID] = [], started = false
+        for action in actions {
+            switch action {
+            case .evicted(let victim, let idle, .makingRoom(for: model("m"))): evicted.append(victim); #expect(idle == .seconds(120))
+            case .unload(_, let instance): unloaded.append(instance)
+            case .deleteRecord(let victim): deleted.append(victim)
+            case .startLoad(let loading, _, let loadToken): started = loading == model("m") && loadToken == token
+            default: break
+            }
+        }
+        #expect(evicted == [model("old1")] && unloaded == ["old1"] && deleted == [model("old1")] && started)
+        #expect(ledger.copies[model("m")]?.phase == .loading)
+        #expect(ledger.copies[model("old1")] == nil)
+    }
+
+    // MARK: Refusals
+
+    @Test func loadsAreRefusedWithTheirReason() {
+        var ledger = ledger(capacity: 100 * MiB)
+        var huge = modelRecord()
+        huge.sizeHintBytes = 200 * MiB
+        guard case .refused(_, .tooLarge) = ledger.requestLoad(model("huge"), record: huge, view: view, now: clock.now) else {
+            Issue.record("a model larger than the peer was admitted"); return
+        }
+        guard case .refused(_, .unsupported) = ledger.requestLoad(model("x"), record: modelRecord(), view: view, now: clock.now, supported: false) else {
+            Issue.record("an unsupported type was admitted"); return
+        }
+        load("a1", into: &ledger)
+        load("a2", into: &ledger)
+        // Both copies were used just now: making room would churn.
+        guard case .refused(let failure, .churnGuard) = ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now) else {
+            Issue.record("churned"); return
+        }
+        #expect(failure.description.contains("churn guard: 30 s"))
+        ledger.stopAcceptingLoads()
+        guard case .refused(.shuttingDown, .shuttingDown) = ledger.requestLoad(model("n"), record: modelRecord(), view: view, now: clock.now) else {
+            Issue.record("a load was taken while shutting down"); return
+        }
+    }
+
+    // MARK: Loading
+
+    @Test func aFinishedLoadServesTheWaitersAndPublishesTheLoadedRecord() throws {
+        var ledger = ledger()
+        let token = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
+        _ = ledger.claimSucceeded(model("m"), token: token, now: clock.now)
+        clock.advance(.seconds(2))
+        let actions = ledger.loadSucceeded(model("m"), token: token, instance: "m", sizeBytes: 30 * MiB, download: nil, now: clock.now)
+        guard case .settle(token, .success("m"))? = actions.first else { Issue.record("waiters not woken: \(actions)"); return }
+        let records = actions.compactMap { action -> CopyRecord? in if case .putRecord(_, let record) = action { return record } else { return nil } }
+        #expect(records == [CopyRecord(state: .loaded, since: clock.now, sizeBytes: 30 * MiB)])
+        #expect(actions.contains { if case .clearFailure = $0 { return true } else { return false } })
+        #expect(ledger.state(of: model("m")) == .loaded)
+        #expect(ledger.cache.usedBytes == 30 * MiB)
+        #expect(ledger.measuredSizes[model("m")] == 30 * MiB)
+        // The next load of the same model plans with what was measured.
+        #expect(ledger.plannedSize(of: model("m"), record: modelRecord(), view: view) == 30 * MiB)
+    }
+
+    @Test func aLoadLargerThanPlannedEvictsIdleCopies() throws {
+        var ledger = ledger()
+        load("idle", into: &ledger)
+        clock.advance(.seconds(60))
+        let token = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
+        _ = ledger.claimSucceeded(model("m"), token: token, now: clock.now)
+        let actions = ledger.loadSucceeded(model("m"), token: token, instance: "m", sizeBytes: 90 * MiB, download: nil, now: clock.now)
+        #expect(actions.contains { if case .evicted(model("idle"), _, .resized(model("m"))) = $0 { return true } else { return false } })
+        #expect(ledger.copies[model("idle")] == nil)
+        #expect(ledger.cache.usedBytes == 90 * MiB)
+    }
+
+    @Test func aFailedLoadFailsItsWaitersDeletesTheRecordAndRecordsTheFailure() throws {
+        var ledger = ledger()
+        let token = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
+        _ = ledger.claimSucceeded(model("m"), token: token, now: clock.now)
+        let actions = ledger.loadFailed(model("m"), token: token, message: "bad file", recordFailure: true)
+        guard case .settle(token, .failure(.loadFailed(_, "bad file")))? = actions.first else { Issue.record("\(actions)"); return }
+        #expect(actions.contains { if case .deleteRecord(model("m")) = $0 { return true } else { return false } })
+        #expect(actions.contains { if case .recordFailure(model("m"), "bad file") = $0 { return true } else { return false } })
+        #expect(ledger.copies.isEmpty && ledger.cache.usedBytes == 0)
+        // Cancelled by a shutdown: no failure record.
+        let second = try #require(claimToken(ledger.requestLoad(model("n"), record: modelRecord(), view: view, now: clock.now)))
+        _ = ledger.claimSucceeded(model("n"), token: second, now: clock.now)
+        let quiet = ledger.loadFailed(model("n"), token: second, message: "shut down", recordFailure: false)
+        #expect(!quiet.contains { if case .recordFailure = $0 { return true } else { return false } })
+    }
+
+    @Test func aLoadThatFinishesAfterItsCopyWasRemovedIsUnloaded() throws {
+        var ledger = ledger()
+        let token = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
+        _ = ledger.claimSucceeded(model("m"), token: token, now: clock.now)
+        let removal = ledger.remove(model("m"), deleteRecord: true)
+        #expect(removal.contains { if case .settle(token, .failure(.removed)) = $0 { return true } else { return false } })
+        let late = ledger.loadSucceeded(model("m"), token: token, instance: "m", sizeBytes: MiB, download: nil, now: clock.now)
+        guard case .unload(model("m"), "m")? = late.first, late.count == 1 else { Issue.record("\(late)"); return }
+    }
+
+    // MARK: Serving and removing
+
+    @Test func servingCountsRequestsAndTouchesTheCopy() {
+        var ledger = ledger()
+        let token = load("m", into: &ledger)
+        clock.advance(.seconds(5))
+        guard case .ready("m", token) = ledger.acquire(model("m"), now: clock.now) else { Issue.record("not ready"); return }
+        #expect(ledger.inFlight == 1)
+        #expect(ledger.cache.entry(model("m"))?.lastUsed == clock.now)
+        #expect(ledger.release(model("m"), token: token).isEmpty)
+        #expect(ledger.inFlight == 0)
+        // A release with no request in flight changes nothing.
+        #expect(ledger.release(model("m"), token: token).isEmpty)
+        #expect(ledger.inFlight == 0)
+    }
+
+    @Test func removingAnIdleCopyUnloadsItAtOnce() {
+        var ledger = ledger()
+        load("m", into: &ledger)
+        let actions = ledger.remove(model("m"), deleteRecord: true)
+        #expect(actions.contains { if case .unload(model("m"), "m") = $0 { return true } else { return false } })
+        #expect(actions.contains { if case .deleteRecord(model("m")) = $0 { return true } else { return false } })
+        #expect(actions.contains { if case .releaseFiles(model("m")) = $0 { return true } else { return false } })
+        #expect(ledger.copies.isEmpty && ledger.cache.usedBytes == 0)
+    }
+
+    @Test func aBusyCopyDrainsAndUnloadsWithItsLastRequest() {
+        var ledger = ledger()
+        load("m", into: &ledger)
+        guard case .ready(_, let token) = ledger.acquire(model("m"), now: clock.now),
+              case .ready = ledger.acquire(model("m"), now: clock.now) else { Issue.record("not ready"); return }
+        let removal = ledger.remove(model("m"), deleteRecord: false)
+        #expect(!removal.contains { if case .unload = $0 { return true } else { return false } })
+        #expect(ledger.state(of: model("m")) == nil)
+        #expect(ledger.draining[token]?.copy.phase == .draining)
+        #expect(ledger.release(model("m"), token: token).isEmpty)
+        guard case .unload(model("m"), "m")? = ledger.release(model("m"), token: token).first else { Issue.record("not unloaded"); return }
+        #expect(ledger.draining.isEmpty && ledger.inFlight == 0)
+    }
+
+    @Test func aNewCopyCanLoadWhileTheOldOneDrains() throws {
+        var ledger = ledger()
+        let old = load("m", into: &ledger)
+        guard case .ready = ledger.acquire(model("m"), now: clock.now) else { Issue.record("not ready"); return }
+        _ = ledger.remove(model("m"), deleteRecord: false)
+        let fresh = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
+        #expect(fresh != old)
+        guard case .unload(_, "m")? = ledger.release(model("m"), token: old).first else { Issue.record("old copy kept"); return }
+        #expect(ledger.copies[model("m")]?.token == fresh)
+    }
+
+    // MARK: Lease changes and shutdown
+
+    @Test func recordsAreRestoredForLoadingAndLoadedCopiesAndDroppedForAll() throws {
+        var ledger = ledger()
+        load("loaded", into: &ledger, size: 10 * MiB)
+        let token = try #require(claimToken(ledger.requestLoad(model("loading"), record: modelRecord(), view: view, now: clock.now)))
+        _ = ledger.claimSucceeded(model("loading"), token: token, now: clock.now)
+        let restored = ledger.recordsToRestore().compactMap { action -> (ModelID, CopyRecord.State)? in
+            if case .putRecord(let model, let record) = action { return (model, record.state) } else { return nil }
+        }
+        #expect(restored.map(\.0) == [model("loaded"), model("loading")])
+        #expect(restored.map(\.1) == [.loaded, .loading])
+        #expect(ledger.recordsToDrop().count == 2)
+    }
+
+    @Test func removingEverythingUnloadsAndFailsPendingLoads() throws {
+        var ledger = ledger()
+        load("loaded", into: &ledger, size: 10 * MiB)
+        let token = try #require(claimToken(ledger.requestLoad(model("loading"), record: modelRecord(), view: view, now: clock.now)))
+        let actions = ledger.removeAll()
+        #expect(actions.contains { if case .unload(_, "loaded") = $0 { return true } else { return false } })
+        #expect(actions.contains { if case .settle(token, .failure(.shuttingDown)) = $0 { return true } else { return false } })
+        #expect(ledger.copies.isEmpty && ledger.cache.usedBytes == 0)
+    }
+
+    @Test func theReportCountsLoadsRequestsAndMemory() {
+        var ledger = ledger()
+        load("m", into: &ledger, size: 10 * MiB)
+        _ = ledger.requestLoad(model("n"), record: modelRecord(), view: view, now: clock.now)
+        guard case .ready = ledger.acquire(model("m"), now: clock.now) else { Issue.record("not ready"); return }
+        let report = ledger.loadReport(now: clock.now)
+        #expect(report.inFlight == 1 && report.loading == 1 && report.modelCount == 2)
+        #expect(report.usedBytes == 50 * MiB && report.capacityBytes == 100 * MiB)
+        #expect(report.rates.map(\.model) == [model("m")])
+    }
+}
