@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import EtcdGateway
 import Foundation
 import Hummingbird
 import Logging
@@ -90,8 +89,7 @@ public final class PeerNode: Sendable {
         self.logger = logger
         var etcdLogger = logger
         etcdLogger[metadataKey: "component"] = "etcd"
-        let etcd = EtcdClient(EtcdClient.Configuration(endpoints: configuration.etcdEndpoints), logger: etcdLogger)
-        store = EtcdMeshStore(etcd: etcd, layout: configuration.layout, logger: etcdLogger)
+        store = EtcdMeshStore(endpoints: configuration.etcdEndpoints, layout: configuration.layout, logger: etcdLogger)
         let clock = SystemClock()
         self.clock = clock
         metrics = MeshMetrics(perModel: configuration.perModelMetrics)
@@ -121,7 +119,9 @@ public final class PeerNode: Sendable {
         gossipSettings.interval = configuration.gossipInterval
         gossipSettings.fanout = configuration.gossipFanout
         gossipSettings.maxAge = configuration.reportMaxAge
-        gossip = LoadGossip(peerID: configuration.peerID, mirror: mirror, local: local, health: health, http: forwarder.http,
+        let gossipClient = forwarder.http
+        gossip = LoadGossip(peerID: configuration.peerID, mirror: mirror, local: local, health: health,
+                            push: { _, record, body in try await GossipPush.send(body, to: record, http: gossipClient) },
                             settings: gossipSettings, clock: clock, logger: logger)
         let placement = PlacementPolicy(minChurnAge: configuration.minChurnAge, reportMaxAge: configuration.reportMaxAge)
         var scaling = ScalingPolicy(
@@ -138,9 +138,13 @@ public final class PeerNode: Sendable {
             ),
             mirror: mirror, local: local, health: health, clock: clock, logger: logger
         )
-        scaler = CopyScaler(peerID: configuration.peerID, policy: scaling, interval: configuration.scaleInterval,
-                            loadTimeout: configuration.loadTimeout, mirror: mirror, local: local, store: store, router: router,
-                            forwarder: forwarder, membership: membership, clock: clock, logger: logger)
+        let router = self.router, forwarder = self.forwarder, loadTimeout = configuration.loadTimeout
+        scaler = CopyScaler(
+            peerID: configuration.peerID, policy: scaling, interval: configuration.scaleInterval,
+            mirror: mirror, local: local, store: store,
+            addCopy: { model, target in try await router.addCopy(of: model, preferring: target, forwarder: forwarder, deadline: .now + loadTimeout) },
+            registration: { (membership.isRegistered, membership.lease) }, clock: clock, logger: logger
+        )
         grpcClients = GRPCPeerClients(maxMessageBytes: GRPCServerService.transportLimit(configuration.maxBodyBytes),
                                       loadReports: loadReports, logger: logger)
         vmodelTransitions = VModelTransitions(

@@ -2,7 +2,7 @@ import EtcdGateway
 import MeshTestSupport
 import Testing
 
-@Suite struct ClusterFailoverTests {
+@Suite(.timeLimit(.minutes(5))) struct ClusterFailoverTests {
     @Test func failsOverToAnotherMemberWhenOneIsKilled() async throws {
         try await withEtcdCluster { cluster, etcd throws in
             try await etcd.put("/f/before", "1")

@@ -2,7 +2,7 @@ import EtcdGateway
 import MeshTestSupport
 import Testing
 
-@Suite struct KVTests {
+@Suite(.timeLimit(.minutes(5))) struct KVTests {
     @Test func putGetAndDelete() async throws {
         try await withEtcd { _, etcd throws in
             let put = try await etcd.put("/t/a", "one")

@@ -2,7 +2,7 @@ import EtcdGateway
 import MeshTestSupport
 import Testing
 
-@Suite struct LeaseTests {
+@Suite(.timeLimit(.minutes(5))) struct LeaseTests {
     @Test func grantTimeToLiveAndRevoke() async throws {
         try await withEtcd { _, etcd throws in
             let lease = try await etcd.grantLease(ttl: 30)

@@ -2,7 +2,7 @@ import EtcdGateway
 import MeshTestSupport
 import Testing
 
-@Suite struct TxnTests {
+@Suite(.timeLimit(.minutes(5))) struct TxnTests {
     @Test func compareAndSwapSucceedsThenConflicts() async throws {
         try await withEtcd { _, etcd throws in
             let created = try await etcd.put("/cas/k", "v1")

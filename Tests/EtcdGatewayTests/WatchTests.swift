@@ -2,7 +2,7 @@ import EtcdGateway
 import MeshTestSupport
 import Testing
 
-@Suite struct WatchTests {
+@Suite(.timeLimit(.minutes(5))) struct WatchTests {
     @Test func deliversPutsAndDeletesInOrder() async throws {
         try await withEtcd { _, etcd throws in
             let start = try await etcd.put("/w/other", "outside the prefix")

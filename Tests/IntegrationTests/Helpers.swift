@@ -5,7 +5,7 @@ import Testing
 
 /// Every multi-process test runs one at a time: each starts etcd and several peers, and the
 /// machine has two cores.
-@Suite(.serialized) enum Integration {}
+@Suite(.serialized, .timeLimit(.minutes(10))) enum Integration {}
 
 /// Runs `body` with a fresh mesh; the mesh is torn down whatever happens.
 func withMesh<T>(

@@ -4,7 +4,7 @@ import ModelRuntimes
 import OpenInference
 import Testing
 
-@Suite struct ONNXRuntimeTests {
+@Suite(.timeLimit(.minutes(5))) struct ONNXRuntimeTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("ONNXEngineTests/Fixtures").path
 

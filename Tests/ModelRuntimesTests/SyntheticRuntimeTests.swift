@@ -4,7 +4,7 @@ import ModelRuntimes
 import OpenInference
 import Testing
 
-@Suite struct SyntheticRuntimeTests {
+@Suite(.timeLimit(.minutes(5))) struct SyntheticRuntimeTests {
     func write(_ json: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("synthetic-\(UUID().uuidString).json").path
         try Data(json.utf8).write(to: URL(fileURLWithPath: path))

@@ -1,3 +1,4 @@
+import EtcdGateway
 import Logging
 import MeshCore
 import ServiceLifecycle
@@ -13,33 +14,32 @@ public final class CopyScaler: Service, Sendable {
     let peerID: PeerID
     let policy: ScalingPolicy
     let interval: Duration
-    let loadTimeout: Duration
     let reportMaxAge: Duration
     let mirror: ClusterMirror
     let local: LocalModels
     let store: any MeshStore
-    let router: RequestRouter
-    let forwarder: PeerForwarder
-    let membership: Membership
+    /// Adds a copy of a model, first on the given peer (``RequestRouter/addCopy``); returns
+    /// where it went.
+    let addCopy: @Sendable (ModelID, PeerID) async throws -> PeerID
+    /// Whether this peer is registered, and its lease (decisions are bound to it).
+    let registration: @Sendable () -> (registered: Bool, lease: LeaseID)
     let clock: any PeerClock
     let logger: Logger
     private let pending = Mutex<Set<ModelID>>([])
     private let states = Mutex<[ModelID: ScalingPolicy.State]>([:])
 
-    public init(peerID: PeerID, policy: ScalingPolicy, interval: Duration, loadTimeout: Duration, mirror: ClusterMirror,
-                local: LocalModels, store: any MeshStore, router: RequestRouter, forwarder: PeerForwarder, membership: Membership,
-                clock: any PeerClock, logger: Logger) {
+    public init(peerID: PeerID, policy: ScalingPolicy, interval: Duration, mirror: ClusterMirror,
+                local: LocalModels, store: any MeshStore, addCopy: @escaping @Sendable (ModelID, PeerID) async throws -> PeerID,
+                registration: @escaping @Sendable () -> (registered: Bool, lease: LeaseID), clock: any PeerClock, logger: Logger) {
         self.peerID = peerID
         self.policy = policy
         self.interval = interval
-        self.loadTimeout = loadTimeout
         self.reportMaxAge = policy.placement.reportMaxAge
         self.mirror = mirror
         self.local = local
         self.store = store
-        self.router = router
-        self.forwarder = forwarder
-        self.membership = membership
+        self.addCopy = addCopy
+        self.registration = registration
         self.clock = clock
         self.logger = logger
     }
@@ -49,12 +49,9 @@ public final class CopyScaler: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: self.interval)
-                    guard self.membership.isRegistered else { continue }
+                    guard self.registration().registered else { continue }
                     for (decision, revision) in await self.tick() {
-                        group.addTask {
-                            await self.carryOut(decision, decidedAt: revision)
-                            self.pending.withLock { _ = $0.remove(decision.model) }
-                        }
+                        group.addTask { await self.carryOut(decision, decidedAt: revision) }
                     }
                 }
             }
@@ -88,8 +85,10 @@ public final class CopyScaler: Service, Sendable {
         return decisions
     }
 
+    /// Carries a decision out; the model is no longer pending afterwards.
     func carryOut(_ decision: ScalingPolicy.Decision, decidedAt revision: Int64) async {
-        try? await store.putDecision(decision, lease: membership.lease)
+        defer { pending.withLock { _ = $0.remove(decision.model) } }
+        try? await store.putDecision(decision, lease: registration().lease)
         switch decision.action {
         case .add:
             await withTaskGroup(of: Void.self) { group in
@@ -107,7 +106,7 @@ public final class CopyScaler: Service, Sendable {
     /// another copy loses), else wherever placement says.
     private func add(_ model: ModelID, preferring target: PeerID) async {
         do {
-            let peer = try await router.addCopy(of: model, preferring: target, forwarder: forwarder, deadline: .now + loadTimeout)
+            let peer = try await addCopy(model, target)
             if peer != target { logger.info("scale-up copy placed elsewhere", metadata: ["model": "\(model)", "chosen": "\(target)", "peer": "\(peer)"]) }
         } catch {
             logger.info("scale-up load failed", metadata: ["model": "\(model)", "peer": "\(target)", "error": "\(error)"])

@@ -1,8 +1,6 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import MeshCore
-import NIOCore
 import ServiceLifecycle
 import Synchronization
 
@@ -24,18 +22,20 @@ public final class LoadGossip: Service, Sendable {
     let mirror: ClusterMirror
     let local: LocalModels
     let health: PeerHealth
-    let http: HTTPClient
+    /// Sends one gossip message to a peer (HTTP in a peer; in process in unit tests).
+    let push: @Sendable (PeerID, PeerRecord, [UInt8]) async throws -> Void
     let settings: Settings
     let clock: any PeerClock
     let logger: Logger
 
-    public init(peerID: PeerID, mirror: ClusterMirror, local: LocalModels, health: PeerHealth, http: HTTPClient,
+    public init(peerID: PeerID, mirror: ClusterMirror, local: LocalModels, health: PeerHealth,
+                push: @escaping @Sendable (PeerID, PeerRecord, [UInt8]) async throws -> Void,
                 settings: Settings, clock: any PeerClock, logger: Logger) {
         self.peerID = peerID
         self.mirror = mirror
         self.local = local
         self.health = health
-        self.http = http
+        self.push = push
         self.settings = settings
         self.clock = clock
         self.logger = logger
@@ -119,7 +119,21 @@ public final class LoadGossip: Service, Sendable {
     }
 
     private func tick(group: inout DiscardingTaskGroup) async {
-        let now = clock.now
+        guard let (targets, body) = round(now: clock.now) else { return }
+        for (target, record) in targets {
+            group.addTask {
+                do {
+                    try await self.push(target, record, body)
+                } catch {
+                    self.logger.debug("gossip push failed", metadata: ["peer": "\(target)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// One gossip round: takes this peer's report into the view, forgets old reports, and
+    /// returns the peers to push to with the message (nil when there is nobody to tell).
+    func round(now: MeshTime) -> (targets: [(PeerID, PeerRecord)], body: [UInt8])? {
         let report = local.loadReport(now: now)
         own.withLock { $0 = Own(report: report, header: nil) }
         var view = ClusterView()
@@ -129,25 +143,11 @@ public final class LoadGossip: Service, Sendable {
             view = current
         }
         let unreachable = health.unreachable(at: now)
-        let targets = view.peers.keys.filter { $0 != peerID && !unreachable.contains($0) }.shuffled().prefix(settings.fanout)
-        guard !targets.isEmpty else { return }
+        let targets = view.peers.filter { $0.key != peerID && !unreachable.contains($0.key) }.shuffled().prefix(settings.fanout)
+        guard !targets.isEmpty else { return nil }
         let others = view.loads.values.filter { $0.peer != peerID }.sorted { $0.time > $1.time }.prefix(settings.relayed)
         let message = Message(entries: ([report] + others).map { .init(report: $0, ageMillis: max(0, (now - $0.time).milliseconds)) })
-        guard let body = try? JSONEncoder().encode(message) else { return }
-        for target in targets {
-            guard let address = view.peers[target]?.httpAddress else { continue }
-            group.addTask {
-                var request = HTTPClientRequest(url: "http://\(address)/_mesh/gossip")
-                request.method = .POST
-                request.headers.add(name: "content-type", value: "application/json")
-                request.body = .bytes(ByteBuffer(bytes: body))
-                do {
-                    let response = try await self.http.execute(request, timeout: .milliseconds(500))
-                    _ = try await response.body.collect(upTo: 1 << 16)
-                } catch {
-                    self.logger.debug("gossip push failed", metadata: ["peer": "\(target)", "error": "\(error)"])
-                }
-            }
-        }
+        guard let body = try? JSONEncoder().encode(message) else { return nil }
+        return (targets.map { ($0.key, $0.value) }, Array(body))
     }
 }

@@ -48,6 +48,9 @@ public struct PeerConfiguration: Sendable {
     public var shutdownTimeout: Duration = .seconds(60)
     /// Models used this recently are re-created on other peers before this one leaves.
     public var migrateUsedWithin: Duration = .seconds(3600)
+    public var logLevel = "info"
+    /// `text` or `json`.
+    public var logFormat = "text"
     public var version = PeerConfiguration.softwareVersion
 
     public static let softwareVersion = "0.1.0"

@@ -1,166 +1,250 @@
 import MeshCore
 
-/// The settings a peer reads, from (lowest to highest precedence) defaults, a JSON config file,
-/// `MM_*` environment variables and command-line flags. One table drives parsing and `--help`.
+/// The settings a peer reads, declared once: each entry is a flag (`--name`), an environment
+/// variable (`MM_NAME`), a config-file key (`name`), a default and a help line, and how its text
+/// changes the configuration. Precedence, lowest first: defaults, the JSON config file, `MM_*`
+/// variables, flags.
+///
+/// (apple/swift-configuration layers providers the same way, but it neither parses our units
+/// (`64Mi`, `30s`) nor generates `--help`; the table below would be needed anyway, and the
+/// layering it adds is the ten lines of ``resolve(flags:environment:file:)``.)
 public enum PeerSettings {
     public struct Setting: Sendable {
         /// The flag name without dashes; also the key in the config file.
         public let name: String
-        public let environment: String
-        public let defaultText: String
         public let help: String
-    }
+        /// The default as `--help` shows it.
+        public let defaultText: String
+        let apply: @Sendable (String, inout PeerConfiguration) throws(Problem) -> Void
 
-    public static let all: [Setting] = [
-        Setting(name: "peer-id", environment: "MM_PEER_ID", defaultText: "$HOSTNAME", help: "This peer's id; in a StatefulSet the pod name"),
-        Setting(name: "cluster", environment: "MM_CLUSTER", defaultText: "default", help: "Cluster name; records live under /mm/<cluster> in etcd"),
-        Setting(name: "etcd-prefix", environment: "MM_ETCD_PREFIX", defaultText: "/mm/<cluster>", help: "etcd key prefix (overrides --cluster)"),
-        Setting(name: "etcd-endpoints", environment: "MM_ETCD_ENDPOINTS", defaultText: "http://127.0.0.1:2379", help: "Comma-separated etcd client URLs"),
-        Setting(name: "listen-host", environment: "MM_LISTEN_HOST", defaultText: "0.0.0.0", help: "Address the servers bind to"),
-        Setting(name: "http-port", environment: "MM_HTTP_PORT", defaultText: "8008", help: "REST port: Open Inference Protocol, /v1 management, /metrics, peer hops"),
-        Setting(name: "grpc-port", environment: "MM_GRPC_PORT", defaultText: "8033", help: "gRPC port: Open Inference gRPC, ModelMesh management API, peer hops (0 disables gRPC)"),
-        Setting(name: "advertise-host", environment: "MM_ADVERTISE_HOST", defaultText: "127.0.0.1", help: "Host other peers use to reach this one (pod IP or DNS name)"),
-        Setting(name: "zone", environment: "MM_ZONE", defaultText: "none", help: "Failure zone; copies of a model spread across zones"),
-        Setting(name: "labels", environment: "MM_LABELS", defaultText: "none", help: "Comma-separated labels models can require"),
-        Setting(name: "capacity", environment: "MM_CAPACITY", defaultText: "1Gi", help: "Memory for models (bytes, or with Ki/Mi/Gi/K/M/G)"),
-        Setting(name: "default-model-size", environment: "MM_DEFAULT_MODEL_SIZE", defaultText: "64Mi", help: "Size assumed for a model before its first load measures it"),
-        Setting(name: "lease-ttl", environment: "MM_LEASE_TTL", defaultText: "10s", help: "etcd lease TTL: a crashed peer's records vanish after this"),
-        Setting(name: "request-timeout", environment: "MM_REQUEST_TIMEOUT", defaultText: "60s", help: "Deadline for a request that sets none (mm-timeout-ms / grpc-timeout)"),
-        Setting(name: "load-timeout", environment: "MM_LOAD_TIMEOUT", defaultText: "120s", help: "Longest a model load may take"),
-        Setting(name: "min-churn-age", environment: "MM_MIN_CHURN_AGE", defaultText: "30s", help: "Never evict a model used more recently than this to load another"),
-        Setting(name: "failure-expiry", environment: "MM_FAILURE_EXPIRY", defaultText: "180s", help: "How long a failed load keeps a peer from retrying that model"),
-        Setting(name: "max-load-failures", environment: "MM_MAX_LOAD_FAILURES", defaultText: "3", help: "After this many recent failures a model answers with its last load error"),
-        Setting(name: "max-attempts", environment: "MM_MAX_ATTEMPTS", defaultText: "8", help: "Routing attempts per request before giving up"),
-        Setting(name: "max-body-bytes", environment: "MM_MAX_BODY_BYTES", defaultText: "64Mi", help: "Largest request body or gRPC message accepted (RESOURCE_EXHAUSTED over it)"),
-        Setting(name: "record-cache-size", environment: "MM_RECORD_CACHE_SIZE", defaultText: "10000", help: "Model and vmodel records cached in memory"),
-        Setting(name: "models-root", environment: "MM_MODELS_ROOT", defaultText: "/models", help: "Root for relative storage paths (a mounted volume)"),
-        Setting(name: "storage-config", environment: "MM_STORAGE_CONFIG", defaultText: "none", help: "storage-config Secret directory or JSON file (ModelMesh format); reloaded on change"),
-        Setting(name: "cache-dir", environment: "MM_CACHE_DIR", defaultText: "$TMPDIR/modelmesh-cache/<peer-id>", help: "Disk cache for downloaded models"),
-        Setting(name: "cache-size", environment: "MM_CACHE_SIZE", defaultText: "20Gi", help: "Disk cache bound; least recently used models not in use go first"),
-        Setting(name: "max-model-size", environment: "MM_MAX_MODEL_SIZE", defaultText: "8Gi", help: "Largest model download accepted (enforced while streaming)"),
-        Setting(name: "allowed-http-hosts", environment: "MM_ALLOWED_HTTP_HOSTS", defaultText: "any", help: "Comma-separated hosts HTTP storage may use (*.example.com allowed)"),
-        Setting(name: "gossip-interval", environment: "MM_GOSSIP_INTERVAL", defaultText: "1s", help: "How often load reports are pushed to other peers"),
-        Setting(name: "gossip-fanout", environment: "MM_GOSSIP_FANOUT", defaultText: "3", help: "Peers each load report is pushed to"),
-        Setting(name: "scale-interval", environment: "MM_SCALE_INTERVAL", defaultText: "1s", help: "How often copy counts are reconsidered"),
-        Setting(name: "scale-up-rps", environment: "MM_SCALE_UP_RPS", defaultText: "30", help: "Requests per second per copy beyond which a model gets more copies (per model: scaleUpRequestsPerSecond)"),
-        Setting(name: "scale-up-inflight", environment: "MM_SCALE_UP_INFLIGHT", defaultText: "8", help: "Requests in flight per copy beyond which a model gets more copies"),
-        Setting(name: "idle-rps", environment: "MM_IDLE_RPS", defaultText: "scale-up-rps / 10", help: "Below this total rate a model counts as idle"),
-        Setting(name: "scale-down-after", environment: "MM_SCALE_DOWN_AFTER", defaultText: "120s", help: "Idle this long, a model loses a copy (never below max(minCopies, 1))"),
-        Setting(name: "shutdown-timeout", environment: "MM_SHUTDOWN_TIMEOUT", defaultText: "60s", help: "On SIGTERM, how long to spend moving recently used models to other peers"),
-        Setting(name: "migrate-used-within", environment: "MM_MIGRATE_USED_WITHIN", defaultText: "1h", help: "On SIGTERM, models used this recently are re-created elsewhere first"),
-        Setting(name: "per-model-metrics", environment: "MM_PER_MODEL_METRICS", defaultText: "true", help: "Label request metrics by model (first 1000 models)"),
-    ]
+        /// `MM_` and the name in capitals, dashes as underscores.
+        public var environment: String {
+            "MM_" + String(name.uppercased().map { $0 == "-" ? "_" : $0 })
+        }
+    }
 
     public struct Problem: Error, CustomStringConvertible {
         public let description: String
     }
 
-    /// Resolves the configuration. `values` maps setting names to text from flags; `environment`
-    /// is the process environment; `file` holds the config file's entries.
-    public static func resolve(flags: [String: String], environment: [String: String], file: [String: String]) throws -> PeerConfiguration {
-        func value(_ name: String) -> String? {
-            if let flag = flags[name] { return flag }
-            let setting = all.first { $0.name == name }!
-            if let env = environment[setting.environment], !env.isEmpty { return env }
-            return file[name]
-        }
-        guard let rawID = value("peer-id") ?? environment["HOSTNAME"] else {
-            throw Problem(description: "no peer id: pass --peer-id, set MM_PEER_ID, or run where HOSTNAME is set (a StatefulSet pod)")
-        }
-        var configuration: PeerConfiguration
-        do {
-            configuration = PeerConfiguration(peerID: try PeerID(rawID))
-        } catch {
-            throw Problem(description: "--peer-id: \(error.description)")
-        }
-        if let text = value("cluster") {
-            do { try MeshIdentifier.validate(text, kind: "cluster name") } catch { throw Problem(description: "--cluster: \(error.description)") }
+    /// The configuration every default comes from (the peer id is set later).
+    static let defaults = PeerConfiguration(peerID: PeerID(trusted: "default"))
+
+    public static let all: [Setting] = [
+        Setting(name: "peer-id", help: "This peer's id; in a StatefulSet the pod name", defaultText: "$HOSTNAME") { text, configuration throws(Problem) in
+            do { configuration.peerID = try PeerID(text) } catch { throw Problem(description: "--peer-id: \(error)") }
+        },
+        Setting(name: "cluster", help: "Cluster name; records live under /mm/<cluster> in etcd", defaultText: defaults.clusterName) { text, configuration throws(Problem) in
+            do { try MeshIdentifier.validate(text, kind: "cluster name") } catch { throw Problem(description: "--cluster: \(error)") }
             configuration.clusterName = text
-        }
-        if let text = value("etcd-prefix") {
+        },
+        Setting(name: "etcd-prefix", help: "etcd key prefix (overrides --cluster)", defaultText: "/mm/<cluster>") { text, configuration throws(Problem) in
             guard text.hasPrefix("/") else { throw Problem(description: "--etcd-prefix must start with '/'") }
             configuration.etcdPrefix = text
-        }
-        if let text = value("etcd-endpoints") {
-            let endpoints = text.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
-            guard !endpoints.isEmpty else { throw Problem(description: "--etcd-endpoints is empty") }
-            configuration.etcdEndpoints = endpoints
-        }
-        if let text = value("listen-host") { configuration.listenHost = text }
-        if let text = value("http-port") { configuration.httpPort = try port(text, "http-port") }
-        if let text = value("grpc-port") {
+        },
+        list("etcd-endpoints", \.etcdEndpoints, help: "Comma-separated etcd client URLs", allowEmpty: false),
+        text("listen-host", \.listenHost, help: "Address the servers bind to"),
+        port("http-port", \.httpPort, help: "REST port: Open Inference Protocol, /v1 management, /metrics, peer hops"),
+        Setting(name: "grpc-port", help: "gRPC port: Open Inference gRPC, ModelMesh management API, peer hops (0 disables gRPC)",
+                defaultText: defaults.grpcPort.map(String.init) ?? "0") { text, configuration throws(Problem) in
             let grpc = try port(text, "grpc-port", allowZero: true)
             configuration.grpcPort = grpc == 0 ? nil : grpc
-        }
-        if let text = value("advertise-host") { configuration.advertiseHost = text }
-        if let text = value("zone"), !text.isEmpty { configuration.zone = text }
-        if let text = value("labels") { configuration.labels = text.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty } }
-        if let text = value("capacity") { configuration.capacityBytes = try bytes(text, "capacity") }
-        if let text = value("default-model-size") { configuration.defaultModelSizeBytes = try bytes(text, "default-model-size") }
-        if let text = value("lease-ttl") {
+        },
+        text("advertise-host", \.advertiseHost, help: "Host other peers use to reach this one (pod IP or DNS name)"),
+        Setting(name: "zone", help: "Failure zone; copies of a model spread across zones", defaultText: "none") { text, configuration throws(Problem) in
+            configuration.zone = text.isEmpty ? nil : text
+        },
+        list("labels", \.labels, help: "Comma-separated labels models can require", defaultText: "none"),
+        bytes("capacity", \.capacityBytes, help: "Memory for models (bytes, or with Ki/Mi/Gi/K/M/G)"),
+        bytes("default-model-size", \.defaultModelSizeBytes, help: "Size assumed for a model before its first load measures it"),
+        Setting(name: "lease-ttl", help: "etcd lease TTL: a crashed peer's records vanish after this",
+                defaultText: "\(defaults.leaseTTLSeconds)s") { text, configuration throws(Problem) in
             let ttl = try duration(text, "lease-ttl")
             guard ttl >= .seconds(2) else { throw Problem(description: "--lease-ttl must be at least 2s") }
             configuration.leaseTTLSeconds = Int64(ttl.seconds.rounded(.up))
-        }
-        if let text = value("request-timeout") { configuration.requestTimeout = try duration(text, "request-timeout") }
-        if let text = value("load-timeout") { configuration.loadTimeout = try duration(text, "load-timeout") }
-        if let text = value("min-churn-age") { configuration.minChurnAge = try duration(text, "min-churn-age", allowZero: true) }
-        if let text = value("failure-expiry") { configuration.failureExpiry = try duration(text, "failure-expiry") }
-        if let text = value("max-load-failures") { configuration.maxLoadFailures = try count(text, "max-load-failures") }
-        if let text = value("max-attempts") { configuration.maxAttempts = try count(text, "max-attempts") }
-        if let text = value("max-body-bytes") { configuration.maxBodyBytes = Int(try bytes(text, "max-body-bytes")) }
-        if let text = value("record-cache-size") { configuration.recordCacheSize = try count(text, "record-cache-size") }
-        if let text = value("models-root") { configuration.modelsRoot = text }
-        if let text = value("storage-config"), !text.isEmpty { configuration.storageConfigPath = text }
-        if let text = value("cache-dir"), !text.isEmpty { configuration.cacheDirectory = text }
-        if let text = value("cache-size") { configuration.cacheBytes = try bytes(text, "cache-size") }
-        if let text = value("max-model-size") { configuration.maxModelBytes = try bytes(text, "max-model-size") }
-        if let text = value("allowed-http-hosts") {
-            let hosts = text.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+        },
+        duration("request-timeout", \.requestTimeout, help: "Deadline for a request that sets none (mm-timeout-ms / grpc-timeout)"),
+        duration("load-timeout", \.loadTimeout, help: "Longest a model load may take"),
+        duration("min-churn-age", \.minChurnAge, help: "Never evict a model used more recently than this to load another", allowZero: true),
+        duration("failure-expiry", \.failureExpiry, help: "How long a failed load keeps a peer from retrying that model"),
+        count("max-load-failures", \.maxLoadFailures, help: "After this many recent failures a model answers with its last load error"),
+        count("max-attempts", \.maxAttempts, help: "Routing attempts per request before giving up"),
+        Setting(name: "max-body-bytes", help: "Largest request body or gRPC message accepted (RESOURCE_EXHAUSTED over it)",
+                defaultText: bytesText(Int64(defaults.maxBodyBytes))) { text, configuration throws(Problem) in
+            configuration.maxBodyBytes = Int(try bytes(text, "max-body-bytes"))
+        },
+        count("record-cache-size", \.recordCacheSize, help: "Model and vmodel records cached in memory"),
+        text("models-root", \.modelsRoot, help: "Root for relative storage paths (a mounted volume)"),
+        optionalText("storage-config", \.storageConfigPath, help: "storage-config Secret directory or JSON file (ModelMesh format); reloaded on change",
+                     defaultText: "none"),
+        optionalText("cache-dir", \.cacheDirectory, help: "Disk cache for downloaded models", defaultText: "$TMPDIR/modelmesh-cache/<peer-id>"),
+        bytes("cache-size", \.cacheBytes, help: "Disk cache bound; least recently used models not in use go first"),
+        bytes("max-model-size", \.maxModelBytes, help: "Largest model download accepted (enforced while streaming)"),
+        Setting(name: "allowed-http-hosts", help: "Comma-separated hosts HTTP storage may use (*.example.com allowed)",
+                defaultText: "any") { text, configuration throws(Problem) in
+            let hosts = splitList(text)
             configuration.allowedHTTPHosts = hosts.isEmpty ? nil : hosts
+        },
+        duration("gossip-interval", \.gossipInterval, help: "How often load reports are pushed to other peers"),
+        count("gossip-fanout", \.gossipFanout, help: "Peers each load report is pushed to"),
+        duration("scale-interval", \.scaleInterval, help: "How often copy counts are reconsidered"),
+        rate("scale-up-rps", \.scaleUpRequestsPerSecond,
+             help: "Requests per second per copy beyond which a model gets more copies (per model: scaleUpRequestsPerSecond)"),
+        rate("scale-up-inflight", \.scaleUpInFlight, help: "Requests in flight per copy beyond which a model gets more copies"),
+        Setting(name: "idle-rps", help: "Below this total rate a model counts as idle", defaultText: "scale-up-rps / 10") { text, configuration throws(Problem) in
+            configuration.idleRequestsPerSecond = try rate(text, "idle-rps")
+        },
+        duration("scale-down-after", \.scaleDownAfter, help: "Idle this long, a model loses a copy (never below max(minCopies, 1))"),
+        duration("shutdown-timeout", \.shutdownTimeout, help: "On SIGTERM, how long to spend moving recently used models to other peers"),
+        duration("migrate-used-within", \.migrateUsedWithin, help: "On SIGTERM, models used this recently are re-created elsewhere first"),
+        flag("per-model-metrics", \.perModelMetrics, help: "Label request metrics by model (first 1000 models)"),
+        text("log-level", \.logLevel, help: "trace, debug, info, notice, warning, error or critical"),
+        text("log-format", \.logFormat, help: "text or json"),
+    ]
+
+    /// Resolves the configuration. `flags` maps setting names to text from the command line;
+    /// `environment` is the process environment; `file` holds the config file's entries.
+    public static func resolve(flags: [String: String], environment: [String: String], file: [String: String]) throws -> PeerConfiguration {
+        var configuration = defaults
+        guard let peerID = flags["peer-id"] ?? nonEmpty(environment["MM_PEER_ID"]) ?? file["peer-id"] ?? environment["HOSTNAME"] else {
+            throw Problem(description: "no peer id: pass --peer-id, set MM_PEER_ID, or run where HOSTNAME is set (a StatefulSet pod)")
         }
-        if let text = value("gossip-interval") { configuration.gossipInterval = try duration(text, "gossip-interval") }
-        if let text = value("gossip-fanout") { configuration.gossipFanout = try count(text, "gossip-fanout") }
-        if let text = value("scale-interval") { configuration.scaleInterval = try duration(text, "scale-interval") }
-        if let text = value("scale-up-rps") { configuration.scaleUpRequestsPerSecond = try rate(text, "scale-up-rps") }
-        if let text = value("scale-up-inflight") { configuration.scaleUpInFlight = try rate(text, "scale-up-inflight") }
-        if let text = value("idle-rps") { configuration.idleRequestsPerSecond = try rate(text, "idle-rps") }
-        if let text = value("scale-down-after") { configuration.scaleDownAfter = try duration(text, "scale-down-after") }
-        if let text = value("shutdown-timeout") { configuration.shutdownTimeout = try duration(text, "shutdown-timeout") }
-        if let text = value("migrate-used-within") { configuration.migrateUsedWithin = try duration(text, "migrate-used-within") }
-        if let text = value("per-model-metrics") { configuration.perModelMetrics = try flag(text, "per-model-metrics") }
+        try all[0].apply(peerID, &configuration)
+        for setting in all.dropFirst() {
+            guard let text = flags[setting.name] ?? nonEmpty(environment[setting.environment]) ?? file[setting.name] else { continue }
+            try setting.apply(text, &configuration)
+        }
         return configuration
     }
 
-    static func port(_ text: String, _ name: String, allowZero: Bool = false) throws -> Int {
+    /// `--name value` and `--name=value` pairs from the command line, by setting name; an
+    /// unknown flag or a missing value is refused with what was expected.
+    public static func flags(from arguments: [String]) throws -> [String: String] {
+        var flags: [String: String] = [:]
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            guard argument.hasPrefix("--") else { throw Problem(description: "unexpected argument \"\(TextLimit.clip(argument))\"") }
+            var name = String(argument.dropFirst(2))
+            var value: String?
+            if let equals = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            guard all.contains(where: { $0.name == name }) else {
+                throw Problem(description: "unknown option --\(TextLimit.clip(name)); see --help for the settings")
+            }
+            if value == nil {
+                index += 1
+                guard index < arguments.count else { throw Problem(description: "--\(name) needs a value") }
+                value = arguments[index]
+            }
+            flags[name] = value
+            index += 1
+        }
+        return flags
+    }
+
+    /// Every setting with its variable and default, for `--help`.
+    public static var helpText: String {
+        all.map { "  --\($0.name) (\($0.environment), default \($0.defaultText))\n      \($0.help)" }.joined(separator: "\n")
+    }
+
+    private static func nonEmpty(_ text: String?) -> String? {
+        text.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    // MARK: Kinds of setting
+
+    static func text(_ name: String, _ path: WritableKeyPath<PeerConfiguration, String> & Sendable, help: String) -> Setting {
+        Setting(name: name, help: help, defaultText: defaults[keyPath: path]) { text, configuration in configuration[keyPath: path] = text }
+    }
+
+    static func optionalText(_ name: String, _ path: WritableKeyPath<PeerConfiguration, String?> & Sendable, help: String, defaultText: String) -> Setting {
+        Setting(name: name, help: help, defaultText: defaultText) { text, configuration in configuration[keyPath: path] = text.isEmpty ? nil : text }
+    }
+
+    static func list(_ name: String, _ path: WritableKeyPath<PeerConfiguration, [String]> & Sendable, help: String,
+                     defaultText: String? = nil, allowEmpty: Bool = true) -> Setting {
+        Setting(name: name, help: help, defaultText: defaultText ?? defaults[keyPath: path].joined(separator: ",")) { text, configuration throws(Problem) in
+            let items = splitList(text)
+            guard allowEmpty || !items.isEmpty else { throw Problem(description: "--\(name) is empty") }
+            configuration[keyPath: path] = items
+        }
+    }
+
+    static func port(_ name: String, _ path: WritableKeyPath<PeerConfiguration, Int> & Sendable, help: String) -> Setting {
+        Setting(name: name, help: help, defaultText: String(defaults[keyPath: path])) { text, configuration throws(Problem) in
+            configuration[keyPath: path] = try port(text, name)
+        }
+    }
+
+    static func count(_ name: String, _ path: WritableKeyPath<PeerConfiguration, Int> & Sendable, help: String) -> Setting {
+        Setting(name: name, help: help, defaultText: String(defaults[keyPath: path])) { text, configuration throws(Problem) in
+            configuration[keyPath: path] = try count(text, name)
+        }
+    }
+
+    static func bytes(_ name: String, _ path: WritableKeyPath<PeerConfiguration, Int64> & Sendable, help: String) -> Setting {
+        Setting(name: name, help: help, defaultText: bytesText(defaults[keyPath: path])) { text, configuration throws(Problem) in
+            configuration[keyPath: path] = try bytes(text, name)
+        }
+    }
+
+    static func duration(_ name: String, _ path: WritableKeyPath<PeerConfiguration, Duration> & Sendable, help: String,
+                         allowZero: Bool = false) -> Setting {
+        Setting(name: name, help: help, defaultText: durationText(defaults[keyPath: path])) { text, configuration throws(Problem) in
+            configuration[keyPath: path] = try duration(text, name, allowZero: allowZero)
+        }
+    }
+
+    static func rate(_ name: String, _ path: WritableKeyPath<PeerConfiguration, Double> & Sendable, help: String) -> Setting {
+        Setting(name: name, help: help, defaultText: Formatting.decimal(defaults[keyPath: path])) { text, configuration throws(Problem) in
+            configuration[keyPath: path] = try rate(text, name)
+        }
+    }
+
+    static func flag(_ name: String, _ path: WritableKeyPath<PeerConfiguration, Bool> & Sendable, help: String) -> Setting {
+        Setting(name: name, help: help, defaultText: String(defaults[keyPath: path])) { text, configuration throws(Problem) in
+            configuration[keyPath: path] = try flag(text, name)
+        }
+    }
+
+    // MARK: Values
+
+    static func splitList(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+    }
+
+    static func port(_ text: String, _ name: String, allowZero: Bool = false) throws(Problem) -> Int {
         guard let value = Int(text), value >= (allowZero ? 0 : 1), value <= 65535 else {
-            throw Problem(description: "--\(name) must be a port number, not \"\(text)\"")
+            throw Problem(description: "--\(name) must be a port number, not \"\(TextLimit.clip(text))\"")
         }
         return value
     }
 
-    static func count(_ text: String, _ name: String) throws -> Int {
-        guard let value = Int(text), value > 0 else { throw Problem(description: "--\(name) must be a positive integer, not \"\(text)\"") }
+    static func count(_ text: String, _ name: String) throws(Problem) -> Int {
+        guard let value = Int(text), value > 0 else { throw Problem(description: "--\(name) must be a positive integer, not \"\(TextLimit.clip(text))\"") }
         return value
     }
 
-    static func rate(_ text: String, _ name: String) throws -> Double {
+    static func rate(_ text: String, _ name: String) throws(Problem) -> Double {
         guard let value = Double(text), value > 0, value.isFinite else {
-            throw Problem(description: "--\(name) must be a positive number, not \"\(text)\"")
+            throw Problem(description: "--\(name) must be a positive number, not \"\(TextLimit.clip(text))\"")
         }
         return value
     }
 
-    static func flag(_ text: String, _ name: String) throws -> Bool {
+    static func flag(_ text: String, _ name: String) throws(Problem) -> Bool {
         switch text.lowercased() {
         case "true", "1", "yes", "on": return true
         case "false", "0", "no", "off": return false
-        default: throw Problem(description: "--\(name) must be true or false, not \"\(text)\"")
+        default: throw Problem(description: "--\(name) must be true or false, not \"\(TextLimit.clip(text))\"")
         }
     }
 
     /// `30s`, `500ms`, `2m`, `1h`, or a plain number of seconds.
-    public static func duration(_ text: String, _ name: String, allowZero: Bool = false) throws -> Duration {
+    public static func duration(_ text: String, _ name: String, allowZero: Bool = false) throws(Problem) -> Duration {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         var number = text
         var scale = 1.0
@@ -172,14 +256,14 @@ public enum PeerSettings {
                 break
             }
         }
-        guard let value = Double(number), value >= 0, allowZero || value > 0 else {
-            throw Problem(description: "--\(name) must be a duration like 30s, 500ms or 2m, not \"\(text)\"")
+        guard let value = Double(number), value >= 0, allowZero || value > 0, value * scale <= 1e9 else {
+            throw Problem(description: "--\(name) must be a duration like 30s, 500ms or 2m, not \"\(TextLimit.clip(text))\"")
         }
         return .milliseconds(Int64((value * scale * 1000).rounded()))
     }
 
     /// `1Gi`, `512Mi`, `64Ki`, `2G`, `500M`, or plain bytes.
-    public static func bytes(_ text: String, _ name: String) throws -> Int64 {
+    public static func bytes(_ text: String, _ name: String) throws(Problem) -> Int64 {
         let units: [(String, Double)] = [("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776),
                                          ("K", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)]
         var number = text
@@ -189,10 +273,24 @@ public enum PeerSettings {
             scale = factor
             break
         }
-        guard let value = Double(number), value > 0 else {
-            throw Problem(description: "--\(name) must be a size like 1Gi, 512Mi or 1000000, not \"\(text)\"")
+        guard let value = Double(number), value > 0, value * scale < 9e18 else {
+            throw Problem(description: "--\(name) must be a size like 1Gi, 512Mi or 1000000, not \"\(TextLimit.clip(text))\"")
         }
         return Int64(value * scale)
+    }
+
+    static func bytesText(_ bytes: Int64) -> String {
+        for (suffix, unit) in [("Ti", Int64(1) << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] where bytes % unit == 0 {
+            return "\(bytes / unit)\(suffix)"
+        }
+        return String(bytes)
+    }
+
+    static func durationText(_ duration: Duration) -> String {
+        let millis = duration.milliseconds
+        if millis % 3_600_000 == 0 { return "\(millis / 3_600_000)h" }
+        if millis % 1000 == 0 { return "\(millis / 1000)s" }
+        return "\(millis)ms"
     }
 }
 
@@ -203,8 +301,4 @@ private extension Substring {
         while text.last == set { text.removeLast() }
         return String(text)
     }
-}
-
-private extension String {
-    func trimmingCharacters(in set: Character) -> String { self[...].trimmingCharacters(in: set) }
 }

@@ -1,4 +1,3 @@
-import EtcdGateway
 import GRPCCore
 import MeshCore
 import OpenInference

@@ -52,8 +52,12 @@ public struct RequestRouter: Sendable {
     /// once the copy is claimed there (a local load goes on in the background) or loaded (a
     /// remote one).
     func addCopy(of model: ModelID, preferring preferred: PeerID? = nil, forwarder: PeerForwarder, deadline: ContinuousClock.Instant) async throws -> PeerID {
+        try await addCopy(of: model, preferring: preferred, call: RESTLoadCall(forwarder: forwarder, peerID: peerID), deadline: deadline)
+    }
+
+    /// ``addCopy(of:preferring:forwarder:deadline:)`` with the call that asks a peer to load.
+    func addCopy<Call: RoutedCall>(of model: ModelID, preferring preferred: PeerID?, call: Call, deadline: ContinuousClock.Instant) async throws -> PeerID {
         var route = makeRoute(model: model, hop: .external, goal: .addCopy(preferring: preferred), excluded: [], deadline: deadline)
-        let call = RESTLoadCall(forwarder: forwarder, peerID: peerID)
         _ = try await drive(&route, call: call, deadline: deadline)
         guard case .finished(let peer) = route.conclusion else {
             throw MeshError.internalError("adding a copy of \(model) ended without a peer")

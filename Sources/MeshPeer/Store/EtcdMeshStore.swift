@@ -9,8 +9,8 @@ public struct EtcdMeshStore: MeshStore {
     public let layout: KeyLayout
     let logger: Logger
 
-    public init(etcd: EtcdClient, layout: KeyLayout, logger: Logger) {
-        self.client = etcd
+    public init(endpoints: [String], layout: KeyLayout, logger: Logger) {
+        self.client = EtcdClient(EtcdClient.Configuration(endpoints: endpoints), logger: logger)
         self.layout = layout
         self.logger = logger
     }

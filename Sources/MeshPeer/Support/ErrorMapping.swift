@@ -1,4 +1,3 @@
-import EtcdGateway
 import MeshCore
 import ModelStorage
 
@@ -14,8 +13,6 @@ extension MeshError {
             return (.unavailable(failure.description), true)
         case let failure as StoreFailure:
             return (.unavailable("etcd is not available, try again later: \(failure)"), true)
-        case let error as EtcdError:
-            return (.unavailable("etcd is not available, try again later: \(error)"), true)
         case let error as StorageError:
             return (MeshError(error.reason == .invalidLocation || error.reason == .pathEscapes ? .invalidArgument : .unavailable, error.message), true)
         case let error as PeerUnreachable:

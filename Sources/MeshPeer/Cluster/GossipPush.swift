@@ -1,0 +1,15 @@
+import AsyncHTTPClient
+import MeshCore
+import NIOCore
+
+/// Gossip over HTTP: one POST of the message to the peer's `/_mesh/gossip`.
+enum GossipPush {
+    static func send(_ body: [UInt8], to record: PeerRecord, http: HTTPClient) async throws {
+        var request = HTTPClientRequest(url: "http://\(record.httpAddress)/_mesh/gossip")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await http.execute(request, timeout: .milliseconds(500))
+        _ = try await response.body.collect(upTo: 1 << 16)
+    }
+}
