@@ -114,11 +114,20 @@ import Testing
             let (a, b, c) = (peers[0], peers[1], peers[2])
             for holder in [b, c] {
                 _ = try await holder.router.route(network.call(at: holder.id), model: model, hop: .loadLocal, excluded: [], deadline: .now + .seconds(5))
-                await waitUntilLoaded(model, on: holder.id, seenBy: [a])
+                await waitUntilLoaded(model, on: holder.id, seenBy: peers)
             }
             network.takeDown(b.id)
-            for _ in 0..<4 { #expect(try await route(model, at: a) == "c") }
+            // Power of two choices tries b first about half the time: ask until it has.
+            var asked = 0
+            while !network.hops.contains(where: { $0.from == a.id && $0.to == b.id }) && asked < 64 {
+                #expect(try await route(model, at: a) == "c")
+                asked += 1
+            }
             #expect(a.health.unreachable(at: clock.now).contains(b.id))
+            // Marked unreachable, b is not tried again.
+            let triedB = network.hops.filter { $0.to == b.id }.count
+            for _ in 0..<8 { #expect(try await route(model, at: a) == "c") }
+            #expect(network.hops.filter { $0.to == b.id }.count == triedB)
             // The mark lifts after the quarantine.
             clock.advance(.seconds(16))
             #expect(!a.health.unreachable(at: clock.now).contains(b.id))

@@ -34,7 +34,9 @@ import Testing
         try await a.running { () async throws in
             try await b.running { () async throws in
                 _ = try await a.router.route(network.call(at: a.id), model: model, hop: .loadLocal, excluded: [], deadline: .now + .seconds(5))
-                await a.mirror.waitUntil(timeout: .seconds(5)) { $0.copies(of: model)[a.id]?.state == .loaded }
+                for peer in [a, b] {
+                    await peer.mirror.waitUntil(timeout: .seconds(5)) { $0.copies(of: model)[a.id]?.state == .loaded }
+                }
                 // 100 requests within half a second: far over 5 per second for one copy.
                 clock.advance(.milliseconds(500))
                 for _ in 0..<100 { await a.local.release(try await a.local.acquire(model, until: .now + .seconds(5))) }
