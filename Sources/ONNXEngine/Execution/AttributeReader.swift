@@ -44,7 +44,8 @@ final class AttributeReader {
 
     func int(_ name: String) throws(ONNXError) -> Int? {
         guard let a = try lookup(name, .int) else { return nil }
-        return Int(a.i)
+        guard let value = Int(exactly: a.i) else { throw .invalidGraph("\(label): attribute \(name) \(a.i) is out of range") }
+        return value
     }
 
     func int(_ name: String, default value: Int) throws(ONNXError) -> Int {

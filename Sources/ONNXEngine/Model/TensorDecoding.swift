@@ -13,17 +13,18 @@ enum TensorDecoding {
             throw .unsupportedFeature(node: name, detail: "segmented tensors")
         }
         var shape: [Int] = []
-        var count = 1
+        shape.reserveCapacity(proto.dims.count)
         for dim in proto.dims {
+            // Checked before the conversion: Int may be narrower than Int64 on some platforms.
             guard dim >= 0, dim <= Int64(Int32.max) else {
-                throw .malformedModel("tensor \(name) has dimension \(dim)")
+                throw .malformedModel("tensor \(name) has dimension \(dim) (dimensions are 0 to \(Int32.max))")
             }
             shape.append(Int(dim))
-            let (product, overflow) = count.multipliedReportingOverflow(by: Int(dim))
-            guard !overflow, product <= 1 << 34 else {
-                throw .malformedModel("tensor \(name) with shape \(shape) is too large")
-            }
-            count = product
+        }
+        guard let count = Shapes.checkedCount(shape) else {
+            throw .malformedModel(
+                "tensor \(name) with shape \(Shapes.describe(shape)) is too large (at most \(Shapes.maximumElements) "
+                    + "elements, counting zero dimensions as one)")
         }
         var raw: Data? = proto.hasRawData ? proto.rawData : nil
         if proto.dataLocation == .external {
