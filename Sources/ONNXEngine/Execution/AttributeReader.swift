@@ -83,7 +83,7 @@ final class AttributeReader {
 
     func tensor(_ name: String) throws(ONNXError) -> ONNXTensor? {
         guard let a = try lookup(name, .tensor) else { return nil }
-        return try TensorDecoding.decode(a.t, baseDirectory: nil)
+        return try TensorDecoding.decode(a.t, externalData: nil)
     }
 
     /// Marks a name as read without decoding it (used to report it as unsupported).

@@ -44,12 +44,14 @@ struct GraphCompiler {
         try Self.checkOperators(graph, opsets: opsets)
 
         var constantList: [ExecutionPlan.Constant] = []
+        // One set of open files for all initializers, so each file is read once.
+        let externalData = baseDirectory.map(ExternalDataFiles.init(baseDirectory:))
         for initializer in graph.initializer {
             guard !initializer.name.isEmpty else { throw .invalidGraph("an initializer has no name") }
             guard slotByName[initializer.name] == nil else {
                 throw .invalidGraph("initializer \(initializer.name) is defined twice")
             }
-            let tensor = try TensorDecoding.decode(initializer, baseDirectory: baseDirectory)
+            let tensor = try TensorDecoding.decode(initializer, externalData: externalData)
             let slot = newSlot(initializer.name, tensor.elementType, rank: tensor.shape.count)
             constants[slot] = tensor
             weightBytes += tensor.storage.allocatedBytes

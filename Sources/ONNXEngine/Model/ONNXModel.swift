@@ -24,6 +24,11 @@ public final class ONNXModel: Sendable {
 
     /// Loads a model file; external tensor data is resolved relative to its directory.
     public convenience init(contentsOf url: URL) throws(ONNXError) {
+        // A FIFO or a device could block the load or never end; only regular files are read.
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.resolvingSymlinksInPath().path)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular else {
+            throw .malformedModel("cannot read \(url.path): missing or not a regular file")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
