@@ -67,7 +67,7 @@ struct GraphCompiler {
         }
 
         var steps: [ExecutionPlan.Step] = []
-        for node in try Self.topologicalOrder(graph, available: Set(slotByName.keys)) {
+        for node in try TopologicalOrder.sort(graph.node, available: Set(slotByName.keys)) {
             if let step = try compileNode(node, opsets: opsets) { steps.append(step) }
         }
 
@@ -178,35 +178,6 @@ struct GraphCompiler {
             }
         }
         if !unsupported.isEmpty { throw .unsupportedOperators(unsupported.sorted()) }
-    }
-
-    /// Orders nodes so every input is produced before use (files should already be sorted,
-    /// but the format's checker is not always run by exporters).
-    static func topologicalOrder(_ graph: Onnx_GraphProto, available: Set<String>) throws(ONNXError) -> [Onnx_NodeProto] {
-        var produced = available
-        var pending = Array(graph.node.indices)
-        var order: [Onnx_NodeProto] = []
-        order.reserveCapacity(graph.node.count)
-        while !pending.isEmpty {
-            var next: [Int] = []
-            for index in pending {
-                let node = graph.node[index]
-                if node.input.allSatisfy({ $0.isEmpty || produced.contains($0) }) {
-                    order.append(node)
-                    produced.formUnion(node.output.filter { !$0.isEmpty })
-                } else {
-                    next.append(index)
-                }
-            }
-            guard next.count < pending.count else {
-                let node = graph.node[next[0]]
-                let missing = node.input.first { !$0.isEmpty && !produced.contains($0) } ?? "?"
-                let label = node.name.isEmpty ? node.opType : "\(node.opType) '\(node.name)'"
-                throw .invalidGraph("\(label): input \(missing) is never produced (or the graph has a cycle)")
-            }
-            pending = next
-        }
-        return order
     }
 
     /// Reads a declared tensor input or output.

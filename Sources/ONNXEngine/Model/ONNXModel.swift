@@ -89,13 +89,19 @@ public final class ONNXModel: Sendable {
     public func run(_ tensors: [String: ONNXTensor]) throws(ONNXError) -> [String: ONNXTensor] {
         try validate(tensors)
         let workspace = idleWorkspaces.withLock { $0.popLast() } ?? Workspace(plan)
-        for binding in plan.inputs { workspace.values[binding.slot] = tensors[binding.info.name]! }
         defer {
             // Let go of the caller's tensors, keep our own buffers for the next run.
             for binding in plan.inputs { workspace.values[binding.slot] = .empty }
             idleWorkspaces.withLock { idle in
                 if idle.count < Self.maximumIdleWorkspaces { idle.append(workspace) }
             }
+        }
+        for binding in plan.inputs {
+            // `validate` found every input; a miss here is a bug, reported rather than trapped.
+            guard let tensor = tensors[binding.info.name] else {
+                throw .invalidInput(name: binding.info.name, detail: "missing")
+            }
+            workspace.values[binding.slot] = tensor
         }
         try plan.execute(in: workspace)
         var results: [String: ONNXTensor] = [:]
