@@ -106,6 +106,20 @@ import Testing
         #expect(outcomes.errors + outcomes.loaded == 150)
     }
 
+    @Test func modelPathsThatAreNotRegularFilesAreRefused() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-fifo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Reading a FIFO would wait for a writer forever.
+        let pipe = directory.appendingPathComponent("model.onnx")
+        #expect(mkfifo(pipe.path, 0o600) == 0)
+        for url in [pipe, directory, directory.appendingPathComponent("missing.onnx")] {
+            #expect(throws: ONNXError.malformedModel("cannot read \(url.path): missing or not a regular file")) {
+                try ONNXModel(contentsOf: url)
+            }
+        }
+    }
+
     @Test func truncatedFileIsMalformed() throws {
         let fixture = try FixtureFile("iris-classifier")
         let bytes = [UInt8](try Data(contentsOf: fixture.modelURL))

@@ -95,7 +95,7 @@ import Testing
         var index = 0
         while let data = try? Data(contentsOf: directory.appendingPathComponent("\(prefix)\(index).pb")) {
             let proto = try Onnx_TensorProto(serializedBytes: data)
-            result.append((proto.name, try TensorDecoding.decode(proto, baseDirectory: nil)))
+            result.append((proto.name, try TensorDecoding.decode(proto, externalData: nil)))
             index += 1
         }
         return result

@@ -44,7 +44,8 @@ final class AttributeReader {
 
     func int(_ name: String) throws(ONNXError) -> Int? {
         guard let a = try lookup(name, .int) else { return nil }
-        return Int(a.i)
+        guard let value = Int(exactly: a.i) else { throw .invalidGraph("\(label): attribute \(name) \(a.i) is out of range") }
+        return value
     }
 
     func int(_ name: String, default value: Int) throws(ONNXError) -> Int {
@@ -82,7 +83,7 @@ final class AttributeReader {
 
     func tensor(_ name: String) throws(ONNXError) -> ONNXTensor? {
         guard let a = try lookup(name, .tensor) else { return nil }
-        return try TensorDecoding.decode(a.t, baseDirectory: nil)
+        return try TensorDecoding.decode(a.t, externalData: nil)
     }
 
     /// Marks a name as read without decoding it (used to report it as unsupported).

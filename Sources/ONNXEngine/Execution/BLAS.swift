@@ -42,14 +42,20 @@ extension Double: BLASScalar {
 func matrixMultiply<T: BLASScalar>(
     transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
     _ a: UnsafePointer<T>?, _ b: UnsafePointer<T>?, beta: T, _ c: UnsafeMutablePointer<T>?
-) {
+) throws(ONNXError) {
     // Empty arrays have no base address; only the non-empty paths below dereference.
     guard m > 0, n > 0, let c else { return }
     if k == 0 {
-        for i in 0..<(m * n) { c[i] = beta == 0 ? 0 : c[i] * beta }
+        let (cells, overflow) = m.multipliedReportingOverflow(by: n)
+        guard !overflow else { throw Shapes.tooLarge([m, n]) }
+        for i in 0..<cells { c[i] = beta == 0 ? 0 : c[i] * beta }
         return
     }
     guard let a, let b else { return }
+    // OpenBLAS takes 32-bit dimensions; a tensor may have a dimension of 2^31.
+    guard blasint(exactly: m) != nil, blasint(exactly: n) != nil, blasint(exactly: k) != nil else {
+        throw .runtime("a \(m)×\(k) by \(k)×\(n) matrix product exceeds BLAS's 32-bit dimensions")
+    }
     T.gemm(
         transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
         a: a, lda: transA ? m : k, b: b, ldb: transB ? k : n, beta: beta, c: c, ldc: n)

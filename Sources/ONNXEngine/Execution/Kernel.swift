@@ -17,12 +17,16 @@ extension Kernel {
 struct CompiledNode {
     var kernel: any Kernel
     var outputTypes: [ElementType]
+    /// Output ranks that follow from the input ranks (nil or missing where they do not), so
+    /// that later nodes can check their axes at load.
+    var outputRanks: [Int?]
     /// For ZipMap outputs: the labels that name the columns of the probability tensor.
     var zipMapLabels: [Int: ZipMapLabels] = [:]
 
-    init(_ kernel: any Kernel, outputTypes: [ElementType]) {
+    init(_ kernel: any Kernel, outputTypes: [ElementType], outputRanks: [Int?] = []) {
         self.kernel = kernel
         self.outputTypes = outputTypes
+        self.outputRanks = outputRanks
     }
 }
 
@@ -39,6 +43,9 @@ struct NodeContext {
     let attributes: AttributeReader
     /// Element types of the inputs; nil where an optional input is left out.
     let inputTypes: [ElementType?]
+    /// Ranks of the inputs where the graph fixes them (declared graph inputs, initializers,
+    /// constants, outputs whose rank follows from those); nil where only a run can tell.
+    let inputRanks: [Int?]
 
     func unsupported(_ detail: String) -> ONNXError {
         .unsupportedFeature(node: label, detail: detail)
@@ -54,6 +61,23 @@ struct NodeContext {
             throw invalid("input \(index) is required")
         }
         return type
+    }
+
+    func inputRank(_ index: Int) -> Int? {
+        index < inputRanks.count ? inputRanks[index] : nil
+    }
+
+    /// Refuses an axis attribute outside [-rank, rank) (or [-rank, rank] when `inclusive`)
+    /// when the rank is known at load; otherwise the kernel checks it on each run.
+    func checkAxis(
+        _ axis: Int, rank: Int?, name: String = "axis", of subject: String = "an input", inclusive: Bool = false
+    ) throws(ONNXError) {
+        guard let rank else { return }
+        let upper = inclusive ? rank : rank - 1
+        guard axis >= -rank, axis <= upper else {
+            let range = inclusive ? "[\(-rank), \(rank)]" : "[\(-rank), \(rank))"
+            throw invalid("\(name) \(axis) is out of range \(range) for \(subject) of rank \(rank)")
+        }
     }
 
     /// Checks the input count is within the operator's arity.

@@ -1,36 +1,5 @@
 /// Shape arithmetic shared by the kernels.
 enum Shapes {
-    static func count(_ shape: [Int]) -> Int {
-        shape.reduce(1, *)
-    }
-
-    /// The element count, or nil when the shape is negative or so large that some partial
-    /// product of its dimensions would overflow (checked once where shapes enter, so the
-    /// kernels' own products of sub-shapes cannot trap).
-    static func checkedCount(_ shape: [Int]) -> Int? {
-        var nonZero = 1
-        var hasZero = false
-        for d in shape {
-            guard d >= 0 else { return nil }
-            if d == 0 { hasZero = true; continue }
-            let (product, overflow) = nonZero.multipliedReportingOverflow(by: d)
-            guard !overflow, product <= 1 << 40 else { return nil }
-            nonZero = product
-        }
-        return hasZero ? 0 : nonZero
-    }
-
-    /// Row-major strides.
-    static func strides(_ shape: [Int]) -> [Int] {
-        var strides = [Int](repeating: 1, count: shape.count)
-        var running = 1
-        for axis in shape.indices.reversed() {
-            strides[axis] = running
-            running *= shape[axis]
-        }
-        return strides
-    }
-
     /// numpy broadcasting of two shapes.
     static func broadcast(_ a: [Int], _ b: [Int]) throws(ONNXError) -> [Int] {
         let rank = max(a.count, b.count)
@@ -43,15 +12,15 @@ enum Shapes {
             } else if da == 1 {
                 result[i] = db
             } else {
-                throw .runtime("shapes \(a) and \(b) cannot be broadcast together")
+                throw .runtime("shapes \(describe(a)) and \(describe(b)) cannot be broadcast together")
             }
         }
         return result
     }
 
     /// Strides for reading `shape` as if broadcast to `target` (0 along broadcast axes).
-    static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
-        let own = strides(shape)
+    static func broadcastStrides(_ shape: [Int], to target: [Int]) throws(ONNXError) -> [Int] {
+        let own = try strides(shape)
         let offset = target.count - shape.count
         return target.indices.map { axis in
             let i = axis - offset
@@ -84,15 +53,16 @@ enum Shapes {
 func forEachBroadcastRow(
     outShape: [Int], aStrides: [Int], bStrides: [Int],
     _ body: (Int, Int, Int, Int, Int, Int) -> Void
-) {
+) throws(ONNXError) {
     let rank = outShape.count
     if rank == 0 {
         body(0, 0, 0, 1, 0, 0)
         return
     }
+    // Checked as a whole, so no offset below (each less than the count) can overflow.
+    guard try Shapes.count(outShape) > 0 else { return }
     let inner = outShape[rank - 1]
-    let rows = outShape.dropLast().reduce(1, *)
-    if inner == 0 || rows == 0 { return }
+    let rows = try Shapes.product(outShape, axes: 0..<(rank - 1))
     var index = [Int](repeating: 0, count: max(rank - 1, 0))
     var aOffset = 0
     var bOffset = 0

@@ -6,6 +6,8 @@ struct GraphCompiler {
     let baseDirectory: URL?
 
     private var slotTypes: [ElementType] = []
+    /// Ranks known at load (see ``NodeContext/inputRanks``), by slot.
+    private var slotRanks: [Int?] = []
     private var slotByName: [String: Int] = [:]
     private var constants: [Int: ONNXTensor] = [:]
     private var zipMapLabels: [Int: ZipMapLabels] = [:]
@@ -42,13 +44,15 @@ struct GraphCompiler {
         try Self.checkOperators(graph, opsets: opsets)
 
         var constantList: [ExecutionPlan.Constant] = []
+        // One set of open files for all initializers, so each file is read once.
+        let externalData = baseDirectory.map(ExternalDataFiles.init(baseDirectory:))
         for initializer in graph.initializer {
             guard !initializer.name.isEmpty else { throw .invalidGraph("an initializer has no name") }
             guard slotByName[initializer.name] == nil else {
                 throw .invalidGraph("initializer \(initializer.name) is defined twice")
             }
-            let tensor = try TensorDecoding.decode(initializer, baseDirectory: baseDirectory)
-            let slot = newSlot(initializer.name, tensor.elementType)
+            let tensor = try TensorDecoding.decode(initializer, externalData: externalData)
+            let slot = newSlot(initializer.name, tensor.elementType, rank: tensor.shape.count)
             constants[slot] = tensor
             weightBytes += tensor.storage.allocatedBytes
         }
@@ -59,11 +63,11 @@ struct GraphCompiler {
             guard info.elementType.isComputable else {
                 throw .unsupportedFeature(node: "input \(input.name)", detail: "element type \(info.elementType)")
             }
-            inputs.append(.init(info: info, slot: newSlot(input.name, info.elementType)))
+            inputs.append(.init(info: info, slot: newSlot(input.name, info.elementType, rank: info.shape?.count)))
         }
 
         var steps: [ExecutionPlan.Step] = []
-        for node in try Self.topologicalOrder(graph, available: Set(slotByName.keys)) {
+        for node in try TopologicalOrder.sort(graph.node, available: Set(slotByName.keys)) {
             if let step = try compileNode(node, opsets: opsets) { steps.append(step) }
         }
 
@@ -87,9 +91,10 @@ struct GraphCompiler {
             steps: steps, weightBytes: weightBytes)
     }
 
-    private mutating func newSlot(_ name: String, _ type: ElementType) -> Int {
+    private mutating func newSlot(_ name: String, _ type: ElementType, rank: Int?) -> Int {
         let slot = slotTypes.count
         slotTypes.append(type)
+        slotRanks.append(rank)
         if !name.isEmpty { slotByName[name] = slot }
         return slot
     }
@@ -99,26 +104,29 @@ struct GraphCompiler {
         let domain = OperatorRegistry.canonicalDomain(node.domain)
         var inputSlots: [Int] = []
         var inputTypes: [ElementType?] = []
+        var inputRanks: [Int?] = []
         for name in node.input {
             if name.isEmpty {
                 inputSlots.append(-1)
                 inputTypes.append(nil)
+                inputRanks.append(nil)
                 continue
             }
             guard let slot = slotByName[name] else { throw .invalidGraph("\(label): input \(name) is never produced") }
             inputSlots.append(slot)
             inputTypes.append(slotTypes[slot])
+            inputRanks.append(slotRanks[slot])
         }
         let attributes = try AttributeReader(node, label: label)
         let context = NodeContext(
             node: node, label: label, opset: opsets[domain] ?? 1, attributes: attributes,
-            inputTypes: inputTypes)
+            inputTypes: inputTypes, inputRanks: inputRanks)
 
         if domain == OperatorRegistry.standardDomain && node.opType == "Constant" {
             let value = try ConstantFolding.value(of: context)
             try Self.rejectUnread(attributes, label: label)
             try defineOutput(node.output[0], label: label)
-            let slot = newSlot(node.output[0], value.elementType)
+            let slot = newSlot(node.output[0], value.elementType, rank: value.shape.count)
             constants[slot] = value
             weightBytes += value.storage.allocatedBytes
             return nil
@@ -136,7 +144,7 @@ struct GraphCompiler {
         for (i, type) in compiled.outputTypes.enumerated() {
             let name = i < node.output.count ? node.output[i] : ""
             if !name.isEmpty { try defineOutput(name, label: label) }
-            let slot = newSlot(name, type)
+            let slot = newSlot(name, type, rank: i < compiled.outputRanks.count ? compiled.outputRanks[i] : nil)
             if let labels = compiled.zipMapLabels[i] { zipMapLabels[slot] = labels }
             outputSlots.append(slot)
         }
@@ -172,35 +180,6 @@ struct GraphCompiler {
         if !unsupported.isEmpty { throw .unsupportedOperators(unsupported.sorted()) }
     }
 
-    /// Orders nodes so every input is produced before use (files should already be sorted,
-    /// but the format's checker is not always run by exporters).
-    static func topologicalOrder(_ graph: Onnx_GraphProto, available: Set<String>) throws(ONNXError) -> [Onnx_NodeProto] {
-        var produced = available
-        var pending = Array(graph.node.indices)
-        var order: [Onnx_NodeProto] = []
-        order.reserveCapacity(graph.node.count)
-        while !pending.isEmpty {
-            var next: [Int] = []
-            for index in pending {
-                let node = graph.node[index]
-                if node.input.allSatisfy({ $0.isEmpty || produced.contains($0) }) {
-                    order.append(node)
-                    produced.formUnion(node.output.filter { !$0.isEmpty })
-                } else {
-                    next.append(index)
-                }
-            }
-            guard next.count < pending.count else {
-                let node = graph.node[next[0]]
-                let missing = node.input.first { !$0.isEmpty && !produced.contains($0) } ?? "?"
-                let label = node.name.isEmpty ? node.opType : "\(node.opType) '\(node.name)'"
-                throw .invalidGraph("\(label): input \(missing) is never produced (or the graph has a cycle)")
-            }
-            pending = next
-        }
-        return order
-    }
-
     /// Reads a declared tensor input or output.
     static func tensorInfo(_ value: Onnx_ValueInfoProto, role: String) throws(ONNXError) -> TensorInfo {
         guard !value.name.isEmpty else { throw .invalidGraph("a graph \(role) has no name") }
@@ -210,12 +189,21 @@ struct GraphCompiler {
         guard let type = ElementType(rawValue: tensor.elemType) else {
             throw .malformedModel("\(role) \(value.name) has unknown element type \(tensor.elemType)")
         }
-        let shape: [Int]? = tensor.hasShape
-            ? tensor.shape.dim.map { dim in
-                if case .dimValue(let v)? = dim.value, v >= 0 { return Int(v) }
-                return -1
+        var shape: [Int]?
+        if tensor.hasShape {
+            shape = []
+            for dim in tensor.shape.dim {
+                guard case .dimValue(let v)? = dim.value, v >= 0 else {
+                    shape?.append(-1)
+                    continue
+                }
+                // No request could match a larger dimension (see ``Shapes/maximumElements``).
+                guard v <= Int64(Int32.max) else {
+                    throw .malformedModel("\(role) \(value.name) declares dimension \(v) (dimensions are 0 to \(Int32.max))")
+                }
+                shape?.append(Int(v))
             }
-            : nil
+        }
         return TensorInfo(name: value.name, elementType: type, shape: shape)
     }
 }

@@ -24,6 +24,11 @@ public final class ONNXModel: Sendable {
 
     /// Loads a model file; external tensor data is resolved relative to its directory.
     public convenience init(contentsOf url: URL) throws(ONNXError) {
+        // A FIFO or a device could block the load or never end; only regular files are read.
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.resolvingSymlinksInPath().path)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular else {
+            throw .malformedModel("cannot read \(url.path): missing or not a regular file")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
@@ -84,13 +89,19 @@ public final class ONNXModel: Sendable {
     public func run(_ tensors: [String: ONNXTensor]) throws(ONNXError) -> [String: ONNXTensor] {
         try validate(tensors)
         let workspace = idleWorkspaces.withLock { $0.popLast() } ?? Workspace(plan)
-        for binding in plan.inputs { workspace.values[binding.slot] = tensors[binding.info.name]! }
         defer {
             // Let go of the caller's tensors, keep our own buffers for the next run.
             for binding in plan.inputs { workspace.values[binding.slot] = .empty }
             idleWorkspaces.withLock { idle in
                 if idle.count < Self.maximumIdleWorkspaces { idle.append(workspace) }
             }
+        }
+        for binding in plan.inputs {
+            // `validate` found every input; a miss here is a bug, reported rather than trapped.
+            guard let tensor = tensors[binding.info.name] else {
+                throw .invalidInput(name: binding.info.name, detail: "missing")
+            }
+            workspace.values[binding.slot] = tensor
         }
         try plan.execute(in: workspace)
         var results: [String: ONNXTensor] = [:]

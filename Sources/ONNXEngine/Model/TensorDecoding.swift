@@ -2,9 +2,9 @@ import Foundation
 
 /// Turns serialized `TensorProto`s (initializers, Constant values, node-test data) into tensors.
 enum TensorDecoding {
-    /// - Parameter baseDirectory: where external data files are looked up; nil when the model
-    ///   was loaded from bytes, in which case external data is an error.
-    static func decode(_ proto: Onnx_TensorProto, baseDirectory: URL?) throws(ONNXError) -> ONNXTensor {
+    /// - Parameter externalData: the files beside the model; nil when the model was loaded from
+    ///   bytes (or the tensor is an attribute), in which case external data is an error.
+    static func decode(_ proto: Onnx_TensorProto, externalData: ExternalDataFiles?) throws(ONNXError) -> ONNXTensor {
         let name = proto.name.isEmpty ? "<unnamed>" : proto.name
         guard let type = ElementType(rawValue: proto.dataType) else {
             throw .malformedModel("tensor \(name) has unknown data type \(proto.dataType)")
@@ -13,21 +13,25 @@ enum TensorDecoding {
             throw .unsupportedFeature(node: name, detail: "segmented tensors")
         }
         var shape: [Int] = []
-        var count = 1
+        shape.reserveCapacity(proto.dims.count)
         for dim in proto.dims {
+            // Checked before the conversion: Int may be narrower than Int64 on some platforms.
             guard dim >= 0, dim <= Int64(Int32.max) else {
-                throw .malformedModel("tensor \(name) has dimension \(dim)")
+                throw .malformedModel("tensor \(name) has dimension \(dim) (dimensions are 0 to \(Int32.max))")
             }
             shape.append(Int(dim))
-            let (product, overflow) = count.multipliedReportingOverflow(by: Int(dim))
-            guard !overflow, product <= 1 << 34 else {
-                throw .malformedModel("tensor \(name) with shape \(shape) is too large")
-            }
-            count = product
+        }
+        guard let count = Shapes.checkedCount(shape) else {
+            throw .malformedModel(
+                "tensor \(name) with shape \(Shapes.describe(shape)) is too large (at most \(Shapes.maximumElements) "
+                    + "elements, counting zero dimensions as one)")
         }
         var raw: Data? = proto.hasRawData ? proto.rawData : nil
         if proto.dataLocation == .external {
-            raw = try readExternal(proto, name: name, baseDirectory: baseDirectory)
+            guard let externalData else {
+                throw .malformedModel("tensor \(name) uses external data, which needs the model loaded from a file")
+            }
+            raw = try externalData.bytes(of: proto, name: name)
         }
         let storage: ONNXTensor.Storage
         switch type {
@@ -77,34 +81,5 @@ enum TensorDecoding {
 
     private static func sizeError(_ name: String, _ got: Int, _ expected: Int) -> ONNXError {
         .malformedModel("tensor \(name) holds \(got) elements, its shape needs \(expected)")
-    }
-
-    private static func readExternal(
-        _ proto: Onnx_TensorProto, name: String, baseDirectory: URL?
-    ) throws(ONNXError) -> Data {
-        guard let baseDirectory else {
-            throw .malformedModel("tensor \(name) uses external data, which needs the model loaded from a file")
-        }
-        var entries: [String: String] = [:]
-        for entry in proto.externalData { entries[entry.key] = entry.value }
-        guard let location = entries["location"], !location.isEmpty,
-            !location.hasPrefix("/"), !location.split(separator: "/").contains("..")
-        else {
-            throw .malformedModel("tensor \(name) has a missing or unsafe external data location")
-        }
-        let offset = Int(entries["offset"] ?? "0") ?? -1
-        let length = entries["length"].map { Int($0) ?? -1 }
-        guard offset >= 0, (length ?? 0) >= 0 else {
-            throw .malformedModel("tensor \(name) has an invalid external data offset or length")
-        }
-        let url = baseDirectory.appendingPathComponent(location)
-        guard let data = try? Data(contentsOf: url, options: .mappedIfSafe) else {
-            throw .malformedModel("tensor \(name): cannot read external data file \(location)")
-        }
-        let end = length.map { offset + $0 } ?? data.count
-        guard end <= data.count, offset <= end else {
-            throw .malformedModel("tensor \(name): external data range is outside \(location)")
-        }
-        return data.subdata(in: offset..<end)
     }
 }

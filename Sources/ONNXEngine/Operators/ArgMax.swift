@@ -12,7 +12,9 @@ struct ArgMaxKernel: Kernel {
             axis: try a.int("axis", default: 0),
             keepDims: try a.int("keepdims", default: 1) != 0,
             selectLast: context.opset >= 12 ? try a.int("select_last_index", default: 0) != 0 : false)
-        return CompiledNode(kernel, outputTypes: [.int64])
+        let rank = context.inputRank(0)
+        try context.checkAxis(kernel.axis, rank: rank)
+        return CompiledNode(kernel, outputTypes: [.int64], outputRanks: [rank.map { kernel.keepDims ? $0 : $0 - 1 }])
     }
 
     func run(_ inputs: [ONNXTensor?], _ outputs: inout [ONNXTensor]) throws(ONNXError) {
@@ -29,9 +31,11 @@ struct ArgMaxKernel: Kernel {
     @inline(__always)
     private func reduce<T: TensorElement & Comparable>(_ a: [T], _ shape: [Int], _ out: inout ONNXTensor) throws(ONNXError) {
         let resolved = try Shapes.normalize(axis: axis, rank: shape.count, label: "ArgMax")
-        let outer = shape[..<resolved].reduce(1, *)
+        // Checked whole, so no index below (each less than the count) can overflow.
+        _ = try Shapes.count(shape)
+        let outer = try Shapes.product(shape, axes: 0..<resolved)
         let length = shape[resolved]
-        let inner = shape[(resolved + 1)...].reduce(1, *)
+        let inner = try Shapes.product(shape, axes: (resolved + 1)..<shape.count)
         guard length > 0 else { throw .runtime("ArgMax: axis \(axis) is empty") }
         var outShape = shape
         if keepDims { outShape[resolved] = 1 } else { outShape.remove(at: resolved) }

@@ -7,8 +7,9 @@ struct CastKernel: Kernel {
     static let factory: KernelFactory = { context throws(ONNXError) in
         try context.expectInputs(1...1)
         let source = try context.inputType(0)
-        guard let code = try context.attributes.int("to"), let target = ElementType(rawValue: Int32(code)) else {
-            throw context.invalid("needs a valid 'to'")
+        guard let code = try context.attributes.int("to") else { throw context.invalid("needs 'to'") }
+        guard let raw = Int32(exactly: code), let target = ElementType(rawValue: raw) else {
+            throw context.invalid("'to' \(code) is not an ONNX element type")
         }
         let computable: Set<ElementType> = [.float, .double, .int64, .int32, .bool, .string]
         try context.require(source, in: computable)
@@ -20,7 +21,7 @@ struct CastKernel: Kernel {
             // `saturate` only affects float8 targets, which are refused above.
             _ = try context.attributes.int("saturate")
         }
-        return CompiledNode(CastKernel(target: target), outputTypes: [target])
+        return CompiledNode(CastKernel(target: target), outputTypes: [target], outputRanks: [context.inputRank(0)])
     }
 
     func run(_ inputs: [ONNXTensor?], _ outputs: inout [ONNXTensor]) throws(ONNXError) {

@@ -20,7 +20,9 @@ struct BinaryArithmeticKernel: Kernel {
                 if context.attributes.has("axis") { throw context.unsupported("legacy broadcast with axis") }
                 context.attributes.ignore("consumed_inputs")
             }
-            return CompiledNode(BinaryArithmeticKernel(operation: operation), outputTypes: [a])
+            var rank: Int?
+            if let ra = context.inputRank(0), let rb = context.inputRank(1) { rank = max(ra, rb) }
+            return CompiledNode(BinaryArithmeticKernel(operation: operation), outputTypes: [a], outputRanks: [rank])
         }
     }
 
@@ -76,9 +78,9 @@ func broadcastCombine<T: TensorElement, R: TensorElement>(
     _ a: [T], _ aShape: [Int], _ b: [T], _ bShape: [Int], _ shape: [Int],
     _ out: inout ONNXTensor, _ op: (T, T) -> R
 ) throws(ONNXError) {
-    try out.overwrite(R.self, shape: shape) { dst in
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
+    try out.overwrite(R.self, shape: shape) { dst throws(ONNXError) in
+        try a.withUnsafeBufferPointer { pa throws(ONNXError) in
+            try b.withUnsafeBufferPointer { pb throws(ONNXError) in
                 if aShape == bShape {
                     for i in 0..<dst.count { dst[i] = op(pa[i], pb[i]) }
                 } else if pb.count == 1 && pa.count == dst.count {
@@ -88,9 +90,9 @@ func broadcastCombine<T: TensorElement, R: TensorElement>(
                     let x = pa[0]
                     for i in 0..<dst.count { dst[i] = op(x, pb[i]) }
                 } else {
-                    let sa = Shapes.broadcastStrides(aShape, to: shape)
-                    let sb = Shapes.broadcastStrides(bShape, to: shape)
-                    forEachBroadcastRow(outShape: shape, aStrides: sa, bStrides: sb) { o, ia, ib, n, da, db in
+                    let sa = try Shapes.broadcastStrides(aShape, to: shape)
+                    let sb = try Shapes.broadcastStrides(bShape, to: shape)
+                    try forEachBroadcastRow(outShape: shape, aStrides: sa, bStrides: sb) { o, ia, ib, n, da, db in
                         // Contiguous and repeated-scalar rows get loops the compiler vectorizes.
                         switch (da, db) {
                         case (1, 1):
@@ -128,7 +130,8 @@ struct UnaryKernel: Kernel {
             try context.require(type, in: allowed)
             let alpha = operation == .leakyRelu ? try context.attributes.float("alpha", default: 0.01) : 0
             if context.opset < 6 { context.attributes.ignore("consumed_inputs") }
-            return CompiledNode(UnaryKernel(operation: operation, alpha: alpha), outputTypes: [type])
+            return CompiledNode(
+                UnaryKernel(operation: operation, alpha: alpha), outputTypes: [type], outputRanks: [context.inputRank(0)])
         }
     }
 

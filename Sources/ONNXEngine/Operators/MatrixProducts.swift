@@ -17,7 +17,7 @@ struct GemmKernel: Kernel {
         let kernel = GemmKernel(
             alpha: try a.float("alpha", default: 1), beta: try a.float("beta", default: 1),
             transA: try a.int("transA", default: 0) != 0, transB: try a.int("transB", default: 0) != 0)
-        return CompiledNode(kernel, outputTypes: [type])
+        return CompiledNode(kernel, outputTypes: [type], outputRanks: [2])
     }
 
     func run(_ inputs: [ONNXTensor?], _ outputs: inout [ONNXTensor]) throws(ONNXError) {
@@ -51,7 +51,7 @@ struct GemmKernel: Kernel {
             }
             betaForProduct = 1
             let scale = T(beta)
-            let strides = Shapes.broadcastStrides(cShape, to: [m, n])
+            let strides = try Shapes.broadcastStrides(cShape, to: [m, n])
             try out.overwrite(T.self, shape: [m, n]) { dst in
                 for i in 0..<m {
                     for j in 0..<n { dst[i * n + j] = scale * cValues[i * strides[0] + j * strides[1]] }
@@ -59,10 +59,10 @@ struct GemmKernel: Kernel {
             }
         }
         let alpha = T(alpha)
-        try out.overwrite(T.self, shape: [m, n]) { dst in
-            a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    matrixMultiply(
+        try out.overwrite(T.self, shape: [m, n]) { dst throws(ONNXError) in
+            try a.withUnsafeBufferPointer { pa throws(ONNXError) in
+                try b.withUnsafeBufferPointer { pb throws(ONNXError) in
+                    try matrixMultiply(
                         transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                         pa.baseAddress, pb.baseAddress, beta: betaForProduct, dst.baseAddress)
                 }
@@ -78,7 +78,19 @@ struct MatMulKernel: Kernel {
         let type = try context.inputType(0)
         try context.require(type, in: [.float, .double])
         guard try context.inputType(1) == type else { throw context.invalid("inputs must share one type") }
-        return CompiledNode(MatMulKernel(), outputTypes: [type])
+        return CompiledNode(
+            MatMulKernel(), outputTypes: [type], outputRanks: [outputRank(context.inputRank(0), context.inputRank(1))])
+    }
+
+    /// numpy's rule: a 1-D operand loses its promoted axis again.
+    static func outputRank(_ a: Int?, _ b: Int?) -> Int? {
+        guard let a, let b, a > 0, b > 0 else { return nil }
+        switch (a, b) {
+        case (1, 1): return 0
+        case (1, _): return b - 1
+        case (_, 1): return a - 1
+        default: return max(a, b)
+        }
     }
 
     func run(_ inputs: [ONNXTensor?], _ outputs: inout [ONNXTensor]) throws(ONNXError) {
@@ -106,20 +118,23 @@ struct MatMulKernel: Kernel {
         var shape = batch
         if aShape.count > 1 { shape.append(m) }
         if bShape.count > 1 { shape.append(n) }
-        let batchCount = Shapes.count(batch)
-        try out.overwrite(T.self, shape: shape) { dst in
-            a.withUnsafeBufferPointer { pa in
-                b.withUnsafeBufferPointer { pb in
-                    if Shapes.count(bBatch) == 1 && aBatch == batch {
+        let batchCount = try Shapes.count(batch)
+        let bIsOneMatrix = try Shapes.count(bBatch) == 1
+        try out.overwrite(T.self, shape: shape) { dst throws(ONNXError) in
+            // Nothing to write; do not walk a long batch of empty products.
+            guard !dst.isEmpty else { return }
+            try a.withUnsafeBufferPointer { pa throws(ONNXError) in
+                try b.withUnsafeBufferPointer { pb throws(ONNXError) in
+                    if bIsOneMatrix && aBatch == batch {
                         // B is one matrix: fold A's batch axes into its rows, one BLAS call.
-                        matrixMultiply(
-                            transA: false, transB: false, m: batchCount * m, n: n, k: k, alpha: 1,
+                        try matrixMultiply(
+                            transA: false, transB: false, m: try Shapes.count(aBatch + [m]), n: n, k: k, alpha: 1,
                             pa.baseAddress, pb.baseAddress, beta: 0, dst.baseAddress)
                         return
                     }
-                    let aStrides = Shapes.broadcastStrides(aBatch, to: batch)
-                    let bStrides = Shapes.broadcastStrides(bBatch, to: batch)
-                    let batchStrides = Shapes.strides(batch)
+                    let aStrides = try Shapes.broadcastStrides(aBatch, to: batch)
+                    let bStrides = try Shapes.broadcastStrides(bBatch, to: batch)
+                    let batchStrides = try Shapes.strides(batch)
                     for index in 0..<batchCount {
                         var aOffset = 0
                         var bOffset = 0
@@ -130,7 +145,7 @@ struct MatMulKernel: Kernel {
                             aOffset += i * aStrides[axis]
                             bOffset += i * bStrides[axis]
                         }
-                        matrixMultiply(
+                        try matrixMultiply(
                             transA: false, transB: false, m: m, n: n, k: k, alpha: 1,
                             pa.baseAddress.map { $0 + aOffset * m * k }, pb.baseAddress.map { $0 + bOffset * k * n },
                             beta: 0, dst.baseAddress.map { $0 + index * m * n })

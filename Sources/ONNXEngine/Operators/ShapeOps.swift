@@ -13,12 +13,14 @@ struct ReshapeKernel: Kernel {
         try context.expectInputs(1...1)
         let type = try context.inputType(0)
         let axis = try context.attributes.int("axis", default: 1)
-        return CompiledNode(ReshapeKernel(form: .flatten(axis: axis)), outputTypes: [type])
+        try context.checkAxis(axis, rank: context.inputRank(0), inclusive: true)
+        return CompiledNode(ReshapeKernel(form: .flatten(axis: axis)), outputTypes: [type], outputRanks: [2])
     }
 
     static let identity: KernelFactory = { context throws(ONNXError) in
         try context.expectInputs(1...1)
-        return CompiledNode(ReshapeKernel(form: .identity), outputTypes: [try context.inputType(0)])
+        return CompiledNode(
+            ReshapeKernel(form: .identity), outputTypes: [try context.inputType(0)], outputRanks: [context.inputRank(0)])
     }
 
     static let reshape: KernelFactory = { context throws(ONNXError) in
@@ -29,7 +31,7 @@ struct ReshapeKernel: Kernel {
             guard let shape = try context.attributes.ints("shape") else { throw context.invalid("needs a shape") }
             return CompiledNode(
                 ReshapeKernel(form: .reshape(fixed: shape.map { Int($0) }, allowZero: false)),
-                outputTypes: [type])
+                outputTypes: [type], outputRanks: [shape.count])
         }
         try context.expectInputs(2...2)
         try context.require(try context.inputType(1), in: [.int64], for: "shape")
@@ -42,10 +44,20 @@ struct ReshapeKernel: Kernel {
         { context throws(ONNXError) in
             let type = try context.inputType(0)
             var fixed: [Int]?
+            var outputRank: Int?
             if context.opset < 13 {
                 try context.expectInputs(1...1)
                 fixed = try context.attributes.ints("axes").map { $0.map { Int($0) } }
                 if unsqueeze && fixed == nil { throw context.invalid("needs axes") }
+                if let fixed, let rank = context.inputRank(0) {
+                    // Unsqueeze's axes index the output, Squeeze's the input.
+                    outputRank = unsqueeze ? rank + fixed.count : nil
+                    for axis in fixed {
+                        try context.checkAxis(
+                            axis, rank: unsqueeze ? rank + fixed.count : rank, name: "axes entry",
+                            of: unsqueeze ? "the output" : "an input")
+                    }
+                }
             } else {
                 try context.expectInputs(unsqueeze ? 2...2 : 1...2)
                 if context.inputTypes.count > 1, let axesType = context.inputTypes[1] {
@@ -53,7 +65,7 @@ struct ReshapeKernel: Kernel {
                 }
             }
             let form: Form = unsqueeze ? .unsqueeze(fixed: fixed) : .squeeze(fixed: fixed)
-            return CompiledNode(ReshapeKernel(form: form), outputTypes: [type])
+            return CompiledNode(ReshapeKernel(form: form), outputTypes: [type], outputRanks: [outputRank])
         }
     }
 
@@ -69,7 +81,9 @@ struct ReshapeKernel: Kernel {
             guard resolved >= 0, resolved <= shape.count else {
                 throw .runtime("Flatten: axis \(axis) is out of range for rank \(shape.count)")
             }
-            newShape = [shape[..<resolved].reduce(1, *), shape[resolved...].reduce(1, *)]
+            newShape = [
+                try Shapes.product(shape, axes: 0..<resolved), try Shapes.product(shape, axes: resolved..<shape.count),
+            ]
         case .reshape(let fixed, let allowZero):
             var requested: [Int]
             if let fixed { requested = fixed } else { requested = try Shapes.intValues(inputs.required(1)) }
@@ -83,7 +97,7 @@ struct ReshapeKernel: Kernel {
             if let fixed { axes = fixed } else { axes = try Shapes.intValues(inputs.required(1)) }
             newShape = try Self.unsqueeze(shape, axes)
         }
-        outputs[0] = x.reshaped(newShape)
+        outputs[0] = try x.reshaped(newShape)
     }
 
     static func resolveReshape(_ shape: [Int], _ requested: [Int], allowZero: Bool) throws(ONNXError) -> [Int] {
@@ -100,7 +114,7 @@ struct ReshapeKernel: Kernel {
                 throw .runtime("Reshape: invalid dimension \(d)")
             }
         }
-        let total = Shapes.count(shape)
+        let total = try Shapes.count(shape)
         if let inferred {
             var others = result
             others[inferred] = 1
@@ -136,9 +150,16 @@ struct ReshapeKernel: Kernel {
             guard inserted.insert(resolved).inserted else { throw .runtime("Unsqueeze: axis \(axis) repeats") }
         }
         var result: [Int] = []
-        var source = shape.makeIterator()
+        result.reserveCapacity(rank)
+        var next = 0
         for axis in 0..<rank {
-            result.append(inserted.contains(axis) ? 1 : source.next()!)
+            if inserted.contains(axis) {
+                result.append(1)
+            } else {
+                // The axes are distinct and in range, so exactly shape.count positions land here.
+                result.append(shape[next])
+                next += 1
+            }
         }
         return result
     }
@@ -151,7 +172,27 @@ struct TransposeKernel: Kernel {
     static let factory: KernelFactory = { context throws(ONNXError) in
         try context.expectInputs(1...1)
         let perm = try context.attributes.ints("perm").map { $0.map { Int($0) } }
-        return CompiledNode(TransposeKernel(permutation: perm), outputTypes: [try context.inputType(0)])
+        let rank = context.inputRank(0)
+        if let perm {
+            try checkPermutation(perm, context)
+            if let rank, perm.count != rank {
+                throw context.invalid("perm has \(perm.count) entries for an input of rank \(rank)")
+            }
+        }
+        return CompiledNode(
+            TransposeKernel(permutation: perm), outputTypes: [try context.inputType(0)], outputRanks: [rank])
+    }
+
+    /// `perm` must name each of the axes 0..<perm.count exactly once.
+    static func checkPermutation(_ perm: [Int], _ context: NodeContext) throws(ONNXError) {
+        var seen = [Bool](repeating: false, count: perm.count)
+        for axis in perm {
+            guard axis >= 0, axis < perm.count else {
+                throw context.invalid("perm entry \(axis) is out of range [0, \(perm.count))")
+            }
+            guard !seen[axis] else { throw context.invalid("perm names axis \(axis) twice") }
+            seen[axis] = true
+        }
     }
 
     func run(_ inputs: [ONNXTensor?], _ outputs: inout [ONNXTensor]) throws(ONNXError) {
@@ -174,13 +215,13 @@ struct TransposeKernel: Kernel {
     @inline(__always)
     private func permute<T: TensorElement>(_ a: [T], _ shape: [Int], _ perm: [Int], _ out: inout ONNXTensor) throws(ONNXError) {
         let outShape = perm.map { shape[$0] }
-        let inStrides = Shapes.strides(shape)
+        let inStrides = try Shapes.strides(shape)
         // Reading strides in output axis order.
         let strides = perm.map { inStrides[$0] }
         let zeros = [Int](repeating: 0, count: outShape.count)
-        try out.overwrite(T.self, shape: outShape) { dst in
-            a.withUnsafeBufferPointer { src in
-                forEachBroadcastRow(outShape: outShape, aStrides: strides, bStrides: zeros) { o, i, _, n, d, _ in
+        try out.overwrite(T.self, shape: outShape) { dst throws(ONNXError) in
+            try a.withUnsafeBufferPointer { src throws(ONNXError) in
+                try forEachBroadcastRow(outShape: outShape, aStrides: strides, bStrides: zeros) { o, i, _, n, d, _ in
                     for k in 0..<n { dst[o + k] = src[i + k * d] }
                 }
             }
@@ -200,12 +241,15 @@ struct ConcatKernel: Kernel {
         }
         let axis = try context.attributes.int("axis", default: context.opset < 4 ? 1 : Int.min)
         guard axis != Int.min else { throw context.invalid("needs an axis") }
-        return CompiledNode(ConcatKernel(axis: axis), outputTypes: [type])
+        let ranks = Set(context.inputRanks.compactMap { $0 })
+        guard ranks.count <= 1 else { throw context.invalid("inputs have different ranks \(ranks.sorted())") }
+        try context.checkAxis(axis, rank: ranks.first)
+        return CompiledNode(ConcatKernel(axis: axis), outputTypes: [type], outputRanks: [ranks.first])
     }
 
     func run(_ inputs: [ONNXTensor?], _ outputs: inout [ONNXTensor]) throws(ONNXError) {
         let parts = try inputs.indices.map { i throws(ONNXError) in try inputs.required(i) }
-        let first = parts[0]
+        guard let first = parts.first else { throw .runtime("Concat: no inputs") }
         let rank = first.shape.count
         let resolved = try Shapes.normalize(axis: axis, rank: rank, label: "Concat")
         var shape = first.shape
@@ -214,9 +258,12 @@ struct ConcatKernel: Kernel {
             guard part.shape.count == rank,
                 part.shape.indices.allSatisfy({ $0 == resolved || part.shape[$0] == first.shape[$0] })
             else {
-                throw .runtime("Concat: shapes \(first.shape) and \(part.shape) differ off axis \(axis)")
+                throw .runtime(
+                    "Concat: shapes \(Shapes.describe(first.shape)) and \(Shapes.describe(part.shape)) differ off axis \(axis)")
             }
-            shape[resolved] += part.shape[resolved]
+            let (sum, overflow) = shape[resolved].addingReportingOverflow(part.shape[resolved])
+            guard !overflow else { throw Shapes.tooLarge(shape) }
+            shape[resolved] = sum
         }
         switch first.storage {
         case .float: try join(Float.self, parts, shape, resolved, &outputs[0])
@@ -232,8 +279,8 @@ struct ConcatKernel: Kernel {
     private func join<T: TensorElement>(
         _: T.Type, _ parts: [ONNXTensor], _ shape: [Int], _ axis: Int, _ out: inout ONNXTensor
     ) throws(ONNXError) {
-        let outer = shape[..<axis].reduce(1, *)
-        let inner = shape[(axis + 1)...].reduce(1, *)
+        let outer = try Shapes.product(shape, axes: 0..<axis)
+        let inner = try Shapes.product(shape, axes: (axis + 1)..<shape.count)
         let arrays = try parts.map { p throws(ONNXError) in try p.elements(T.self) }
         try out.overwrite(T.self, shape: shape) { dst in
             var offset = 0

@@ -14,8 +14,10 @@ struct SoftmaxKernel: Kernel {
             try context.require(type, in: [.float, .double])
             let legacy = context.opset < 13
             let axis = try context.attributes.int("axis", default: legacy ? 1 : -1)
+            try context.checkAxis(axis, rank: context.inputRank(0))
             return CompiledNode(
-                SoftmaxKernel(axis: axis, coerceTo2D: legacy, logarithm: logarithm), outputTypes: [type])
+                SoftmaxKernel(axis: axis, coerceTo2D: legacy, logarithm: logarithm), outputTypes: [type],
+                outputRanks: [context.inputRank(0)])
         }
     }
 
@@ -23,12 +25,14 @@ struct SoftmaxKernel: Kernel {
         let x = try inputs.required(0)
         let rank = x.shape.count
         let resolved = try Shapes.normalize(axis: axis, rank: rank, label: logarithm ? "LogSoftmax" : "Softmax")
-        let outer = x.shape[..<resolved].reduce(1, *)
+        // Checked whole, so no index below (each less than the count) can overflow.
+        _ = try Shapes.count(x.shape)
+        let outer = try Shapes.product(x.shape, axes: 0..<resolved)
         let (length, inner): (Int, Int)
         if coerceTo2D {
-            (length, inner) = (x.shape[resolved...].reduce(1, *), 1)
+            (length, inner) = (try Shapes.product(x.shape, axes: resolved..<rank), 1)
         } else {
-            (length, inner) = (x.shape[resolved], x.shape[(resolved + 1)...].reduce(1, *))
+            (length, inner) = (x.shape[resolved], try Shapes.product(x.shape, axes: (resolved + 1)..<rank))
         }
         switch x.storage {
         case .float(let a): try normalize(a, x.shape, outer, length, inner, &outputs[0])

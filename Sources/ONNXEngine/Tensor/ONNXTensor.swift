@@ -53,10 +53,12 @@ public struct ONNXTensor: Sendable, Hashable {
     /// Creates a tensor, checking that the element count matches the shape.
     public init(shape: [Int], storage: Storage) throws(ONNXError) {
         guard let expected = Shapes.checkedCount(shape) else {
-            throw .invalidTensor("shape \(shape) has a negative or too large dimension")
+            throw .invalidTensor(
+                "shape \(Shapes.describe(shape)) has a negative dimension or is too large (at most "
+                    + "\(Shapes.maximumElements) elements, counting zero dimensions as one)")
         }
         guard expected == storage.count else {
-            throw .invalidTensor("shape \(shape) needs \(expected) elements, got \(storage.count)")
+            throw .invalidTensor("shape \(Shapes.describe(shape)) needs \(expected) elements, got \(storage.count)")
         }
         self.shape = shape
         self.storage = storage
@@ -86,8 +88,11 @@ public struct ONNXTensor: Sendable, Hashable {
     public var strings: [String]? { if case .string(let a) = storage { a } else { nil } }
 
     /// The same elements under another shape with the same element count.
-    func reshaped(_ newShape: [Int]) -> ONNXTensor {
-        ONNXTensor(unchecked: newShape, storage)
+    func reshaped(_ newShape: [Int]) throws(ONNXError) -> ONNXTensor {
+        guard try Shapes.count(newShape) == count else {
+            throw .runtime("cannot view \(count) elements as shape \(Shapes.describe(newShape))")
+        }
+        return ONNXTensor(unchecked: newShape, storage)
     }
 
     /// An empty placeholder, used for slots that have not been written yet.

@@ -68,9 +68,7 @@ extension ONNXTensor {
         shape newShape: [Int],
         _ body: (UnsafeMutableBufferPointer<T>) throws(ONNXError) -> Void
     ) throws(ONNXError) {
-        guard let count = Shapes.checkedCount(newShape) else {
-            throw .runtime("result shape \(newShape) is too large")
-        }
+        let count = try Shapes.count(newShape)
         var array = T.array(of: storage) ?? []
         storage = .bool([])  // drop our reference so `array` is uniquely owned
         if array.count != count {

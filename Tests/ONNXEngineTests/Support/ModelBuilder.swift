@@ -38,6 +38,47 @@ enum ModelBuilder {
         return a
     }
 
+    static func intsAttribute(_ name: String, _ values: [Int64]) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        a.type = .ints
+        a.ints = values
+        return a
+    }
+
+    static func floatsAttribute(_ name: String, _ values: [Float]) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        a.type = .floats
+        a.floats = values
+        return a
+    }
+
+    static func stringAttribute(_ name: String, _ value: String) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        a.type = .string
+        a.s = Data(value.utf8)
+        return a
+    }
+
+    static func stringsAttribute(_ name: String, _ values: [String]) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        a.type = .strings
+        a.strings = values.map { Data($0.utf8) }
+        return a
+    }
+
+    /// A float initializer with the given dimensions and no data, e.g. a zero beside huge ones.
+    static func emptyInitializer(_ name: String, dims: [Int64]) -> Onnx_TensorProto {
+        var t = Onnx_TensorProto()
+        t.name = name
+        t.dataType = ElementType.float.rawValue
+        t.dims = dims
+        return t
+    }
+
     static func floatInitializer(_ name: String, _ shape: [Int], _ values: [Float]) -> Onnx_TensorProto {
         var t = Onnx_TensorProto()
         t.name = name

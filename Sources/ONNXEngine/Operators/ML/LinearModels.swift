@@ -13,8 +13,14 @@ struct LinearRegressorKernel: Kernel {
         let a = context.attributes
         let coefficients = try a.floats("coefficients") ?? []
         let targets = try a.int("targets", default: 1)
-        let intercepts = try a.floats("intercepts") ?? [Float](repeating: 0, count: targets)
-        guard targets > 0, intercepts.count == targets, coefficients.count % targets == 0 else {
+        let given = try a.floats("intercepts")
+        // Each target has an intercept or a row of coefficients, so the file bounds `targets`
+        // before anything is allocated for it.
+        guard targets > 0, targets <= max(coefficients.count, given?.count ?? 0, 1) else {
+            throw context.invalid("targets \(targets) does not match \(coefficients.count) coefficients")
+        }
+        let intercepts = given ?? [Float](repeating: 0, count: targets)
+        guard intercepts.count == targets, coefficients.count % targets == 0 else {
             throw context.invalid("coefficients, intercepts and targets disagree")
         }
         let kernel = LinearRegressorKernel(
@@ -44,13 +50,13 @@ func linearScores(
     _ x: [Float], rows: Int, columns: Int, _ weights: [Float], _ bias: [Float], _ out: inout ONNXTensor
 ) throws(ONNXError) {
     let k = bias.count
-    try out.overwrite(Float.self, shape: [rows, k]) { dst in
+    try out.overwrite(Float.self, shape: [rows, k]) { dst throws(ONNXError) in
         for r in 0..<rows {
             for j in 0..<k { dst[r * k + j] = bias[j] }
         }
-        x.withUnsafeBufferPointer { px in
-            weights.withUnsafeBufferPointer { pw in
-                matrixMultiply(
+        try x.withUnsafeBufferPointer { px throws(ONNXError) in
+            try weights.withUnsafeBufferPointer { pw throws(ONNXError) in
+                try matrixMultiply(
                     transA: false, transB: true, m: rows, n: k, k: columns, alpha: 1,
                     px.baseAddress, pw.baseAddress, beta: 1, dst.baseAddress)
             }

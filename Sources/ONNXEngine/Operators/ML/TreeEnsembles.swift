@@ -2,6 +2,10 @@
 struct TreeEnsembleRegressorKernel: Kernel {
     enum Aggregate: String { case sum = "SUM", average = "AVERAGE", min = "MIN", max = "MAX" }
 
+    /// The most targets a model may ask for: unlike classes, which are listed, the count is a
+    /// single attribute, and each run allocates a score per target and row.
+    static let maximumTargets = 1 << 20
+
     let table: TreeTable
     let targets: Int
     let aggregate: Aggregate
@@ -14,7 +18,9 @@ struct TreeEnsembleRegressorKernel: Kernel {
         try context.expectInputs(1...1)
         try context.require(try context.inputType(0), in: numericFeatureTypes)
         let targets = try context.attributes.int("n_targets", default: 1)
-        guard targets > 0 else { throw context.invalid("n_targets must be positive") }
+        guard targets > 0, targets <= maximumTargets else {
+            throw context.invalid("n_targets \(targets) is outside 1...\(maximumTargets)")
+        }
         let name = try context.attributes.string("aggregate_function", default: "SUM")
         guard let aggregate = Aggregate(rawValue: name) else { throw context.unsupported("aggregate_function \(name)") }
         let base = try TreeTable.doubles(context, "base_values")
@@ -89,6 +95,11 @@ struct TreeEnsembleClassifierKernel: Kernel {
         try context.require(try context.inputType(0), in: numericFeatureTypes)
         let labels = try ClassLabels.read(context, ints: "classlabels_int64s")
         guard labels.count > 0 else { throw context.invalid("needs class labels") }
+        if labels.count == 1, case .strings = labels {
+            // onnxruntime labels a positive one-class score with the second label, which a
+            // one-class model does not have.
+            throw context.unsupported("a single string class label (a positive score has no label)")
+        }
         let base = try TreeTable.doubles(context, "base_values")
         let table = try TreeTable(context, weightPrefix: "class", outputs: labels.count)
         let kernel = TreeEnsembleClassifierKernel(
@@ -126,7 +137,9 @@ struct TreeEnsembleClassifierKernel: Kernel {
                     }
                 }
                 let out = UnsafeMutableBufferPointer(rebasing: dst[(row * classes)..<((row + 1) * classes)])
-                if classes > 2 {
+                if classes == 1 {
+                    literal[row] = finishSingle(scores[0], out)
+                } else if classes > 2 {
                     for k in baseValues.indices {
                         scores[k] = table.sum(scores[k], baseValues[k])
                         has[k] = true
@@ -149,6 +162,15 @@ struct TreeEnsembleClassifierKernel: Kernel {
         case .strings(let l):
             outputs[0].assign(zip(chosen, literal).map { l[$1.map { Int($0) } ?? $0] }, shape: [rows])
         }
+    }
+
+    /// One class: onnxruntime's one-score rule for models that are not binary. The score
+    /// (plus the base value) is written as is, transformed only by PROBIT, and the label is the
+    /// literal 1 when it is positive, else 0.
+    private func finishSingle(_ score: Double, _ out: UnsafeMutableBufferPointer<Float>) -> Int64 {
+        let total = baseValues.isEmpty ? score : table.sum(score, baseValues[0])
+        out[0] = transform == .probit ? PostTransform.probit(Float(total)) : Float(total)
+        return total > 0 ? 1 : 0
     }
 
     /// Two classes: returns the label index (or, when the model is not a one-score binary

@@ -42,6 +42,6 @@ struct ZipMapKernel: Kernel {
         guard shape.count == 2, shape[1] == columns else {
             throw .runtime("ZipMap: expected [N, \(columns)] probabilities, got \(x.shape)")
         }
-        outputs[0] = x.reshaped(shape)
+        outputs[0] = try x.reshaped(shape)
     }
 }
