@@ -7,11 +7,29 @@ import NIOHTTP1
 
 extension ModelStorage {
     /// GETs the URL, conditionally when a copy is cached (`If-None-Match`/`If-Modified-Since`):
-    /// a 304 is a cache hit; a 200 streams the body into the cache.
+    /// a 304 is a cache hit; a 200 streams the body into the cache. Every connection goes
+    /// through the egress policy (``EgressGate``), whose clients live as long as the fetch.
     func fetchFromHTTP(_ source: HTTPSource, identity: String, for model: ModelID) async throws(StorageError) -> FetchedModel {
+        let gate = EgressGate(
+            policy: limits.egress, trustedOrigin: source.entry?.baseURL,
+            group: httpClient.eventLoopGroup, requestTimeout: limits.requestTimeout
+        )
+        let result: Result<FetchedModel, StorageError>
+        do {
+            result = .success(try await fetchFromHTTP(source, identity: identity, for: model, through: gate))
+        } catch {
+            result = .failure(error)
+        }
+        await gate.shutdown()
+        return try result.get()
+    }
+
+    private func fetchFromHTTP(
+        _ source: HTTPSource, identity: String, for model: ModelID, through gate: EgressGate
+    ) async throws(StorageError) -> FetchedModel {
         let cached = state.withLock { $0.index.newestEntry(identity: identity) }
         let shown = source.url.displayName
-        let client = HTTPStorageClient(source: source, httpClient: httpClient, limits: limits, logger: logger)
+        let client = HTTPStorageClient(source: source, gate: gate, limits: limits, logger: logger)
         let response = try await limits.retry.run("GET \(shown)", logger: logger) { _ throws(StorageError) in
             try await client.open(validators: cached.map { ($0.etag, $0.lastModified) }, from: 0)
         }
@@ -56,10 +74,11 @@ extension ModelStorage {
 }
 
 /// GET requests to HTTP storage, with the entry's headers and TLS settings, following
-/// redirects only to allowed hosts and never carrying the entry's headers to another origin.
+/// redirects only to allowed hosts and addresses and never carrying the entry's headers to
+/// another origin.
 struct HTTPStorageClient: Sendable {
     let source: HTTPSource
-    let httpClient: HTTPClient
+    let gate: EgressGate
     let limits: StorageLimits
     let logger: Logger
 
@@ -72,7 +91,7 @@ struct HTTPStorageClient: Sendable {
     ) async throws(StorageError) -> HTTPClientResponse {
         var address = source.url
         var sendEntryHeaders = true
-        for _ in 0...Self.maxRedirects {
+        for redirects in 0...Self.maxRedirects {
             var request = HTTPClientRequest(url: address.description)
             request.method = .GET
             if sendEntryHeaders {
@@ -85,15 +104,14 @@ struct HTTPStorageClient: Sendable {
                 request.headers.replaceOrAdd(name: "range", value: "bytes=\(offset)-")
                 if let ifRange { request.headers.replaceOrAdd(name: "if-range", value: ifRange) }
             }
+            let httpClient = try await gate.client(for: address, subject: redirects == 0
+                ? "HTTP storage \(address.displayName)"
+                : "HTTP storage \(source.url.displayName) redirected to \(address.displayName), which")
             let response: HTTPClientResponse
             do {
                 response = try await httpClient.execute(request, timeout: TimeAmount(limits.requestTimeout), logger: logger)
             } catch {
                 throw TransportErrors.map(error, what: "GET \(address.displayName)")
-            }
-            // A client that follows redirects itself: the final host must be allowed too.
-            if let finalHost = response.url?.host, !limits.isHTTPHostAllowed(finalHost) {
-                throw StorageError(.hostNotAllowed, "\(source.url.displayName) redirected to host '\(finalHost)', which is not in this peer's allowed hosts")
             }
             guard [301, 302, 303, 307, 308].contains(response.status.code) else {
                 return try check(response, address: address)

@@ -25,9 +25,11 @@ public final class ModelStorage: Sendable {
     let state: Mutex<StorageState>
 
     /// - Parameters:
-    ///   - httpClient: used for S3 and HTTP storage. Give it a read timeout (a stalled download
-    ///     waits that long) and, when HTTP entries carry secret headers, disallowed redirects:
-    ///     ModelStorage then follows redirects itself and drops headers on a change of origin.
+    ///   - httpClient: used for S3 storage; give it a read timeout (a stalled download waits
+    ///     that long). HTTP storage runs on its event loops through clients of its own, which
+    ///     connect only to addresses `limits.egress` allows and never follow redirects
+    ///     themselves: ModelStorage follows them, checking each hop and dropping the entry's
+    ///     headers on a change of origin.
     ///   - metricsFactory: where the metrics go; the process-wide factory by default.
     public init(
         configuration: StorageConfigurationStore,

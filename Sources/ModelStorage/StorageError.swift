@@ -15,6 +15,8 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         case pathEscapes = "path_escapes"
         case tooLarge = "too_large"
         case hostNotAllowed = "host_not_allowed"
+        /// The storage egress policy refused the address a URL (or its redirect) leads to.
+        case egressDenied = "egress_denied"
         case integrity
         case changedDuringDownload = "changed_during_download"
         case transport

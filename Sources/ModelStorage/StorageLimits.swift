@@ -7,14 +7,18 @@ public struct StorageLimits: Sendable {
     /// The most files a directory model may have.
     public var maxFilesPerModel: Int
     /// Hosts HTTP storage may fetch from: exact names, or `*.example.com` for any subdomain.
-    /// `nil` allows every host.
+    /// `nil` allows every host. The addresses they resolve to must pass ``egress`` too.
     public var allowedHTTPHosts: [String]?
+    /// Which addresses HTTP storage may connect to: by default not loopback, link-local, cloud
+    /// metadata or the peer's own ports (see ``EgressPolicy``).
+    public var egress: EgressPolicy
     /// Directories local models may be read from (PVC mounts, for example). A relative path in a
     /// location is resolved under the first; `file://` paths must lie under one of them.
     public var localRoots: [String]
     /// Files of one directory model downloaded at the same time.
     public var downloadConcurrency: Int
-    /// Time until a response's head arrives; a stalled body is bounded by the HTTP client's read timeout.
+    /// Time until a response's head arrives. A stalled body is bounded by the HTTP client's read
+    /// timeout for S3, and by this same time for HTTP storage.
     public var requestTimeout: Duration
     public var retry: RetryPolicy
 
@@ -23,6 +27,7 @@ public struct StorageLimits: Sendable {
         maxModelBytes: Int64 = 8 << 30,
         maxFilesPerModel: Int = 10_000,
         allowedHTTPHosts: [String]? = nil,
+        egress: EgressPolicy = EgressPolicy(),
         localRoots: [String] = [],
         downloadConcurrency: Int = 4,
         requestTimeout: Duration = .seconds(30),
@@ -32,6 +37,7 @@ public struct StorageLimits: Sendable {
         self.maxModelBytes = maxModelBytes
         self.maxFilesPerModel = maxFilesPerModel
         self.allowedHTTPHosts = allowedHTTPHosts
+        self.egress = egress
         self.localRoots = localRoots
         self.downloadConcurrency = max(1, downloadConcurrency)
         self.requestTimeout = requestTimeout

@@ -19,7 +19,9 @@ import Testing
         let logs = LogRecorder()
         let storage = ModelStorage(
             configuration: StorageConfigurationStore(configuration), cacheDirectory: cache.path,
-            limits: StorageLimits(allowedHTTPHosts: ["127.0.0.1"]), logger: logs.logger("storage"), metricsFactory: TestMetrics()
+            // The URI form is a registration's URL: loopback must be allowed for it explicitly.
+            limits: StorageLimits(allowedHTTPHosts: ["127.0.0.1"], egress: try EgressPolicy(allowing: ["127.0.0.1"])),
+            logger: logs.logger("storage"), metricsFactory: TestMetrics()
         )
 
         let uri = try await storage.fetch(.uri("\(server.baseURL)/models/mnist.onnx"), for: modelID("mnist"))
