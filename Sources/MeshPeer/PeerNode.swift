@@ -58,6 +58,7 @@ public final class PeerNode: Sendable {
         limits.maxCacheBytes = configuration.cacheBytes
         limits.maxModelBytes = configuration.maxModelBytes
         limits.allowedHTTPHosts = configuration.allowedHTTPHosts
+        limits.egress = try configuration.egressPolicy()
         limits.localRoots = [configuration.modelsRoot]
         var httpConfiguration = HTTPClient.Configuration()
         // Storage follows redirects itself, checking each hop against the allowed hosts.

@@ -95,6 +95,31 @@ extension Integration {
             }
         }
 
+        /// A registration pointing HTTP storage at an internal service (here the etcd gateway on
+        /// loopback) is refused at load with what to change; nothing is fetched from it.
+        @Test(.timeLimit(.minutes(3)))
+        func httpStorageCannotReachInternalServices() async throws {
+            try await withMesh(peers: 1) { mesh in
+                let peer = mesh.peers[0]
+                // etcd itself is never reachable, whatever is allowed; other loopback services are
+                // refused by default, with the setting that would allow them.
+                let cases = [
+                    ("ssrf-etcd", "\(mesh.etcd.clientURL)/v3/kv/range", "which this peer's storage egress deny-list refuses"),
+                    ("ssrf-loopback", "http://127.0.0.1:\(FreePort.next())/model", "a loopback address, which HTTP storage may not reach by default"),
+                ]
+                for (id, uri, refusal) in cases {
+                    let reply = try await TestHTTP.post(peer.url + "/v1/models", json: #"{"id": "\#(id)", "type": "synthetic", "storageUri": "\#(uri)"}"#)
+                    #expect(reply.status == 201)
+                    let result = try await peer.infer(id)
+                    #expect(result.status == 503)
+                    #expect(result.error?.contains(refusal) == true, "\(result.error ?? "")")
+                }
+                let again = try await peer.infer("ssrf-loopback")
+                #expect(again.error?.contains("--storage-egress-allow") == true, "\(again.error ?? "")")
+                #expect(peer.isRunning)
+            }
+        }
+
         /// 200,000 distinct parameters: decoded in linear time, answered long before the deadline.
         @Test(.timeLimit(.minutes(3)))
         func manyParametersAreDecodedQuickly() async throws {

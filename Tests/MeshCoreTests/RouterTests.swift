@@ -57,6 +57,14 @@ import Testing
         #expect(decide(view, excluded: [peer("b")]) == .loadLocally)
     }
 
+    /// The view still shows a copy here that this peer no longer has (its load just failed or
+    /// it left): this peer may load it again instead of finding "no peer left".
+    @Test func aStaleCopyRecordOfThisPeerDoesNotBlockALoadHere() {
+        var view = view(peers: ["a"])
+        view.addCopy(model("m"), on: me, state: .loading)
+        #expect(decide(view) == .loadLocally)
+    }
+
     @Test func hopsNeverForwardAgain() {
         var view = view(peers: ["a", "b"])
         view.addCopy(model("m"), on: peer("b"))

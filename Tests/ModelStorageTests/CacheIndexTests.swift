@@ -2,7 +2,7 @@ import MeshCore
 @testable import ModelStorage
 import Testing
 
-@Suite struct CacheIndexTests {
+@Suite(.timeLimit(.minutes(5))) struct CacheIndexTests {
     func entry(_ identity: String, version: String = "v1", bytes: Int64) -> CacheEntry {
         let id = CacheIndex.entryID(identity: identity, version: version)
         return CacheEntry(

@@ -2,7 +2,7 @@
 import Testing
 
 /// Addresses, ranges and classes as the egress policy reads them.
-@Suite struct EgressAddressTests {
+@Suite(.timeLimit(.minutes(5))) struct EgressAddressTests {
     func address(_ text: String) throws -> IPAddress { try #require(IPAddress(text), "\(text) should parse") }
 
     @Test func strictLiteralsParseAndPrintCanonically() throws {

@@ -2,7 +2,7 @@
 import Testing
 
 /// The egress policy's decisions, pure: no resolution, no connection.
-@Suite struct EgressPolicyTests {
+@Suite(.timeLimit(.minutes(5))) struct EgressPolicyTests {
     func refusal(_ policy: EgressPolicy, host: String = "models.example", _ addresses: String..., port: Int = 80) throws -> EgressRefusal? {
         let parsed = try addresses.map { text in try #require(IPAddress(text), "\(text)") }
         return policy.refusal(host: host, port: port, addresses: parsed)

@@ -5,7 +5,7 @@ import MeshTestSupport
 import MetricsTestKit
 import Testing
 
-@Suite struct HTTPStorageTests {
+@Suite(.timeLimit(.minutes(5))) struct HTTPStorageTests {
     @Test func downloadsOverHTTPAndRevalidatesWithIfModifiedSince() async throws {
         let server = try await HTTPFileServer.start()
         let cache = try TemporaryDirectory(prefix: "mesh-http-cache")
@@ -71,7 +71,7 @@ import Testing
     }
 }
 
-@Suite struct LocalStorageTests {
+@Suite(.timeLimit(.minutes(5))) struct LocalStorageTests {
     struct Volume {
         let root: TemporaryDirectory
         let outside: TemporaryDirectory

@@ -11,7 +11,7 @@ import Testing
 /// The egress policy with the system resolver and real loopback servers: registrations' URLs,
 /// names, redirects and storage-config entries. Every address here is loopback; refused names
 /// are refused before any DNS query.
-@Suite struct HTTPEgressTests {
+@Suite(.timeLimit(.minutes(5))) struct HTTPEgressTests {
     static let contents = testBytes(40_000, seed: 33)
 
     /// An HTTP file server holding `models/m.onnx`.

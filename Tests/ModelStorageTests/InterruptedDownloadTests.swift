@@ -5,7 +5,7 @@ import MeshTestSupport
 import Testing
 
 /// Downloads whose connection is cut in the middle by a proxy in front of moto.
-@Suite struct InterruptedDownloadTests {
+@Suite(.timeLimit(.minutes(5))) struct InterruptedDownloadTests {
     @Test func droppedConnectionIsResumedAndTheModelIsComplete() async throws {
         let fixture = try await S3Fixture.make("resume")
         defer { fixture.cleanUp() }

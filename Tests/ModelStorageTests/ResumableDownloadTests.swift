@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 
 /// The streaming routine on its own, fed bodies that end early, restart or lie about their bytes.
-@Suite struct ResumableDownloadTests {
+@Suite(.timeLimit(.minutes(5))) struct ResumableDownloadTests {
     let contents = testBytes(100_000, seed: 31)
     var md5: [UInt8] { Array(Insecure.MD5.hash(data: contents)) }
 
@@ -110,7 +110,7 @@ import Testing
     }
 }
 
-@Suite struct RetryPolicyTests {
+@Suite(.timeLimit(.minutes(5))) struct RetryPolicyTests {
     @Test func retriesServerErrorsAndDroppedConnectionsButNotRefusals() async throws {
         let policy = RetryPolicy(maxAttempts: 3, initialBackoff: .milliseconds(1))
         let logger = LogRecorder().logger("retry")

@@ -7,7 +7,7 @@ import MetricsTestKit
 import Testing
 
 /// Fetching models from a real S3 API (moto_server with signature checking on).
-@Suite struct S3StorageTests {
+@Suite(.timeLimit(.minutes(5))) struct S3StorageTests {
     @Test func singleFileThroughBothLocationForms() async throws {
         let fixture = try await S3Fixture.make("single")
         defer { fixture.cleanUp() }

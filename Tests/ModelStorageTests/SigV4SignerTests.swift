@@ -2,7 +2,7 @@
 import Testing
 
 /// AWS's published Signature Version 4 examples, checked step by step.
-@Suite struct SigV4SignerTests {
+@Suite(.timeLimit(.minutes(5))) struct SigV4SignerTests {
     /// The test suite's credentials, region, service and time (2015-08-30T12:36:00Z).
     let suite = SigV4Signer(
         credentials: S3Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),

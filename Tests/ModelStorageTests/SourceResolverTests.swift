@@ -2,7 +2,7 @@ import MeshCore
 @testable import ModelStorage
 import Testing
 
-@Suite struct SourceResolverTests {
+@Suite(.timeLimit(.minutes(5))) struct SourceResolverTests {
     let configuration = StorageConfiguration.parse(files: [
         "localMinIO": Array(#"{"type":"s3","access_key_id":"a","secret_access_key":"b","endpoint_url":"http://minio:9000","default_bucket":"models"}"#.utf8),
         "default_s3": Array(#"{"type":"s3","endpoint_url":"http://default:9000"}"#.utf8),

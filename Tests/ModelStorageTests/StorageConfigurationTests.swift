@@ -3,7 +3,7 @@ import MeshTestSupport
 @testable import ModelStorage
 import Testing
 
-@Suite struct StorageConfigurationTests {
+@Suite(.timeLimit(.minutes(5))) struct StorageConfigurationTests {
     let secret = "s3cr3t/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
     @Test func parsesModelMeshEntries() throws {

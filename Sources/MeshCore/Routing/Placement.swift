@@ -20,13 +20,15 @@ public struct PlacementPolicy: Sendable {
         self.reportMaxAge = reportMaxAge
     }
 
+    /// `staleHolder`: a peer the view shows holding the model although it knows it does not
+    /// (its copy just failed or left, and the record's deletion is on its way); it may be chosen.
     public func choose(
         for model: ModelID, record: ModelRecord, sizeBytes: Int64, view: ClusterView,
-        excluded: Set<PeerID>, now: MeshTime
+        excluded: Set<PeerID>, now: MeshTime, staleHolder: PeerID? = nil
     ) -> Placement {
         // Routing needs only the best peer: a linear scan instead of sorting every candidate, as
         // this runs on every miss over every peer. The same order as `rank`.
-        switch candidates(for: model, record: record, sizeBytes: sizeBytes, view: view, excluded: excluded, now: now) {
+        switch candidates(for: model, record: record, sizeBytes: sizeBytes, view: view, excluded: excluded, now: now, staleHolder: staleHolder) {
         case .success(let candidates): return .peer(candidates.min(by: Candidate.isBetter)!.peer)
         case .failure(let refusal): return .none(refusal)
         }
@@ -44,10 +46,11 @@ public struct PlacementPolicy: Sendable {
     /// Every eligible peer, unordered and marked busy or not, or why there is none.
     func candidates(
         for model: ModelID, record: ModelRecord, sizeBytes: Int64, view: ClusterView,
-        excluded: Set<PeerID>, now: MeshTime
+        excluded: Set<PeerID>, now: MeshTime, staleHolder: PeerID? = nil
     ) -> Result<[Candidate], PlacementRefusal> {
         guard !view.peers.isEmpty else { return .failure(.noPeers) }
-        let holders = view.copies(of: model)
+        var holders = view.copies(of: model)
+        if let staleHolder { holders[staleHolder] = nil }
         let failed = view.failures(of: model)
         let labels = Set(record.labels)
         let zonesWithCopies = Set(holders.keys.compactMap { view.peers[$0]?.zone })

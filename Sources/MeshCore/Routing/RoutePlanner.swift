@@ -131,9 +131,11 @@ public struct RoutePlanner: Sendable {
         if failures.count >= maxLoadFailures, let last = failures.values.max(by: { $0.time < $1.time }) {
             return .fail(.loadFailed(model: request.model, message: last.message, failures: failures.count))
         }
+        // The view may still show a copy here that just failed or left: this peer knows better.
+        let stale = local.copy == nil && view.copies(of: request.model)[local.peer] != nil ? local.peer : nil
         switch placement.choose(
             for: request.model, record: request.record, sizeBytes: request.sizeBytes, view: view,
-            excluded: request.excluded, now: now
+            excluded: request.excluded, now: now, staleHolder: stale
         ) {
         case .peer(let peer):
             return peer == local.peer ? .loadLocally : .forward(to: peer, hop: .loadLocal)

@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import MeshCore
 import ServiceLifecycle
@@ -41,15 +40,6 @@ public final class LoadGossip: Service, Sendable {
         self.logger = logger
     }
 
-    /// What goes over the wire: reports with their age.
-    struct Message: Codable {
-        struct Entry: Codable {
-            var report: LoadReport
-            var ageMillis: Int64
-        }
-        var entries: [Entry]
-    }
-
     /// This peer's latest report, and its header encoding with when it was made: encoding costs
     /// tens of µs of JSON and every hop response carries it, so one encoding serves the hops of
     /// the next tenth of a second (the age it carries is at most that much too young). A new
@@ -74,8 +64,9 @@ public final class LoadGossip: Service, Sendable {
         let (report, header) = own.withLock { ($0.report, $0.header) }
         guard let report else { return nil }
         if let header, now - header.at < Self.headerReuse { return header.value }
-        let message = Message(entries: [.init(report: report, ageMillis: max(0, (clock.now - report.time).milliseconds))])
-        guard let value = (try? JSONEncoder().encode(message)).map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
+        let encoded = GossipMessage([report], now: clock.now).encoded()
+        guard !encoded.isEmpty else { return nil }
+        let value = String(decoding: encoded, as: UTF8.self)
         own.withLock { if $0.report?.time == report.time { $0.header = (value, now) } }
         return value
     }
@@ -83,12 +74,7 @@ public final class LoadGossip: Service, Sendable {
     /// Takes reports from a gossip message. Reports with implausible numbers, of unknown peers,
     /// or beyond the relay bound are dropped (``LoadReport/received(_:ageMillis:now:maxAge:)``).
     public func receive(_ bytes: [UInt8]) {
-        guard let message = try? JSONDecoder().decode(Message.self, from: Data(bytes)) else { return }
-        let now = clock.now
-        let maxAge = settings.maxAge
-        let reports = message.entries.prefix(settings.relayed + 1).compactMap { entry in
-            entry.report.peer == peerID ? nil : LoadReport.received(entry.report, ageMillis: entry.ageMillis, now: now, maxAge: maxAge)
-        }
+        let reports = GossipMessage.reports(in: bytes, me: peerID, now: clock.now, maxAge: settings.maxAge, limit: settings.relayed + 1)
         guard !reports.isEmpty else { return }
         mirror.updateView { view in
             for report in reports { view.receive(report) }
@@ -146,8 +132,8 @@ public final class LoadGossip: Service, Sendable {
         let targets = view.peers.filter { $0.key != peerID && !unreachable.contains($0.key) }.shuffled().prefix(settings.fanout)
         guard !targets.isEmpty else { return nil }
         let others = view.loads.values.filter { $0.peer != peerID }.sorted { $0.time > $1.time }.prefix(settings.relayed)
-        let message = Message(entries: ([report] + others).map { .init(report: $0, ageMillis: max(0, (now - $0.time).milliseconds)) })
-        guard let body = try? JSONEncoder().encode(message) else { return nil }
-        return (targets.map { ($0.key, $0.value) }, Array(body))
+        let body = GossipMessage([report] + others, now: now).encoded()
+        guard !body.isEmpty else { return nil }
+        return (targets.map { ($0.key, $0.value) }, body)
     }
 }

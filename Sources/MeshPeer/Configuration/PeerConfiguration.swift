@@ -35,6 +35,11 @@ public struct PeerConfiguration: Sendable {
     public var maxModelBytes: Int64 = 8 << 30
     /// Hosts HTTP storage may fetch from (nil: any).
     public var allowedHTTPHosts: [String]?
+    /// Addresses, ranges and hosts that HTTP storage may reach although the egress policy
+    /// refuses them by default (loopback, link-local, metadata services).
+    public var storageEgressAllow: [String] = []
+    /// Refuse private networks (10/8, 172.16/12, 192.168/16, fc00::/7) to HTTP storage too.
+    public var storageEgressDenyPrivate = false
     public var perModelMetrics = true
     public var peerQuarantine: Duration = MeshDefaults.peerQuarantine
     public var gossipInterval: Duration = MeshDefaults.gossipInterval

@@ -1,4 +1,5 @@
 import MeshCore
+import ModelStorage
 
 /// The settings a peer reads, declared once: each entry is a flag (`--name`), an environment
 /// variable (`MM_NAME`), a config-file key (`name`), a default and a help line, and how its text
@@ -85,6 +86,12 @@ public enum PeerSettings {
             let hosts = splitList(text)
             configuration.allowedHTTPHosts = hosts.isEmpty ? nil : hosts
         },
+        Setting(name: "storage-egress-allow", help: "Comma-separated addresses, CIDR ranges or hosts (optionally :port) HTTP storage may reach although refused by default (loopback, link-local, metadata)",
+                defaultText: "none") { text, configuration throws(Problem) in
+            do { _ = try EgressRule.list(text) } catch { throw Problem(description: "--storage-egress-allow: \(error)") }
+            configuration.storageEgressAllow = splitList(text)
+        },
+        flag("storage-egress-deny-private", \.storageEgressDenyPrivate, help: "Refuse private networks (10/8, 172.16/12, 192.168/16, fc00::/7) to HTTP storage"),
         duration("gossip-interval", \.gossipInterval, help: "How often load reports are pushed to other peers"),
         count("gossip-fanout", \.gossipFanout, help: "Peers each load report is pushed to"),
         duration("scale-interval", \.scaleInterval, help: "How often copy counts are reconsidered"),

@@ -146,28 +146,38 @@ public final class LocalModels: Service, Sendable {
     // MARK: Loading
 
     /// Claims a copy of `model` here and starts loading it; returns once the claim is in the
-    /// store (serve with ``acquire(_:until:)``, which waits for the load). `view` is what the
-    /// decision was made on. Throws ``CopyFailure`` when this peer cannot take it.
-    public func load(_ model: ModelID, record: ModelRecord, view: ClusterView) async throws {
+    /// store (serve with ``acquire(_:until:)``, which waits for the load), with the load's
+    /// outcome to come (nil when a copy was here already). `view` is what the decision was made
+    /// on. Throws ``CopyFailure`` when this peer cannot take it.
+    @discardableResult
+    func load(_ model: ModelID, record: ModelRecord, view: ClusterView) async throws -> Promise<any LoadedModel>? {
         let supported = runtimes.runtime(for: record.type) != nil
         let now = clock.now
         let request = state.withLock { $0.ledger.requestLoad(model, record: record, view: view, now: now, supported: supported) }
         switch request {
         case .present:
-            return
+            return nil
         case .refused(let failure, _):
             if case .refused(_, let reason) = failure, !supported {
                 throw CopyFailure.refused(model, reason: "\(reason) (this peer runs \(runtimes.supportedTypes.joined(separator: ", ")))")
             }
             throw failure
         case .claiming(let actions):
+            var outcome: Promise<any LoadedModel>?
             for action in actions {
                 if case .claim(_, let copyRecord, let decidedAt, let token) = action {
+                    // Registered before the claim, so a load that fails at once still reports to it.
+                    outcome = state.withLock { state in
+                        let promise = state.waiting[token] ?? Promise()
+                        state.waiting[token] = promise
+                        return promise
+                    }
                     try await claim(model, copyRecord, decidedAt: decidedAt, token: token)
                 } else {
                     await perform([action])
                 }
             }
+            return outcome
         }
     }
 

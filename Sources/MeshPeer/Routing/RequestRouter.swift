@@ -1,5 +1,6 @@
 import Logging
 import MeshCore
+import ModelRuntimes
 import OpenInference
 
 /// Carries out MeshCore's ``RequestRoute`` for one call: asks it for the next action (serve
@@ -79,7 +80,14 @@ public struct RequestRouter: Sendable {
     ) async throws -> Call.Reply? {
         var random = SystemRandomNumberGenerator()
         let model = route.model
+        // A load this route started here: if it fails before the route serves from it, the
+        // route learns why (the view may still show the copy for a moment).
+        var ownLoad: Promise<any LoadedModel>?
         while true {
+            if let load = ownLoad, case .failure(let error)? = load.result {
+                route.record(.local(error as? CopyFailure ?? .loadFailed(model, message: "\(error)")))
+                ownLoad = nil
+            }
             let record = try await mirror.model(model)
             let view = mirror.view
             let local = RoutePlanner.Local(
@@ -126,7 +134,7 @@ public struct RequestRouter: Sendable {
             case .loadHere:
                 guard let record else { continue }
                 do {
-                    try await self.local.load(model, record: record, view: view)
+                    ownLoad = try await self.local.load(model, record: record, view: view)
                     route.record(.loadStarted)
                 } catch let failure as CopyFailure {
                     route.record(.local(failure))
