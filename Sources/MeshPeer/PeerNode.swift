@@ -29,6 +29,8 @@ public final class PeerNode: Sendable {
     let scaler: CopyScaler
     let storage: ModelStorage
     let storageHTTP: HTTPClient
+    let credentials: PeerCredentials
+    let gate: PeerGate
     let prometheus: PrometheusCollectorRegistry?
     let logger: Logger
     // gRPC, vmodels and background work (see GRPC/ and VModels/).
@@ -75,13 +77,16 @@ public final class PeerNode: Sendable {
         } catch {
             logger.warning("the model cache could not be prepared; the first load will try again", metadata: ["error": "\(error)"])
         }
-        return PeerNode(configuration: configuration, runtimes: runtimes, storage: storage, storageHTTP: http, prometheus: prometheus, logger: logger)
+        let credentials = try configuration.clusterSecretFile.map { path throws(MeshError) in try PeerCredentials(secretFile: path) } ?? .none
+        return PeerNode(configuration: configuration, runtimes: runtimes, storage: storage, storageHTTP: http, credentials: credentials,
+                        prometheus: prometheus, logger: logger)
     }
 
     init(
         configuration: PeerConfiguration, runtimes: RuntimeRegistry, storage: ModelStorage, storageHTTP: HTTPClient,
-        prometheus: PrometheusCollectorRegistry?, logger: Logger
+        credentials: PeerCredentials, prometheus: PrometheusCollectorRegistry?, logger: Logger
     ) {
+        self.credentials = credentials
         self.configuration = configuration
         self.runtimes = runtimes
         self.storage = storage
@@ -115,14 +120,18 @@ public final class PeerNode: Sendable {
         )
         let loadReports = PiggybackedLoadReports()
         forwarder = PeerForwarder(selfID: configuration.peerID, maxResponseBytes: max(configuration.maxBodyBytes, 64 << 20),
-                                  loadReports: loadReports)
+                                  loadReports: loadReports, credentials: credentials, clock: clock)
         var gossipSettings = LoadGossip.Settings()
         gossipSettings.interval = configuration.gossipInterval
         gossipSettings.fanout = configuration.gossipFanout
         gossipSettings.maxAge = configuration.reportMaxAge
-        let gossipClient = forwarder.http
+        let gossipClient = forwarder.http, peerID = configuration.peerID
         gossip = LoadGossip(peerID: configuration.peerID, mirror: mirror, local: local, health: health,
-                            push: { _, record, body in try await GossipPush.send(body, to: record, http: gossipClient) },
+                            push: { _, record, body in
+                                let parts = PeerOnlyRequest.restParts(method: "POST", path: PeerOnlyRequest.gossipPath, hop: nil, excluded: nil)
+                                let signature = credentials.sign(parts, peer: peerID, now: clock.now)
+                                try await GossipPush.send(body, to: record, http: gossipClient, signature: signature)
+                            },
                             settings: gossipSettings, clock: clock, logger: logger)
         let placement = PlacementPolicy(minChurnAge: configuration.minChurnAge, reportMaxAge: configuration.reportMaxAge)
         var scaling = ScalingPolicy(
@@ -146,8 +155,9 @@ public final class PeerNode: Sendable {
             addCopy: { model, target in try await router.addCopy(of: model, preferring: target, forwarder: forwarder, deadline: .now + loadTimeout) },
             registration: { (membership.isRegistered, membership.lease) }, clock: clock, logger: logger
         )
-        grpcClients = GRPCPeerClients(maxMessageBytes: GRPCServerService.transportLimit(configuration.maxBodyBytes),
-                                      loadReports: loadReports, logger: logger)
+        grpcClients = GRPCPeerClients(selfID: configuration.peerID, maxMessageBytes: GRPCServerService.transportLimit(configuration.maxBodyBytes),
+                                      loadReports: loadReports, credentials: credentials, clock: clock, logger: logger)
+        gate = PeerGate(credentials: credentials, mirror: mirror, clock: clock)
         vmodelTransitions = VModelTransitions(
             peerID: configuration.peerID, store: store, mirror: mirror, router: router, forwarder: forwarder,
             loadTimeout: configuration.loadTimeout, logger: logger
@@ -201,7 +211,7 @@ public final class PeerNode: Sendable {
         return GRPCServerService(
             host: configuration.listenHost, port: port, maxMessageBytes: configuration.maxBodyBytes, peer: peerID.rawValue,
             services: [InferenceService(node: self, clients: grpcClients), ManagementService(node: self)],
-            listening: grpcListening, logger: logger
+            interceptors: [PeerGateInterceptor(gate: gate)], listening: grpcListening, logger: logger
         )
     }
 
@@ -272,11 +282,12 @@ public final class PeerNode: Sendable {
     }
 
     func makeApplication() -> some Service {
-        let router = Hummingbird.Router(context: BasicRequestContext.self)
+        let router = Hummingbird.Router(context: MeshRequestContext.self)
+        router.add(middleware: PeerGateMiddleware(gate: gate))
         DataPlaneRoutes(node: self).register(on: router)
         ManagementRoutes(node: self).register(on: router)
         VModelRoutes(node: self).register(on: router)
-        router.post("/_mesh/gossip") { request, _ in
+        router.post(RouterPath(PeerOnlyRequest.gossipPath)) { request, _ in
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
             self.gossip.receive(Array(body.readableBytesView))
@@ -367,7 +378,7 @@ public final class PeerNode: Sendable {
 
     /// Runs one REST handler: parses routing headers, maps errors to statuses, records metrics.
     func handle(
-        route: String, request: Request, context: BasicRequestContext, modelParameter: String? = "model",
+        route: String, request: Request, context: MeshRequestContext, modelParameter: String? = "model",
         _ body: (String, inout Request, HopContext) async throws -> (ModelID?, HTTPReply)
     ) async -> Response {
         let started = ContinuousClock.now

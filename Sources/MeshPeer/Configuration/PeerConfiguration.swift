@@ -27,6 +27,9 @@ public struct PeerConfiguration: Sendable {
     public var maxBodyBytes = 64 << 20
     public var recordCacheSize = 10_000
     public var modelsRoot = "/models"
+    /// A file holding the cluster's shared secret (a mounted Secret): peers sign hops and gossip
+    /// with it and accept peer-only requests only when signed (nil: from peers' addresses only).
+    public var clusterSecretFile: String?
     /// A mounted storage-config Secret (directory) or a JSON file of storage entries.
     public var storageConfigPath: String?
     /// The disk cache of downloaded models (default: a directory per peer under the temp dir).

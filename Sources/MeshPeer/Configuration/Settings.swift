@@ -44,6 +44,9 @@ public enum PeerSettings {
             configuration.etcdPrefix = text
         },
         list("etcd-endpoints", \.etcdEndpoints, help: "Comma-separated etcd client URLs", allowEmpty: false),
+        optionalText("cluster-secret-file", \.clusterSecretFile,
+                     help: "File with the cluster's shared secret (a mounted Secret, 32+ bytes): hops and gossip are signed and only signed ones accepted",
+                     defaultText: "none (peer-only requests accepted from peers' addresses)"),
         text("listen-host", \.listenHost, help: "Address the servers bind to"),
         port("http-port", \.httpPort, help: "REST port: Open Inference Protocol, /v1 management, /metrics, peer hops"),
         Setting(name: "grpc-port", help: "gRPC port: Open Inference gRPC, ModelMesh management API, peer hops (0 disables gRPC)",

@@ -19,6 +19,9 @@ final class GRPCPeerClients: Service, Sendable {
     let logger: Logger
     private let state = Mutex(State())
     let loadReports: PiggybackedLoadReports
+    let selfID: PeerID
+    let credentials: PeerCredentials
+    let clock: any PeerClock
     private let started: AsyncStream<Client>.Continuation
     private let starts: AsyncStream<Client>
 
@@ -27,7 +30,11 @@ final class GRPCPeerClients: Service, Sendable {
         var stopped = false
     }
 
-    init(maxMessageBytes: Int, loadReports: PiggybackedLoadReports, logger: Logger) {
+    init(selfID: PeerID, maxMessageBytes: Int, loadReports: PiggybackedLoadReports, credentials: PeerCredentials, clock: any PeerClock,
+         logger: Logger) {
+        self.selfID = selfID
+        self.credentials = credentials
+        self.clock = clock
         self.maxMessageBytes = maxMessageBytes
         self.loadReports = loadReports
         self.logger = logger
@@ -100,7 +107,10 @@ final class GRPCPeerClients: Service, Sendable {
         var metadata: Metadata = [:]
         metadata.addString(hop.rawValue, forKey: MeshHeaders.hop)
         metadata.addString(modelID.rawValue, forKey: MeshHeaders.modelID)
-        if !excluded.isEmpty { metadata.addString(excluded.map(\.rawValue).sorted().joined(separator: ","), forKey: MeshHeaders.excluded) }
+        let excludedText = excluded.isEmpty ? nil : excluded.map(\.rawValue).sorted().joined(separator: ",")
+        if let excludedText { metadata.addString(excludedText, forKey: MeshHeaders.excluded) }
+        let parts = PeerOnlyRequest.grpcParts(method: method.fullyQualifiedMethod, model: modelID.rawValue, hop: hop.rawValue, excluded: excludedText)
+        if let signature = credentials.sign(parts, peer: selfID, now: clock.now) { metadata.addString(signature, forKey: PeerCredentials.header) }
         var options = CallOptions.defaults
         options.timeout = max(.milliseconds(1), deadline - .now)
         options.waitForReady = false

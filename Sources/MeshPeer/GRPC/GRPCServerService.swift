@@ -20,7 +20,7 @@ final class GRPCServerService: Service, Sendable {
     /// The transport's own bound, a backstop (it resets the stream without a status), is twice
     /// that, which also bounds decompressed messages.
     init(host: String, port: Int, maxMessageBytes: Int, peer: String, services: [any RegistrableRPCService],
-         listening: Promise<Void>, logger: Logger) {
+         interceptors: [any ServerInterceptor] = [], listening: Promise<Void>, logger: Logger) {
         self.listening = listening
         self.host = host
         self.port = port
@@ -39,7 +39,7 @@ final class GRPCServerService: Service, Sendable {
                 }
             }
         )
-        server = GRPCServer(transport: transport, services: services)
+        server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
     }
 
     static func transportLimit(_ maxMessageBytes: Int) -> Int {

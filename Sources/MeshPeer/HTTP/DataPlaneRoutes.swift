@@ -8,7 +8,7 @@ import OpenInference
 struct DataPlaneRoutes {
     let node: PeerNode
 
-    func register(on router: Hummingbird.Router<BasicRequestContext>) {
+    func register(on router: Hummingbird.Router<MeshRequestContext>) {
         router.get("/v2") { _, _ in
             HTTPReply.json(200, RESTEncoding.serverMetadata(node.serverMetadata)).response
         }

@@ -7,7 +7,7 @@ import OpenInference
 struct ManagementRoutes {
     let node: PeerNode
 
-    func register(on router: Hummingbird.Router<BasicRequestContext>) {
+    func register(on router: Hummingbird.Router<MeshRequestContext>) {
         router.get("/v1/models") { request, context in
             await node.handle(route: "list_models", request: request, context: context, modelParameter: nil) { _, request, _ in
                 let (limit, after) = try request.pageQuery(kind: "model id")

@@ -13,8 +13,11 @@ public final class PeerForwarder: Sendable {
     let selfID: PeerID
     let maxResponseBytes: Int
     let loadReports: PiggybackedLoadReports
+    let credentials: PeerCredentials
+    let clock: any PeerClock
 
-    init(selfID: PeerID, maxResponseBytes: Int, loadReports: PiggybackedLoadReports, connectTimeout: Duration = .seconds(1)) {
+    init(selfID: PeerID, maxResponseBytes: Int, loadReports: PiggybackedLoadReports, credentials: PeerCredentials, clock: any PeerClock,
+         connectTimeout: Duration = .seconds(1)) {
         var configuration = HTTPClient.Configuration()
         configuration.httpVersion = .http1Only
         configuration.timeout.connect = .milliseconds(connectTimeout.milliseconds)
@@ -28,6 +31,8 @@ public final class PeerForwarder: Sendable {
         self.selfID = selfID
         self.maxResponseBytes = maxResponseBytes
         self.loadReports = loadReports
+        self.credentials = credentials
+        self.clock = clock
     }
 
     public func shutdown() async throws {
@@ -43,7 +48,12 @@ public final class PeerForwarder: Sendable {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.headers.replaceOrAdd(name: MeshHeaders.hop, value: hop.rawValue)
-        if !excluded.isEmpty { request.headers.replaceOrAdd(name: MeshHeaders.excluded, value: excluded.map(\.rawValue).sorted().joined(separator: ",")) }
+        let excludedText = excluded.isEmpty ? nil : excluded.map(\.rawValue).sorted().joined(separator: ",")
+        if let excludedText { request.headers.replaceOrAdd(name: MeshHeaders.excluded, value: excludedText) }
+        let parts = PeerOnlyRequest.restParts(method: method.rawValue, path: path, hop: hop.rawValue, excluded: excludedText)
+        if let signature = credentials.sign(parts, peer: selfID, now: clock.now) {
+            request.headers.replaceOrAdd(name: PeerCredentials.header, value: signature)
+        }
         let remaining = deadline - .now
         request.headers.replaceOrAdd(name: MeshHeaders.timeoutMillis, value: String(max(1, remaining.milliseconds)))
         if let body { request.body = .bytes(body) }

@@ -7,7 +7,7 @@ import OpenInference
 struct VModelRoutes {
     let node: PeerNode
 
-    func register(on router: Hummingbird.Router<BasicRequestContext>) {
+    func register(on router: Hummingbird.Router<MeshRequestContext>) {
         router.get("/v1/vmodels") { request, context in
             await node.handle(route: "list_vmodels", request: request, context: context, modelParameter: nil) { _, request, _ in
                 let (limit, after) = try request.pageQuery(kind: "vmodel id")

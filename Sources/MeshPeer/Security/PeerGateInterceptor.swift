@@ -1,0 +1,34 @@
+import GRPCCore
+import MeshCore
+
+/// The gRPC side of ``PeerGateMiddleware``: calls with `mm-hop` or `mm-excluded` metadata are
+/// admitted only by ``PeerGate``; others pass untouched.
+struct PeerGateInterceptor: ServerInterceptor {
+    let gate: PeerGate
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        let hop = request.metadata.first(MeshHeaders.hop)
+        let excluded = request.metadata.first(MeshHeaders.excluded)
+        guard hop != nil || excluded != nil else { return try await next(request, context) }
+        let parts = PeerOnlyRequest.grpcParts(
+            method: context.descriptor.fullyQualifiedMethod, model: request.metadata.first(MeshHeaders.modelID), hop: hop, excluded: excluded
+        )
+        do {
+            try gate.admit(signature: request.metadata.first(PeerCredentials.header), parts: parts, remoteHost: Self.host(of: context.remotePeer))
+        } catch {
+            return StreamingServerResponse(error: error.rpcError())
+        }
+        return try await next(request, context)
+    }
+
+    /// The address in grpc-swift's peer description (`ipv4:127.0.0.1:1234`, `ipv6:[::1]:1234`).
+    static func host(of peer: String) -> String? {
+        let parts = peer.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, parts[0] == "ipv4" || parts[0] == "ipv6" else { return nil }
+        return PeerGate.host(of: String(parts[1]))
+    }
+}

@@ -1,0 +1,25 @@
+import Hummingbird
+import MeshCore
+
+/// Lets REST requests use peer-only surfaces — gossip, and the `mm-hop` / `mm-excluded` headers —
+/// only when ``PeerGate`` admits them; everything else passes untouched.
+struct PeerGateMiddleware: RouterMiddleware {
+    typealias Context = MeshRequestContext
+
+    let gate: PeerGate
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let hop = request.header(MeshHeaders.hop)
+        let excluded = request.header(MeshHeaders.excluded)
+        guard hop != nil || excluded != nil || request.uri.path == PeerOnlyRequest.gossipPath else {
+            return try await next(request, context)
+        }
+        let parts = PeerOnlyRequest.restParts(method: request.method.rawValue, path: request.uri.path, hop: hop, excluded: excluded)
+        do {
+            try gate.admit(signature: request.header(PeerCredentials.header), parts: parts, remoteHost: context.remoteHost)
+        } catch {
+            return HTTPReply.error(error).response
+        }
+        return try await next(request, context)
+    }
+}
