@@ -5,6 +5,9 @@
 /// races with the watch: an event for the key may be applied while the read is on its way, and
 /// the read's older answer must not overwrite it. Keys being read are therefore tracked, and the
 /// newest of "read result" and "event seen meanwhile" wins, by revision.
+///
+/// Names known not to exist are kept apart, in a smaller cache of their own: a client asking
+/// for random names can fill that one, never push out the records that do exist.
 public struct RecordCache<Key: Hashable & Sendable, Record: Sendable>: Sendable {
     public struct Entry: Sendable {
         /// nil: known not to exist.
@@ -14,24 +17,37 @@ public struct RecordCache<Key: Hashable & Sendable, Record: Sendable>: Sendable 
     }
 
     public let capacity: Int
-    private var entries: [Key: Entry] = [:]
+    /// How many names known not to exist are kept.
+    public let absentCapacity: Int
+    private var present: [Key: Entry] = [:]
+    private var absent: [Key: Entry] = [:]
     private var inFlightReads: [Key: Entry?] = [:]
     private var clock: UInt64 = 0
 
-    public init(capacity: Int) {
+    public init(capacity: Int, absentCapacity: Int? = nil) {
         precondition(capacity > 0)
         self.capacity = capacity
+        self.absentCapacity = max(1, absentCapacity ?? capacity / 8)
     }
 
-    public var count: Int { entries.count }
+    /// Records held, existing or not.
+    public var count: Int { present.count + absent.count }
+    public var absentCount: Int { absent.count }
 
     /// The cached entry (a hit marks it recently used).
     public mutating func lookup(_ key: Key) -> Entry? {
-        guard var entry = entries[key] else { return nil }
         clock += 1
-        entry.lastUsed = clock
-        entries[key] = entry
-        return entry
+        if var entry = present[key] {
+            entry.lastUsed = clock
+            present[key] = entry
+            return entry
+        }
+        if var entry = absent[key] {
+            entry.lastUsed = clock
+            absent[key] = entry
+            return entry
+        }
+        return nil
     }
 
     /// Call before reading `key` from etcd.
@@ -47,7 +63,9 @@ public struct RecordCache<Key: Hashable & Sendable, Record: Sendable>: Sendable 
         clock += 1
         var entry = Entry(record: record, revision: revision, lastUsed: clock)
         if let seen = seen ?? nil, seen.revision > revision { entry = Entry(record: seen.record, revision: seen.revision, lastUsed: clock) }
-        if let existing = entries[key], existing.revision > entry.revision { entry = Entry(record: existing.record, revision: existing.revision, lastUsed: clock) }
+        if let existing = present[key] ?? absent[key], existing.revision > entry.revision {
+            entry = Entry(record: existing.record, revision: existing.revision, lastUsed: clock)
+        }
         insert(key, entry)
         return entry
     }
@@ -62,20 +80,32 @@ public struct RecordCache<Key: Hashable & Sendable, Record: Sendable>: Sendable 
         if inFlightReads[key] != nil {
             inFlightReads[key] = .some(Entry(record: record, revision: revision, lastUsed: 0))
         }
-        guard let existing = entries[key], existing.revision < revision else { return }
-        entries[key] = Entry(record: record, revision: revision, lastUsed: existing.lastUsed)
+        guard let existing = present[key] ?? absent[key], existing.revision < revision else { return }
+        insert(key, Entry(record: record, revision: revision, lastUsed: existing.lastUsed))
     }
 
     /// Drops everything (after a resync, when events may have been missed).
     public mutating func removeAll() {
-        entries.removeAll()
+        present.removeAll()
+        absent.removeAll()
         inFlightReads.removeAll()
     }
 
     private mutating func insert(_ key: Key, _ entry: Entry) {
-        entries[key] = entry
+        if entry.record == nil {
+            present[key] = nil
+            absent[key] = entry
+            Self.trim(&absent, to: absentCapacity, keeping: key)
+        } else {
+            absent[key] = nil
+            present[key] = entry
+            Self.trim(&present, to: capacity, keeping: key)
+        }
+    }
+
+    /// Evicts the least recently used eighth in one pass, so a full cache costs O(n) per n/8 inserts.
+    private static func trim(_ entries: inout [Key: Entry], to capacity: Int, keeping key: Key) {
         guard entries.count > capacity else { return }
-        // Evict the least recently used eighth in one pass, so a full cache costs O(n) per n/8 inserts.
         let victims = entries.sorted { $0.value.lastUsed < $1.value.lastUsed }.prefix(max(1, capacity / 8))
         for victim in victims where victim.key != key { entries[victim.key] = nil }
     }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MeshCore
 import ModelRuntimes
@@ -31,6 +32,7 @@ public final class PeerNode: Sendable {
     let storageHTTP: HTTPClient
     let credentials: PeerCredentials
     let gate: PeerGate
+    let bodyBudget: BodyBudget
     let prometheus: PrometheusCollectorRegistry?
     let logger: Logger
     // gRPC, vmodels and background work (see GRPC/ and VModels/).
@@ -87,6 +89,7 @@ public final class PeerNode: Sendable {
         credentials: PeerCredentials, prometheus: PrometheusCollectorRegistry?, logger: Logger
     ) {
         self.credentials = credentials
+        bodyBudget = BodyBudget(totalBytes: Int(clamping: configuration.bodyMemoryBytes))
         self.configuration = configuration
         self.runtimes = runtimes
         self.storage = storage
@@ -209,7 +212,8 @@ public final class PeerNode: Sendable {
             return nil
         }
         return GRPCServerService(
-            host: configuration.listenHost, port: port, maxMessageBytes: configuration.maxBodyBytes, peer: peerID.rawValue,
+            host: configuration.listenHost, port: port, maxMessageBytes: configuration.maxBodyBytes, idleTimeout: configuration.idleTimeout,
+            peer: peerID.rawValue,
             services: [InferenceService(node: self, clients: grpcClients), ManagementService(node: self)],
             interceptors: [PeerGateInterceptor(gate: gate)], listening: grpcListening, logger: logger
         )
@@ -300,8 +304,11 @@ public final class PeerNode: Sendable {
         let serverRunning = self.serverRunning
         return Application(
             router: router,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.listenHost, port: configuration.httpPort),
-                                                    serverName: "swift-model-mesh"),
+            server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.listenHost, port: configuration.httpPort), serverName: "swift-model-mesh",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)
+            ),
             onServerRunning: { _ in serverRunning.succeed(()) },
             logger: logger
         )

@@ -52,4 +52,18 @@ import Testing
         #expect(cache.lookup(39) != nil)
         #expect(cache.lookup(1) == nil)
     }
+
+    /// Random names that do not exist fill their own small cache, never the records that exist.
+    @Test func namesThatDoNotExistCannotPushOutRecords() {
+        var cache = RecordCache<Int, Int>(capacity: 64)
+        for key in 0..<32 { cache.finishRead(key, record: key, revision: 1) }
+        for key in 1000..<101_000 { cache.finishRead(key, record: nil, revision: 1) }
+        #expect(cache.absentCount <= cache.absentCapacity)
+        #expect(cache.absentCapacity == 8)
+        for key in 0..<32 { #expect(cache.lookup(key)?.record == key) }
+        // A name that comes to exist leaves the absent cache.
+        cache.finishRead(100_999, record: nil, revision: 1)
+        cache.apply(100_999, record: 7, revision: 2)
+        #expect(cache.lookup(100_999)?.record == 7)
+    }
 }

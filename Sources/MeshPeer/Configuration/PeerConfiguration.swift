@@ -25,6 +25,12 @@ public struct PeerConfiguration: Sendable {
     public var maxLoadFailures = MeshDefaults.maxLoadFailures
     public var maxAttempts = MeshDefaults.maxAttempts
     public var maxBodyBytes = 64 << 20
+    /// Memory for request bodies read at once (large ones beyond it get 503 until others finish).
+    public var bodyMemoryBytes: Int64 = 256 << 20
+    /// Connections idle this long are closed (HTTP and gRPC).
+    public var idleTimeout: Duration = .seconds(120)
+    /// Open HTTP connections at most; more wait in the listen backlog.
+    public var maxConnections = 4096
     public var recordCacheSize = 10_000
     public var modelsRoot = "/models"
     /// A file holding the cluster's shared secret (a mounted Secret): peers sign hops and gossip

@@ -77,6 +77,9 @@ public enum PeerSettings {
                 defaultText: bytesText(Int64(defaults.maxBodyBytes))) { text, configuration throws(Problem) in
             configuration.maxBodyBytes = Int(try bytes(text, "max-body-bytes"))
         },
+        bytes("body-memory", \.bodyMemoryBytes, help: "Memory for request bodies read at once; large requests beyond it get 503 until others finish"),
+        duration("idle-timeout", \.idleTimeout, help: "Client connections idle this long are closed (HTTP and gRPC)"),
+        count("max-connections", \.maxConnections, help: "Open HTTP connections at most; more wait to be accepted"),
         count("record-cache-size", \.recordCacheSize, help: "Model and vmodel records cached in memory"),
         text("models-root", \.modelsRoot, help: "Root for relative storage paths (a mounted volume)"),
         optionalText("storage-config", \.storageConfigPath, help: "storage-config Secret directory or JSON file (ModelMesh format); reloaded on change",

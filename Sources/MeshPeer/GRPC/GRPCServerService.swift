@@ -19,7 +19,7 @@ final class GRPCServerService: Service, Sendable {
     /// RESOURCE_EXHAUSTED from its length prefix (``OversizeMessageGuard``), before it is read.
     /// The transport's own bound, a backstop (it resets the stream without a status), is twice
     /// that, which also bounds decompressed messages.
-    init(host: String, port: Int, maxMessageBytes: Int, peer: String, services: [any RegistrableRPCService],
+    init(host: String, port: Int, maxMessageBytes: Int, idleTimeout: Duration = .seconds(120), peer: String, services: [any RegistrableRPCService],
          interceptors: [any ServerInterceptor] = [], listening: Promise<Void>, logger: Logger) {
         self.listening = listening
         self.host = host
@@ -30,6 +30,8 @@ final class GRPCServerService: Service, Sendable {
             transportSecurity: .plaintext,
             config: .defaults { config in
                 config.rpc.maxRequestPayloadSize = Self.transportLimit(maxMessageBytes)
+                config.connection.maxIdleTime = idleTimeout
+                config.http2.maxConcurrentStreams = 1024
                 config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
                     channel.eventLoop.submit {
                         try channel.pipeline.syncOperations.addHandler(

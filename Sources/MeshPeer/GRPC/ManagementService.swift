@@ -162,7 +162,7 @@ extension PeerNode {
         }
         guard mirror.view.copies(of: id).isEmpty else { return }
         let router = self.router
-        background.submit("load \(id)") {
+        try background.submit("load \(id)") {
             _ = try? await router.route(call, model: id, hop: .external, excluded: [], deadline: deadline)
         }
         await mirror.waitUntil(timeout: min(deadline - .now, .seconds(1))) { view in

@@ -45,11 +45,16 @@ struct DataPlaneRoutes {
             router.post(RouterPath(prefix + "/infer")) { request, context in
                 await node.handle(route: "infer", request: request, context: context) { name, request, hop in
                     let model = try await node.router.resolve(name)
-                    let body = try await request.collectBody(limit: node.configuration.maxBodyBytes)
-                    let jsonLength = try Self.jsonLength(request)
-                    let call = RESTInferCall(body: body, jsonLength: jsonLength, contentType: request.header("content-type"),
-                                             forwarder: node.forwarder, metrics: node.metrics, peerID: node.peerID)
-                    return (model, try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline))
+                    let limit = node.configuration.maxBodyBytes
+                    // The body stays in memory until the request is answered: reserve it for that long.
+                    let reservation = min(request.headers[.contentLength].flatMap(Int.init) ?? limit, limit)
+                    return try await node.bodyBudget.withReservation(reservation) {
+                        let body = try await request.collectBody(limit: limit)
+                        let jsonLength = try Self.jsonLength(request)
+                        let call = RESTInferCall(body: body, jsonLength: jsonLength, contentType: request.header("content-type"),
+                                                 forwarder: node.forwarder, metrics: node.metrics, peerID: node.peerID)
+                        return (model, try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline))
+                    }
                 }
             }
         }

@@ -8,6 +8,7 @@ public struct EtcdMeshStore: MeshStore {
     private let client: EtcdClient
     public let layout: KeyLayout
     let logger: Logger
+    private let failureLeases = FailureLeases()
 
     public init(endpoints: [String], layout: KeyLayout, logger: Logger) {
         self.client = EtcdClient(EtcdClient.Configuration(endpoints: endpoints), logger: logger)
@@ -202,10 +203,16 @@ public struct EtcdMeshStore: MeshStore {
 
     public func recordFailure(_ model: ModelID, on peer: PeerID, message: String, at time: MeshTime, expiry: Duration) async throws {
         try await call {
-            let lease = try await client.grantLease(ttl: max(2, Int64(expiry.seconds.rounded(.up))))
-            _ = try await client.put(
-                layout.failure(model, on: peer), value: try RecordCoding.encode(FailureRecord(time: time, message: message)), lease: lease.id
-            )
+            let value = try RecordCoding.encode(FailureRecord(time: time, message: message))
+            let grant: (Int64) async throws -> LeaseID = { ttl in try await client.grantLease(ttl: ttl).id }
+            let lease = try await failureLeases.lease(expiry: expiry, grant: grant)
+            do {
+                _ = try await client.put(layout.failure(model, on: peer), value: value, lease: lease)
+            } catch EtcdError.leaseNotFound {
+                // The shared lease is gone early (revoked, etcd restored from a backup): once more with a new one.
+                failureLeases.invalidate(lease)
+                _ = try await client.put(layout.failure(model, on: peer), value: value, lease: try await failureLeases.lease(expiry: expiry, grant: grant))
+            }
         }
     }
 

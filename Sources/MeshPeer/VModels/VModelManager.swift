@@ -82,7 +82,7 @@ struct VModelManager: Sendable {
             } else {
                 let router = self.router
                 let deadline = options.deadline
-                loads.submit("load \(id)") {
+                try loads.submit("load \(id)") {
                     _ = try? await router.route(call, model: id, hop: .external, excluded: [], deadline: deadline)
                 }
             }
