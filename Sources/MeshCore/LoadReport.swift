@@ -14,6 +14,11 @@ public struct LoadReport: Codable, Sendable, Hashable {
     public var lruTime: MeshTime?
     /// Request rates of this peer's busiest models (at most ``maxRates``).
     public var rates: [ModelRate]
+    /// Evictions of recently used models in the last minute, when there were any: the working
+    /// set does not fit.
+    public var thrashEvictionsPerMinute: Int?
+    /// The memory that would have kept those models (distinct models evicted, by size).
+    public var thrashMissingBytes: Int64?
 
     public static let maxRates = 16
 
@@ -81,6 +86,8 @@ extension LoadReport {
         if let lru = report.lruTime {
             guard lru >= now - Limits.maxClockSkew, lru <= now + Limits.maxClockSkew else { return nil }
         }
+        if let evictions = report.thrashEvictionsPerMinute, !counts.contains(evictions) { return nil }
+        if let missing = report.thrashMissingBytes, !bytes.contains(missing) { return nil }
         for rate in report.rates {
             guard rate.perSecond.isFinite, (0...Limits.maxRequestsPerSecond).contains(rate.perSecond),
                   counts.contains(rate.inFlight) else { return nil }

@@ -25,6 +25,10 @@ public enum MeshDefaults {
     public static let scaleUpRequestsPerSecond: Double = 30
     public static let scaleUpInFlight: Double = 8
     public static let scaleDownAfter: Duration = .seconds(120)
+    /// Loads running at once on one peer; more wait in its queue (requests' loads first).
+    public static let maxLoadingConcurrency = 4
+    /// Evictions of models used within ``minChurnAge`` allowed per second on one peer.
+    public static let churnLimitPerSecond: Double = 20
     /// How long a view waits for a revision another peer reported before deciding anyway.
     public static let revisionWait: Duration = .milliseconds(500)
 }

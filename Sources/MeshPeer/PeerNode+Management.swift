@@ -52,7 +52,9 @@ extension PeerNode {
                 id: id.rawValue, httpAddress: record.httpAddress, grpcAddress: record.grpcAddress, zone: record.zone,
                 labels: record.labels, capacityBytes: record.capacityBytes, usedBytes: report?.usedBytes ?? holdings.bytes,
                 models: holdings.count, version: record.version, startTime: record.startTime, shuttingDown: record.shuttingDown,
-                inFlight: report?.inFlight, reportAgeMillis: report.map { (now - $0.time).milliseconds }
+                inFlight: report?.inFlight, reportAgeMillis: report.map { (now - $0.time).milliseconds },
+                thrashEvictionsPerMinute: report?.thrashEvictionsPerMinute,
+                capacityToEndThrashingBytes: report?.thrashMissingBytes.map { record.capacityBytes.addingSaturating($0) }
             )
         }
         return PeerList(peers: peers)

@@ -4,7 +4,11 @@ import MeshCore
 /// ledger decides, the simulator carries out its actions (the copy records a peer would write,
 /// loads that take the model's load time, the requests waiting for them).
 extension MeshSimulator {
-    enum LoadStart { case started, present, refused(CopyFailure) }
+    enum LoadStart {
+        case started, present, refused(CopyFailure)
+        /// No room now: ask again at this time, or when memory is freed (nil).
+        case wait(until: Int64?)
+    }
 
     /// Asks `slot`'s ledger for a copy of `model`; the claim always holds (one view, no races).
     mutating func startLoad(_ model: Int32, at slot: Int32, forScaler: Bool) -> LoadStart {
@@ -14,12 +18,13 @@ extension MeshSimulator {
         case .present:
             return .present
         case .refused(let failure, let refusal):
-            switch refusal {
-            case .churnGuard: statistics.refusedByChurnGuard += 1
-            case .noRoom, .tooLarge: statistics.refusedForRoom += 1
-            case .shuttingDown, .unsupported: break
-            }
+            if refusal == .tooLarge { statistics.refusedForRoom += 1 }
             return .refused(failure)
+        case .mustWait(let failure, let refusal, let until):
+            if refusal == .churnGuard { statistics.refusedByChurnGuard += 1 } else { statistics.refusedForRoom += 1 }
+            // The copy scaler does not wait; a request waits (room frees when a request ends).
+            if forScaler { return .refused(failure) }
+            return .wait(until: until.map { max(clock + 1, ($0 - start).milliseconds) })
         case .claiming(let actions):
             perform(actions, at: slot)
             if forScaler { statistics.scalerLoads += 1 } else { statistics.requestLoads += 1 }
@@ -36,6 +41,7 @@ extension MeshSimulator {
             catalog.ids[Int(model)], token: token, instance: (), sizeBytes: catalog.sizes[Int(model)], download: nil, now: now
         )
         perform(actions, at: slot)
+        wakeRoomWaiters(slot)
     }
 
     /// Carries out a ledger's actions on `slot`.

@@ -35,7 +35,18 @@ extension MeshSimulator {
         let index = Int(slot)
         let dead = peers[index].id
         let waiting = peers[index].waiters.sorted { $0.key < $1.key }.flatMap(\.value)
+        let parked = peers[index].parked.sorted { $0.key < $1.key }.map(\.value.request)
         peers[index].die()
+        for var request in parked {
+            // Waiting for room on a hop's target: the entry tries elsewhere; on its own entry: gone.
+            guard request.waitsAsHop, peers[Int(request.entry)].alive else {
+                fail(request, .peerDied)
+                continue
+            }
+            request.waitsAsHop = false
+            request.route.record(.unreachable(dead, reason: "connection closed before the answer", refused: false))
+            route(request)
+        }
         statistics.membership.append(MembershipRecord(time: clock, peer: dead, joined: false))
         events.schedule(.leaseExpired(peer: slot), at: clock + configuration.leaseTTL.milliseconds)
         for waiter in waiting {

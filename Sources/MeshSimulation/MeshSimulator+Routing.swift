@@ -49,6 +49,9 @@ extension MeshSimulator {
                     request.route.record(.loadStarted)
                 case .refused(let failure):
                     request.route.record(.local(failure))
+                case .wait(let until):
+                    park(request, at: request.entry, until: until)
+                    return
                 }
             case .waitForView:
                 // One view for every peer: it is never behind.
@@ -88,12 +91,73 @@ extension MeshSimulator {
                     route.record(.loadStarted)
                 case .refused(let failure):
                     route.record(.local(failure))
+                case .wait(let until):
+                    request.waitsAsHop = true
+                    park(request, at: slot, until: until)
+                    return nil
                 }
             case .fail(let error):
                 return error.decline?.outcome ?? .unavailable
             case .forward, .waitForView, .finished:
                 return .unavailable
             }
+        }
+    }
+
+    /// A request whose load must wait for room parks on the peer (as `LocalModels.load` waits on
+    /// a real one): until `until` (the churn limit's next allowance), or until memory is freed
+    /// there (`until` nil), and at most until its deadline.
+    mutating func park(_ request: PendingRequest, at slot: Int32, until: Int64?) {
+        lastParkTicket += 1
+        peers[Int(slot)].parked[lastParkTicket] = (request, clock, until == nil)
+        let deadline = trace.times[Int(request.index)] + configuration.requestTimeout.milliseconds
+        events.schedule(.retryLoad(peer: slot, ticket: lastParkTicket), at: min(until ?? deadline, deadline))
+    }
+
+    /// Memory may have been freed on `slot`: the request that has waited longest for room there
+    /// asks again (one per change, so a crowd of waiters does not all retry each time).
+    mutating func wakeRoomWaiters(_ slot: Int32) {
+        guard let (ticket, _) = peers[Int(slot)].parked.filter({ $0.value.forRoom }).min(by: { $0.key < $1.key }) else { return }
+        peers[Int(slot)].parked[ticket]?.forRoom = false
+        events.schedule(.retryLoad(peer: slot, ticket: ticket), at: clock)
+    }
+
+    /// Asks for the parked request's load again; once it starts, the request continues where it
+    /// waited: its own route on the entry peer, or served by the hop's target.
+    mutating func retryLoad(_ ticket: UInt64, at slot: Int32) {
+        guard let parked = peers[Int(slot)].parked.removeValue(forKey: ticket) else { return }
+        var request = parked.request
+        statistics.roomWaitMillis += clock - parked.since
+        guard peers[Int(request.entry)].alive else {
+            fail(request, .peerDied)
+            return
+        }
+        guard clock - trace.times[Int(request.index)] < configuration.requestTimeout.milliseconds else {
+            fail(request, .deadline)
+            return
+        }
+        switch startLoad(request.model, at: slot, forScaler: false) {
+        case .wait(let until):
+            park(request, at: slot, until: until)
+        case .started, .present:
+            request.startedLoad = true
+            if request.waitsAsHop {
+                request.waitsAsHop = false
+                request.forwardedTo = slot
+                peers[Int(request.entry)].outstanding[peers[Int(slot)].id, default: 0] += 1
+                if let failure = take(request, at: slot) { fail(request, FailureReason(failure)) }
+            } else {
+                request.route.record(.loadStarted)
+                route(request)
+            }
+        case .refused(let failure):
+            if request.waitsAsHop {
+                request.waitsAsHop = false
+                request.route.record(.declined(peers[Int(slot)].id, failure.declineOutcome, message: failure.description, revision: nil))
+            } else {
+                request.route.record(.local(failure))
+            }
+            route(request)
         }
     }
 
@@ -137,6 +201,7 @@ extension MeshSimulator {
         let index = Int(slot)
         if peers[index].alive {
             perform(peers[index].ledger.release(catalog.ids[Int(model)], token: token), at: slot)
+            wakeRoomWaiters(slot)
         }
         if entry != slot { releaseOutstanding(at: entry, on: slot) }
     }

@@ -57,6 +57,7 @@ extension MeshSimulator {
                 switch startLoad(model, at: slot, forScaler: true) {
                 case .started, .present: route.record(.loadStarted)
                 case .refused(let failure): route.record(.local(failure))
+                case .wait: return
                 }
             case .forward(let peer, _):
                 guard let targetSlot = slotByID[peer], peers[Int(targetSlot)].alive else {
@@ -66,6 +67,7 @@ extension MeshSimulator {
                 switch startLoad(model, at: targetSlot, forScaler: true) {
                 case .started, .present: route.record(.copyAdded(peer))
                 case .refused(let failure): route.record(.declined(peer, failure.declineOutcome, message: failure.description, revision: nil))
+                case .wait: return
                 }
             case .serveHere, .waitForView:
                 continue
@@ -83,7 +85,7 @@ extension MeshSimulator {
         apply(.copyDeleted(id, peers[index].id))
         statistics.scaleDownRemovals += 1
         if peers[index].alive {
-            perform(peers[index].ledger.remove(id, deleteRecord: false), at: slot)
+            perform(peers[index].ledger.remove(id, deleteRecord: false, now: now), at: slot)
         }
     }
 }

@@ -24,6 +24,7 @@ public struct MeshSimulator {
     var events = EventQueue<MeshEvent>()
     /// Routing's random choices (power of two choices).
     var random: SeededRandom
+    var lastParkTicket: UInt64 = 0
     /// Milliseconds since the trace started, and the same as a wall-clock reading.
     var clock: Int64 = 0
     var now: MeshTime
@@ -92,6 +93,8 @@ public struct MeshSimulator {
         switch event {
         case .loadFinished(let peer, let model, let token):
             finishLoad(model, at: peer, token: token)
+        case .retryLoad(let peer, let ticket):
+            retryLoad(ticket, at: peer)
         case .served(let peer, let model, let token, let entry):
             finishServing(model, token: token, at: peer, entry: entry)
         case .gossip:
@@ -125,6 +128,8 @@ public struct MeshSimulator {
 
 enum MeshEvent {
     case loadFinished(peer: Int32, model: Int32, token: UInt64)
+    /// A request waiting for room on `peer` asks for its load again.
+    case retryLoad(peer: Int32, ticket: UInt64)
     /// A request finished on `peer` with the copy `token`; `entry` forwarded it there (or is `peer` itself).
     case served(peer: Int32, model: Int32, token: UInt64, entry: Int32)
     case gossip

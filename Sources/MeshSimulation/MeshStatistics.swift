@@ -31,7 +31,7 @@ public enum RequestOutcome: Int, CaseIterable, Sendable, Hashable {
 
 /// Why a request failed in the mesh.
 public enum FailureReason: String, CaseIterable, Sendable, Hashable {
-    case allBusy = "every eligible peer is full of recently used models"
+    case deadline = "waited for room past the request's deadline"
     case noPeerLeft = "no peer left to try (all excluded or holding it)"
     case tooLarge = "larger than any peer"
     case attemptsExhausted = "attempts exhausted"
@@ -41,7 +41,6 @@ public enum FailureReason: String, CaseIterable, Sendable, Hashable {
 
     init(_ failure: RoutingFailure) {
         switch failure {
-        case .cannotPlace(.allBusy): self = .allBusy
         case .cannotPlace(.noPeerLeft): self = .noPeerLeft
         case .cannotPlace(.tooLarge): self = .tooLarge
         case .cannotPlace(.noPeers): self = .noPeers
@@ -59,7 +58,7 @@ public enum FailureReason: String, CaseIterable, Sendable, Hashable {
     /// Whether the request failed for want of memory (rather than a crash).
     public var isCapacity: Bool {
         switch self {
-        case .allBusy, .noPeerLeft, .tooLarge, .attemptsExhausted: return true
+        case .deadline, .noPeerLeft, .tooLarge, .attemptsExhausted: return true
         case .peerDied, .noPeers, .other: return false
         }
     }
@@ -95,10 +94,12 @@ public struct MeshStatistics: Sendable, Hashable {
     public var scaleDownRemovals = 0
     /// Copies that vanished with a dead peer's lease.
     public var copiesLostWithPeers = 0
-    /// Loads a peer refused: making room would evict models used within the churn guard, or
-    /// not enough memory was evictable (loading or in use).
+    /// Loads that waited: making room would evict models used within the churn guard faster than
+    /// its limit, or not enough memory was evictable (loading or in use).
     public var refusedByChurnGuard = 0
     public var refusedForRoom = 0
+    /// Time requests spent waiting for room, in all.
+    public var roomWaitMillis: Int64 = 0
     /// Failed requests per window of the trace.
     public var windowFailures: [Int]
     public var deadPeerForwards: [DeadPeerForward] = []

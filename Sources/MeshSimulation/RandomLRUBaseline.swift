@@ -9,7 +9,7 @@ public enum RandomLRUBaseline {
         let bands = PopularityBands(models: catalog.count)
         let windows = TraceWindows(count: configuration.windows, durationMillis: trace.durationMillis)
         var result = CacheRunResult(tally: HitTally(windows: windows.count, bands: bands.count))
-        var caches: [LocalCache?] = Array(repeating: LocalCache(capacityBytes: configuration.peerCapacityBytes), count: configuration.peers)
+        var caches: [LocalCache?] = Array(repeating: LocalCache(capacityBytes: configuration.peerCapacityBytes, policy: .leastRecentlyUsed), count: configuration.peers)
         var live = LivePeers(initial: configuration.peers)
         var loads = EventQueue<(slot: Int32, model: Int32)>()
         var schedule = SampleSchedule(interval: configuration.sampleInterval.milliseconds, end: trace.durationMillis)
@@ -53,7 +53,7 @@ public enum RandomLRUBaseline {
                         if case .kill = change {
                             caches[Int(slot)] = nil
                         } else {
-                            caches.append(LocalCache(capacityBytes: configuration.peerCapacityBytes))
+                            caches.append(LocalCache(capacityBytes: configuration.peerCapacityBytes, policy: .leastRecentlyUsed))
                         }
                     }
                     nextChange += 1

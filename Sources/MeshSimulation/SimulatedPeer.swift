@@ -17,6 +17,9 @@ struct SimulatedPeer {
     var unreachableUntil: [PeerID: MeshTime] = [:]
     /// What this peer's copy scaler remembers about the models it decides.
     var scaling: [ModelID: ScalingPolicy.State] = [:]
+    /// Requests whose load waits for room here, by park ticket, with when they started waiting
+    /// and whether they wait for memory to be freed (else for a time: the churn limit).
+    var parked: [UInt64: (request: PendingRequest, since: Int64, forRoom: Bool)] = [:]
 
     init(slot: Int32, record: PeerRecord, settings: CopyLedger<Void>.Settings) {
         self.id = SimulatedPeer.id(forSlot: slot)
@@ -50,6 +53,7 @@ struct SimulatedPeer {
         outstanding = [:]
         unreachableUntil = [:]
         scaling = [:]
+        parked = [:]
     }
 }
 
@@ -66,6 +70,8 @@ struct PendingRequest {
     var startedLoad = false
     /// The peer serving it, when that is not the entry (counted in the entry's `outstanding`).
     var forwardedTo: Int32?
+    /// It waits for room on a hop's target (not on its entry peer).
+    var waitsAsHop = false
 
     init(index: Int32, model: Int32, entry: Int32, route: RequestRoute) {
         self.index = index

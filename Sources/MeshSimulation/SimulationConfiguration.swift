@@ -38,6 +38,8 @@ public struct SimulationConfiguration: Sendable, Hashable {
     public var duration: Duration = .seconds(3600)
     /// Time a request occupies its copy once the model is loaded.
     public var inferenceLatency: Duration = .milliseconds(20)
+    /// A request waiting for room on a peer fails this long after it arrived.
+    public var requestTimeout: Duration = MeshDefaults.requestTimeout
     public var seed: UInt64 = 1
 
     // MARK: Churn
@@ -58,6 +60,10 @@ public struct SimulationConfiguration: Sendable, Hashable {
     public var quarantine: Duration = MeshDefaults.peerQuarantine
     public var maxAttempts = MeshDefaults.maxAttempts
     public var minChurnAge: Duration = MeshDefaults.minChurnAge
+    /// Evictions of models used within the churn guard allowed per second on one peer.
+    public var churnLimitPerSecond = MeshDefaults.churnLimitPerSecond
+    public var evictionPolicy: LocalCache.Policy = .costAware
+    public var maxLoadingConcurrency = MeshDefaults.maxLoadingConcurrency
     public var scaleUpRequestsPerSecond = MeshDefaults.scaleUpRequestsPerSecond
     public var scaleUpInFlight = MeshDefaults.scaleUpInFlight
     public var scaleDownAfter: Duration = MeshDefaults.scaleDownAfter
@@ -86,7 +92,10 @@ public struct SimulationConfiguration: Sendable, Hashable {
 
     /// The settings of every peer's copy ledger (``CopyLedger``), as a peer sets them.
     public var ledgerSettings: CopyLedger<Void>.Settings {
-        CopyLedger.Settings(minChurnAge: minChurnAge, defaultModelSizeBytes: defaultModelBytes)
+        CopyLedger.Settings(
+            minChurnAge: minChurnAge, defaultModelSizeBytes: defaultModelBytes, policy: evictionPolicy,
+            maxLoadingConcurrency: maxLoadingConcurrency, churnLimitPerSecond: churnLimitPerSecond
+        )
     }
 
     public var scalingPolicy: ScalingPolicy {

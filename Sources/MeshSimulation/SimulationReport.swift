@@ -82,7 +82,8 @@ public struct SimulationReport: Sendable {
         lines.append("")
         lines.append("Mesh settings (a peer's defaults): gossip every \(f.duration(c.gossipInterval)), reports \(f.duration(c.gossipDelay)) old on arrival, ignored after \(f.duration(c.reportMaxAge)); "
             + "scaling every \(f.duration(c.scaleInterval)), up above \(f.decimal(c.scaleUpRequestsPerSecond, 0)) requests/s per copy or \(f.decimal(c.scaleUpInFlight, 0)) in flight, idle scale-down after \(f.duration(c.scaleDownAfter)); "
-            + "churn guard \(f.duration(c.minChurnAge)); lease \(f.duration(c.leaseTTL)); refused peers excluded for \(f.duration(c.quarantine)); \(c.maxAttempts) attempts per request.")
+            + "eviction \(c.evictionPolicy.rawValue); churn guard \(f.duration(c.minChurnAge)), at most \(f.decimal(c.churnLimitPerSecond)) recently used models evicted per second and peer; "
+            + "\(c.maxLoadingConcurrency) loads at once per peer; lease \(f.duration(c.leaseTTL)); refused peers excluded for \(f.duration(c.quarantine)); \(c.maxAttempts) attempts per request.")
         lines.append("")
         lines.append("| | mesh (MeshCore) | per-peer LRU, random routing | offline optimal (Belady) |")
         lines.append("|---|---:|---:|---:|")
@@ -118,11 +119,11 @@ public struct SimulationReport: Sendable {
         let events: [(String, Int)] = [
             ("loads for requests", mesh.requestLoads),
             ("loads by the copy scaler", mesh.scalerLoads),
-            ("LRU evictions", mesh.evictions),
+            ("evictions to make room", mesh.evictions),
             ("evictions after a load measured more than planned", mesh.resizeEvictions),
             ("idle copies removed by scale-down", mesh.scaleDownRemovals),
-            ("loads refused by the churn guard", mesh.refusedByChurnGuard),
-            ("loads refused for want of evictable memory", mesh.refusedForRoom),
+            ("loads that waited for the churn limit", mesh.refusedByChurnGuard),
+            ("loads that waited for evictable memory", mesh.refusedForRoom),
             ("copies lost with dead peers", mesh.copiesLostWithPeers),
             ("forwards to dead peers (refused connections)", mesh.deadPeerForwards.count),
             ("routing decisions (attempts and hops)", mesh.decisions),
@@ -130,6 +131,7 @@ public struct SimulationReport: Sendable {
         for (name, count) in events {
             lines.append("| \(name) | \(f.count(count)) | \(f.decimal(Double(count) / seconds, 2)) |")
         }
+        lines.append("| time requests waited for room (seconds, in all) | \(f.decimal(Double(mesh.roomWaitMillis) / 1000, 1)) | |")
         lines.append("")
 
         lines.append("### By popularity")

@@ -29,6 +29,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Seconds after a death before a fresh peer joins (negative: never)") var replaceAfter = 30
     @Option(help: "Age of a load report when the other peers receive it, milliseconds") var gossipDelayMs = 1000
     @Option(help: "Seconds between copy-scaling rounds") var scaleInterval = 1.0
+    @Option(help: "Eviction policy of the mesh's peers: cost-aware or lru") var evictionPolicy = LocalCache.Policy.costAware.rawValue
+    @Option(help: "Evictions of recently used models allowed per second and peer (the churn limit)") var churnLimit = MeshDefaults.churnLimitPerSecond
+    @Option(help: "Seconds within which a model counts as recently used (the churn guard)") var minChurnAge = MeshDefaults.minChurnAge.seconds
+    @Option(help: "Loads running at once on one peer") var maxLoadingConcurrency = MeshDefaults.maxLoadingConcurrency
     @Option(help: "Write the Markdown report here too") var report = ".build/simulation-report.md"
     @Flag(help: "Print only the report") var quiet = false
 
@@ -52,6 +56,13 @@ struct SimulateCommand: ParsableCommand {
         c.replaceAfter = replaceAfter >= 0 ? .seconds(replaceAfter) : nil
         c.gossipDelay = .milliseconds(gossipDelayMs)
         c.scaleInterval = .milliseconds(Int64(scaleInterval * 1000))
+        guard let policy = LocalCache.Policy(rawValue: evictionPolicy) else {
+            throw ValidationError("--eviction-policy must be cost-aware or lru")
+        }
+        c.evictionPolicy = policy
+        c.churnLimitPerSecond = churnLimit
+        c.minChurnAge = .milliseconds(Int64(minChurnAge * 1000))
+        c.maxLoadingConcurrency = maxLoadingConcurrency
         try validate(c)
 
         let quiet = self.quiet

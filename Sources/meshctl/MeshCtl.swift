@@ -35,12 +35,15 @@ struct Peers: AsyncParsableCommand {
     func run() async throws {
         let (_, value, raw) = try await connection.api.json(.GET, "/v1/peers")
         if connection.json { return connection.printJSON(raw) }
-        let rows = (value["peers"]?.arrayValue ?? []).map { peer in
-            [peer["id"]?.cell ?? "", peer["httpAddress"]?.cell ?? "", peer["zone"]?.cell ?? "-",
-             peer["models"]?.cell ?? "0", "\(humanBytes(peer["usedBytes"])) / \(humanBytes(peer["capacityBytes"]))",
-             peer["inFlight"]?.cell ?? "-", (peer["shuttingDown"]?.boolValue ?? false) ? "shutting down" : "up"]
+        let peers = value["peers"]?.arrayValue ?? []
+        let rows = peers.map { peer in
+            // Thrashing: recently used models evicted per minute, and the capacity that would keep them.
+            let thrash = peer["thrashEvictionsPerMinute"].map { "\($0.cell)/min, needs \(humanBytes(peer["capacityToEndThrashingBytes"]))" } ?? "-"
+            return [peer["id"]?.cell ?? "", peer["httpAddress"]?.cell ?? "", peer["zone"]?.cell ?? "-",
+                    peer["models"]?.cell ?? "0", "\(humanBytes(peer["usedBytes"])) / \(humanBytes(peer["capacityBytes"]))",
+                    peer["inFlight"]?.cell ?? "-", thrash, (peer["shuttingDown"]?.boolValue ?? false) ? "shutting down" : "up"]
         }
-        print(Table.render(["PEER", "ADDRESS", "ZONE", "MODELS", "MEMORY", "IN-FLIGHT", "STATE"], rows))
+        print(Table.render(["PEER", "ADDRESS", "ZONE", "MODELS", "MEMORY", "IN-FLIGHT", "THRASHING", "STATE"], rows))
     }
 }
 

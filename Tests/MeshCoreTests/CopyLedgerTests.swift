@@ -8,8 +8,10 @@ import Testing
     let clock = SteppingClock()
     let view = MeshCoreTests.view(peers: ["a"])
 
-    func ledger(capacity: Int64 = 100 * MiB) -> Ledger {
-        Ledger(me: peer("a"), capacityBytes: capacity, settings: .init(minChurnAge: .seconds(30), defaultModelSizeBytes: 40 * MiB))
+    func ledger(capacity: Int64 = 100 * MiB, churnLimitPerSecond: Double = 20, maxLoadingConcurrency: Int = 4) -> Ledger {
+        Ledger(me: peer("a"), capacityBytes: capacity, settings: .init(
+            minChurnAge: .seconds(30), defaultModelSizeBytes: 40 * MiB,
+            maxLoadingConcurrency: maxLoadingConcurrency, churnLimitPerSecond: churnLimitPerSecond))
     }
 
     /// Claims, loads and finishes `name` (40 MiB planned and measured) and returns its token.
@@ -114,17 +116,83 @@ import Testing
         guard case .refused(_, .unsupported) = ledger.requestLoad(model("x"), record: modelRecord(), view: view, now: clock.now, supported: false) else {
             Issue.record("an unsupported type was admitted"); return
         }
-        load("a1", into: &ledger)
-        load("a2", into: &ledger)
-        // Both copies were used just now: making room would churn.
-        guard case .refused(let failure, .churnGuard) = ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now) else {
-            Issue.record("churned"); return
-        }
-        #expect(failure.description.contains("churn guard: 30 s"))
         ledger.stopAcceptingLoads()
         guard case .refused(.shuttingDown, .shuttingDown) = ledger.requestLoad(model("n"), record: modelRecord(), view: view, now: clock.now) else {
             Issue.record("a load was taken while shutting down"); return
         }
+    }
+
+    @Test func evictingRecentlyUsedCopiesIsRateLimitedAndTheLoadWaits() throws {
+        var ledger = ledger(churnLimitPerSecond: 1)
+        load("a1", into: &ledger)
+        load("a2", into: &ledger)
+        // Both copies were used just now; one second's worth of churn (one eviction) is allowed.
+        let first = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
+        _ = ledger.claimSucceeded(model("m"), token: first, now: clock.now)
+        guard case .mustWait(let failure, .churnGuard, let until) = ledger.requestLoad(model("n"), record: modelRecord(), view: view, now: clock.now) else {
+            Issue.record("a second young copy was evicted within the same second"); return
+        }
+        #expect(failure.description.contains("faster than the churn limit allows (1.0 per second)"))
+        #expect(until == clock.now + .seconds(1))
+        #expect(ledger.state(of: model("n")) == nil)
+        // A second later the budget has refilled and the load goes ahead.
+        clock.advance(.seconds(1))
+        #expect(claimToken(ledger.requestLoad(model("n"), record: modelRecord(), view: view, now: clock.now)) != nil)
+        #expect(ledger.loadReport(now: clock.now).thrashEvictionsPerMinute ?? 0 >= 1)
+    }
+
+    @Test func oldCopiesAreEvictedBeforeRecentOnesWithoutSpendingTheChurnBudget() throws {
+        var ledger = ledger(churnLimitPerSecond: 1)
+        load("old", into: &ledger)
+        clock.advance(.seconds(60))
+        load("young", into: &ledger)
+        for name in ["m", "n"] {
+            let token = try #require(claimToken(ledger.requestLoad(model(name), record: modelRecord(), view: view, now: clock.now)))
+            _ = ledger.claimSucceeded(model(name), token: token, now: clock.now)
+            _ = ledger.loadSucceeded(model(name), token: token, instance: name, sizeBytes: 40 * MiB, download: nil, now: clock.now)
+        }
+        // m displaced the old copy for free; n spent the one young eviction.
+        #expect(ledger.copies[model("old")] == nil && ledger.copies[model("young")] == nil)
+        guard case .mustWait(_, .churnGuard, _) = ledger.requestLoad(model("o"), record: modelRecord(), view: view, now: clock.now) else {
+            Issue.record("the churn budget was not spent"); return
+        }
+    }
+
+    // MARK: Queueing
+
+    @Test func loadsBeyondTheConcurrencyLimitQueueAndRequestsGoFirst() throws {
+        var ledger = ledger(capacity: 1000 * MiB, maxLoadingConcurrency: 1)
+        func claim(_ name: String, _ priority: Ledger.Priority) throws -> (UInt64, [Ledger.Action]) {
+            let token = try #require(claimToken(ledger.requestLoad(model(name), record: modelRecord(), view: view, now: clock.now, priority: priority)))
+            return (token, ledger.claimSucceeded(model(name), token: token, now: clock.now))
+        }
+        func started(_ actions: [Ledger.Action]) -> [ModelID] {
+            actions.compactMap { if case .startLoad(let model, _, _) = $0 { return model } else { return nil } }
+        }
+        let (running, startsRunning) = try claim("running", .request)
+        #expect(started(startsRunning) == [model("running")])
+        let (_, startsBackground) = try claim("background", .background)
+        let (_, startsRequest) = try claim("request", .request)
+        #expect(started(startsBackground).isEmpty && started(startsRequest).isEmpty)
+        #expect(ledger.queuedLoads == 2)
+        #expect(ledger.copies[model("background")]?.phase == .queued)
+        // The slot frees: the request load goes before the background one queued earlier.
+        let next = ledger.loadSucceeded(model("running"), token: running, instance: "running", sizeBytes: 40 * MiB, download: nil, now: clock.now)
+        #expect(started(next) == [model("request")])
+        #expect(ledger.queuedLoads == 1)
+    }
+
+    @Test func aRequestForAQueuedBackgroundLoadMovesItUp() throws {
+        var ledger = ledger(capacity: 1000 * MiB, maxLoadingConcurrency: 1)
+        var tokens: [String: UInt64] = [:]
+        for (name, priority) in [("running", Ledger.Priority.request), ("first", .background), ("second", .background)] {
+            let token = try #require(claimToken(ledger.requestLoad(model(name), record: modelRecord(), view: view, now: clock.now, priority: priority)))
+            _ = ledger.claimSucceeded(model(name), token: token, now: clock.now)
+            tokens[name] = token
+        }
+        guard case .wait = ledger.acquire(model("second"), now: clock.now) else { Issue.record("did not wait for the queued load"); return }
+        let next = ledger.loadSucceeded(model("running"), token: tokens["running"]!, instance: "running", sizeBytes: 40 * MiB, download: nil, now: clock.now)
+        #expect(next.contains { if case .startLoad(model("second"), _, _) = $0 { return true } else { return false } })
     }
 
     // MARK: Loading
@@ -162,7 +230,7 @@ import Testing
         var ledger = ledger()
         let token = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
         _ = ledger.claimSucceeded(model("m"), token: token, now: clock.now)
-        let actions = ledger.loadFailed(model("m"), token: token, message: "bad file", recordFailure: true)
+        let actions = ledger.loadFailed(model("m"), token: token, message: "bad file", recordFailure: true, now: clock.now)
         guard case .settle(token, .failure(.loadFailed(_, "bad file")))? = actions.first else { Issue.record("\(actions)"); return }
         #expect(actions.contains { if case .deleteRecord(model("m")) = $0 { return true } else { return false } })
         #expect(actions.contains { if case .recordFailure(model("m"), "bad file") = $0 { return true } else { return false } })
@@ -170,7 +238,7 @@ import Testing
         // Cancelled by a shutdown: no failure record.
         let second = try #require(claimToken(ledger.requestLoad(model("n"), record: modelRecord(), view: view, now: clock.now)))
         _ = ledger.claimSucceeded(model("n"), token: second, now: clock.now)
-        let quiet = ledger.loadFailed(model("n"), token: second, message: "shut down", recordFailure: false)
+        let quiet = ledger.loadFailed(model("n"), token: second, message: "shut down", recordFailure: false, now: clock.now)
         #expect(!quiet.contains { if case .recordFailure = $0 { return true } else { return false } })
     }
 
@@ -178,7 +246,7 @@ import Testing
         var ledger = ledger()
         let token = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
         _ = ledger.claimSucceeded(model("m"), token: token, now: clock.now)
-        let removal = ledger.remove(model("m"), deleteRecord: true)
+        let removal = ledger.remove(model("m"), deleteRecord: true, now: clock.now)
         #expect(removal.contains { if case .settle(token, .failure(.removed)) = $0 { return true } else { return false } })
         let late = ledger.loadSucceeded(model("m"), token: token, instance: "m", sizeBytes: MiB, download: nil, now: clock.now)
         guard case .unload(model("m"), "m")? = late.first, late.count == 1 else { Issue.record("\(late)"); return }
@@ -203,7 +271,7 @@ import Testing
     @Test func removingAnIdleCopyUnloadsItAtOnce() {
         var ledger = ledger()
         load("m", into: &ledger)
-        let actions = ledger.remove(model("m"), deleteRecord: true)
+        let actions = ledger.remove(model("m"), deleteRecord: true, now: clock.now)
         #expect(actions.contains { if case .unload(model("m"), "m") = $0 { return true } else { return false } })
         #expect(actions.contains { if case .deleteRecord(model("m")) = $0 { return true } else { return false } })
         #expect(actions.contains { if case .releaseFiles(model("m")) = $0 { return true } else { return false } })
@@ -215,7 +283,7 @@ import Testing
         load("m", into: &ledger)
         guard case .ready(_, let token) = ledger.acquire(model("m"), now: clock.now),
               case .ready = ledger.acquire(model("m"), now: clock.now) else { Issue.record("not ready"); return }
-        let removal = ledger.remove(model("m"), deleteRecord: false)
+        let removal = ledger.remove(model("m"), deleteRecord: false, now: clock.now)
         #expect(!removal.contains { if case .unload = $0 { return true } else { return false } })
         #expect(ledger.state(of: model("m")) == nil)
         #expect(ledger.draining[token]?.copy.phase == .draining)
@@ -228,7 +296,7 @@ import Testing
         var ledger = ledger()
         let old = load("m", into: &ledger)
         guard case .ready = ledger.acquire(model("m"), now: clock.now) else { Issue.record("not ready"); return }
-        _ = ledger.remove(model("m"), deleteRecord: false)
+        _ = ledger.remove(model("m"), deleteRecord: false, now: clock.now)
         let fresh = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
         #expect(fresh != old)
         guard case .unload(_, "m")? = ledger.release(model("m"), token: old).first else { Issue.record("old copy kept"); return }

@@ -87,4 +87,91 @@ import Testing
         #expect(cache.remove(model("a"))?.sizeBytes == 1)
         #expect(cache.lruTime == nil)
     }
+
+    // MARK: Cost-aware eviction
+
+    /// Loads `name` (size `size`, load cost `cost`) and uses it `uses` times in all.
+    func load(_ name: String, into cache: inout LocalCache, size: Int64 = 100, cost: Duration = .seconds(1), uses: Int = 1, clock: FakeClock) {
+        _ = cache.admit(model(name), sizeBytes: size, now: clock.now, minChurnAge: .zero)
+        cache.markLoaded(model(name), now: clock.now, cost: cost)
+        for _ in 1..<max(1, uses) { cache.touch(model(name), now: clock.now) }
+    }
+
+    @Test func aFrequentlyUsedModelOutlivesMoreRecentOneOffs() {
+        var cache = LocalCache(capacityBytes: 300)
+        var clock = FakeClock()
+        load("hot", into: &cache, uses: 50, clock: clock)
+        clock.advance(.seconds(10))
+        load("once-1", into: &cache, clock: clock)
+        load("once-2", into: &cache, clock: clock)
+        clock.advance(.seconds(10))
+        #expect(cache.admit(model("new"), sizeBytes: 100, now: clock.now, minChurnAge: .zero) == .admitted(evicting: [model("once-1")]))
+        // The same history under LRU loses the hot model.
+        var lru = LocalCache(capacityBytes: 300, policy: .leastRecentlyUsed)
+        clock = FakeClock()
+        load("hot", into: &lru, uses: 50, clock: clock)
+        clock.advance(.seconds(10))
+        load("once-1", into: &lru, clock: clock)
+        load("once-2", into: &lru, clock: clock)
+        #expect(lru.admit(model("new"), sizeBytes: 100, now: clock.now, minChurnAge: .zero) == .admitted(evicting: [model("hot")]))
+    }
+
+    @Test func aSmallSlowModelOutlivesALargeQuickOneUsedAsOften() {
+        var cache = LocalCache(capacityBytes: 400 * MiB)
+        let clock = FakeClock()
+        load("small-slow", into: &cache, size: 50 * MiB, cost: .seconds(20), uses: 5, clock: clock)
+        load("large-quick", into: &cache, size: 300 * MiB, cost: .seconds(2), uses: 5, clock: clock)
+        #expect(cache.entry(model("small-slow"))!.value > cache.entry(model("large-quick"))!.value)
+        #expect(cache.admit(model("new"), sizeBytes: 100 * MiB, now: clock.now, minChurnAge: .zero) == .admitted(evicting: [model("large-quick")]))
+    }
+
+    @Test func evictionsAgeOutAModelThatStopsBeingUsed() {
+        var cache = LocalCache(capacityBytes: 200)
+        var clock = FakeClock()
+        load("formerly-hot", into: &cache, uses: 5, clock: clock)
+        // A stream of new models, each used a few times: each eviction raises the inflation,
+        // so the newcomers' values overtake the idle model's and it goes.
+        var evicted: [ModelID] = []
+        for index in 0..<10 {
+            clock.advance(.seconds(1))
+            guard case .admitted(let victims) = cache.admit(model("new-\(index)"), sizeBytes: 100, now: clock.now, minChurnAge: .zero) else {
+                Issue.record("new-\(index) was not admitted"); return
+            }
+            evicted += victims
+            cache.markLoaded(model("new-\(index)"), now: clock.now, cost: .seconds(1))
+            for _ in 0..<2 { cache.touch(model("new-\(index)"), now: clock.now) }
+        }
+        #expect(evicted.contains(model("formerly-hot")))
+        #expect(cache.inflation > 0)
+    }
+
+    @Test func aModelEvictedAndLoadedAgainKeepsHalfItsUses() {
+        var cache = LocalCache(capacityBytes: 100)
+        var clock = FakeClock()
+        load("returning", into: &cache, uses: 20, clock: clock)
+        clock.advance(.seconds(1))
+        load("other", into: &cache, clock: clock)
+        #expect(cache.entry(model("returning")) == nil)
+        clock.advance(.seconds(1))
+        _ = cache.admit(model("returning"), sizeBytes: 100, now: clock.now, minChurnAge: .zero)
+        #expect(cache.entry(model("returning"))?.uses == 11)
+    }
+
+    @Test func recentlyUsedModelsGoAfterEveryOlderOneAndOnlyAsManyAsAllowed() {
+        var cache = LocalCache(capacityBytes: 300)
+        var clock = FakeClock()
+        load("old-but-valuable", into: &cache, uses: 100, clock: clock)
+        clock.advance(.seconds(60))
+        load("young-1", into: &cache, clock: clock)
+        load("young-2", into: &cache, clock: clock)
+        // The old model goes first however valuable: evicting a young one would churn.
+        #expect(cache.admit(model("a"), sizeBytes: 100, now: clock.now, minChurnAge: .seconds(30)) == .admitted(evicting: [model("old-but-valuable")]))
+        cache.markLoaded(model("a"), now: clock.now)
+        #expect(cache.admit(model("b"), sizeBytes: 200, now: clock.now, minChurnAge: .seconds(30), youngEvictions: 1)
+            == .wouldChurn(neededBytes: 200, youngestVictimIdle: .zero))
+        guard case .admitted(let victims) = cache.admit(model("b"), sizeBytes: 200, now: clock.now, minChurnAge: .seconds(30), youngEvictions: 2) else {
+            Issue.record("two young evictions were allowed but not made"); return
+        }
+        #expect(victims.count == 2)
+    }
 }

@@ -18,7 +18,7 @@ import Testing
         let model = try await register("m", in: store, clock: clock)
         peer.runtime.hold(model)
         try await peer.running { () async throws in
-            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view)
+            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view, until: .now + .seconds(5))
             #expect(store.copies(of: model)[peer.id]?.state == .loading)
             #expect(peer.local.state(of: model) == .loading)
             peer.runtime.release(model)
@@ -38,7 +38,7 @@ import Testing
             let view = peer.mirror.view
             try await store.putCopy(model, on: try PeerID("b"), record: CopyRecord(state: .loading, since: clock.now, sizeBytes: 1), lease: .none)
             do {
-                try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: view)
+                try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: view, until: .now + .seconds(5))
                 Issue.record("claimed over another peer's copy")
             } catch let failure as CopyFailure {
                 guard case .lostRace(_, let holders, _) = failure else { Issue.record("\(failure)"); return }
@@ -56,7 +56,7 @@ import Testing
         let model = try await register("m", in: store, clock: clock)
         peer.runtime.fail(model)
         try await peer.running { () async throws in
-            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view)
+            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view, until: .now + .seconds(5))
             await #expect(throws: CopyFailure.self) { try await peer.local.acquire(model, until: .now + .seconds(5)) }
             await peer.mirror.waitUntil(timeout: .seconds(5)) { !$0.failures(of: model).isEmpty }
             #expect(store.copies(of: model).isEmpty)
@@ -69,7 +69,7 @@ import Testing
         let peer = try await peer()
         let model = try await register("m", in: store, clock: clock)
         try await peer.running { () async throws in
-            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view)
+            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view, until: .now + .seconds(5))
             await peer.local.release(try await peer.local.acquire(model, until: .now + .seconds(5)))
             await peer.local.remove(model, reason: "test")
             #expect(store.copies(of: model).isEmpty)
@@ -82,7 +82,7 @@ import Testing
         let peer = try await peer()
         let model = try await register("m", in: store, clock: clock)
         try await peer.running { () async throws in
-            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view)
+            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view, until: .now + .seconds(5))
             let use = try await peer.local.acquire(model, until: .now + .seconds(5))
             await peer.local.remove(model, reason: "test")
             #expect(peer.local.state(of: model) == nil)
@@ -98,7 +98,7 @@ import Testing
         let peer = try await peer()
         let model = try await register("m", in: store, clock: clock)
         try await peer.running { () async throws in
-            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view)
+            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view, until: .now + .seconds(5))
             await peer.local.release(try await peer.local.acquire(model, until: .now + .seconds(5)))
             #expect(try await store.unregister(model) == .removed)
             #expect(try await eventually { peer.runtime.unloads == [model] })
@@ -106,28 +106,29 @@ import Testing
         }
     }
 
-    /// A full peer evicts its least recently used idle model to make room, once the churn guard allows.
-    @Test func aFullPeerEvictsTheLeastRecentlyUsedModel() async throws {
-        let peer = try await peer(capacity: 20 << 20)
-        let first = try await register("first", in: store, clock: clock)
-        let second = try await register("second", in: store, clock: clock)
-        let third = try await register("third", in: store, clock: clock)
+    /// A full peer evicts to make room, recently used models at most as fast as the churn limit
+    /// allows: beyond it, a request's load waits for room until its deadline.
+    @Test func aFullPeerEvictsAndTheChurnLimitMakesLoadsWait() async throws {
+        let peer = try await ShellPeer.make("a", store: store, clock: clock, capacity: 20 << 20, churnLimitPerSecond: 0.01)
+        let models = [try await register("first", in: store, clock: clock), try await register("second", in: store, clock: clock),
+                      try await register("third", in: store, clock: clock), try await register("fourth", in: store, clock: clock)]
         try await peer.running { () async throws in
-            for model in [first, second] {
-                try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view)
+            for model in models.prefix(2) {
+                try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view, until: .now + .seconds(5))
                 await peer.local.release(try await peer.local.acquire(model, until: .now + .seconds(5)))
                 clock.advance(.seconds(1))
             }
-            // Both used within the churn guard: refused.
+            // The limit's burst: one recently used model may go at once (the least valuable, first).
+            try await peer.local.load(models[2], record: try #require(try await store.modelRecord(models[2])), view: peer.mirror.view, until: .now + .seconds(5))
+            #expect(peer.local.state(of: models[0]) == nil)
+            #expect(peer.local.state(of: models[1]) == .loaded)
+            // The next one would be too soon: it waits, here past its short deadline.
+            let started = ContinuousClock.now
             await #expect(throws: CopyFailure.self) {
-                try await peer.local.load(third, record: try #require(try await store.modelRecord(third)), view: peer.mirror.view)
+                try await peer.local.load(models[3], record: try #require(try await store.modelRecord(models[3])), view: peer.mirror.view, until: .now + .milliseconds(300))
             }
-            clock.advance(.seconds(31))
-            await peer.mirror.waitUntil(timeout: .seconds(5)) { $0.copies(of: second)[peer.id]?.state == .loaded }
-            try await peer.local.load(third, record: try #require(try await store.modelRecord(third)), view: peer.mirror.view)
-            #expect(peer.local.state(of: first) == nil)
-            #expect(peer.local.state(of: second) == .loaded)
-            #expect(store.copies(of: first).isEmpty)
+            #expect(ContinuousClock.now - started >= .milliseconds(300))
+            #expect(peer.local.state(of: models[1]) == .loaded)
         }
     }
 
@@ -136,7 +137,7 @@ import Testing
         let peer = try await peer()
         let model = try await register("m", in: store, clock: clock)
         try await peer.running { () async throws in
-            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view)
+            try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: peer.mirror.view, until: .now + .seconds(5))
             await peer.local.release(try await peer.local.acquire(model, until: .now + .seconds(5)))
             store.expireLease(peer.lease)
             #expect(store.copies(of: model).isEmpty)

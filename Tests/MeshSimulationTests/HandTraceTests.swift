@@ -8,6 +8,7 @@ import Testing
     @Test func lruOnOnePeer() {
         var configuration = handConfiguration(peers: 1, capacity: 250 * MiB)
         configuration.minChurnAge = .zero
+        configuration.evictionPolicy = .leastRecentlyUsed
         let catalog = ModelCatalog(sizes: [100 * MiB, 100 * MiB, 100 * MiB], loadMillis: [1000, 1000, 1000])
         let trace = handTrace([
             (0, 0, 0),      // m0: nothing anywhere: load here (done at 1 s)
@@ -34,17 +35,45 @@ import Testing
         #expect(simulator.view.holdings(of: peer.id).models == [catalog.ids[0], catalog.ids[1]])
     }
 
-    /// The same trace with a 30 s churn guard: the third model finds every byte recently used.
-    @Test func churnGuardRefusesAndTheRequestFails() {
-        let configuration = handConfiguration(peers: 1, capacity: 250 * MiB)
-        let catalog = ModelCatalog(sizes: [100 * MiB, 100 * MiB, 100 * MiB], loadMillis: [1000, 1000, 1000])
-        let trace = handTrace([(0, 0, 0), (3000, 1, 0), (5000, 2, 0), (6000, 0, 0)], durationMillis: 10_000)
+    /// The same models with the cost-aware policy: a model used often survives a stream of
+    /// one-off models, where LRU would evict it for each.
+    @Test func aFrequentlyUsedModelOutlivesOneOffs() {
+        var configuration = handConfiguration(peers: 1, capacity: 250 * MiB)
+        configuration.minChurnAge = .zero
+        let catalog = ModelCatalog(sizes: [100 * MiB, 100 * MiB, 100 * MiB, 100 * MiB], loadMillis: [1000, 1000, 1000, 1000])
+        let trace = handTrace([
+            (0, 0, 0), (2000, 0, 0), (2100, 0, 0), (2200, 0, 0),   // m0: loaded, then used three times
+            (3000, 1, 0),                                          // m1: room for it
+            (5000, 2, 0),                                          // m2: full: evicts m1 (used once), not m0
+            (7000, 3, 0),                                          // m3: evicts m2 (used once)
+            (9000, 0, 0),                                          // m0: still here
+        ], durationMillis: 12_000)
         let statistics = runMesh(configuration, catalog, trace).statistics
-        #expect(statistics.count(.causedLoad) == 2)
-        #expect(statistics.count(.localHit) == 1)
-        #expect(statistics.count(.failed) == 1)
-        #expect(statistics.failures[.allBusy] == 1)
-        #expect(statistics.evictions == 0)
+        #expect(statistics.count(.localHit) == 4)
+        #expect(statistics.requestLoads == 4)
+        #expect(statistics.evictions == 2)
+        var lru = configuration
+        lru.evictionPolicy = .leastRecentlyUsed
+        // Under LRU m0 (last used at 2.2 s) goes for m2, and its last request loads it again.
+        #expect(runMesh(lru, catalog, trace).statistics.requestLoads == 5)
+    }
+
+    /// The churn guard limits how fast recently used models are evicted: the third model waits
+    /// for the limit (one eviction of a recent model per 10 s) instead of being refused.
+    @Test func theChurnGuardMakesLoadsWaitNotFail() {
+        var configuration = handConfiguration(peers: 1, capacity: 250 * MiB)
+        configuration.churnLimitPerSecond = 0.1
+        let catalog = ModelCatalog(sizes: [100 * MiB, 100 * MiB, 100 * MiB, 100 * MiB], loadMillis: [1000, 1000, 1000, 1000])
+        let trace = handTrace([(0, 0, 0), (3000, 1, 0), (5000, 2, 0), (5500, 3, 0)], durationMillis: 30_000)
+        let statistics = runMesh(configuration, catalog, trace).statistics
+        #expect(statistics.count(.failed) == 0)
+        #expect(statistics.count(.causedLoad) == 4)
+        // m2 evicts at once (the limit's burst); m3 waits for the next allowance, about 10 s.
+        #expect(statistics.refusedByChurnGuard >= 1)
+        #expect(statistics.roomWaitMillis >= 9000)
+        var impatient = configuration
+        impatient.requestTimeout = .seconds(2)
+        #expect(runMesh(impatient, catalog, trace).statistics.failures[.deadline] == 1)
     }
 
     /// Two peers: a miss is placed by rendezvous hash (both are empty), and a request reaching

@@ -2,14 +2,26 @@
 /// copy's phase, the requests using it, the sizes loads measured and the rates requests made.
 ///
 /// A copy is **claiming** (memory reserved, its record being written with a compare-and-swap),
-/// then **loading**, then **loaded**; removed while requests still use it, it is **draining**
-/// (out of routing, unloaded when the last request releases it). Every change returns the
+/// then **queued** (waiting for one of ``Settings/maxLoadingConcurrency`` load slots: loads a
+/// request waits on before background ones), then **loading**, then **loaded**; removed while
+/// requests still use it, it is **draining** (out of routing, unloaded when the last request
+/// releases it). Every change returns the
 /// ``Action``s the shell must carry out (write or delete a record, start a load, unload an
 /// instance, wake the requests waiting for a load); the ledger itself does no I/O and reads no
 /// clock. `Instance` is what a load produced (a runtime's loaded model; `Void` in the simulator).
 public struct CopyLedger<Instance: Sendable>: Sendable {
     public enum Phase: String, Sendable, Hashable {
-        case claiming, loading, loaded, draining
+        case claiming, queued, loading, loaded, draining
+    }
+
+    /// Which load goes first when loads queue.
+    public enum Priority: Int, Sendable, Hashable, Comparable {
+        /// Nobody waits for it (copy scaling, minCopies, an asynchronous ensureLoaded).
+        case background = 0
+        /// A request waits for it.
+        case request = 1
+
+        public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
     public struct Copy: Sendable {
@@ -18,6 +30,9 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         /// Tells this copy's load from an earlier or later one of the same model.
         public let token: UInt64
         public let started: MeshTime
+        public internal(set) var priority: Priority
+        /// When the load left the queue.
+        public internal(set) var loadStarted: MeshTime?
         public internal(set) var loadedSince: MeshTime?
         public internal(set) var inFlight = 0
         public internal(set) var instance: Instance?
@@ -31,10 +46,23 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     public struct Settings: Sendable {
         public var minChurnAge: Duration
         public var defaultModelSizeBytes: Int64
+        public var policy: LocalCache.Policy
+        /// Loads running at once; more wait in the queue.
+        public var maxLoadingConcurrency: Int
+        /// Models used within ``minChurnAge`` are evicted only after every older one, and at
+        /// most this many per second (a burst of one second's worth, at least one).
+        public var churnLimitPerSecond: Double
 
-        public init(minChurnAge: Duration = MeshDefaults.minChurnAge, defaultModelSizeBytes: Int64 = MeshDefaults.defaultModelSizeBytes) {
+        public init(
+            minChurnAge: Duration = MeshDefaults.minChurnAge, defaultModelSizeBytes: Int64 = MeshDefaults.defaultModelSizeBytes,
+            policy: LocalCache.Policy = .costAware, maxLoadingConcurrency: Int = MeshDefaults.maxLoadingConcurrency,
+            churnLimitPerSecond: Double = MeshDefaults.churnLimitPerSecond
+        ) {
             self.minChurnAge = minChurnAge
             self.defaultModelSizeBytes = defaultModelSizeBytes
+            self.policy = policy
+            self.maxLoadingConcurrency = max(1, maxLoadingConcurrency)
+            self.churnLimitPerSecond = churnLimitPerSecond
         }
     }
 
@@ -75,10 +103,10 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         }
     }
 
-    /// Why a load was refused (``LoadRequest/refused(_:_:)``).
+    /// Why a load was refused (``LoadRequest/refused(_:_:)``) or must wait (``LoadRequest/mustWait(_:_:until:)``).
     public enum Refusal: Sendable, Hashable {
         case shuttingDown, unsupported, tooLarge
-        /// Making room would evict models used within the churn guard.
+        /// Making room would evict models used within the churn guard faster than its limit.
         case churnGuard
         /// Not enough memory is evictable now (the rest is loading or in use).
         case noRoom
@@ -99,7 +127,11 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         case present
         /// Room was made; carry out the actions (a claim first).
         case claiming([Action])
+        /// This peer cannot take the model (too large, no runtime, shutting down).
         case refused(CopyFailure, Refusal)
+        /// No room now: ask again at `until` (the churn limit's next eviction), or when memory
+        /// is freed (nil: a load finishes, a request ends).
+        case mustWait(CopyFailure, Refusal, until: MeshTime?)
     }
 
     public let me: PeerID
@@ -114,12 +146,19 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     public private(set) var rates = RateTracker(window: 5)
     /// Requests using a copy now (draining ones included); routing reads it on every request.
     public private(set) var inFlight = 0
+    /// Evictions of models used within the churn guard, in the last minute: the sign that the
+    /// working set does not fit.
+    public private(set) var thrash = ThrashWindow()
+    /// Evictions of recently used models the churn limit allows now (refilled over time).
+    private var churnBudget: Double
+    private var churnBudgetAt: MeshTime?
     private var lastToken: UInt64 = 0
 
     public init(me: PeerID, capacityBytes: Int64, settings: Settings = Settings()) {
         self.me = me
         self.settings = settings
-        self.cache = LocalCache(capacityBytes: capacityBytes)
+        self.cache = LocalCache(capacityBytes: capacityBytes, policy: settings.policy)
+        self.churnBudget = max(1, settings.churnLimitPerSecond)
     }
 
     // MARK: Reads
@@ -128,13 +167,14 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     /// ones are gone.
     public func state(of model: ModelID) -> LocalCache.State? {
         switch copies[model]?.phase {
-        case .claiming?, .loading?: return .loading
+        case .claiming?, .queued?, .loading?: return .loading
         case .loaded?: return .loaded
         case .draining?, nil: return nil
         }
     }
 
 
+    /// Copies not loaded yet (claiming, queued or loading).
     public var loading: Int { copies.values.filter { $0.phase != .loaded }.count }
 
     /// Loaded models used since `time`, most recently used first.
@@ -153,11 +193,17 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
 
     /// The report gossiped to other peers.
     public mutating func loadReport(now: MeshTime) -> LoadReport {
-        LoadReport(
+        var report = LoadReport(
             peer: me, time: now, inFlight: inFlight, loading: loading, usedBytes: cache.usedBytes,
             capacityBytes: cache.capacityBytes, modelCount: cache.count, lruTime: cache.lruTime,
             rates: Array(modelRates(now: now).values)
         )
+        let thrashing = thrash.summary(now: now)
+        if thrashing.evictions > 0 {
+            report.thrashEvictionsPerMinute = thrashing.evictions
+            report.thrashMissingBytes = thrashing.missingBytes
+        }
+        return report
     }
 
     /// The size a load of `model` here would be admitted with (``ModelSize``).
@@ -167,10 +213,17 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
 
     // MARK: Serving
 
-    /// Takes a loaded copy for one request (counted until ``release(_:token:)``).
+    /// Takes a loaded copy for one request (counted until ``release(_:token:)``); a request that
+    /// has to wait raises a queued background load to request priority.
     public mutating func acquire(_ model: ModelID, now: MeshTime) -> Acquisition {
         guard var copy = copies[model] else { return .unavailable(.notHere(model)) }
-        guard copy.phase == .loaded, let instance = copy.instance else { return .wait(token: copy.token) }
+        guard copy.phase == .loaded, let instance = copy.instance else {
+            if copy.priority < .request {
+                copy.priority = .request
+                copies[model] = copy
+            }
+            return .wait(token: copy.token)
+        }
         copy.inFlight += 1
         copies[model] = copy
         inFlight += 1
@@ -201,49 +254,101 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
 
     // MARK: Loading
 
-    /// Reserves memory for a copy of `model` (choosing least recently used models to evict)
-    /// and asks for the claim in etcd. `view` gives the planned size and `decidedAt`.
-    public mutating func requestLoad(_ model: ModelID, record: ModelRecord, view: ClusterView, now: MeshTime, supported: Bool = true) -> LoadRequest {
+    /// Reserves memory for a copy of `model` (choosing the models to evict) and asks for the
+    /// claim in etcd. `view` gives the planned size and `decidedAt`. When memory cannot be freed
+    /// now, the caller waits and asks again (``LoadRequest/mustWait(_:_:until:)``): a request
+    /// is served later rather than refused.
+    public mutating func requestLoad(
+        _ model: ModelID, record: ModelRecord, view: ClusterView, now: MeshTime, supported: Bool = true, priority: Priority = .request
+    ) -> LoadRequest {
         if let copy = copies[model], copy.phase != .draining { return .present }
         guard acceptingLoads else { return .refused(.shuttingDown, .shuttingDown) }
         guard supported else { return .refused(.refused(model, reason: "no runtime for model type \"\(record.type)\""), .unsupported) }
         let size = plannedSize(of: model, record: record, view: view)
         let busy = Set(copies.filter { $0.value.inFlight > 0 }.keys)
         let before = cache
+        refillChurnBudget(now: now)
         let victims: [ModelID]
-        switch cache.admit(model, sizeBytes: size, now: now, minChurnAge: settings.minChurnAge, busy: busy) {
+        switch cache.admit(model, sizeBytes: size, now: now, minChurnAge: settings.minChurnAge, busy: busy, youngEvictions: Int(churnBudget)) {
         case .alreadyPresent:
             return .present
         case .admitted(let evicting):
             victims = evicting
+            let young = evicting.filter { before.entry($0).map { now - $0.lastUsed < settings.minChurnAge } ?? false }.count
+            churnBudget -= Double(young)
         case .tooLarge(let needed, let capacity):
             return .refused(.refused(model, reason: "it needs \(ByteCount(needed)) and this peer holds \(ByteCount(capacity))"), .tooLarge)
         case .wouldChurn(let needed, let idle):
-            return .refused(.refused(model, reason: "making room for \(ByteCount(needed)) would evict a model used \(Int(idle.seconds)) s ago (churn guard: \(Int(settings.minChurnAge.seconds)) s)"), .churnGuard)
+            let failure = CopyFailure.refused(model, reason: "making room for \(ByteCount(needed)) would evict a model used \(Int(idle.seconds)) s ago faster than the churn limit allows (\(Formatting.decimal(settings.churnLimitPerSecond)) per second)")
+            return .mustWait(failure, .churnGuard, until: now + nextChurnToken)
         case .noRoom(let needed, let reclaimable):
-            return .refused(.refused(model, reason: "it needs \(ByteCount(needed)) but only \(ByteCount(reclaimable)) can be freed now"), .noRoom)
+            return .mustWait(.refused(model, reason: "it needs \(ByteCount(needed)) but only \(ByteCount(reclaimable)) can be freed now"), .noRoom, until: nil)
         }
         lastToken += 1
-        var copy = Copy(phase: .claiming, record: record, token: lastToken, started: now)
+        var copy = Copy(phase: .claiming, record: record, token: lastToken, started: now, priority: priority)
         copy.displaced = victims.compactMap { victim in before.entry(victim).map { (victim, $0) } }
         copies[model] = copy
         return .claiming([.claim(model, CopyRecord(state: .loading, since: now, sizeBytes: size), decidedAt: view.revision, token: copy.token)])
     }
 
-    /// The claim holds: the displaced copies leave and the load starts.
+    /// The claim holds: the displaced copies leave and the load queues (starting at once when a
+    /// load slot is free).
     public mutating func claimSucceeded(_ model: ModelID, token: UInt64, now: MeshTime) -> [Action] {
         guard var copy = copies[model], copy.token == token, copy.phase == .claiming else { return [] }
         let displaced = copy.displaced
         copy.displaced = []
-        copy.phase = .loading
+        copy.phase = .queued
         copies[model] = copy
         var actions: [Action] = []
         for (victim, entry) in displaced {
+            noteEviction(victim, entry, now: now)
             actions.append(.evicted(victim, idle: now - entry.lastUsed, cause: .makingRoom(for: model)))
             actions += remove(victim, deleteRecord: true, failWaitersWith: .removed(victim), alreadyOutOfCache: true)
         }
-        actions.append(.startLoad(model, copy.record, token: token))
+        return actions + startQueuedLoads(now: now)
+    }
+
+    /// Starts queued loads while slots are free: request loads first, then by claim order.
+    mutating func startQueuedLoads(now: MeshTime) -> [Action] {
+        var running = copies.values.filter { $0.phase == .loading }.count
+        guard running < settings.maxLoadingConcurrency else { return [] }
+        let queued = copies.filter { $0.value.phase == .queued }
+            .sorted { ($1.value.priority, $0.value.token) < ($0.value.priority, $1.value.token) }
+        var actions: [Action] = []
+        for (model, var copy) in queued where running < settings.maxLoadingConcurrency {
+            copy.phase = .loading
+            copy.loadStarted = now
+            copies[model] = copy
+            running += 1
+            actions.append(.startLoad(model, copy.record, token: copy.token))
+        }
         return actions
+    }
+
+    /// Loads queued now.
+    public var queuedLoads: Int { copies.values.filter { $0.phase == .queued }.count }
+
+    /// Whether a model last used at `lastUsed` counts as recently used at `now`.
+    public func isYoung(_ lastUsed: MeshTime, now: MeshTime) -> Bool {
+        now - lastUsed < settings.minChurnAge
+    }
+
+    private mutating func noteEviction(_ model: ModelID, _ entry: LocalCache.Entry, now: MeshTime) {
+        if isYoung(entry.lastUsed, now: now) { thrash.record(model, sizeBytes: entry.sizeBytes, at: now) }
+    }
+
+    /// How long until the churn limit allows the next eviction of a recently used model.
+    var nextChurnToken: Duration {
+        let rate = max(settings.churnLimitPerSecond, 1e-3)
+        return .milliseconds(Int64(((1 - churnBudget.truncatingRemainder(dividingBy: 1)) / rate * 1000).rounded(.up)))
+    }
+
+    private mutating func refillChurnBudget(now: MeshTime) {
+        let burst = max(1, settings.churnLimitPerSecond)
+        if let last = churnBudgetAt, now > last {
+            churnBudget = min(burst, churnBudget + (now - last).seconds * settings.churnLimitPerSecond)
+        }
+        churnBudgetAt = now
     }
 
     /// The claim did not hold (another peer won, the model is gone, etcd failed): the memory
@@ -263,10 +368,10 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     ) -> [Action] {
         guard var copy = copies[model], copy.token == token, copy.phase == .loading else {
             // Removed while loading (unregistered, unloaded, evicted): drop what was loaded.
-            return [.unload(model, instance)]
+            return [.unload(model, instance)] + startQueuedLoads(now: now)
         }
         measuredSizes[model] = sizeBytes
-        cache.markLoaded(model, now: now)
+        cache.markLoaded(model, now: now, cost: now - (copy.loadStarted ?? copy.started))
         let before = cache
         let busy = Set(copies.filter { $0.value.inFlight > 0 }.keys)
         let victims = cache.resize(model, to: sizeBytes, now: now, busy: busy)
@@ -278,16 +383,17 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         var actions: [Action] = [.settle(token: token, .success(instance))]
         for victim in victims {
             let idle = before.entry(victim).map { now - $0.lastUsed } ?? .zero
+            if let entry = before.entry(victim) { noteEviction(victim, entry, now: now) }
             actions.append(.evicted(victim, idle: idle, cause: .resized(model)))
             actions += remove(victim, deleteRecord: true, failWaitersWith: .removed(victim), alreadyOutOfCache: true)
         }
         actions += [.putRecord(model, loadedRecord(copy, sizeBytes: sizeBytes)), .clearFailure(model)]
-        return actions
+        return actions + startQueuedLoads(now: now)
     }
 
     /// The load failed: the copy and its record go, the failure is recorded (unless the peer is
     /// shutting down) and waiting requests fail.
-    public mutating func loadFailed(_ model: ModelID, token: UInt64, message: String, recordFailure: Bool) -> [Action] {
+    public mutating func loadFailed(_ model: ModelID, token: UInt64, message: String, recordFailure: Bool, now: MeshTime) -> [Action] {
         let failure = CopyFailure.loadFailed(model, message: message)
         var actions: [Action] = []
         if let copy = copies[model], copy.token == token {
@@ -297,7 +403,7 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         }
         actions.insert(.settle(token: token, .failure(failure)), at: 0)
         if recordFailure { actions.append(.recordFailure(model, message: message)) }
-        return actions
+        return actions + startQueuedLoads(now: now)
     }
 
     /// What the download of the copy with `token` cost (kept for its record).
@@ -311,8 +417,8 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
 
     /// Removes this peer's copy of `model` (unregistered, unloaded, its record deleted by
     /// another peer). `deleteRecord`: also delete its record (false when it is gone already).
-    public mutating func remove(_ model: ModelID, deleteRecord: Bool) -> [Action] {
-        remove(model, deleteRecord: deleteRecord, failWaitersWith: .removed(model), alreadyOutOfCache: false)
+    public mutating func remove(_ model: ModelID, deleteRecord: Bool, now: MeshTime) -> [Action] {
+        remove(model, deleteRecord: deleteRecord, failWaitersWith: .removed(model), alreadyOutOfCache: false) + startQueuedLoads(now: now)
     }
 
     private mutating func remove(_ model: ModelID, deleteRecord: Bool, failWaitersWith failure: CopyFailure, alreadyOutOfCache: Bool) -> [Action] {
@@ -329,7 +435,7 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
             } else if let instance = copy.instance {
                 actions.append(.unload(model, instance))
             }
-        case .claiming, .loading:
+        case .claiming, .queued, .loading:
             actions.append(.settle(token: copy.token, .failure(failure)))
         case .draining:
             break
@@ -347,7 +453,7 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
             let size = cache.entry(model)?.sizeBytes ?? 0
             switch copy.phase {
             case .loaded: return .putRecord(model, loadedRecord(copy, sizeBytes: size))
-            case .loading: return .putRecord(model, CopyRecord(state: .loading, since: copy.started, sizeBytes: size))
+            case .queued, .loading: return .putRecord(model, CopyRecord(state: .loading, since: copy.started, sizeBytes: size))
             case .claiming, .draining: return nil
             }
         }

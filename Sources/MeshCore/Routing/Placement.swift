@@ -80,10 +80,8 @@ public struct PlacementPolicy: Sendable {
             let free = peerRecord.capacityBytes.subtractingSaturating(used)
             let lru = report?.lruTime
             let full = free < sizeBytes
-            // A full peer whose least recently used model is recent would refuse the load.
-            if full, let lru, now - lru < minChurnAge { continue }
             candidates.append(Candidate(
-                peer: peer, full: full, inFlight: report?.inFlight ?? 0,
+                peer: peer, full: full, inFlight: (report?.inFlight ?? 0).addingSaturating(report?.loading ?? 0),
                 sameZone: !zonesWithCopies.isEmpty && (peerRecord.zone.map { zonesWithCopies.contains($0) } ?? false),
                 count: max(holding.count, report?.modelCount ?? 0),
                 free: free, lru: lru,
@@ -103,7 +101,6 @@ public struct PlacementPolicy: Sendable {
         guard healthy > 0 else {
             return .failure(.allFailed(model: model, lastError: failed.values.max { $0.time < $1.time }?.message ?? ""))
         }
-        guard !candidates.isEmpty else { return .failure(.allBusy(model: model, minChurnAge: minChurnAge)) }
         // A peer far busier than the calmest candidate serves this copy badly: it goes last.
         let calmest = candidates.map(\.inFlight).min() ?? 0
         let oldestLRU = candidates.lazy.filter(\.full).compactMap(\.lru).min()
@@ -164,7 +161,6 @@ public enum PlacementRefusal: Error, Sendable, Hashable, CustomStringConvertible
     case missingLabels(model: ModelID, labels: [String])
     case tooLarge(model: ModelID, neededBytes: Int64, largestCapacityBytes: Int64)
     case allFailed(model: ModelID, lastError: String)
-    case allBusy(model: ModelID, minChurnAge: Duration)
 
     public var description: String {
         switch self {
@@ -178,8 +174,6 @@ public enum PlacementRefusal: Error, Sendable, Hashable, CustomStringConvertible
             return "\(model) needs \(ByteCount(needed)) but the largest peer holds \(ByteCount(largest)); it fits nowhere"
         case .allFailed(let model, let lastError):
             return "\(model) failed to load on every eligible peer recently: \(lastError)"
-        case .allBusy(let model, let minChurnAge):
-            return "every eligible peer is full of models used within the last \(Int(minChurnAge.seconds)) s; \(model) cannot be loaded without thrashing"
         }
     }
 }

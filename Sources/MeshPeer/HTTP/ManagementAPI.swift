@@ -113,6 +113,10 @@ struct PeerStatus: Encodable {
     var shuttingDown: Bool
     var inFlight: Int?
     var reportAgeMillis: Int64?
+    /// Evictions of recently used models in the last minute (absent: none).
+    var thrashEvictionsPerMinute: Int?
+    /// The capacity that would have kept them: capacity plus the distinct models evicted.
+    var capacityToEndThrashingBytes: Int64?
 }
 
 struct PeerList: Encodable {

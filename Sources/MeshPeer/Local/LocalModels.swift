@@ -30,6 +30,8 @@ public final class LocalModels: Service, Sendable {
     let leaseProvider: @Sendable () -> LeaseID
 
     private let state: Mutex<State>
+    /// Whether a thrashing episode is under way (for logging it once).
+    private let thrashing = Mutex(false)
     private let jobs: AsyncStream<Job>.Continuation
     private let jobStream: AsyncStream<Job>
 
@@ -37,6 +39,8 @@ public final class LocalModels: Service, Sendable {
         var ledger: CopyLedger<any LoadedModel>
         /// Requests waiting for a load, by the load's token.
         var waiting: [UInt64: Promise<any LoadedModel>] = [:]
+        /// Completed (and replaced) whenever memory may have been freed, for loads waiting for room.
+        var roomChanged = Promise<Void>()
     }
 
     enum Job: Sendable {
@@ -141,6 +145,16 @@ public final class LocalModels: Service, Sendable {
     public func release(_ use: Use) async {
         let actions = state.withLock { $0.ledger.release(use.model, token: use.token) }
         await perform(actions)
+        // A model no request uses any more can be evicted: a load waiting for room may go on.
+        signalRoom()
+    }
+
+    /// Wakes the loads waiting for room (they ask the ledger again).
+    private func signalRoom() {
+        state.withLock { state -> Promise<Void> in
+            defer { state.roomChanged = Promise() }
+            return state.roomChanged
+        }.succeed(())
     }
 
     // MARK: Loading
@@ -148,15 +162,41 @@ public final class LocalModels: Service, Sendable {
     /// Claims a copy of `model` here and starts loading it; returns once the claim is in the
     /// store (serve with ``acquire(_:until:)``, which waits for the load), with the load's
     /// outcome to come (nil when a copy was here already). `view` is what the decision was made
-    /// on. Throws ``CopyFailure`` when this peer cannot take it.
+    /// on. When memory cannot be freed now (everything is in use, or the churn limit is spent),
+    /// a request's load waits for room until `deadline`; a background load gives up at once.
+    /// Throws ``CopyFailure`` when this peer cannot take it.
     @discardableResult
-    func load(_ model: ModelID, record: ModelRecord, view: ClusterView) async throws -> Promise<any LoadedModel>? {
+    func load(
+        _ model: ModelID, record: ModelRecord, view: ClusterView, priority: CopyLedger<any LoadedModel>.Priority = .request,
+        until deadline: ContinuousClock.Instant
+    ) async throws -> Promise<any LoadedModel>? {
         let supported = runtimes.runtime(for: record.type) != nil
-        let now = clock.now
-        let request = state.withLock { $0.ledger.requestLoad(model, record: record, view: view, now: now, supported: supported) }
+        var request: CopyLedger<any LoadedModel>.LoadRequest
+        let waitStarted = ContinuousClock.now
+        while true {
+            let now = clock.now
+            let roomChanged: Promise<Void>
+            (request, roomChanged) = state.withLock { state in
+                (state.ledger.requestLoad(model, record: record, view: view, now: now, supported: supported, priority: priority), state.roomChanged)
+            }
+            guard case .mustWait(let failure, let refusal, let until) = request else { break }
+            guard priority == .request, ContinuousClock.now < deadline else {
+                metrics.roomWait(model: model, waited: .now - waitStarted, gotRoom: false)
+                throw failure
+            }
+            // Wake when memory is freed, when the churn limit allows the next eviction, or at
+            // the deadline, whichever comes first.
+            let wake = until.map { min(deadline, ContinuousClock.now + max(.milliseconds(1), $0 - now)) } ?? deadline
+            logger.debug("waiting for room to load", metadata: ["model": "\(model)", "reason": "\(refusal)"])
+            _ = try? await withDeadline(wake, onTimeout: { CancellationError() }) { try await roomChanged.wait() }
+            try Task.checkCancellation()
+        }
+        if ContinuousClock.now - waitStarted > .milliseconds(1) { metrics.roomWait(model: model, waited: .now - waitStarted, gotRoom: true) }
         switch request {
         case .present:
             return nil
+        case .mustWait(let failure, _, _):
+            throw failure
         case .refused(let failure, _):
             if case .refused(_, let reason) = failure, !supported {
                 throw CopyFailure.refused(model, reason: "\(reason) (this peer runs \(runtimes.supportedTypes.joined(separator: ", ")))")
@@ -230,11 +270,13 @@ public final class LocalModels: Service, Sendable {
             }
             logger.info("model loaded", metadata: ["model": "\(model)", "size": "\(loaded.sizeBytes)", "load_ms": "\((.now - started).milliseconds)"])
         } catch is CancellationError {
-            actions = state.withLock { $0.ledger.loadFailed(model, token: token, message: "the peer shut down during the load", recordFailure: false) }
+            let now = clock.now
+            actions = state.withLock { $0.ledger.loadFailed(model, token: token, message: "the peer shut down during the load", recordFailure: false, now: now) }
         } catch {
             metrics.loadFailed(model: model)
             logger.warning("model failed to load", metadata: ["model": "\(model)", "error": "\(error)"])
-            actions = state.withLock { $0.ledger.loadFailed(model, token: token, message: "\(error)", recordFailure: true) }
+            let now = clock.now
+            actions = state.withLock { $0.ledger.loadFailed(model, token: token, message: "\(error)", recordFailure: true, now: now) }
         }
         await perform(actions)
     }
@@ -244,7 +286,8 @@ public final class LocalModels: Service, Sendable {
     /// Removes this peer's copy of `model` (unregistration, explicit unload, its record deleted
     /// by another peer). `deleteRecord`: also delete its copy record.
     public func remove(_ model: ModelID, reason: String, deleteRecord: Bool = true) async {
-        let actions = state.withLock { $0.ledger.remove(model, deleteRecord: deleteRecord) }
+        let now = clock.now
+        let actions = state.withLock { $0.ledger.remove(model, deleteRecord: deleteRecord, now: now) }
         guard !actions.isEmpty else { return }
         logger.info("removing model", metadata: ["model": "\(model)", "reason": "\(reason)"])
         await perform(actions)
@@ -295,9 +338,25 @@ public final class LocalModels: Service, Sendable {
         state.withLock { $0.ledger.modelRates(now: now) }
     }
 
-    /// The report gossiped to other peers: totals, memory, LRU age and the busiest models.
+    /// The report gossiped to other peers: totals, memory, LRU age, the busiest models and
+    /// thrashing. Thrashing is also logged, once when an episode starts and once when it ends.
     public func loadReport(now: MeshTime) -> LoadReport {
-        state.withLock { $0.ledger.loadReport(now: now) }
+        let report = state.withLock { $0.ledger.loadReport(now: now) }
+        let evictions = report.thrashEvictionsPerMinute ?? 0, missing = report.thrashMissingBytes ?? 0
+        metrics.thrashing(evictionsPerMinute: evictions, missingBytes: missing)
+        let (started, ended) = thrashing.withLock { thrashing -> (Bool, Bool) in
+            defer { thrashing = evictions > 0 }
+            return (!thrashing && evictions > 0, thrashing && evictions == 0)
+        }
+        if started {
+            logger.warning("thrashing: models used recently are being evicted to load others; the working set does not fit", metadata: [
+                "evictions_per_minute": "\(evictions)", "capacity": "\(ByteCount(report.capacityBytes))",
+                "capacity_that_would_end_it": "\(ByteCount(report.capacityBytes.addingSaturating(missing)))",
+            ])
+        } else if ended {
+            logger.info("thrashing ended")
+        }
+        return report
     }
 
     // MARK: Carrying out the ledger's actions
@@ -332,10 +391,11 @@ public final class LocalModels: Service, Sendable {
             case .settle(let token, let result):
                 state.withLock { $0.waiting.removeValue(forKey: token) }?.complete(result.mapError { $0 })
             case .evicted(let model, let idle, let cause):
-                metrics.evicted(model: model, idle: idle)
+                metrics.evicted(model: model, idle: idle, young: idle < settings.ledger.minChurnAge)
                 logger.info("evicting model", metadata: ["model": "\(model)", "reason": "\(cause)", "idle_s": "\(Int(idle.seconds))"])
             }
         }
+        signalRoom()
         publishMetrics()
     }
 

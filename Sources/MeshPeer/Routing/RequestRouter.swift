@@ -134,7 +134,8 @@ public struct RequestRouter: Sendable {
             case .loadHere:
                 guard let record else { continue }
                 do {
-                    ownLoad = try await self.local.load(model, record: record, view: view)
+                    let priority: CopyLedger<any LoadedModel>.Priority = route.goal == .serve ? .request : .background
+                    ownLoad = try await self.local.load(model, record: record, view: view, priority: priority, until: deadline)
                     route.record(.loadStarted)
                 } catch let failure as CopyFailure {
                     route.record(.local(failure))

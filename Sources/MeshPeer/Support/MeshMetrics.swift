@@ -16,6 +16,8 @@ public final class MeshMetrics: Sendable {
     let modelsLoaded = Gauge(label: "modelmesh_instance_models_total")
     let lruAgeSeconds = Gauge(label: "modelmesh_instance_lru_age_seconds")
     let inFlight = Gauge(label: "modelmesh_instance_inflight_requests")
+    let thrashEvictions = Gauge(label: "modelmesh_thrash_evictions_per_minute")
+    let thrashMissingBytes = Gauge(label: "modelmesh_thrash_missing_capacity_bytes")
 
     public init(perModel: Bool = true, maxLabelledModels: Int = 1000) {
         self.perModel = perModel
@@ -74,9 +76,22 @@ public final class MeshMetrics: Sendable {
         Recorder(label: "modelmesh_unloadmodel_milliseconds", aggregate: true).record(Double(duration.milliseconds))
     }
 
-    func evicted(model: ModelID, idle: Duration) {
+    func evicted(model: ModelID, idle: Duration, young: Bool) {
         Counter(label: "modelmesh_model_evicted").increment()
+        if young { Counter(label: "modelmesh_model_evicted_recently_used_total").increment() }
         Recorder(label: "modelmesh_age_at_eviction_milliseconds", aggregate: true).record(Double(idle.milliseconds))
+    }
+
+    /// A load that waited for room (or gave up waiting).
+    func roomWait(model: ModelID, waited: Duration, gotRoom: Bool) {
+        Recorder(label: "modelmesh_load_room_wait_milliseconds", dimensions: [("outcome", gotRoom ? "room" : "gave_up")], aggregate: true)
+            .record(Double(waited.milliseconds))
+    }
+
+    /// Evictions of recently used models in the last minute, and the memory that would end them.
+    func thrashing(evictionsPerMinute: Int, missingBytes: Int64) {
+        thrashEvictions.record(evictionsPerMinute)
+        thrashMissingBytes.record(missingBytes)
     }
 
     func memory(capacity: Int64, used: Int64, models: Int, lruAge: Duration?) {

@@ -26,14 +26,14 @@ struct ShellPeer: Sendable {
 
     /// Registers the peer (record under a fresh lease) with `capacity` bytes for models.
     static func make(_ name: String, store: InMemoryMeshStore, clock: ManualClock, capacity: Int64 = 100 << 20,
-                     runtime: TestRuntime = TestRuntime(), maxAttempts: Int = 8) async throws -> ShellPeer {
+                     runtime: TestRuntime = TestRuntime(), maxAttempts: Int = 8, churnLimitPerSecond: Double = MeshDefaults.churnLimitPerSecond) async throws -> ShellPeer {
         let id = try PeerID(name)
         let lease = try await store.grantLease(ttl: 10).lease
         let record = PeerRecord(httpAddress: "\(name):1", capacityBytes: capacity, version: "test", startTime: clock.now, instance: name)
         _ = try await store.registerPeer(id, record, lease: lease)
         let mirror = ClusterMirror(store: store, logger: logger)
         var settings = LocalModels.Settings()
-        settings.ledger = CopyLedger.Settings(minChurnAge: .seconds(30), defaultModelSizeBytes: 10 << 20)
+        settings.ledger = CopyLedger.Settings(minChurnAge: .seconds(30), defaultModelSizeBytes: 10 << 20, churnLimitPerSecond: churnLimitPerSecond)
         let local = LocalModels(
             peerID: id, capacityBytes: capacity, store: store, runtimes: RuntimeRegistry([runtime]), files: NoFiles(),
             settings: settings, metrics: MeshMetrics(perModel: false), clock: clock, logger: logger, lease: { lease }
