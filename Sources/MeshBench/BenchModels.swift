@@ -3,9 +3,10 @@ import MeshTestSupport
 
 /// Registers models through a peer's /v1 API, as a client would.
 enum BenchModels {
-    static func register(_ id: String, file: String, labels: [String] = [], through peer: String) async throws {
+    static func register(_ id: String, file: String, labels: [String] = [], sizeHintBytes: Int64? = nil, through peer: String) async throws {
         let labelText = labels.map { "\"\($0)\"" }.joined(separator: ",")
-        let body = #"{"id": "\#(id)", "type": "synthetic", "storageUri": "file://\#(file)", "labels": [\#(labelText)]}"#
+        let hint = sizeHintBytes.map { #", "sizeHintBytes": \#($0)"# } ?? ""
+        let body = #"{"id": "\#(id)", "type": "synthetic", "storageUri": "file://\#(file)", "labels": [\#(labelText)]\#(hint)}"#
         let reply = try await TestHTTP.post(peer + "/v1/models", json: body)
         guard reply.status == 201 || reply.status == 200 else {
             throw TestSupportError("registering \(id): HTTP \(reply.status) \(reply.text)")

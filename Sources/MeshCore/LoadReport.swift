@@ -19,6 +19,9 @@ public struct LoadReport: Codable, Sendable, Hashable {
     public var thrashEvictionsPerMinute: Int?
     /// The memory that would have kept those models (distinct models evicted, by size).
     public var thrashMissingBytes: Int64?
+    /// What evicting this peer's least valuable loaded model would cost (the cost-aware
+    /// policy's value: recent uses × load milliseconds ÷ MiB); nil with room or nothing loaded.
+    public var evictionValue: Double?
 
     public static let maxRates = 16
 
@@ -88,6 +91,7 @@ extension LoadReport {
         }
         if let evictions = report.thrashEvictionsPerMinute, !counts.contains(evictions) { return nil }
         if let missing = report.thrashMissingBytes, !bytes.contains(missing) { return nil }
+        if let value = report.evictionValue, !(value.isFinite && value >= 0) { return nil }
         for rate in report.rates {
             guard rate.perSecond.isFinite, (0...Limits.maxRequestsPerSecond).contains(rate.perSecond),
                   counts.contains(rate.inFlight) else { return nil }

@@ -112,7 +112,10 @@ public final class PeerNode: Sendable {
         membership = Membership(peerID: configuration.peerID, record: record, store: store,
                                 leaseTTL: configuration.leaseTTLSeconds, logger: logger)
         var localSettings = LocalModels.Settings()
-        localSettings.ledger = CopyLedger.Settings(minChurnAge: configuration.minChurnAge, defaultModelSizeBytes: configuration.defaultModelSizeBytes)
+        localSettings.ledger = CopyLedger.Settings(
+            minChurnAge: configuration.minChurnAge, defaultModelSizeBytes: configuration.defaultModelSizeBytes,
+            policy: configuration.evictionPolicy, maxLoadingConcurrency: configuration.maxLoadingConcurrency,
+            churnLimitPerSecond: configuration.churnLimitPerSecond)
         localSettings.loadTimeout = configuration.loadTimeout
         localSettings.failureExpiry = configuration.failureExpiry
         let membership = self.membership

@@ -7,7 +7,7 @@ struct MeshBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mesh-bench",
         abstract: "Side-by-side benchmarks of the mesh on loopback (driven by tools/bench and tools/bench-scale).",
-        subcommands: [Latency.self, Scale.self, DirectServerCommand.self]
+        subcommands: [Latency.self, Scale.self, Churn.self, DirectServerCommand.self]
     )
 }
 
@@ -60,6 +60,38 @@ struct Scale: AsyncParsableCommand {
         print(section)
         if !dryRun {
             try MarkdownSection.write("tools/bench-scale", content: section, toFile: output)
+            FileHandle.standardError.write(Data("wrote \(output)\n".utf8))
+        }
+    }
+}
+
+struct Churn: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Three small peers, more models than fit, Zipf clients and a burst for a new model: refusals, latency and loads against a pooled LRU."
+    )
+    @Option(help: "Markdown file whose generated section is rewritten") var output = "BENCHMARKS.md"
+    @Option(help: "Seconds of load per skew") var seconds = 60.0
+    @Option(parsing: .upToNextOption, help: "Zipf exponents, one run each (0: uniform)") var skews: [Double] = [1.1, 0.8, 0]
+    @Option(help: "Closed-loop clients") var clients = 32
+    @Option(help: "Concurrent requests for the new model after the run") var burst = 50
+    @Option(parsing: .upToNextOption, help: "Flags added to every peer, e.g. --peer-arguments --eviction-policy lru") var peerArguments: [String] = []
+    @Flag(help: "Do not write the Markdown file") var dryRun = false
+
+    func run() async throws {
+        setenv("MESH_PEER_LOG", "warning", 0)
+        var options = ChurnBench.Options()
+        options.seconds = seconds
+        options.skews = skews
+        options.clients = clients
+        options.burst = burst
+        options.peerArguments = peerArguments
+        let results = try await ChurnBench.run(options) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        let section = results.markdown
+        print(section)
+        if !dryRun {
+            try MarkdownSection.write("tools/bench-churn", content: section, toFile: output)
             FileHandle.standardError.write(Data("wrote \(output)\n".utf8))
         }
     }

@@ -68,15 +68,6 @@ extension MeshPeerProcess {
             .filter { $0["model"]?.stringValue == model }
             .map { ($0["peer"]?.stringValue ?? "", $0["state"]?.stringValue ?? "") }
     }
-
-    /// Sum of a counter over all its label sets in this peer's /metrics.
-    func metric(_ name: String) async throws -> Double {
-        let text = try await TestHTTP.get(url + "/metrics").text
-        return text.split(separator: "\n")
-            .filter { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }
-            .compactMap { Double($0.split(separator: " ").last ?? "") }
-            .reduce(0, +)
-    }
 }
 
 /// Polls `condition` until it holds or `timeout` passes.

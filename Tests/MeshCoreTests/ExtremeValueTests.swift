@@ -63,7 +63,11 @@ import Testing
             ("NaN rate", report(rates: [.init(model: model("m"), perSecond: .nan)])),
             ("negative rate", report(rates: [.init(model: model("m"), perSecond: -1)])),
             ("rate in-flight Int.max", report(rates: [.init(model: model("m"), perSecond: 1, inFlight: .max)])),
-        ]
+        ] + [Double.nan, .infinity, -1].map { value in
+            var report = report()
+            report.evictionValue = value
+            return ("eviction value \(value)", report)
+        }
         for (name, report) in bad {
             #expect(LoadReport.received(report, ageMillis: 0, now: now, maxAge: .seconds(5)) == nil, "\(name)")
         }

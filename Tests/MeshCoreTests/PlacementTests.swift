@@ -69,6 +69,44 @@ import Testing
         #expect((try? ranked.get()) == [peer("b"), peer("a"), peer("c")])
     }
 
+    /// With cost-aware peers, each model's misses go to its two homes, the one with the cheaper
+    /// victim first, wherever the oldest LRU model is.
+    @Test func fullCostAwarePeersTakeAModelAtOneOfItsTwoHomes() {
+        let names = (0..<6).map { "p\($0)" }
+        // Every peer full; LRU ages grow with the index, so p5 has the oldest LRU model.
+        func fullView(costAware: Set<String>) -> ClusterView {
+            var full = view(peers: names, records: Dictionary(uniqueKeysWithValues: names.map { ($0, peerRecord(capacity: 100 * MiB)) }))
+            for (index, name) in names.enumerated() {
+                full.addCopy(model("x-\(name)"), on: peer(name), size: 100 * MiB)
+                var report = LoadReport(peer: peer(name), time: clock.now, inFlight: 0, loading: 0, usedBytes: 100 * MiB, capacityBytes: 100 * MiB,
+                                        modelCount: 1, lruTime: clock.now - .seconds(100 + 60 * index), rates: [])
+                report.evictionValue = costAware.contains(name) ? Double(index + 1) : nil
+                full.receive(report)
+            }
+            return full
+        }
+        func ranked(_ name: String, _ view: ClusterView) -> [PeerID] {
+            (try? policy.rank(for: model(name), record: modelRecord(), sizeBytes: 50 * MiB, view: view, excluded: [], now: clock.now).get()) ?? []
+        }
+        let allCostAware = fullView(costAware: Set(names))
+        var firstChoices: [PeerID: Int] = [:]
+        for index in 0..<60 {
+            let order = ranked("miss-\(index)", allCostAware)
+            guard order.count == names.count else { Issue.record("miss-\(index) ranked \(order)"); continue }
+            // Of its two homes, the peer whose cheapest copy is worth less comes first.
+            let values = order.prefix(2).map { Int($0.rawValue.dropFirst())! }
+            #expect(values[0] < values[1])
+            firstChoices[order[0], default: 0] += 1
+        }
+        // Homes spread over the peers instead of all going to p5 (oldest LRU model).
+        #expect(firstChoices.count >= 3, "\(firstChoices)")
+        // Peers that report no value (the LRU policy) are never homes.
+        let mixed = fullView(costAware: ["p0", "p1"])
+        for index in 0..<20 {
+            #expect(Set(ranked("miss-\(index)", mixed).prefix(2)) == [peer("p0"), peer("p1")])
+        }
+    }
+
     @Test func fullPeersWithinOneChurnAgeOfTheOldestShareTheMisses() {
         let names = (0..<8).map { "p\($0)" }
         var view = view(peers: names + ["young"], records: Dictionary(uniqueKeysWithValues: (names + ["young"]).map { ($0, peerRecord(capacity: 100 * MiB)) }))

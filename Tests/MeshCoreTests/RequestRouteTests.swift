@@ -74,6 +74,41 @@ import Testing
         #expect(next(&route, view) != .forward(peer("b"), .hitOnly))
     }
 
+    /// Under memory pressure every holder may evict the model while requests are on their way:
+    /// the peers whose copy went away load it again rather than the request being refused.
+    @Test func peersWhoseCopyWasEvictedUnderTheRequestCanLoadItAgain() {
+        var view = view(peers: ["a", "b", "c"])
+        view.addCopy(model("m"), on: me)
+        view.addCopy(model("m"), on: peer("b"))
+        view.addCopy(model("m"), on: peer("c"))
+        var route = route()
+        #expect(next(&route, view, local: .loaded) == .serveHere)
+        route.record(.local(.removed(model("m"))))
+        for _ in 0..<2 {
+            guard case .forward(let holder, .hitOnly) = next(&route, view) else { Issue.record("no forward"); return }
+            route.record(.declined(holder, .notHere, message: "m was unloaded from \(holder)", revision: nil))
+        }
+        // Every peer declined because its copy is gone, and the mirror now shows the copy
+        // records deleted: one of them is asked to load it rather than the request failing with
+        // "no peer left".
+        for holder in ["a", "b", "c"] { view.apply(.copyDeleted(model("m"), peer(holder))) }
+        let action = next(&route, view)
+        #expect(action == .loadHere(decidedAt: view.revision) || action == .forward(peer("b"), .loadLocal) || action == .forward(peer("c"), .loadLocal),
+                "\(action)")
+        #expect(route.attempts == 4)
+    }
+
+    /// A peer that failed (not just lost its copy) stays excluded.
+    @Test func aFailedPeerIsNotReadmitted() {
+        var view = view(peers: ["a", "b"])
+        view.addCopy(model("m"), on: peer("b"))
+        var route = route(excluded: [me])
+        #expect(next(&route, view) == .forward(peer("b"), .hitOnly))
+        route.record(.unreachable(peer("b"), reason: "connection refused", refused: true))
+        guard case .fail(let error) = next(&route, view) else { Issue.record("did not fail"); return }
+        #expect(error.kind == .unavailable)
+    }
+
     /// Row 4: a load failure there excludes the peer and names the failure.
     @Test func aLoadFailureElsewhereIsNamedWhenEverythingFails() {
         let view = view(peers: ["a", "b"])

@@ -198,6 +198,7 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
             capacityBytes: cache.capacityBytes, modelCount: cache.count, lruTime: cache.lruTime,
             rates: Array(modelRates(now: now).values)
         )
+        report.evictionValue = cache.cheapestValue(now: now)
         let thrashing = thrash.summary(now: now)
         if thrashing.evictions > 0 {
             report.thrashEvictionsPerMinute = thrashing.evictions

@@ -1,12 +1,14 @@
 /// The memory ledger of one peer: which models it holds, how big they are, how often and how
 /// recently each was used, what its load cost — and which to evict when a new model needs room.
 ///
-/// The default policy keeps what would cost most to lose: each loaded model has a value,
-/// `inflation + uses × load cost ÷ size` (GreedyDual-Size-Frequency), and the least valuable
-/// go first; evicting one raises the inflation to its value, so models that stop being used age
-/// out. A model used once and never again is the next to go, not a hot one; a small model that
-/// is slow to load outlives a large quick one used as often. Uses survive a short absence: a
-/// model evicted and loaded again starts from half its earlier count.
+/// The default policy keeps what would cost most to lose: each model's value is its recent uses
+/// × its load time ÷ its size, and the least valuable loaded model goes first. Uses are counted
+/// whether or not the model is resident and halve every so often (``UseCounts``), so they measure
+/// recent frequency: a model used once and never again goes before one used every few minutes,
+/// however recently; a small model that is slow to load outlives a large quick one used as often;
+/// and a model that returns after an eviction comes back with its count. Placement sends a
+/// model's misses to the same peer while it can (its rendezvous home), so that peer's counts
+/// cover the model's traffic.
 ///
 /// Sizes are estimates until a load finishes and ``resize(_:to:now:busy:)`` corrects them.
 /// Evicted entries leave the ledger at once; the shell unloads them once their in-flight requests
@@ -15,7 +17,7 @@ public struct LocalCache: Sendable {
     public enum State: String, Sendable, Hashable { case loading, loaded }
 
     public enum Policy: String, Sendable, Hashable {
-        /// Least valuable first: uses × load cost ÷ size, aged by inflation.
+        /// Least valuable first: recent uses × load time ÷ size.
         case costAware = "cost-aware"
         /// Least recently used first.
         case leastRecentlyUsed = "lru"
@@ -27,12 +29,8 @@ public struct LocalCache: Sendable {
         public var lastUsed: MeshTime
         /// When the entry entered its state.
         public var since: MeshTime
-        /// Uses while resident (plus half the uses before its last eviction).
-        public var uses: Int = 1
         /// What loading it cost, in milliseconds (1 until a load has measured it).
         public var costMillis: Int64 = 1
-        /// Its worth under ``Policy/costAware``: the lowest goes first.
-        public var value: Double = 0
     }
 
     public enum Admission: Sendable, Hashable {
@@ -52,10 +50,8 @@ public struct LocalCache: Sendable {
     public private(set) var capacityBytes: Int64
     public private(set) var entries: [ModelID: Entry] = [:]
     public private(set) var usedBytes: Int64 = 0
-    /// The value of the last model evicted (cost-aware policy).
-    public private(set) var inflation: Double = 0
-    /// Uses of recently evicted models, so one that returns does not start from nothing.
-    private var history = UseHistory(capacity: 4096)
+    /// Recent uses of every model seen, resident or not.
+    public private(set) var uses = UseCounts()
 
     public init(capacityBytes: Int64, policy: Policy = .costAware) {
         self.capacityBytes = capacityBytes
@@ -97,34 +93,40 @@ public struct LocalCache: Sendable {
             if young.count > youngEvictions, let youngest = young.min() {
                 return .wouldChurn(neededBytes: sizeBytes, youngestVictimIdle: youngest)
             }
-            for victim in victims { evict(victim) }
+            for victim in victims { remove(victim) }
         }
-        var entry = Entry(state: .loading, sizeBytes: sizeBytes, lastUsed: now, since: now)
-        entry.uses = 1 + history.take(model) / 2
+        let entry = Entry(state: .loading, sizeBytes: sizeBytes, lastUsed: now, since: now)
         entries[model] = entry
         usedBytes += sizeBytes
         return .admitted(evicting: victims)
     }
 
-    /// Evictable models, first to go first: old before young (used within `minChurnAge`), and
-    /// within each, by the policy.
+    /// Evictable models, first to go first, by the policy. (Under LRU every model used within
+    /// `minChurnAge` comes after every older one by definition; under the cost-aware policy a
+    /// recent model used once goes before an older one used often, and the caller limits how
+    /// many recent ones go.)
     func evictionOrder(now: MeshTime, minChurnAge: Duration, busy: Set<ModelID>, excluding model: ModelID? = nil) -> [(ModelID, Entry)] {
-        entries.filter { $0.key != model && $0.value.state == .loaded && !busy.contains($0.key) }
-            .sorted { a, b in
-                let youngA = now - a.value.lastUsed < minChurnAge, youngB = now - b.value.lastUsed < minChurnAge
-                if youngA != youngB { return !youngA }
-                return goesBefore(a, b)
-            }
-    }
-
-    private func goesBefore(_ a: (key: ModelID, value: Entry), _ b: (key: ModelID, value: Entry)) -> Bool {
+        let candidates = entries.filter { $0.key != model && $0.value.state == .loaded && !busy.contains($0.key) }
         switch policy {
         case .costAware:
-            if a.value.value != b.value.value { return a.value.value < b.value.value }
-            return (a.value.lastUsed, a.key) < (b.value.lastUsed, b.key)
+            return candidates.map { ($0.key, $0.value, value(of: $0.key, $0.value)) }
+                .sorted { a, b in a.2 != b.2 ? a.2 < b.2 : (a.1.lastUsed, a.0) < (b.1.lastUsed, b.0) }
+                .map { ($0.0, $0.1) }
         case .leastRecentlyUsed:
-            return (a.value.lastUsed, a.key) < (b.value.lastUsed, b.key)
+            return candidates.sorted { a, b in (a.value.lastUsed, a.key) < (b.value.lastUsed, b.key) }
         }
+    }
+
+    /// The value of the first model that would be evicted (cost-aware policy, loaded models).
+    public func cheapestValue(now: MeshTime) -> Double? {
+        guard policy == .costAware else { return nil }
+        return entries.lazy.filter { $0.value.state == .loaded }.map { self.value(of: $0.key, $0.value) }.min()
+    }
+
+    /// What losing `model` would cost per byte freed: recent uses × load milliseconds ÷ MiB.
+    public func value(of model: ModelID, _ entry: Entry) -> Double {
+        let mebibytes = max(1.0, Double(entry.sizeBytes) / 1_048_576)
+        return Double(max(1, uses.count(of: model))) * Double(entry.costMillis) / mebibytes
     }
 
     /// Records the size a finished load measured. If the estimate was low and memory is now
@@ -134,13 +136,12 @@ public struct LocalCache: Sendable {
         guard var entry = entries[model] else { return [] }
         usedBytes += sizeBytes - entry.sizeBytes
         entry.sizeBytes = sizeBytes
-        entry.value = value(of: entry)
         entries[model] = entry
         guard usedBytes > capacityBytes else { return [] }
         var victims: [ModelID] = []
         for (candidate, _) in evictionOrder(now: now, minChurnAge: .zero, busy: busy, excluding: model) where usedBytes > capacityBytes {
             victims.append(candidate)
-            evict(candidate)
+            remove(candidate)
         }
         return victims
     }
@@ -152,71 +153,62 @@ public struct LocalCache: Sendable {
         entry.since = now
         entry.lastUsed = max(entry.lastUsed, now)
         if let cost { entry.costMillis = max(1, cost.milliseconds) }
-        entry.value = value(of: entry)
         entries[model] = entry
     }
 
     public mutating func touch(_ model: ModelID, now: MeshTime) {
         guard var entry = entries[model] else { return }
-        entry.uses = entry.uses.addingSaturating(1)
+        if policy == .costAware { uses.record(model, resident: entries.count) }
         if entry.lastUsed < now { entry.lastUsed = now }
-        entry.value = value(of: entry)
         entries[model] = entry
     }
 
-    /// Takes `model` out of the ledger (its uses are remembered for a while).
+    /// Takes `model` out of the ledger (its use count stays).
     @discardableResult
     public mutating func remove(_ model: ModelID) -> Entry? {
         guard let entry = entries.removeValue(forKey: model) else { return nil }
         usedBytes -= entry.sizeBytes
-        if entry.state == .loaded { history.remember(model, uses: entry.uses) }
         return entry
     }
 
     /// Puts back entries removed by an admission that was then abandoned.
     public mutating func restore(_ model: ModelID, _ entry: Entry) {
         guard entries[model] == nil else { return }
-        _ = history.take(model)
         entries[model] = entry
         usedBytes += entry.sizeBytes
     }
 
     /// Changes the capacity (e.g. the runtime reported a different budget); does not evict.
     public mutating func setCapacity(_ bytes: Int64) { capacityBytes = bytes }
-
-    /// Evicting raises the inflation to the victim's value, so what stays behind ages.
-    private mutating func evict(_ model: ModelID) {
-        guard let entry = remove(model) else { return }
-        if policy == .costAware { inflation = max(inflation, entry.value) }
-    }
-
-    /// `inflation + uses × cost per MiB`.
-    private func value(of entry: Entry) -> Double {
-        let mebibytes = max(1.0, Double(entry.sizeBytes) / 1_048_576)
-        return inflation + Double(entry.uses) * Double(entry.costMillis) / mebibytes
-    }
 }
 
-/// Uses of models that left the cache, for a bounded number of them (oldest forgotten first).
-struct UseHistory: Sendable {
-    let capacity: Int
-    private var uses: [ModelID: (count: Int, sequence: UInt64)] = [:]
-    private var sequence: UInt64 = 0
+/// Recent uses per model, resident or not (TinyLFU's counting with its reset): every count halves
+/// once the uses recorded since the last halving reach ``periodPerResident`` × the models
+/// resident (at least ``minimumPeriod``), so a count reflects the last few periods; models whose
+/// count halves to zero are forgotten, and past ``limit`` models the halving comes early.
+public struct UseCounts: Sendable {
+    public var periodPerResident = 10
+    public var minimumPeriod = 64
+    public var limit = 65_536
+    private var counts: [ModelID: UInt32] = [:]
+    private var sinceHalving = 0
 
-    init(capacity: Int) {
-        self.capacity = capacity
+    public init() {}
+
+    public func count(of model: ModelID) -> UInt32 { counts[model] ?? 0 }
+
+    public var tracked: Int { counts.count }
+
+    /// One use of `model`; `resident` is how many models the cache holds now.
+    public mutating func record(_ model: ModelID, resident: Int) {
+        let count = counts[model] ?? 0
+        counts[model] = count == .max ? count : count + 1
+        sinceHalving += 1
+        if sinceHalving >= max(minimumPeriod, periodPerResident * resident) || counts.count > limit { halve() }
     }
 
-    mutating func remember(_ model: ModelID, uses count: Int) {
-        sequence += 1
-        uses[model] = (count, sequence)
-        guard uses.count > capacity else { return }
-        // Forget the older half at once: O(n log n) per n/2 inserts.
-        let cutoff = uses.values.map(\.sequence).sorted()[uses.count / 2]
-        uses = uses.filter { $0.value.sequence >= cutoff }
-    }
-
-    mutating func take(_ model: ModelID) -> Int {
-        uses.removeValue(forKey: model)?.count ?? 0
+    private mutating func halve() {
+        counts = counts.compactMapValues { $0 > 1 ? $0 / 2 : nil }
+        sinceHalving = 0
     }
 }

@@ -3,11 +3,13 @@
 /// Eligible peers are live, not shutting down, not excluded by the request, not holding the model
 /// already, without a recent load failure for it, carrying the model's labels and big enough for
 /// it. Among them, in order: peers with room before full ones; peers in a zone that has no copy
-/// yet; then, with room, fewest models and most free memory; when full, the oldest least recently
-/// used model (cheapest to evict), skipping peers whose LRU model is younger than the churn guard.
-/// Full peers whose LRU model is within one churn-guard age of the oldest count as equally good:
-/// otherwise every miss in a gossip interval would go to the one peer with the oldest model, evict
-/// its way through it, and then refuse (a herd the simulator showed refusing a fifth of requests).
+/// yet; then, with room, fewest models and most free memory. When every candidate is full: the
+/// model's two homes first (the first two full peers by the model's rendezvous hash among those
+/// with the cost-aware policy, the one whose cheapest copy is worth less first), so a model's
+/// misses always compete on the same peers, which keep its use count; then peers with the oldest
+/// least recently used model. Full peers whose LRU model is within one churn-guard age of the
+/// oldest count as equally good: otherwise every miss in a gossip interval would go to the one
+/// peer with the oldest model (a herd the simulator showed refusing a fifth of requests).
 /// Peers much busier (gossiped in-flight requests) than the calmest candidate come after the rest.
 /// Remaining ties go to a per-model rendezvous hash, so peers deciding independently agree.
 public struct PlacementPolicy: Sendable {
@@ -84,7 +86,7 @@ public struct PlacementPolicy: Sendable {
                 peer: peer, full: full, inFlight: (report?.inFlight ?? 0).addingSaturating(report?.loading ?? 0),
                 sameZone: !zonesWithCopies.isEmpty && (peerRecord.zone.map { zonesWithCopies.contains($0) } ?? false),
                 count: max(holding.count, report?.modelCount ?? 0),
-                free: free, lru: lru,
+                free: free, lru: lru, evictionValue: report?.evictionValue,
                 tieBreak: StableHash.rendezvous(keyHash: modelHash, peer.rawValue)
             ))
         }
@@ -105,8 +107,10 @@ public struct PlacementPolicy: Sendable {
         let calmest = candidates.map(\.inFlight).min() ?? 0
         let oldestLRU = candidates.lazy.filter(\.full).compactMap(\.lru).min()
         let step = max(1, minChurnAge.milliseconds)
+        let homes = Self.homes(among: candidates)
         let marked = candidates.map { candidate -> Candidate in
             var candidate = candidate
+            candidate.home = homes.contains(candidate.peer)
             candidate.busy = candidate.inFlight > calmest.multipliedSaturating(by: 2).addingSaturating(busyMargin)
             if candidate.full, let lru = candidate.lru, let oldestLRU {
                 candidate.lruStep = (lru - oldestLRU).milliseconds / step
@@ -114,6 +118,24 @@ public struct PlacementPolicy: Sendable {
             return candidate
         }
         return .success(marked)
+    }
+
+    /// A model's homes: the two full candidates, among those that report what their cheapest
+    /// model is worth (peers with the cost-aware policy), that rank first by the model's
+    /// rendezvous hash. Sending its misses there keeps its use counts in one or two places —
+    /// where the policy needs them — and choosing the one with the cheaper victim of the two
+    /// evens out memory between peers (two random choices).
+    static func homes(among candidates: [Candidate]) -> Set<PeerID> {
+        var first: Candidate?, second: Candidate?
+        for candidate in candidates where candidate.full && candidate.evictionValue != nil {
+            if first.map({ candidate.tieBreak > $0.tieBreak }) ?? true {
+                second = first
+                first = candidate
+            } else if second.map({ candidate.tieBreak > $0.tieBreak }) ?? true {
+                second = candidate
+            }
+        }
+        return Set([first?.peer, second?.peer].compactMap { $0 })
     }
 
     /// In-flight requests beyond twice the calmest candidate's (plus this margin) mark a peer busy.
@@ -131,6 +153,9 @@ public struct PlacementPolicy: Sendable {
         /// For a full peer: how many churn-guard ages its LRU model is younger than the oldest
         /// candidate's (unknown: last).
         var lruStep = Int64.max
+        var evictionValue: Double?
+        /// One of the model's two homes (see ``homes(among:)``).
+        var home = false
         var tieBreak: UInt64
 
         static func isBetter(_ a: Candidate, _ b: Candidate) -> Bool {
@@ -138,7 +163,10 @@ public struct PlacementPolicy: Sendable {
             if a.busy != b.busy { return !a.busy }
             if a.sameZone != b.sameZone { return !a.sameZone }
             if a.full {
-                // Evicting an older model costs less; an unknown LRU sorts last.
+                // A home whose cheapest model is worth less; then (peers that evict by LRU) the
+                // older LRU model, an unknown one last.
+                if a.home != b.home { return a.home }
+                if a.home, a.evictionValue != b.evictionValue { return (a.evictionValue ?? .infinity) < (b.evictionValue ?? .infinity) }
                 if a.lruStep != b.lruStep { return a.lruStep < b.lruStep }
             } else {
                 if a.count != b.count { return a.count < b.count }

@@ -75,6 +75,11 @@ public struct RequestRoute: Sendable {
     public let deadline: MeshTime?
     public let settings: Settings
     public private(set) var excluded: Set<PeerID>
+    /// Excluded peers whose copy went away under the request (evicted, unloaded): they cannot
+    /// serve it now, but they can load it again. When placement finds no peer left, they are
+    /// eligible once more (each retry still spends an attempt), so a request that keeps meeting
+    /// evictions under memory pressure reloads the model instead of giving up.
+    private var copyGoneFrom: Set<PeerID> = []
     public private(set) var attempts = 0
     /// What went wrong so far, in order, for the error a client gets when every option is spent.
     public private(set) var problems: [String] = []
@@ -162,6 +167,9 @@ public struct RequestRoute: Sendable {
             return .loadHere(decidedAt: view.revision)
         case .notHere:
             return .fail(.declined(.notHere, "\(model) is not loaded on \(me)", revision: view.revision))
+        case .fail(.cannotPlace(.noPeerLeft)) where hop == .external && !copyGoneFrom.isEmpty:
+            readmitPeersWhoseCopyWentAway()
+            return nil
         case .fail(let routingFailure):
             self.routingFailure = routingFailure
             if hop != .external { return .fail(.declined(.loadFailed, routingFailure.description, revision: view.revision)) }
@@ -185,6 +193,9 @@ public struct RequestRoute: Sendable {
                 return nil
             }
             return .forward(peer, .loadLocal)
+        case .none(.noPeerLeft) where !copyGoneFrom.isEmpty:
+            readmitPeersWhoseCopyWentAway()
+            return nil
         case .none(let refusal):
             routingFailure = .cannotPlace(refusal)
             return .fail(.unavailable(refusal.description + tried(" (tried: ", ")")))
@@ -204,6 +215,7 @@ public struct RequestRoute: Sendable {
             recordLocal(copyFailure)
         case .declined(let peer, let outcome, let message, let revision):
             excluded.insert(peer)
+            if outcome == .notHere { copyGoneFrom.insert(peer) }
             if outcome != .notHere { problems.append("\(peer): \(message)") }
             if let revision { waitFor = max(waitFor ?? revision, revision) }
         case .unreachable(let peer, let reason, _):
@@ -235,9 +247,18 @@ public struct RequestRoute: Sendable {
                 conclusion = .fail(.declined(copyFailure.declineOutcome, copyFailure.description, revision: decidedAt))
             } else {
                 excluded.insert(me)
+                if case .removed = copyFailure { copyGoneFrom.insert(me) }
                 problems.append(copyFailure.description)
             }
         }
+    }
+
+    /// The placement that found no peer was not an attempt; the declines that filled
+    /// `copyGoneFrom` each spent one, so this cannot loop.
+    private mutating func readmitPeersWhoseCopyWentAway() {
+        excluded.subtract(copyGoneFrom)
+        copyGoneFrom.removeAll()
+        attempts -= 1
     }
 
     // MARK: Giving up

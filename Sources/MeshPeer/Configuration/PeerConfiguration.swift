@@ -21,6 +21,10 @@ public struct PeerConfiguration: Sendable {
     public var requestTimeout: Duration = MeshDefaults.requestTimeout
     public var loadTimeout: Duration = MeshDefaults.loadTimeout
     public var minChurnAge: Duration = MeshDefaults.minChurnAge
+    /// Evictions per second of models used within ``minChurnAge``; loads beyond it wait.
+    public var churnLimitPerSecond: Double = MeshDefaults.churnLimitPerSecond
+    public var maxLoadingConcurrency = MeshDefaults.maxLoadingConcurrency
+    public var evictionPolicy: LocalCache.Policy = .costAware
     public var failureExpiry: Duration = MeshDefaults.failureExpiry
     public var maxLoadFailures = MeshDefaults.maxLoadFailures
     public var maxAttempts = MeshDefaults.maxAttempts

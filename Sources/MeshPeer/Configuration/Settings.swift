@@ -69,7 +69,14 @@ public enum PeerSettings {
         },
         duration("request-timeout", \.requestTimeout, help: "Deadline for a request that sets none (mm-timeout-ms / grpc-timeout)"),
         duration("load-timeout", \.loadTimeout, help: "Longest a model load may take"),
-        duration("min-churn-age", \.minChurnAge, help: "Never evict a model used more recently than this to load another", allowZero: true),
+        duration("min-churn-age", \.minChurnAge,
+                 help: "Models used more recently than this are evicted only after every older one, and only as fast as --churn-limit allows", allowZero: true),
+        rate("churn-limit", \.churnLimitPerSecond, help: "Evictions per second of models used within --min-churn-age (loads beyond it wait)"),
+        count("max-loading-concurrency", \.maxLoadingConcurrency, help: "Model loads running at once on this peer; more queue, request loads first"),
+        Setting(name: "eviction-policy", help: "cost-aware (uses × load time ÷ size) or lru", defaultText: LocalCache.Policy.costAware.rawValue) { text, configuration throws(Problem) in
+            guard let policy = LocalCache.Policy(rawValue: text) else { throw Problem(description: "--eviction-policy must be cost-aware or lru, not \"\(TextLimit.clip(text))\"") }
+            configuration.evictionPolicy = policy
+        },
         duration("failure-expiry", \.failureExpiry, help: "How long a failed load keeps a peer from retrying that model"),
         count("max-load-failures", \.maxLoadFailures, help: "After this many recent failures a model answers with its last load error"),
         count("max-attempts", \.maxAttempts, help: "Routing attempts per request before giving up"),
