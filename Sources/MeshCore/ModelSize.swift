@@ -3,7 +3,9 @@
 /// a peer is never chosen for a copy on a size it would then refuse on another estimate.
 public enum ModelSize {
     /// The registration's hint, else the largest size a load measured (loaded copies on any
-    /// peer, or an earlier load on this one), else `defaultBytes`.
+    /// peer, or an earlier load on this one), else `defaultBytes` — but no more than the largest
+    /// peer's capacity: a guess must not refuse a model as "fits nowhere" that may well fit (the
+    /// load measures its real size).
     public static func planned(
         _ model: ModelID, record: ModelRecord, view: ClusterView, measuredHere: Int64? = nil, defaultBytes: Int64
     ) -> Int64 {
@@ -12,6 +14,8 @@ public enum ModelSize {
         for copy in view.copies(of: model).values where copy.state == .loaded {
             measured = max(measured ?? copy.sizeBytes, copy.sizeBytes)
         }
-        return measured ?? defaultBytes
+        if let measured { return measured }
+        let largest = view.peers.values.lazy.map(\.capacityBytes).max() ?? defaultBytes
+        return min(defaultBytes, largest)
     }
 }

@@ -98,6 +98,21 @@ import Testing
         #expect(route.attempts == 4)
     }
 
+    /// The default size is a guess: on peers smaller than it, a model without a size hint is
+    /// still placed (its load measures the real size); a hint larger than every peer is refused.
+    @Test func theDefaultSizeDoesNotRefuseAModelOnSmallPeers() {
+        let small = view(peers: ["a", "b"], records: ["a": peerRecord(capacity: 4 * MiB), "b": peerRecord(capacity: 6 * MiB)])
+        var route = route()
+        let action = next(&route, small)
+        #expect(action == .loadHere(decidedAt: small.revision) || action == .forward(peer("b"), .loadLocal), "\(action)")
+        #expect(ModelSize.planned(model("m"), record: modelRecord(), view: small, defaultBytes: 10 * MiB) == 6 * MiB)
+        var hinted = modelRecord()
+        hinted.sizeHintBytes = 10 * MiB
+        var refused = self.route()
+        guard case .fail(let error) = next(&refused, small, record: hinted) else { Issue.record("a 10 MiB hint was placed on 6 MiB peers"); return }
+        #expect(error.message.contains("fits nowhere"), "\(error.message)")
+    }
+
     /// A peer that failed (not just lost its copy) stays excluded.
     @Test func aFailedPeerIsNotReadmitted() {
         var view = view(peers: ["a", "b"])
