@@ -146,7 +146,7 @@ public final class PeerNode: Sendable {
             removalCooldown: min(.seconds(10), configuration.scaleDownAfter), placement: placement
         )
         scaling.defaultModelSizeBytes = configuration.defaultModelSizeBytes
-        router = RequestRouter(
+        var requestRouter = RequestRouter(
             peerID: configuration.peerID,
             settings: RequestRoute.Settings(
                 planner: RoutePlanner(placement: placement, maxLoadFailures: configuration.maxLoadFailures),
@@ -154,6 +154,13 @@ public final class PeerNode: Sendable {
             ),
             mirror: mirror, local: local, health: health, clock: clock, logger: logger
         )
+        if configuration.hopProbeAfter > .zero {
+            let http = forwarder.http
+            requestRouter.watchdog = HopWatchdog(probeAfter: configuration.hopProbeAfter) { peer, record in
+                await PeerProbe.answersAsLive(record, peer: peer, http: http)
+            }
+        }
+        self.router = requestRouter
         let router = self.router, forwarder = self.forwarder, loadTimeout = configuration.loadTimeout
         scaler = CopyScaler(
             peerID: configuration.peerID, policy: scaling, interval: configuration.scaleInterval,

@@ -1,3 +1,4 @@
+import Synchronization
 import EtcdGateway
 import MeshTestSupport
 import Testing
@@ -78,12 +79,19 @@ import Testing
     @Test func keepAliveStopsOnCancellation() async throws {
         try await withEtcd { _, etcd throws in
             let lease = try await etcd.grantLease(ttl: 10)
+            let renewals = Mutex(0)
             let task = Task {
                 var count = 0
-                for try await _ in etcd.keepAlive(lease.id, every: .milliseconds(50)) { count += 1 }
+                for try await _ in etcd.keepAlive(lease.id, every: .milliseconds(50)) {
+                    count += 1
+                    renewals.withLock { $0 = count }
+                }
                 return count
             }
-            try await Task.sleep(for: .milliseconds(400))
+            // Cancel once it has renewed twice (however long a busy machine takes), then the
+            // stream must end.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while renewals.withLock({ $0 }) < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             task.cancel()
             let count = try await task.value
             #expect(count >= 2)

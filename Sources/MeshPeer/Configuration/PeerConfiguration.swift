@@ -21,6 +21,9 @@ public struct PeerConfiguration: Sendable {
     public var requestTimeout: Duration = MeshDefaults.requestTimeout
     public var loadTimeout: Duration = MeshDefaults.loadTimeout
     public var minChurnAge: Duration = MeshDefaults.minChurnAge
+    /// A hop that waited this long has its peer's liveness probed (again every interval); a peer
+    /// that does not answer is treated as unreachable. Zero turns the probe off.
+    public var hopProbeAfter: Duration = .seconds(1)
     /// Evictions per second of models used within ``minChurnAge``; loads beyond it wait.
     public var churnLimitPerSecond: Double = MeshDefaults.churnLimitPerSecond
     public var maxLoadingConcurrency = MeshDefaults.maxLoadingConcurrency

@@ -15,6 +15,8 @@ public struct RequestRouter: Sendable {
     let health: PeerHealth
     let clock: any PeerClock
     let logger: Logger
+    /// Abandons hops to peers that stop answering (nil: a hop waits for its deadline).
+    var watchdog: HopWatchdog?
 
     public init(peerID: PeerID, settings: RequestRoute.Settings, mirror: ClusterMirror, local: LocalModels, health: PeerHealth,
                 clock: any PeerClock, logger: Logger) {
@@ -112,8 +114,12 @@ public struct RequestRouter: Sendable {
             case .forward(let target, let hop):
                 guard let peerRecord = view.peers[target] else { continue }
                 do {
+                    let excluded = route.excluded
+                    let send: @Sendable () async throws -> HopResult<Call.Reply> = {
+                        try await call.forward(to: target, at: peerRecord, hop: hop, modelID: model, excluded: excluded, deadline: deadline)
+                    }
                     let result = try await health.trackOutstanding(at: target) {
-                        try await call.forward(to: target, at: peerRecord, hop: hop, modelID: model, excluded: route.excluded, deadline: deadline)
+                        if let watchdog { try await watchdog.guarding(target, at: peerRecord, send) } else { try await send() }
                     }
                     switch result {
                     case .served(let reply):

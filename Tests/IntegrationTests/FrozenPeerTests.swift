@@ -1,0 +1,40 @@
+import Foundation
+import MeshTestSupport
+import Testing
+
+extension Integration {
+    /// A peer that stops answering without closing its sockets (SIGSTOP) is found out by its
+    /// hop's liveness probe: the request goes to another peer, which loads the model, instead of
+    /// waiting out the deadline; and the frozen peer is skipped until it answers again.
+    @Suite struct FrozenPeer {
+        @Test func aRequestForAFrozenHoldersModelIsServedElsewhereBeforeTheDeadline() async throws {
+            // A lease longer than the test, so only the probe can find the frozen peer out.
+            try await withMesh(peers: 3, arguments: ["--lease-ttl", "60s", "--request-timeout", "30s"]) { mesh in
+                let file = try mesh.syntheticModel("frozen-model")
+                #expect(try await mesh.peers[0].register("only-copy", storage: file).status == 201)
+                let first = try await mesh.peers[0].infer("only-copy")
+                #expect(first.status == 200)
+                let holderID = try #require(first.servedBy)
+                let holder = try #require(mesh.peers.first { $0.id == holderID })
+                let entry = try #require(mesh.peers.first { $0.id != holderID })
+                let pid = try #require(holder.pid)
+
+                kill(pid, SIGSTOP)
+                defer { kill(pid, SIGCONT) }
+                let started = ContinuousClock.now
+                let answer = try await entry.infer("only-copy")
+                let waited = ContinuousClock.now - started
+                // Without the probe the hop would wait for the whole deadline and answer 504: the
+                // lease (60 s) outlives the deadline (30 s), so nothing else can end the wait.
+                #expect(answer.status == 200, "\(answer.error ?? "") after \(waited)")
+                #expect(answer.servedBy != holderID)
+                print("frozen holder: served elsewhere after \(waited)")
+                // The next request skips the frozen peer at once (quarantined).
+                let again = try await entry.infer("only-copy")
+                #expect(again.status == 200)
+                #expect(again.servedBy != holderID)
+                kill(pid, SIGCONT)
+            }
+        }
+    }
+}
