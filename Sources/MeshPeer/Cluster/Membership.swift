@@ -22,6 +22,8 @@ public final class Membership: Service, Sendable {
         var record: PeerRecord
         var lease: LeaseID = .none
         var registered = false
+        /// When etcd last confirmed the lease (registration or renewal).
+        var confirmedAt = ContinuousClock.now
     }
 
     public init(peerID: PeerID, record: PeerRecord, store: any MeshStore, leaseTTL: Int64, logger: Logger) {
@@ -34,7 +36,12 @@ public final class Membership: Service, Sendable {
 
     public var lease: LeaseID { state.withLock { $0.lease } }
     public var record: PeerRecord { state.withLock { $0.record } }
-    public var isRegistered: Bool { state.withLock { $0.registered } }
+    /// Registered, and etcd confirmed the lease within one TTL: a peer cut off from etcd longer
+    /// than that has been dropped by the other peers (its lease expired) and says it is not
+    /// ready, so a Service stops sending it clients, until it is registered again.
+    public var isRegistered: Bool {
+        state.withLock { $0.registered && ContinuousClock.now - $0.confirmedAt < .seconds(ttl) }
+    }
 
     /// Called with the new lease after the peer re-registered under it.
     public func onLeaseRenewed(_ handler: @escaping @Sendable (LeaseID) async -> Void) {
@@ -79,6 +86,7 @@ public final class Membership: Service, Sendable {
         state.withLock {
             $0.lease = grant.lease
             $0.registered = true
+            $0.confirmedAt = .now
         }
         registration.succeed(())
         logger.info("registered in etcd", metadata: ["peer": "\(peerID)", "lease": "\(grant.lease)", "ttl": "\(grant.ttl)"])
@@ -129,6 +137,7 @@ public final class Membership: Service, Sendable {
             let lease = self.lease
             do {
                 _ = try await store.renewLease(lease)
+                state.withLock { $0.confirmedAt = .now }
                 if let since = failedSince {
                     logger.info("etcd reachable again; lease kept", metadata: ["outage": "\(ContinuousClock.now - since)"])
                 }
