@@ -74,7 +74,8 @@ struct Churn: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Zipf exponents, one run each (0: uniform)") var skews: [Double] = [1.1, 0.8, 0]
     @Option(help: "Closed-loop clients") var clients = 32
     @Option(help: "Concurrent requests for the new model after the run") var burst = 50
-    @Option(parsing: .upToNextOption, help: "Flags added to every peer, e.g. --peer-arguments --eviction-policy lru") var peerArguments: [String] = []
+    @Option(parsing: .unconditional, help: "Flags added to every peer, as one word list, e.g. --peer-arguments '--eviction-policy lru'")
+    var peerArguments: String = ""
     @Flag(help: "Do not write the Markdown file") var dryRun = false
 
     func run() async throws {
@@ -84,7 +85,7 @@ struct Churn: AsyncParsableCommand {
         options.skews = skews
         options.clients = clients
         options.burst = burst
-        options.peerArguments = peerArguments
+        options.peerArguments = peerArguments.split(whereSeparator: \.isWhitespace).map(String.init)
         let results = try await ChurnBench.run(options) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
