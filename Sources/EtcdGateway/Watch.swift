@@ -194,7 +194,7 @@ enum WatchLine {
         }
         if result.created == true {
             // Watching "from now": everything up to the creation revision counts as seen.
-            if nextRevision == 0 { nextRevision = headerRevision + 1 }
+            if nextRevision == 0 { nextRevision = try after(headerRevision, endpoint: endpoint) }
             return .result(nil)
         }
         let resumeAfter = nextRevision
@@ -203,15 +203,24 @@ enum WatchLine {
             return WatchEvent(kind: wire.type == "DELETE" ? .delete : .put, kv: kv, previous: wire.prev_kv?.keyValue)
         }
         if let last = events.last {
-            nextRevision = last.kv.modRevision + 1
+            nextRevision = try after(last.kv.modRevision, endpoint: endpoint)
             return .result(WatchBatch(revision: last.kv.modRevision, events: events))
         }
         if result.events?.isEmpty ?? true, headerRevision >= nextRevision {
             // A progress report: nothing in range changed up to the header's revision.
-            nextRevision = headerRevision + 1
+            nextRevision = try after(headerRevision, endpoint: endpoint)
             return .result(WatchBatch(revision: headerRevision, events: []))
         }
         return .result(nil)
+    }
+
+    /// The revision to resume from after `revision`. etcd's revisions stay far below Int64.max;
+    /// one at the maximum comes from a broken or hostile server, and must not trap the peer.
+    static func after(_ revision: Int64, endpoint: String) throws -> Int64 {
+        guard revision < .max else {
+            throw EtcdError.malformedResponse(endpoint: endpoint, detail: "watch: revision \(revision) has no successor")
+        }
+        return revision + 1
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 import MeshCore
 
 /// etcd JSON gateway answers, read as the client reads each kind (range, put, delete, txn,
-/// an error body, a watch stream from revision 1), and the keys and records in them read as
+/// an error body, a watch stream from now and from revision 1), and the keys and records in them read as
 /// the peer's mirror reads them (`EtcdMeshStore.event(for:deleted:)`) into a cluster view.
 /// Input: the response body; every reading is tried on it. The outcome is the range reading's
 /// (the mirror's main read) or, for a body of complete lines, the watch reading's.
@@ -28,19 +28,22 @@ enum EtcdTarget {
         attempt("delete") { try ResponseDecoding.delete(input).previous }
         attempt("txn") { try ResponseDecoding.txn(input).ranges.flatMap(\.kvs) }
         var batchCount = 0
-        let watch = attempt("watch") {
-            let batches = try ResponseDecoding.watch(input, from: 1)
-            var last: Int64 = 0
-            for batch in batches {
-                invariant(batch.revision > last, "watch batches went back from revision \(last) to \(batch.revision)")
-                last = batch.revision
-            }
-            batchCount = batches.count
-            return batches.flatMap { $0.events.map(\.kv) }
-        }
+        // From 0 the watch starts "from now" (the creation answer sets where); from 1 it resumes.
+        let fromNow = attempt("watch from now") { try watchEvents(input, from: 0, count: &batchCount) }
+        let resumed = attempt("watch from 1") { try watchEvents(input, from: 1, count: &batchCount) }
+        let watch = fromNow || resumed
         _ = ResponseDecoding.error(input, status: 500, requestedRevision: 1)
         view.advance(to: Int64(input.count))
         return range || (watch && batchCount > 0) ? .accepted : .refused(refusals.joined(separator: "; "))
+    }
+
+    static func watchEvents(_ input: [UInt8], from revision: Int64, count: inout Int) throws -> [KeyValue] {
+        let batches = try ResponseDecoding.watch(input, from: revision)
+        for (earlier, later) in zip(batches, batches.dropFirst()) {
+            invariant(later.revision > earlier.revision, "watch batches went back from revision \(earlier.revision) to \(later.revision)")
+        }
+        count += batches.count
+        return batches.flatMap { $0.events.map(\.kv) }
     }
 
     /// One key-value as the mirror takes it: unknown keys and unreadable records are skipped.

@@ -11,14 +11,12 @@ enum GRPCTarget {
             return .refused("routing scan: \(error)")
         }
         // Clients decode responses the same way.
-        if let response = try? Inference_ModelInferResponse(serializedBytes: input) {
-            _ = try? InferenceResponse(protobuf: response)
-        }
+        let response = (try? Inference_ModelInferResponse(serializedBytes: input)).flatMap { try? InferenceResponse(protobuf: $0) }
         let message: Inference_ModelInferRequest
         do {
             message = try Inference_ModelInferRequest(serializedBytes: input)
         } catch {
-            return .refused("protobuf: \(error)")
+            return response == nil ? .refused("protobuf: \(error)") : .accepted
         }
         do {
             let request = try InferenceRequest(protobuf: message)
@@ -28,7 +26,7 @@ enum GRPCTarget {
             }
             return .accepted
         } catch {
-            return .refused("\(error)")
+            return response == nil ? .refused("\(error)") : .accepted
         }
     }
 }

