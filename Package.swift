@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "OpenInference", targets: ["OpenInference"]),
         .library(name: "ModelStorage", targets: ["ModelStorage"]),
         .library(name: "ONNXEngine", targets: ["ONNXEngine"]),
+        // The decoders a peer runs on bytes from outside, as functions of bytes (Fuzz/ builds them into libFuzzer targets).
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
         .executable(name: "modelmesh", targets: ["modelmesh"]),
         .executable(name: "meshctl", targets: ["meshctl"]),
         .executable(name: "mesh-simulate", targets: ["mesh-simulate"]),
@@ -68,13 +70,15 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             ]
         ),
+        // The load-report messages peers gossip, and how a peer reads another's.
+        .target(name: "MeshGossip", dependencies: ["MeshCore"]),
         // The ModelRuntime SPI and the built-in runtimes.
         .target(name: "ModelRuntimes", dependencies: ["MeshCore", "OpenInference", "ONNXEngine"]),
         // The shell: registration, mirror, local models, routing, forwarding, HTTP and gRPC servers.
         .target(
             name: "MeshPeer",
             dependencies: [
-                "MeshCore", "EtcdGateway", "OpenInference", "ModelRuntimes", "ModelStorage", "OpenInferenceGRPC", "MeshManagementGRPC",
+                "MeshCore", "MeshGossip", "EtcdGateway", "OpenInference", "ModelRuntimes", "ModelStorage", "OpenInferenceGRPC", "MeshManagementGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -186,6 +190,11 @@ let package = Package(
             name: "mesh-simulate",
             dependencies: ["MeshSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // One function per fuzz target: each decoder a peer runs on untrusted bytes, called as the peer calls it.
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["MeshCore", "MeshGossip", "OpenInference", "OpenInferenceGRPC", "EtcdGateway", "ONNXEngine"]
+        ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"]),
         .testTarget(name: "MeshSimulationTests", dependencies: ["MeshSimulation", "MeshCore"]),
         // Open- and closed-loop REST and gRPC load against peers, latencies in an HdrHistogram.
@@ -240,6 +249,8 @@ let package = Package(
             exclude: ["Scripts"]
         ),
         .testTarget(name: "ONNXEngineTests", dependencies: ["ONNXEngine"], exclude: ["Fixtures"]),
+        // Replays Fuzz/Seeds and Fuzz/Regressions through the fuzz targets in the normal build.
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
         .testTarget(
             name: "ModelStorageTests",
             dependencies: [

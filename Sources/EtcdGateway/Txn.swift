@@ -27,7 +27,8 @@ public struct Compare: Sendable, Hashable {
     public static func present(_ key: String) -> Compare { Compare(.key(key), .createRevision(0), .greater) }
     /// No key in `range` was created or changed after `revision`.
     public static func unchangedSince(_ range: KeyRange, revision: Int64) -> Compare {
-        Compare(range, .modRevision(revision + 1), .less)
+        // Saturating: the revision came from etcd, and a hostile maximum must not trap.
+        Compare(range, .modRevision(revision == .max ? revision : revision + 1), .less)
     }
 
     var wire: WireCompare {

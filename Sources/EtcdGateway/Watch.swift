@@ -159,45 +159,68 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         }
 
         private mutating func handle(line: [UInt8]) throws -> WatchBatch? {
-            guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { return nil }
-            let message: WireWatchMessage
-            do {
-                message = try JSONDecoder().decode(WireWatchMessage.self, from: Data(line))
-            } catch {
-                throw EtcdError.malformedResponse(endpoint: streamEndpoint, detail: "watch: \(error)")
-            }
-            if let error = message.error {
-                throw EtcdClient.mapServerError(endpoint: streamEndpoint, code: error.code ?? -1, message: error.text, requestedRevision: nextRevision)
-            }
-            guard let result = message.result else { return nil }
+            guard case .result(let batch) = try WatchLine.read(line, endpoint: streamEndpoint, nextRevision: &nextRevision) else { return nil }
             backoff = nil
-            let headerRevision = result.header.header.revision
-            if let compact = result.compact_revision?.value, compact > 0 {
-                throw EtcdError.compacted(requestedRevision: nextRevision, compactRevision: compact)
-            }
-            if result.canceled == true {
-                throw EtcdError.server(endpoint: streamEndpoint, code: -1, message: "watch cancelled: \(result.cancel_reason ?? "no reason given")")
-            }
-            if result.created == true {
-                // Watching "from now": everything up to the creation revision counts as seen.
-                if nextRevision == 0 { nextRevision = headerRevision + 1 }
-                return nil
-            }
-            let events = (result.events ?? []).compactMap { wire -> WatchEvent? in
-                guard let kv = wire.kv?.keyValue, kv.modRevision >= nextRevision else { return nil }
-                return WatchEvent(kind: wire.type == "DELETE" ? .delete : .put, kv: kv, previous: wire.prev_kv?.keyValue)
-            }
-            if let last = events.last {
-                nextRevision = last.kv.modRevision + 1
-                return WatchBatch(revision: last.kv.modRevision, events: events)
-            }
-            if result.events?.isEmpty ?? true, headerRevision >= nextRevision {
-                // A progress report: nothing in range changed up to the header's revision.
-                nextRevision = headerRevision + 1
-                return WatchBatch(revision: headerRevision, events: [])
-            }
-            return nil
+            return batch
         }
+    }
+}
+
+/// What one line of a watch stream says, and the revision the watch resumes from after it.
+enum WatchLine {
+    /// A blank line or a message without a result.
+    case nothing
+    /// A result from etcd: a batch to deliver, or nil for one that delivers nothing (created, seen).
+    case result(WatchBatch?)
+
+    static func read(_ line: [UInt8], endpoint: String, nextRevision: inout Int64) throws -> WatchLine {
+        guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { return .nothing }
+        let message: WireWatchMessage
+        do {
+            message = try JSONDecoder().decode(WireWatchMessage.self, from: Data(line))
+        } catch {
+            throw EtcdError.malformedResponse(endpoint: endpoint, detail: "watch: \(error)")
+        }
+        if let error = message.error {
+            throw EtcdClient.mapServerError(endpoint: endpoint, code: error.code ?? -1, message: error.text, requestedRevision: nextRevision)
+        }
+        guard let result = message.result else { return .nothing }
+        let headerRevision = result.header.header.revision
+        if let compact = result.compact_revision?.value, compact > 0 {
+            throw EtcdError.compacted(requestedRevision: nextRevision, compactRevision: compact)
+        }
+        if result.canceled == true {
+            throw EtcdError.server(endpoint: endpoint, code: -1, message: "watch cancelled: \(result.cancel_reason ?? "no reason given")")
+        }
+        if result.created == true {
+            // Watching "from now": everything up to the creation revision counts as seen.
+            if nextRevision == 0 { nextRevision = try after(headerRevision, endpoint: endpoint) }
+            return .result(nil)
+        }
+        let resumeAfter = nextRevision
+        let events = (result.events ?? []).compactMap { wire -> WatchEvent? in
+            guard let kv = wire.kv?.keyValue, kv.modRevision >= resumeAfter else { return nil }
+            return WatchEvent(kind: wire.type == "DELETE" ? .delete : .put, kv: kv, previous: wire.prev_kv?.keyValue)
+        }
+        if let last = events.last {
+            nextRevision = try after(last.kv.modRevision, endpoint: endpoint)
+            return .result(WatchBatch(revision: last.kv.modRevision, events: events))
+        }
+        if result.events?.isEmpty ?? true, headerRevision >= nextRevision {
+            // A progress report: nothing in range changed up to the header's revision.
+            nextRevision = try after(headerRevision, endpoint: endpoint)
+            return .result(WatchBatch(revision: headerRevision, events: []))
+        }
+        return .result(nil)
+    }
+
+    /// The revision to resume from after `revision`. etcd's revisions stay far below Int64.max;
+    /// one at the maximum comes from a broken or hostile server, and must not trap the peer.
+    static func after(_ revision: Int64, endpoint: String) throws -> Int64 {
+        guard revision < .max else {
+            throw EtcdError.malformedResponse(endpoint: endpoint, detail: "watch: revision \(revision) has no successor")
+        }
+        return revision + 1
     }
 }
 

@@ -1,5 +1,6 @@
 import Logging
 import MeshCore
+import MeshGossip
 import ServiceLifecycle
 import Synchronization
 

@@ -22,7 +22,7 @@ extension EtcdMeshStore {
     }
 
     public func changes(after revision: Int64) -> AsyncThrowingStream<StoreBatch, any Error> {
-        let watch = etcd(watch: .prefix(layout.root), from: revision + 1)
+        let watch = etcd(watch: .prefix(layout.root), from: revision.addingSaturating(1))
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
