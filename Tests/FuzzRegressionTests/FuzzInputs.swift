@@ -1,5 +1,6 @@
 import Foundation
 import FuzzTargets
+import Testing
 
 /// The inputs kept under Fuzz/: seeds and the inputs fuzzers crashed on, per target.
 struct FuzzInput: CustomTestStringConvertible, Sendable {
