@@ -20,10 +20,7 @@ enum GRPCTarget {
         }
         do {
             let request = try InferenceRequest(protobuf: message)
-            for tensor in request.inputs {
-                invariant(tensor.storedElementCount == tensor.elementCount,
-                          "input '\(tensor.name)' has shape \(tensor.shape) but \(tensor.storedElementCount) elements")
-            }
+            checkTensorsFillTheirShapes(request)
             return .accepted
         } catch {
             return response == nil ? .refused("\(error)") : .accepted

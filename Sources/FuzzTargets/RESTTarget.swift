@@ -13,10 +13,7 @@ enum RESTTarget {
         _ = try? RESTDecoding.json(body)
         do {
             let request = try RESTDecoding.request(body, jsonLength: jsonLength)
-            for tensor in request.inputs {
-                invariant(tensor.storedElementCount == tensor.elementCount,
-                          "input '\(tensor.name)' has shape \(tensor.shape) but \(tensor.storedElementCount) elements")
-            }
+            checkTensorsFillTheirShapes(request)
             return .accepted
         } catch {
             return response == nil ? .refused("\(error)") : .accepted
