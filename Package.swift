@@ -236,7 +236,7 @@ let package = Package(
         .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference", "MeshCore"]),
         .testTarget(name: "OpenInferenceGRPCTests", dependencies: ["OpenInferenceGRPC", "OpenInference", "MeshCore"]),
         .testTarget(name: "ModelRuntimesTests", dependencies: ["ModelRuntimes", "OpenInference", "MeshCore"]),
-        .testTarget(name: "MeshPeerTests", dependencies: ["MeshPeer", "MeshCore", "OpenInference"]),
+        .testTarget(name: "MeshPeerTests", dependencies: ["MeshPeer", "MeshCore", "OpenInference", "MeshTestSupport", "EtcdGateway"]),
         // Multi-process tests: real etcd, real peer processes, real sockets.
         .testTarget(
             name: "IntegrationTests",

@@ -114,6 +114,13 @@ public struct ScalingPolicy: Sendable {
             return (decision(.add, targets, "\(copies.count) of minCopies \(record.minCopies) copies"), state)
         }
 
+        // Above maxCopies (a partition healed and a peer that was cut off restored its records):
+        // remove one at once, whatever the traffic.
+        if let maxCopies = record.maxCopies, loaded.count > maxCopies, copies.count == loaded.count {
+            state.hotSince = nil
+            return (decision(.remove, [fullestHolder(of: loaded.keys, view: view)], "\(loaded.count) copies, above maxCopies \(maxCopies)"), state)
+        }
+
         // Hot: add copies, once copies still loading have landed.
         let copyCount = Double(max(1, copies.count))
         let perCopy: Double = total / copyCount
@@ -144,17 +151,21 @@ public struct ScalingPolicy: Sendable {
         let idle = now - state.lastBusy
         let cooled = state.lastRemoval.map { now - $0 >= removalCooldown } ?? true
         if loaded.count > floor, copies.count == loaded.count, idle >= scaleDownAfter, cooled {
-            // The copy on the fullest peer goes first: its memory is worth most.
-            let victim = loaded.keys.min { a, b in
-                let freeA = (view.peers[a]?.capacityBytes ?? 0) - view.holdings(of: a).bytes
-                let freeB = (view.peers[b]?.capacityBytes ?? 0) - view.holdings(of: b).bytes
-                return (freeA, a) < (freeB, b)
-            }!
+            let victim = fullestHolder(of: loaded.keys, view: view)
             state.lastRemoval = now
             let why = "idle for \(Int(idle.seconds)) s (\(Formatting.decimal(total, 2)) requests/s, idle below \(Formatting.decimal(idleRequestsPerSecond, 2))); \(loaded.count) copies, floor \(floor)"
             return (decision(.remove, [victim], why), state)
         }
         return (nil, state)
+    }
+
+    /// The copy on the fullest peer goes first: its memory is worth most.
+    private func fullestHolder(of holders: some Collection<PeerID>, view: ClusterView) -> PeerID {
+        holders.min { a, b in
+            let freeA = (view.peers[a]?.capacityBytes ?? 0) - view.holdings(of: a).bytes
+            let freeB = (view.peers[b]?.capacityBytes ?? 0) - view.holdings(of: b).bytes
+            return (freeA, a) < (freeB, b)
+        }!
     }
 
     private func place(_ model: ModelID, record: ModelRecord, view: ClusterView, count: Int, now: MeshTime) -> [PeerID] {

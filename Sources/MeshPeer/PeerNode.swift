@@ -103,7 +103,8 @@ public final class PeerNode: Sendable {
         self.clock = clock
         metrics = MeshMetrics(perModel: configuration.perModelMetrics)
         health = PeerHealth(quarantine: configuration.peerQuarantine)
-        mirror = ClusterMirror(store: store, recordCacheSize: configuration.recordCacheSize, logger: logger)
+        mirror = ClusterMirror(store: store, recordCacheSize: configuration.recordCacheSize,
+                               watchCheckInterval: configuration.watchCheckInterval, logger: logger)
         let record = PeerRecord(
             httpAddress: configuration.httpAddress, grpcAddress: configuration.grpcAddress, zone: configuration.zone,
             labels: configuration.labels, capacityBytes: configuration.capacityBytes, version: configuration.version,
@@ -155,9 +156,10 @@ public final class PeerNode: Sendable {
             mirror: mirror, local: local, health: health, clock: clock, logger: logger
         )
         if configuration.hopProbeAfter > .zero {
-            let http = forwarder.http
-            requestRouter.watchdog = HopWatchdog(probeAfter: configuration.hopProbeAfter) { peer, record in
-                await PeerProbe.answersAsLive(record, peer: peer, http: http)
+            let http = forwarder.http, probeTimeout = configuration.hopProbeTimeout
+            let budgets = HopBudgets(floor: configuration.hopProbeFloor, ceiling: configuration.hopProbeAfter)
+            requestRouter.watchdog = HopWatchdog(budgets: budgets) { peer, record in
+                await PeerProbe.answersAsLive(record, peer: peer, http: http, timeout: probeTimeout)
             }
         }
         self.router = requestRouter
@@ -271,6 +273,8 @@ public final class PeerNode: Sendable {
                 .init(service: membership),
                 .init(service: gossip),
                 .init(service: scaler),
+                .init(service: CopyAuditor(peerID: peerID, interval: configuration.copyAuditInterval, local: local, mirror: mirror,
+                                           registered: { [membership] in membership.isRegistered })),
                 .init(service: app),
             ] + grpc + [
                 .init(service: vmodelTransitions),

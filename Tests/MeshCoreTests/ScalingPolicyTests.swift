@@ -43,6 +43,24 @@ import Testing
         #expect(decision?.peers == [peer("c")])
     }
 
+    /// After a partition heals, a peer that was cut off may restore its copy record beside the
+    /// copies the others loaded meanwhile: the excess goes at once, busy or not.
+    @Test func copiesAboveMaxCopiesAreRemovedAtOnce() {
+        var view = view(peers: ["a", "b", "c"])
+        var two = view
+        for holder in ["a", "b", "c"] { view.addCopy(m, on: peer(holder)) }
+        let clock = FakeClock()
+        let state = ScalingPolicy.State(lastBusy: clock.now)
+        let decision = policy.decide(model: m, record: modelRecord(maxCopies: 2), view: view, rates: rates(["a": 100, "b": 100, "c": 100]),
+                                     state: state, now: clock.now).0
+        #expect(decision?.action == .remove)
+        #expect(decision?.peers.count == 1)
+        #expect(decision?.reason == "3 copies, above maxCopies 2")
+        // At maxCopies nothing is removed while the model is busy.
+        for holder in ["a", "b"] { two.addCopy(m, on: peer(holder)) }
+        #expect(policy.decide(model: m, record: modelRecord(maxCopies: 2), view: two, rates: rates(["a": 100, "b": 100]), state: state, now: clock.now).0 == nil)
+    }
+
     @Test func perModelThresholdOverridesTheDefault() {
         var view = view(peers: ["a", "b"])
         view.addCopy(m, on: peer("a"))

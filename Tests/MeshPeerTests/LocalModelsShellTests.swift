@@ -36,7 +36,7 @@ import Testing
         let model = try await register("m", in: store, clock: clock)
         try await peer.running { () async throws in
             let view = peer.mirror.view
-            try await store.putCopy(model, on: try PeerID("b"), record: CopyRecord(state: .loading, since: clock.now, sizeBytes: 1), lease: .none)
+            _ = try await store.putCopy(model, on: try PeerID("b"), record: CopyRecord(state: .loading, since: clock.now, sizeBytes: 1), lease: .none)
             do {
                 try await peer.local.load(model, record: try #require(try await store.modelRecord(model)), view: view, until: .now + .seconds(5))
                 Issue.record("claimed over another peer's copy")

@@ -449,8 +449,9 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     public mutating func stopAcceptingLoads() { acceptingLoads = false }
 
     /// Every copy's record as it should be, to write again under a new lease.
-    public func recordsToRestore() -> [Action] {
+    public func recordsToRestore(of models: Set<ModelID>? = nil) -> [Action] {
         copies.sorted { $0.key < $1.key }.compactMap { model, copy in
+            if let models, !models.contains(model) { return nil }
             let size = cache.entry(model)?.sizeBytes ?? 0
             switch copy.phase {
             case .loaded: return .putRecord(model, loadedRecord(copy, sizeBytes: size))
@@ -458,6 +459,20 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
             case .claiming, .draining: return nil
             }
         }
+    }
+
+    /// The copies whose record the store should have (queued, loading, loaded), and those whose
+    /// record is being written or deleted (claiming, draining), for ``CopyAudit``.
+    public func auditedCopies() -> (holding: Set<ModelID>, settling: Set<ModelID>) {
+        var holding: Set<ModelID> = [], settling: Set<ModelID> = []
+        for (model, copy) in copies {
+            switch copy.phase {
+            case .queued, .loading, .loaded: holding.insert(model)
+            case .claiming, .draining: settling.insert(model)
+            }
+        }
+        settling.formUnion(draining.values.map(\.model))
+        return (holding, settling)
     }
 
     /// Deletes every copy record (leaving): routing stops sending work here while the models

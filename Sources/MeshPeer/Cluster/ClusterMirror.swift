@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import MeshCore
 import ServiceLifecycle
@@ -26,6 +27,8 @@ public enum MirrorEvent: Sendable, Hashable {
 public final class ClusterMirror: Service, Sendable {
     public let store: any MeshStore
     let logger: Logger
+    /// How often the watch is checked against the store (zero: never); see ``watchForSilence``.
+    let watchCheckInterval: Duration
     private let state: Mutex<State>
     private let listeners: Mutex<[@Sendable (MirrorEvent) -> Void]> = Mutex([])
 
@@ -44,9 +47,10 @@ public final class ClusterMirror: Service, Sendable {
         var promise: Promise<Void>
     }
 
-    public init(store: any MeshStore, recordCacheSize: Int = 10_000, logger: Logger) {
+    public init(store: any MeshStore, recordCacheSize: Int = 10_000, watchCheckInterval: Duration = .zero, logger: Logger) {
         self.store = store
         self.logger = logger
+        self.watchCheckInterval = watchCheckInterval
         self.state = Mutex(State(models: RecordCache(capacity: recordCacheSize), vmodels: RecordCache(capacity: recordCacheSize)))
     }
 
@@ -172,11 +176,14 @@ public final class ClusterMirror: Service, Sendable {
             do {
                 let revision = try await resync()
                 backoff = .milliseconds(100)
-                for try await batch in store.changes(after: revision) {
-                    apply(batch)
-                }
+                try await follow(from: revision)
             } catch StoreFailure.historyCompacted {
                 logger.warning("the store compacted history the mirror needed; re-reading the cluster")
+            } catch let stale as WatchWentSilent {
+                logger.warning("the etcd watch went silent while etcd moved on; re-reading the cluster", metadata: [
+                    "mirror_revision": "\(stale.mirrorRevision)", "etcd_revision": "\(stale.storeRevision)",
+                ])
+                Counter(label: "modelmesh_etcd_watch_restarts_total").increment()
             } catch is CancellationError {
                 return
             } catch {
@@ -235,6 +242,16 @@ public final class ClusterMirror: Service, Sendable {
         }
         for waiter in waiters { waiter.succeed(()) }
         notify(events)
+    }
+
+    /// Marks the view as current up to `revision` when it is known that nothing it follows
+    /// changed in between.
+    func advance(to revision: Int64) {
+        let waiters = state.withLock { state in
+            state.view.advance(to: revision)
+            return satisfiedWaiters(&state)
+        }
+        for waiter in waiters { waiter.succeed(()) }
     }
 
     private func notify(_ events: [MirrorEvent]) {

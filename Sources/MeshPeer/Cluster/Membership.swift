@@ -59,20 +59,40 @@ public final class Membership: Service, Sendable {
         }
     }
 
-    /// Registers the peer. Refuses when another live peer has the same id; a record left by a
-    /// dead predecessor (same id, not answering) is removed with its lease, which also drops the
-    /// copies it claimed.
+    /// Registers the peer. Refuses when another live peer has the same id. A record left by a
+    /// predecessor (same id, not answering) is removed with its lease, which also drops the
+    /// copies it claimed, when the predecessor had this process's address (this process holds
+    /// that port, so the other is gone); one elsewhere may be frozen rather than dead, so its
+    /// lease is left to expire while it stays silent.
     public func register(http: HTTPClient) async throws {
         if let existing = try await store.peer(peerID), existing.record.instance != record.instance {
             if await PeerProbe.answersAsLive(existing.record, peer: peerID, http: http) {
                 throw StartError.duplicate(peer: peerID, address: existing.record.httpAddress, started: existing.record.startTime)
             }
-            logger.info("removing the record of a previous, unreachable peer with this id", metadata: [
-                "address": "\(existing.record.httpAddress)", "lease": "\(existing.lease)",
-            ])
-            try await store.revokeLease(existing.lease)
+            if existing.record.httpAddress == record.httpAddress {
+                logger.info("removing the record of a previous peer with this id and address", metadata: [
+                    "address": "\(existing.record.httpAddress)", "lease": "\(existing.lease)",
+                ])
+                try await store.revokeLease(existing.lease)
+            } else {
+                try await waitForLeaseToExpire(of: existing, http: http)
+            }
         }
         try await registerWithNewLease()
+    }
+
+    /// Waits until the silent predecessor's record is gone with its lease; throws when it
+    /// answers again meanwhile (it was frozen, and is alive).
+    private func waitForLeaseToExpire(of existing: (record: PeerRecord, lease: LeaseID), http: HTTPClient) async throws {
+        logger.warning("a previous peer with this id does not answer; waiting for its lease to expire", metadata: [
+            "address": "\(existing.record.httpAddress)", "lease": "\(existing.lease)",
+        ])
+        while let current = try await store.peer(peerID), current.lease == existing.lease {
+            try await Task.sleep(for: .seconds(1))
+            if await PeerProbe.answersAsLive(existing.record, peer: peerID, http: http) {
+                throw StartError.duplicate(peer: peerID, address: existing.record.httpAddress, started: existing.record.startTime)
+            }
+        }
     }
 
     private func registerWithNewLease() async throws {
@@ -185,10 +205,10 @@ public final class Membership: Service, Sendable {
 
 /// Asks a peer's health route whether it is alive and who it is.
 enum PeerProbe {
-    static func answersAsLive(_ record: PeerRecord, peer: PeerID, http: HTTPClient) async -> Bool {
+    static func answersAsLive(_ record: PeerRecord, peer: PeerID, http: HTTPClient, timeout: Duration = .seconds(2)) async -> Bool {
         var request = HTTPClientRequest(url: "http://\(record.httpAddress)/v2/health/live")
         request.method = .GET
-        guard let response = try? await http.execute(request, timeout: .seconds(2)) else { return false }
+        guard let response = try? await http.execute(request, timeout: .milliseconds(timeout.milliseconds)) else { return false }
         _ = try? await response.body.collect(upTo: 1 << 16)
         // The instance tells the recorded process from a new one at the same address (ourselves,
         // restarted on the same port).

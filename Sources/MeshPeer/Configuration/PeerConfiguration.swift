@@ -21,9 +21,19 @@ public struct PeerConfiguration: Sendable {
     public var requestTimeout: Duration = MeshDefaults.requestTimeout
     public var loadTimeout: Duration = MeshDefaults.loadTimeout
     public var minChurnAge: Duration = MeshDefaults.minChurnAge
-    /// A hop that waited this long has its peer's liveness probed (again every interval); a peer
-    /// that does not answer is treated as unreachable. Zero turns the probe off.
+    /// A hop that waited as long as the model's answers normally take (at least
+    /// ``hopProbeFloor``, at most this) has its peer's liveness probed, again every interval; a
+    /// peer that does not answer within ``hopProbeTimeout`` is treated as unreachable. Zero
+    /// turns the probe off.
     public var hopProbeAfter: Duration = .seconds(1)
+    /// The least a hop waits before its peer is probed, however fast the model usually answers.
+    public var hopProbeFloor: Duration = .milliseconds(200)
+    /// How long a probed peer has to answer its liveness route.
+    public var hopProbeTimeout: Duration = .milliseconds(500)
+    /// How often the etcd watch is checked for silence while etcd moves on (zero: never).
+    public var watchCheckInterval: Duration = .seconds(5)
+    /// How often this peer's copy records in etcd are reconciled with what it holds (zero: never).
+    public var copyAuditInterval: Duration = .seconds(30)
     /// Evictions per second of models used within ``minChurnAge``; loads beyond it wait.
     public var churnLimitPerSecond: Double = MeshDefaults.churnLimitPerSecond
     public var maxLoadingConcurrency = MeshDefaults.maxLoadingConcurrency

@@ -29,7 +29,7 @@ public final class LocalModels: Service, Sendable {
     let logger: Logger
     let leaseProvider: @Sendable () -> LeaseID
 
-    private let state: Mutex<State>
+    let state: Mutex<State>
     /// Whether a thrashing episode is under way (for logging it once).
     private let thrashing = Mutex(false)
     private let jobs: AsyncStream<Job>.Continuation
@@ -41,6 +41,7 @@ public final class LocalModels: Service, Sendable {
         var waiting: [UInt64: Promise<any LoadedModel>] = [:]
         /// Completed (and replaced) whenever memory may have been freed, for loads waiting for room.
         var roomChanged = Promise<Void>()
+        var audit = CopyAudit()
     }
 
     enum Job: Sendable {
@@ -361,7 +362,7 @@ public final class LocalModels: Service, Sendable {
 
     // MARK: Carrying out the ledger's actions
 
-    private func perform(_ actions: [CopyLedger<any LoadedModel>.Action], lease: LeaseID? = nil) async {
+    func perform(_ actions: [CopyLedger<any LoadedModel>.Action], lease: LeaseID? = nil) async {
         guard !actions.isEmpty else { return }
         for action in actions {
             switch action {
@@ -373,10 +374,13 @@ public final class LocalModels: Service, Sendable {
                 jobs.yield(.load(model, record, token: token))
             case .putRecord(let model, let record):
                 await storeWrite("write the copy record", model) {
-                    try await store.putCopy(model, on: peerID, record: record, lease: lease ?? leaseProvider())
+                    let outcome = try await store.putCopy(model, on: peerID, record: record, lease: lease ?? leaseProvider())
+                    copyRecordNotWritten(model, outcome)
                 }
             case .deleteRecord(let model):
-                await storeWrite("delete the copy record; it goes with the lease", model) { try await store.deleteCopy(model, on: peerID) }
+                await storeWrite("delete the copy record; it goes with the lease", model) {
+                    try await store.deleteCopy(model, on: peerID, lease: lease ?? leaseProvider())
+                }
             case .recordFailure(let model, let message):
                 let now = clock.now
                 await storeWrite("record the failed load", model) {
@@ -397,6 +401,20 @@ public final class LocalModels: Service, Sendable {
         }
         signalRoom()
         publishMetrics()
+    }
+
+    /// A copy whose record could not be written is not served from here: its model was
+    /// unregistered meanwhile, or another process runs with this peer id and owns the key.
+    private func copyRecordNotWritten(_ model: ModelID, _ outcome: CopyWriteOutcome) {
+        switch outcome {
+        case .written:
+            return
+        case .modelGone:
+            jobs.yield(.remove(model, reason: "unregistered while its copy record was written"))
+        case .ownedByAnotherLease:
+            logger.error("another process with this peer id owns this copy record; not serving the model here", metadata: ["model": "\(model)"])
+            jobs.yield(.remove(model, reason: "another process with this peer id owns its copy record"))
+        }
     }
 
     private func storeWrite(_ what: String, _ model: ModelID, _ body: () async throws -> Void) async {

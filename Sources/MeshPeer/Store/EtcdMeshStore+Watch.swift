@@ -45,6 +45,26 @@ extension EtcdMeshStore {
         }
     }
 
+    public func currentRevision() async throws -> Int64 {
+        try await call { try await etcd(range: .key(layout.root), RangeOptions(countOnly: true)).header.revision }
+    }
+
+    public func changed(after revision: Int64, timeout: Duration) async throws -> Bool {
+        let watch = etcd(watch: .prefix(layout.root), from: revision.addingSaturating(1))
+        do {
+            return try await call {
+                try await withDeadline(.now + timeout, onTimeout: { NothingSeen() }) {
+                    for try await batch in watch where !batch.events.isEmpty { return true }
+                    return false
+                }
+            }
+        } catch is NothingSeen {
+            return false
+        }
+    }
+
+    private struct NothingSeen: Error {}
+
     /// The typed event for one key, or nil for keys the mirror does not follow and records that
     /// cannot be read.
     func event(for kv: KeyValue, deleted: Bool) -> StoreEvent? {

@@ -159,12 +159,28 @@ public struct EtcdMeshStore: MeshStore {
         }
     }
 
-    public func putCopy(_ model: ModelID, on peer: PeerID, record: CopyRecord, lease: LeaseID) async throws {
-        try await call { _ = try await client.put(layout.copy(model, on: peer), value: try RecordCoding.encode(record), lease: lease) }
+    public func putCopy(_ model: ModelID, on peer: PeerID, record: CopyRecord, lease: LeaseID) async throws -> CopyWriteOutcome {
+        try await call {
+            let key = layout.copy(model, on: peer)
+            let put = TxnOperation.put(key: key, value: try RecordCoding.encode(record), lease: lease)
+            // One round trip: model registered, then "ours already" or else "nobody's".
+            let ifAbsent = Txn(if: [.absent(key)], then: [put], else: [.range(.key(key), RangeOptions(countOnly: true))])
+            let ifOurs = Txn(if: [Compare(.key(key), .lease(lease), .equal), .present(key)], then: [put], else: [.txn(ifAbsent)])
+            let result = try await client.txn(Txn(if: [.present(layout.model(model))], then: [.txn(ifOurs)]))
+            guard result.succeeded else { return .modelGone }
+            guard case .txn(let ours)? = result.results.first else { throw EtcdError.malformedResponse(endpoint: "", detail: "copy write: no nested result") }
+            if ours.succeeded { return .written }
+            guard case .txn(let absent)? = ours.results.first else { throw EtcdError.malformedResponse(endpoint: "", detail: "copy write: no nested result") }
+            return absent.succeeded ? .written : .ownedByAnotherLease
+        }
     }
 
-    public func deleteCopy(_ model: ModelID, on peer: PeerID) async throws {
-        try await call { _ = try await client.delete(.key(layout.copy(model, on: peer))) }
+    @discardableResult
+    public func deleteCopy(_ model: ModelID, on peer: PeerID, lease: LeaseID) async throws -> Bool {
+        try await call {
+            let key = layout.copy(model, on: peer)
+            return try await client.txn(Txn(if: [.present(key), Compare(.key(key), .lease(lease), .equal)], then: [.delete(.key(key))])).succeeded
+        }
     }
 
     public func deleteAllCopies(of model: ModelID) async throws -> Int64 {

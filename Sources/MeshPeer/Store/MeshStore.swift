@@ -31,8 +31,14 @@ public protocol MeshStore: Sendable {
     /// the placement decision was made on) and the model is still registered. This is what makes
     /// a burst of first requests load a model exactly once.
     func claimCopy(_ model: ModelID, on peer: PeerID, record: CopyRecord, lease: LeaseID, decidedAt revision: Int64) async throws -> ClaimOutcome
-    func putCopy(_ model: ModelID, on peer: PeerID, record: CopyRecord, lease: LeaseID) async throws
-    func deleteCopy(_ model: ModelID, on peer: PeerID) async throws
+    /// Writes `peer`'s copy record under `lease` if the model is still registered and the key is
+    /// absent or already bound to `lease`: a process never overwrites a record another process
+    /// (a successor with the same peer id) owns, and no record outlives its model.
+    func putCopy(_ model: ModelID, on peer: PeerID, record: CopyRecord, lease: LeaseID) async throws -> CopyWriteOutcome
+    /// Deletes `peer`'s copy record if it is bound to `lease`; false when it was absent or
+    /// another lease owns it (and it was left alone).
+    @discardableResult
+    func deleteCopy(_ model: ModelID, on peer: PeerID, lease: LeaseID) async throws -> Bool
     /// Deletes every copy record of a model (holders unload); returns how many there were.
     func deleteAllCopies(of model: ModelID) async throws -> Int64
     /// Deletes `victim`'s copy record if no copy changed since `revision` and each of `others`
@@ -81,6 +87,20 @@ public protocol MeshStore: Sendable {
     /// Every change after `revision`, in order, until the stream ends or fails
     /// (``StoreFailure/historyCompacted`` when that history is gone).
     func changes(after revision: Int64) -> AsyncThrowingStream<StoreBatch, any Error>
+    /// The store's current revision, from a cheap read that does not use the watch.
+    func currentRevision() async throws -> Int64
+    /// Whether anything the mirror follows changed after `revision`, asked on a new watch that
+    /// replays history (false when it showed nothing within `timeout`). Throws
+    /// ``StoreFailure/historyCompacted`` when that history is gone.
+    func changed(after revision: Int64, timeout: Duration) async throws -> Bool
+}
+
+public enum CopyWriteOutcome: Sendable, Equatable {
+    case written
+    /// The model is no longer registered: nothing was written.
+    case modelGone
+    /// Another lease owns the key (another process with this peer id): nothing was written.
+    case ownedByAnotherLease
 }
 
 /// Conditions a caller must handle itself (everything else is a ``MeshError``).

@@ -53,6 +53,23 @@ final class InMemoryMeshStore: MeshStore {
         state.withLock { $0.failures[model] ?? [:] }
     }
 
+    /// Removes a record without telling watchers: what a peer whose watch missed the change sees.
+    func removeUnseen(copyOf model: ModelID, on peer: PeerID) {
+        state.withLock { state in
+            state.copies[model]?[peer] = nil
+            state.revision += 1
+        }
+    }
+
+    /// Removes a model and its copies without telling watchers.
+    func removeUnseen(model: ModelID) {
+        state.withLock { state in
+            state.models[model] = nil
+            state.copies[model] = nil
+            state.revision += 1
+        }
+    }
+
     // MARK: Helpers
 
     /// Runs `body` on the state if the store is reachable; `commit` collects the events of a write.
@@ -162,16 +179,24 @@ final class InMemoryMeshStore: MeshStore {
         }
     }
 
-    func putCopy(_ model: ModelID, on peer: PeerID, record: CopyRecord, lease: LeaseID) async throws {
+    func putCopy(_ model: ModelID, on peer: PeerID, record: CopyRecord, lease: LeaseID) async throws -> CopyWriteOutcome {
         try access { state, events in
+            guard state.models[model] != nil else { return .modelGone }
+            if let existing = state.copies[model]?[peer], existing.lease != lease { return .ownedByAnotherLease }
             state.copies[model, default: [:]][peer] = Entry(record: record, modRevision: nextRevision(state), lease: lease)
             state.copiesChanged[model] = nextRevision(state)
             events.append(.cluster(.copyPut(model, peer, record)))
+            return .written
         }
     }
 
-    func deleteCopy(_ model: ModelID, on peer: PeerID) async throws {
-        try access { state, events in deleteCopy(model, peer, &state, &events) }
+    @discardableResult
+    func deleteCopy(_ model: ModelID, on peer: PeerID, lease: LeaseID) async throws -> Bool {
+        try access { state, events in
+            guard state.copies[model]?[peer]?.lease == lease else { return false }
+            deleteCopy(model, peer, &state, &events)
+            return true
+        }
     }
 
     func deleteAllCopies(of model: ModelID) async throws -> Int64 {
@@ -272,6 +297,14 @@ final class InMemoryMeshStore: MeshStore {
             for (peer, entry) in copies where entry.lease == lease { deleteCopy(model, peer, &state, &events) }
         }
         state.decisions = state.decisions.filter { $0.value.lease != lease }
+    }
+
+    func currentRevision() async throws -> Int64 {
+        try access { state, _ in state.revision }
+    }
+
+    func changed(after revision: Int64, timeout: Duration) async throws -> Bool {
+        try access { state, _ in state.history.contains { $0.revision > revision } }
     }
 
     func vmodel(_ id: ModelID) async throws -> Versioned<VModelRecord> {
