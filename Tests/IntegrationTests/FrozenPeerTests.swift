@@ -36,5 +36,32 @@ extension Integration {
                 kill(pid, SIGCONT)
             }
         }
+
+        /// A client that asks for at most one run gets a 503 saying the frozen peer may or may
+        /// not have run the request, instead of a retry that could run it a second time.
+        @Test func anAtMostOnceRequestIsNotRetriedAfterItsPeerFroze() async throws {
+            try await withMesh(peers: 2, arguments: ["--lease-ttl", "60s", "--request-timeout", "30s"]) { mesh in
+                let file = try mesh.syntheticModel("once-model")
+                #expect(try await mesh.peers[0].register("once", storage: file).status == 201)
+                let first = try await mesh.peers[0].infer("once")
+                #expect(first.status == 200)
+                let holderID = try #require(first.servedBy)
+                let holder = try #require(mesh.peers.first { $0.id == holderID })
+                let entry = try #require(mesh.peers.first { $0.id != holderID })
+                let pid = try #require(holder.pid)
+                // The entry peer must forward: ask it before it could hold a copy itself.
+                kill(pid, SIGSTOP)
+                defer { kill(pid, SIGCONT) }
+                let answer = try await entry.infer("once", headers: [("mm-at-most-once", "true")])
+                #expect(answer.status == 503)
+                #expect(answer.error?.contains("may or may not have run") == true, "\(answer.error ?? "")")
+                #expect(answer.error?.contains("mm-at-most-once") == true)
+                // Without the header the same request is retried and served.
+                let retried = try await entry.infer("once")
+                #expect(retried.status == 200)
+                #expect(retried.servedBy == entry.id)
+                kill(pid, SIGCONT)
+            }
+        }
     }
 }

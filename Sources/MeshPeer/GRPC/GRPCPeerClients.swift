@@ -73,9 +73,9 @@ final class GRPCPeerClients: Service, Sendable {
     private func client(for address: String, peer: PeerID) throws -> Client {
         try state.withLock { state in
             if let client = state.clients[address] { return client }
-            guard !state.stopped else { throw PeerUnreachable(peer: peer, reason: "this peer is shutting down", refused: false) }
+            guard !state.stopped else { throw PeerUnreachable(peer: peer, reason: "this peer is shutting down", refused: false, mayHaveRun: false) }
             guard let (host, port) = Self.split(address) else {
-                throw PeerUnreachable(peer: peer, reason: "its gRPC address \(address) is not host:port", refused: false)
+                throw PeerUnreachable(peer: peer, reason: "its gRPC address \(address) is not host:port", refused: false, mayHaveRun: false)
             }
             let transport = try HTTP2ClientTransport.Posix(
                 target: .dns(host: host, port: port),
@@ -101,7 +101,7 @@ final class GRPCPeerClients: Service, Sendable {
         excluded: Set<PeerID>, deadline: ContinuousClock.Instant
     ) async throws -> HopResult<GRPCReply> {
         guard let address = record.grpcAddress else {
-            throw PeerUnreachable(peer: peer, reason: "it serves no gRPC", refused: false)
+            throw PeerUnreachable(peer: peer, reason: "it serves no gRPC", refused: false, mayHaveRun: false)
         }
         let client = try client(for: address, peer: peer)
         var metadata: Metadata = [:]

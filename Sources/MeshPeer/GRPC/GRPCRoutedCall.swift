@@ -11,6 +11,7 @@ struct GRPCRoutedCall: RoutedCall {
     let metrics: MeshMetrics
     let peerID: PeerID
     let serveHere: @Sendable (any LoadedModel, ModelID) async throws -> [UInt8]
+    var atMostOnce = false
 
     func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> GRPCReply {
         var metadata: Metadata = [:]

@@ -87,12 +87,13 @@ struct InferenceService: RegistrableRPCService {
                 }
             }
             let metrics = node.metrics
-            let call = GRPCRoutedCall(
+            var call = GRPCRoutedCall(
                 method: Method.ModelInfer.descriptor, message: bytes, clients: clients,
                 metrics: metrics, peerID: node.peerID
             ) { loaded, modelID in
                 try await Self.infer(bytes, on: loaded, modelID: modelID, metrics: metrics)
             }
+            call.atMostOnce = MeshHeaders.asksAtMostOnce(request.metadata.first(MeshHeaders.atMostOnce))
             return try await node.router.withModel(selector) { model in
                 let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
                 return (model, ServerResponse(message: reply.message, metadata: reply.metadata))

@@ -52,7 +52,8 @@ struct DataPlaneRoutes {
                         let body = try await request.collectBody(limit: limit)
                         let jsonLength = try Self.jsonLength(request)
                         let call = RESTInferCall(body: body, jsonLength: jsonLength, contentType: request.header("content-type"),
-                                                 forwarder: node.forwarder, metrics: node.metrics, peerID: node.peerID)
+                                                 forwarder: node.forwarder, metrics: node.metrics, peerID: node.peerID,
+                                                 atMostOnce: MeshHeaders.asksAtMostOnce(request.header(MeshHeaders.atMostOnce)))
                         return (model, try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline))
                     }
                 }

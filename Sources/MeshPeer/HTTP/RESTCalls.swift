@@ -12,6 +12,7 @@ struct RESTInferCall: RoutedCall {
     let forwarder: PeerForwarder
     let metrics: MeshMetrics
     let peerID: PeerID
+    var atMostOnce = false
 
     func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> HTTPReply {
         let request = try RESTDecoding.request(Array(body.readableBytesView), jsonLength: jsonLength)

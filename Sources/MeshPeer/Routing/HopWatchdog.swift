@@ -1,17 +1,19 @@
 import MeshCore
+import Synchronization
 
 /// Tells a frozen peer from a slow one while a hop waits for its answer.
 ///
 /// A hop's answer may take long for good reasons (a long inference, a load on a load-local hop),
-/// so no fixed time-to-first-byte budget fits every call. Instead, once a hop has waited
-/// `probeAfter`, the peer's liveness route is asked, and asked again every `probeAfter` while the
-/// hop still waits: a live peer answers it at once even when busy, a frozen process (stopped,
-/// deadlocked, cut off behind a half-open connection) does not. When the probe fails the hop is
-/// abandoned as unreachable — the router quarantines the peer and retries on another copy,
-/// loading one if none is left — instead of waiting out the request's deadline.
+/// so no fixed time-to-first-byte budget fits every call. Instead, once a hop has waited as
+/// long as the model's answers normally take (``HopBudgets``: smoothed latency plus four times
+/// its variation, between a floor and a ceiling), the peer's liveness route is asked, and asked
+/// again at that interval while the hop still waits: a live peer answers it at once even when
+/// busy, a frozen process (stopped, deadlocked, cut off behind a half-open connection) does
+/// not. When the probe fails the hop is abandoned as unreachable — the router quarantines the
+/// peer and retries on another copy, loading one if none is left — instead of waiting out the
+/// request's deadline.
 struct HopWatchdog: Sendable {
-    /// How long a hop waits before its peer is probed, and between probes.
-    var probeAfter: Duration
+    let budgets: HopBudgets
     /// Whether the peer answers its liveness route (itself time-limited).
     var probe: @Sendable (PeerID, PeerRecord) async -> Bool
 
@@ -20,11 +22,13 @@ struct HopWatchdog: Sendable {
         case frozen
     }
 
-    /// Runs `hop`, abandoning it with ``PeerUnreachable`` if `peer` stops answering probes.
+    /// Runs `hop` for `model`, abandoning it with ``PeerUnreachable`` if `peer` stops answering
+    /// probes.
     func guarding<Value: Sendable>(
-        _ peer: PeerID, at record: PeerRecord, _ hop: @escaping @Sendable () async throws -> Value
+        _ peer: PeerID, at record: PeerRecord, model: ModelID, _ hop: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        try await withThrowingTaskGroup(of: Outcome<Value>.self) { group in
+        let probeAfter = budgets.probeAfter(model)
+        return try await withThrowingTaskGroup(of: Outcome<Value>.self) { group in
             group.addTask { .answered(try await hop()) }
             group.addTask {
                 while true {
@@ -39,8 +43,38 @@ struct HopWatchdog: Sendable {
                 return value
             case .frozen:
                 throw PeerUnreachable(peer: peer, reason: "it stopped answering its health probe while the hop waited (frozen or cut off)",
-                                      refused: true)
+                                      refused: true, mayHaveRun: true)
             }
+        }
+    }
+}
+
+/// How long hops of each model normally take, learned from the hops and local calls this peer
+/// makes, and the wait before a hop's peer is probed that follows from it.
+final class HopBudgets: Sendable {
+    let floor: Duration
+    let ceiling: Duration
+    private let capacity: Int
+    private let estimates = Mutex<[ModelID: LatencyEstimator]>([:])
+
+    init(floor: Duration, ceiling: Duration, capacity: Int = 10_000) {
+        self.floor = min(floor, ceiling)
+        self.ceiling = ceiling
+        self.capacity = capacity
+    }
+
+    func probeAfter(_ model: ModelID) -> Duration {
+        let estimate = estimates.withLock { $0[model] }
+        return (estimate ?? LatencyEstimator()).budget(floor: floor, ceiling: ceiling)
+    }
+
+    func observe(_ model: ModelID, _ duration: Duration) {
+        estimates.withLock { estimates in
+            // Bounded: when full, a random model forgets its estimate (it starts at the ceiling).
+            if estimates[model] == nil, estimates.count >= capacity, let victim = estimates.keys.randomElement() {
+                estimates[victim] = nil
+            }
+            estimates[model, default: LatencyEstimator()].observe(duration)
         }
     }
 }

@@ -18,6 +18,9 @@ public enum MeshHeaders {
     public static let instance = "mm-instance"
     /// Response: the answering peer's load report (JSON), piggybacked on hops.
     public static let load = "mm-load"
+    /// Request: `true` when the inference must not run twice: a hop that may have reached its
+    /// peer (the connection closed before the answer, the peer froze) is not retried elsewhere.
+    public static let atMostOnce = "mm-at-most-once"
     /// Request: select the model (or vmodel) by header, as ModelMesh clients do.
     public static let modelID = "mm-model-id"
     public static let vmodelID = "mm-vmodel-id"

@@ -100,7 +100,9 @@ public struct RequestRouter: Sendable {
                 do {
                     let use = try await self.local.acquire(model, until: deadline)
                     do {
+                        let started = ContinuousClock.now
                         let reply = try await call.serve(use.instance, modelID: model)
+                        watchdog?.budgets.observe(model, .now - started)
                         await self.local.release(use)
                         return reply
                     } catch {
@@ -118,11 +120,14 @@ public struct RequestRouter: Sendable {
                     let send: @Sendable () async throws -> HopResult<Call.Reply> = {
                         try await call.forward(to: target, at: peerRecord, hop: hop, modelID: model, excluded: excluded, deadline: deadline)
                     }
+                    let started = ContinuousClock.now
                     let result = try await health.trackOutstanding(at: target) {
-                        if let watchdog { try await watchdog.guarding(target, at: peerRecord, send) } else { try await send() }
+                        if let watchdog { try await watchdog.guarding(target, at: peerRecord, model: model, send) } else { try await send() }
                     }
                     switch result {
                     case .served(let reply):
+                        // Only served hops say how long the model takes (a decline answers at once).
+                        if hop == .hitOnly { watchdog?.budgets.observe(model, .now - started) }
                         if case .addCopy = route.goal {
                             route.record(call.addedCopy(reply, by: target))
                             continue
@@ -133,6 +138,12 @@ public struct RequestRouter: Sendable {
                     }
                 } catch let error as PeerUnreachable {
                     if error.refused { health.markUnreachable(target, now: clock.now) }
+                    if call.atMostOnce, error.mayHaveRun {
+                        throw MeshError.unavailable(
+                            "peer \(target) failed after the request was sent to it (\(error.reason)), so it may or may not have run; "
+                                + "not retried elsewhere because the request set \(MeshHeaders.atMostOnce)"
+                        )
+                    }
                     route.record(.unreachable(target, reason: error.reason, refused: error.refused))
                     logger.info("peer unreachable; trying elsewhere", metadata: ["peer": "\(target)", "model": "\(model)", "reason": "\(error.reason)"])
                 }

@@ -14,10 +14,23 @@ public protocol RoutedCall: Sendable {
     /// What a peer's answer to a load-local hop of a copy addition means (default: the copy is
     /// there).
     func addedCopy(_ reply: Reply, by peer: PeerID) -> RequestRoute.Outcome
+    /// The client asked that the call run at most once (``MeshHeaders/atMostOnce``): a hop
+    /// that may have reached its peer is not retried elsewhere (default: false, inference is
+    /// taken to be idempotent, as ModelMesh does).
+    var atMostOnce: Bool { get }
 }
 
 extension RoutedCall {
     public func addedCopy(_ reply: Reply, by peer: PeerID) -> RequestRoute.Outcome { .copyAdded(peer) }
+    public var atMostOnce: Bool { false }
+}
+
+extension MeshHeaders {
+    /// Whether a client's ``atMostOnce`` header value asks for it.
+    static func asksAtMostOnce(_ value: String?) -> Bool {
+        guard let value else { return false }
+        return ["true", "1", "yes"].contains(value.lowercased())
+    }
 }
 
 public enum HopResult<Reply: Sendable>: Sendable {
@@ -30,13 +43,17 @@ public enum HopResult<Reply: Sendable>: Sendable {
 public struct PeerUnreachable: Error, Sendable, CustomStringConvertible {
     public var peer: PeerID
     public var reason: String
-    /// The connection was refused or never established: the peer is likely gone.
+    /// The peer is likely gone or frozen (the connection was refused or never established, or
+    /// it stopped answering probes): it is skipped for a while.
     public var refused: Bool
+    /// The request may have reached the peer, which may run it (or have run it).
+    public var mayHaveRun: Bool
 
-    public init(peer: PeerID, reason: String, refused: Bool) {
+    public init(peer: PeerID, reason: String, refused: Bool, mayHaveRun: Bool? = nil) {
         self.peer = peer
         self.reason = reason
         self.refused = refused
+        self.mayHaveRun = mayHaveRun ?? !refused
     }
 
     public var description: String { "peer \(peer) is not reachable (\(reason))" }
