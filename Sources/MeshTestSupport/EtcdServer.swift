@@ -16,25 +16,28 @@ public final class EtcdServer: Sendable {
     /// Flags added to every launch (benchmarks raise `--quota-backend-bytes`, for example).
     private let extraArguments: [String]
     private let current = Mutex<ManagedProcess?>(nil)
+    /// Where it runs: loopback, or a host of a ``NetworkLab``.
+    public let host: ProcessHost
 
-    public var clientURL: String { "http://127.0.0.1:\(clientPort)" }
-    public var peerURL: String { "http://127.0.0.1:\(peerPort)" }
+    public var clientURL: String { "http://\(host.address):\(clientPort)" }
+    public var peerURL: String { "http://\(host.address):\(peerPort)" }
     public var pid: Int32? { current.withLock { $0?.pid } }
 
     /// Starts a single-member cluster and waits until it serves requests.
-    public static func start(name: String = "etcd", extraArguments: [String] = []) async throws -> EtcdServer {
+    public static func start(name: String = "etcd", extraArguments: [String] = [], host: ProcessHost = .loopback) async throws -> EtcdServer {
         let ports = FreePort.next(2)
         let server = try EtcdServer(
             name: name, clientPort: ports[0], peerPort: ports[1],
-            initialCluster: "\(name)=http://127.0.0.1:\(ports[1])", extraArguments: extraArguments
+            initialCluster: "\(name)=http://\(host.address):\(ports[1])", extraArguments: extraArguments, host: host
         )
         try server.launch()
         try await server.waitUntilHealthy()
         return server
     }
 
-    init(name: String, clientPort: Int, peerPort: Int, initialCluster: String, extraArguments: [String] = []) throws {
+    init(name: String, clientPort: Int, peerPort: Int, initialCluster: String, extraArguments: [String] = [], host: ProcessHost = .loopback) throws {
         self.name = name
+        self.host = host
         self.extraArguments = extraArguments
         self.clientPort = clientPort
         self.peerPort = peerPort
@@ -59,7 +62,7 @@ public final class EtcdServer: Sendable {
         ] + extraArguments
         let process = try ManagedProcess(
             name: name, executable: "etcd", arguments: arguments,
-            logPath: dataDirectory.appending("etcd.log")
+            logPath: dataDirectory.appending("etcd.log"), launcher: host.launcher
         )
         current.withLock { $0 = process }
     }
@@ -91,6 +94,11 @@ public final class EtcdServer: Sendable {
     public func stop() async {
         guard let process = current.withLock({ $0 }) else { return }
         await process.stop()
+    }
+
+    /// Sends `signal` to the running member (SIGSTOP freezes it, SIGCONT thaws it).
+    public func send(_ signal: Int32) {
+        current.withLock { $0?.send(signal) }
     }
 
     /// SIGKILL: a crash.

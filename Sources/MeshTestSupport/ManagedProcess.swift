@@ -20,22 +20,29 @@ public final class ManagedProcess: Sendable {
     public var isRunning: Bool { process.isRunning }
     public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 
-    /// Starts `executable` (a path, or a name looked up in `PATH`).
+    /// Starts `executable` (a path, or a name looked up in `PATH`), through `launcher` when
+    /// given (`ip netns exec NS`, which execs the executable: the PID is still the server's).
     public init(
         name: String,
         executable: String,
         arguments: [String],
         environment: [String: String] = [:],
         logPath: String,
-        workingDirectory: String? = nil
+        workingDirectory: String? = nil,
+        launcher: [String] = []
     ) throws {
         self.name = name
         self.executable = try ManagedProcess.resolve(executable)
         self.arguments = arguments
         self.logPath = logPath
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: self.executable)
-        process.arguments = arguments
+        if let tool = launcher.first {
+            process.executableURL = URL(fileURLWithPath: try ManagedProcess.resolve(tool))
+            process.arguments = Array(launcher.dropFirst()) + [self.executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: self.executable)
+            process.arguments = arguments
+        }
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
         process.environment = merged

@@ -10,13 +10,16 @@ public final class MeshPeerProcess: Sendable {
     public let arguments: [String]
     public let logPath: String
     private let current = Mutex<ManagedProcess?>(nil)
+    /// Where it runs: loopback, or a host of a ``NetworkLab``.
+    public let host: ProcessHost
 
-    public var url: String { "http://127.0.0.1:\(httpPort)" }
+    public var url: String { "http://\(host.address):\(httpPort)" }
     public var pid: Int32? { current.withLock { $0?.pid } }
     public var isRunning: Bool { current.withLock { $0?.isRunning ?? false } }
 
-    public init(id: String, httpPort: Int, grpcPort: Int, arguments: [String], logPath: String) {
+    public init(id: String, httpPort: Int, grpcPort: Int, arguments: [String], logPath: String, host: ProcessHost = .loopback) {
         self.id = id
+        self.host = host
         self.httpPort = httpPort
         self.grpcPort = grpcPort
         self.arguments = arguments
@@ -42,7 +45,7 @@ public final class MeshPeerProcess: Sendable {
         let process = try ManagedProcess(
             name: id, executable: try MeshPeerProcess.executable("modelmesh"), arguments: arguments,
             environment: ["MM_LOG_LEVEL": ProcessInfo.processInfo.environment["MESH_PEER_LOG"] ?? "info"],
-            logPath: logPath
+            logPath: logPath, launcher: host.launcher
         )
         current.withLock { $0 = process }
     }
@@ -69,6 +72,11 @@ public final class MeshPeerProcess: Sendable {
     public func stop(grace: Duration = .seconds(30)) async {
         guard let process = current.withLock({ $0 }) else { return }
         await process.stop(grace: grace)
+    }
+
+    /// Sends `signal` to the running process (SIGSTOP freezes it, SIGCONT thaws it).
+    public func send(_ signal: Int32) {
+        current.withLock { $0?.send(signal) }
     }
 
     public func sendSIGTERM() {
@@ -105,32 +113,49 @@ public final class LocalMesh: Sendable {
     public let peers: [MeshPeerProcess]
     public let cluster: String
     public let workDirectory: TemporaryDirectory
+    /// The network the processes run in, when they were started in one.
+    public let lab: NetworkLab?
 
     public var etcdPrefix: String { "/mm/\(cluster)" }
 
     /// Starts etcd and `count` peers; `arguments` adds flags to every peer, `perPeer` to one.
+    /// With `networkLab`, etcd and each peer run on their own host of a new ``NetworkLab``
+    /// (`etcd`, `mesh-0`, ...; one etcd member), so tests can cut links between them.
     public static func start(
-        peers count: Int, etcdMembers: Int = 1, arguments: [String] = [], perPeer: [Int: [String]] = [:], waitUntilReady: Bool = true
+        peers count: Int, etcdMembers: Int = 1, arguments: [String] = [], perPeer: [Int: [String]] = [:], waitUntilReady: Bool = true,
+        networkLab: Bool = false
     ) async throws -> LocalMesh {
-        let members = etcdMembers == 1 ? [try await EtcdServer.start()] : try await EtcdCluster.start(size: etcdMembers).members
+        let lab = networkLab ? try NetworkLab.create(hosts: ["etcd"] + (0..<count).map { "mesh-\($0)" }) : nil
+        let members: [EtcdServer]
+        do {
+            if let lab {
+                members = [try await EtcdServer.start(host: lab.host("etcd"))]
+            } else {
+                members = etcdMembers == 1 ? [try await EtcdServer.start()] : try await EtcdCluster.start(size: etcdMembers).members
+            }
+        } catch {
+            lab?.destroy()
+            throw error
+        }
         let endpoints = members.map(\.clientURL).joined(separator: ",")
         let directory = try TemporaryDirectory(prefix: "mesh-test")
         let cluster = "test"
         let ports = FreePort.next(count)
         let grpcPorts = FreePort.next(count)
         let peers = (0..<count).map { index in
-            MeshPeerProcess(
+            let host = lab?.host("mesh-\(index)") ?? .loopback
+            return MeshPeerProcess(
                 id: "mesh-\(index)", httpPort: ports[index], grpcPort: grpcPorts[index],
                 arguments: [
                     "--peer-id", "mesh-\(index)", "--cluster", cluster, "--etcd-endpoints", endpoints,
-                    "--listen-host", "127.0.0.1", "--advertise-host", "127.0.0.1", "--http-port", String(ports[index]),
+                    "--listen-host", host.address, "--advertise-host", host.address, "--http-port", String(ports[index]),
                     "--grpc-port", String(grpcPorts[index]),
                     "--models-root", directory.path,
                 ] + arguments + (perPeer[index] ?? []),
-                logPath: directory.appending("mesh-\(index).log")
+                logPath: directory.appending("mesh-\(index).log"), host: host
             )
         }
-        let mesh = LocalMesh(etcdMembers: members, peers: peers, cluster: cluster, workDirectory: directory)
+        let mesh = LocalMesh(etcdMembers: members, peers: peers, cluster: cluster, workDirectory: directory, lab: lab)
         do {
             for peer in peers { try peer.launch() }
             if waitUntilReady {
@@ -143,7 +168,8 @@ public final class LocalMesh: Sendable {
         return mesh
     }
 
-    init(etcdMembers: [EtcdServer], peers: [MeshPeerProcess], cluster: String, workDirectory: TemporaryDirectory) {
+    init(etcdMembers: [EtcdServer], peers: [MeshPeerProcess], cluster: String, workDirectory: TemporaryDirectory, lab: NetworkLab? = nil) {
+        self.lab = lab
         self.etcdMembers = etcdMembers
         self.peers = peers
         self.cluster = cluster
@@ -154,6 +180,7 @@ public final class LocalMesh: Sendable {
     public func destroy() async {
         for peer in peers { await peer.kill9() }
         for member in etcdMembers { await member.destroy() }
+        lab?.destroy()
         if ProcessInfo.processInfo.environment["MESH_KEEP_LOGS"] == nil { workDirectory.remove() }
     }
 

@@ -6,7 +6,7 @@ import MeshTestSupport
 struct ChaosCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mesh-chaos",
-        abstract: "Drive a workload through a local mesh while killing peers (and etcd members) at random; report what clients saw."
+        abstract: "Drive a workload through a local mesh while killing or freezing peers (and etcd members) at random; report what clients saw."
     )
 
     @Option(help: "Peers") var peers = 3
@@ -16,7 +16,9 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Run time in seconds") var duration = 60
     @Option(help: "Seconds between kills") var killEvery = 10
     @Option(help: "Seconds before a killed peer is restarted") var restartAfter = 2
-    @Flag(help: "Also kill etcd members (needs --etcd-members 3)") var killEtcd = false
+    @Flag(help: "Also kill etcd members (needs --etcd-members 3); same as adding kill-etcd to --faults") var killEtcd = false
+    @Option(help: "Faults in turn, comma-separated: kill, freeze, kill-etcd, freeze-etcd (etcd faults need --etcd-members 3)")
+    var faults = "kill"
     @Option(help: "Write the report (Markdown) here as well") var report: String?
 
     func run() async throws {
@@ -28,7 +30,11 @@ struct ChaosCommand: AsyncParsableCommand {
         options.duration = .seconds(duration)
         options.killEvery = .seconds(killEvery)
         options.restartAfter = .seconds(restartAfter)
-        options.killEtcd = killEtcd
+        options.faults = try faults.split(separator: ",").map { name in
+            guard let fault = ChaosFault(rawValue: String(name)) else { throw ValidationError("unknown fault \"\(name)\"") }
+            return fault
+        }
+        if killEtcd { options.killEtcd = true }
         let result = try await ChaosRun.run(options) { print($0) }
         print("\n" + result.markdown)
         if let report { try Data((result.markdown + "\n").utf8).write(to: URL(fileURLWithPath: report)) }

@@ -23,5 +23,29 @@ extension Integration {
             #expect(report.unservable.isEmpty)
             #expect(report.kills.allSatisfy { $0.recovery != nil && $0.restartedIn != nil })
         }
+
+        /// Gray faults: a peer frozen with SIGSTOP (its sockets stay open, nothing answers) and
+        /// an etcd member frozen the same way, in turn, each for 3 s. Requests for models the
+        /// frozen peer held are served elsewhere within the hop probe; the mesh keeps working on
+        /// the two etcd members left.
+        @Test func freezingPeersAndEtcdMembersLosesNothing() async throws {
+            var options = ChaosOptions()
+            options.peers = 3
+            options.etcdMembers = 3
+            options.models = 60
+            options.rate = 40
+            options.duration = .seconds(45)
+            options.killEvery = .seconds(10)
+            options.restartAfter = .seconds(3)
+            options.faults = [.freeze, .freezeEtcd]
+            let report = try await ChaosRun.run(options) { _ in }
+            print(report.markdown)
+            #expect(report.kills.filter { $0.fault == .freeze }.count >= 2)
+            #expect(report.kills.filter { $0.fault == .freezeEtcd }.count >= 1)
+            #expect(report.errors.isEmpty, "\(report.errors.prefix(5))")
+            #expect(report.lostRegistrations.isEmpty)
+            #expect(report.unservable.isEmpty)
+            #expect(report.kills.filter { $0.fault == .freeze }.allSatisfy { $0.recovery != nil && $0.restartedIn != nil })
+        }
     }
 }

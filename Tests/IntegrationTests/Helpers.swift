@@ -9,10 +9,10 @@ import Testing
 
 /// Runs `body` with a fresh mesh; the mesh is torn down whatever happens.
 func withMesh<T>(
-    peers: Int, etcdMembers: Int = 1, arguments: [String] = [], perPeer: [Int: [String]] = [:],
+    peers: Int, etcdMembers: Int = 1, arguments: [String] = [], perPeer: [Int: [String]] = [:], networkLab: Bool = false,
     _ body: (LocalMesh) async throws -> T
 ) async throws -> T {
-    let mesh = try await LocalMesh.start(peers: peers, etcdMembers: etcdMembers, arguments: arguments, perPeer: perPeer)
+    let mesh = try await LocalMesh.start(peers: peers, etcdMembers: etcdMembers, arguments: arguments, perPeer: perPeer, networkLab: networkLab)
     do {
         let result = try await body(mesh)
         await mesh.destroy()

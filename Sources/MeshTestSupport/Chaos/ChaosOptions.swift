@@ -6,12 +6,17 @@ public struct ChaosOptions: Sendable {
     /// Requests per second offered (open loop).
     public var rate = 100.0
     public var duration: Duration = .seconds(60)
-    /// A random peer is killed with SIGKILL this often...
+    /// A fault starts this often, taking `faults` in turn...
     public var killEvery: Duration = .seconds(10)
-    /// ...and started again (same name) after this long.
+    /// ...and ends after this long: a killed process is started again, a frozen one thawed.
     public var restartAfter: Duration = .seconds(2)
+    /// The faults injected, in turn (etcd faults need more than one member).
+    public var faults: [ChaosFault] = [.kill]
     /// Also kill (and restart) a random etcd member between peer kills.
-    public var killEtcd = false
+    public var killEtcd: Bool {
+        get { faults.contains(.killEtcd) }
+        set { if newValue, !faults.contains(.killEtcd) { faults.append(.killEtcd) } }
+    }
     /// Each request's deadline; retries of refused connections happen within it.
     public var requestDeadline: Duration = .seconds(10)
     /// Extra flags for every peer.
@@ -21,4 +26,27 @@ public struct ChaosOptions: Sendable {
     public var inferMillis = 1
 
     public init() {}
+}
+
+/// A fault a chaos run injects into one random peer or etcd member.
+public enum ChaosFault: String, Sendable, CaseIterable {
+    /// SIGKILL a peer, restart it.
+    case kill
+    /// SIGSTOP a peer (it keeps its sockets and answers nothing), SIGCONT it.
+    case freeze
+    /// SIGKILL an etcd member, restart it.
+    case killEtcd = "kill-etcd"
+    /// SIGSTOP an etcd member, SIGCONT it.
+    case freezeEtcd = "freeze-etcd"
+
+    public var onEtcd: Bool { self == .killEtcd || self == .freezeEtcd }
+
+    var describing: String {
+        switch self {
+        case .kill: return "SIGKILL of a peer, restarted"
+        case .freeze: return "SIGSTOP of a peer, SIGCONT"
+        case .killEtcd: return "SIGKILL of an etcd member, restarted"
+        case .freezeEtcd: return "SIGSTOP of an etcd member, SIGCONT"
+        }
+    }
 }

@@ -2,7 +2,9 @@ import MeshCore
 
 /// What a chaos run observed.
 public struct ChaosReport: Sendable {
+    /// One fault and what clients saw while it lasted.
     public struct Kill: Sendable {
+        public var fault: ChaosFault
         public var target: String
         /// Seconds after the start of the run.
         public var at: Double
@@ -10,8 +12,12 @@ public struct ChaosReport: Sendable {
         public var affectedModels: Int
         /// Time until every affected model had served a request again (nil: not all did).
         public var recovery: Duration?
-        /// Time until the restarted process was ready.
+        /// Time until the restarted (or thawed) process was ready.
         public var restartedIn: Duration?
+        /// Requests started from the fault until shortly after it ended, and their errors.
+        public var requests = 0
+        public var errors = 0
+        public var p99Millis: Double = 0
     }
 
     public var options: ChaosOptions
@@ -28,6 +34,10 @@ public struct ChaosReport: Sendable {
     public var passed: Bool { lostRegistrations.isEmpty && unservable.isEmpty && errors.isEmpty }
 
     public func percentile(_ p: Double) -> Double {
+        Self.percentile(p, of: latenciesMillis)
+    }
+
+    static func percentile(_ p: Double, of latenciesMillis: [Double]) -> Double {
         guard !latenciesMillis.isEmpty else { return 0 }
         let sorted = latenciesMillis.sorted()
         let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
@@ -46,18 +56,19 @@ public struct ChaosReport: Sendable {
             "| measure | value |", "|---|---|",
             "| peers / etcd members / models | \(options.peers) / \(options.etcdMembers) / \(options.models) |",
             "| duration, offered rate | \(Int(options.duration.seconds)) s, \(Int(options.rate)) requests/s |",
-            "| faults | SIGKILL of a random peer every \(Int(options.killEvery.seconds)) s, restarted after \(Int(options.restartAfter.seconds)) s\(options.killEtcd ? "; an etcd member killed and restarted between" : "") |",
+            "| faults, in turn every \(Int(options.killEvery.seconds)) s, each lasting \(Int(options.restartAfter.seconds)) s | \(options.faults.map(\.describing).joined(separator: "; ")) |",
             "| requests / succeeded | \(requests) / \(succeeded) |",
             "| client-visible errors | \(errors.count) |",
             "| latency p50 / p99 / max | \(ms(percentile(0.5))) / \(ms(percentile(0.99))) / \(ms(latenciesMillis.max() ?? 0)) |",
             "| registrations at start / lost | \(registeredAtStart) / \(lostRegistrations.count) |",
             "| models not servable at the end | \(unservable.count) |",
             "",
-            "| kill | at | models affected | all serving again after | restarted and ready after |",
-            "|---|---:|---:|---:|---:|",
+            "| fault | target | at | models affected | all serving again after | back and ready after | requests during | errors | p99 during |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for kill in kills {
-            lines.append("| \(kill.target) | \(Int(kill.at)) s | \(kill.affectedModels) | \(seconds(kill.recovery)) | \(seconds(kill.restartedIn)) |")
+            lines.append("| \(kill.fault.rawValue) | \(kill.target) | \(Int(kill.at)) s | \(kill.affectedModels) | \(seconds(kill.recovery)) | "
+                + "\(seconds(kill.restartedIn)) | \(kill.requests) | \(kill.errors) | \(ms(kill.p99Millis)) |")
         }
         if !errors.isEmpty {
             lines.append("")

@@ -50,7 +50,8 @@ public enum ChaosRun {
             report.errors = results.errors
             report.latenciesMillis = results.latencies
         }
-        report.kills = state.kills.withLock { $0 }.map(\.summary)
+        let samples = state.results.withLock { $0.samples }
+        report.kills = state.kills.withLock { $0 }.map { $0.summary(samples: samples, start: start, settle: options.restartAfter) }
         // Every registration must have survived, and every model must still serve.
         let live = mesh.peers.filter(\.isRunning)
         let registered = try await listModels(through: live[0])
@@ -89,6 +90,7 @@ public enum ChaosRun {
                     }
                     let elapsed = ContinuousClock.now - started
                     state.results.withLock { results in
+                        results.samples.append(.init(started: started, millis: elapsed.seconds * 1000, failed: outcome != nil))
                         results.requests += 1
                         if let outcome { results.errors.append(outcome) } else {
                             results.succeeded += 1
@@ -120,42 +122,54 @@ public enum ChaosRun {
         throw lastError ?? TestSupportError("no live peer to send \(model) to")
     }
 
-    /// Kills a random peer every `killEvery`, restarts it `restartAfter` later, and times recovery.
+    /// Starts a fault every `killEvery`, taking `options.faults` in turn: a peer killed and
+    /// restarted or frozen and thawed (the models it held are probed at once, to time how long
+    /// until each serves again), or an etcd member killed or frozen.
     static func inject(
         _ options: ChaosOptions, mesh: LocalMesh, models: [String], state: ChaosState,
         start: ContinuousClock.Instant, until end: ContinuousClock.Instant, log: @escaping @Sendable (String) -> Void
     ) async {
-        var nextKill = start + options.killEvery
-        var etcdTurn = false
-        while nextKill + options.restartAfter < end {
-            try? await Task.sleep(until: nextKill, clock: .continuous)
-            nextKill += options.killEvery
-            if options.killEtcd && etcdTurn && mesh.etcdMembers.count > 1 {
-                etcdTurn = false
+        let faults = options.faults.filter { !$0.onEtcd || mesh.etcdMembers.count > 1 }
+        guard !faults.isEmpty else { return }
+        var nextFault = start + options.killEvery
+        var turn = 0
+        while nextFault + options.restartAfter < end {
+            try? await Task.sleep(until: nextFault, clock: .continuous)
+            nextFault += options.killEvery
+            let fault = faults[turn % faults.count]
+            turn += 1
+            let faultAt = ContinuousClock.now
+            if fault.onEtcd {
                 let member = mesh.etcdMembers.randomElement()!
-                log("killing \(member.name)")
-                await member.kill9()
+                log("\(fault.rawValue): \(member.name)")
+                let index = state.beginFault(fault, target: member.name, at: (faultAt - start).seconds, affected: [], startedAt: faultAt)
+                if fault == .killEtcd { await member.kill9() } else { member.send(SIGSTOP) }
                 try? await Task.sleep(for: options.restartAfter)
-                try? await member.restart()
+                if fault == .killEtcd { try? await member.restart() } else { member.send(SIGCONT) }
+                state.kills.withLock { $0[index].restartedIn = ContinuousClock.now - faultAt }
                 continue
             }
-            etcdTurn = true
             let victim = mesh.peers.randomElement()!
             let held = (try? await placement(through: state.livePeers().first { $0.id != victim.id }, of: victim.id)) ?? []
-            let killedAt = ContinuousClock.now
+            // A Service stops sending clients to a pod whose readiness probe fails.
             state.markDown(victim.id)
-            await victim.kill9()
-            let index = state.beginKill(target: victim.id, at: (killedAt - start).seconds, affected: held, killedAt: killedAt)
-            log("killed \(victim.id) holding \(held.count) models")
-            // Probe every model the victim held right away: how long until each serves again.
-            async let probed: Void = probe(held, state: state, deadline: killedAt + options.requestDeadline)
+            let startedAt = ContinuousClock.now
+            if fault == .kill { await victim.kill9() } else { victim.send(SIGSTOP) }
+            let index = state.beginFault(fault, target: victim.id, at: (startedAt - start).seconds, affected: held, startedAt: startedAt)
+            log("\(fault.rawValue): \(victim.id) holding \(held.count) models")
+            async let probed: Void = probe(held, state: state, deadline: startedAt + options.requestDeadline)
             try? await Task.sleep(for: options.restartAfter)
             do {
-                try await victim.restart()
+                if fault == .kill {
+                    try await victim.restart()
+                } else {
+                    victim.send(SIGCONT)
+                    try await victim.waitUntilReady()
+                }
                 state.markUp(victim.id)
-                state.kills.withLock { $0[index].restartedIn = ContinuousClock.now - killedAt }
+                state.kills.withLock { $0[index].restartedIn = ContinuousClock.now - startedAt }
             } catch {
-                log("restarting \(victim.id) failed: \(error)")
+                log("bringing \(victim.id) back failed: \(error)")
             }
             await probed
         }
@@ -205,9 +219,18 @@ final class ChaosState: Sendable {
         var succeeded = 0
         var errors: [String] = []
         var latencies: [Double] = []
+        var samples: [Sample] = []
+    }
+
+    /// One request: when it started, how long it took, whether the client saw an error.
+    struct Sample {
+        var started: ContinuousClock.Instant
+        var millis: Double
+        var failed: Bool
     }
 
     struct KillRecord {
+        var fault: ChaosFault
         var target: String
         var at: Double
         var killedAt: ContinuousClock.Instant
@@ -216,8 +239,16 @@ final class ChaosState: Sendable {
         var recovery: Duration?
         var restartedIn: Duration?
 
-        var summary: ChaosReport.Kill {
-            ChaosReport.Kill(target: target, at: at, affectedModels: affected, recovery: waiting.isEmpty ? recovery ?? .zero : nil, restartedIn: restartedIn)
+        /// The fault's line: requests started from the fault until `settle` after it ended count.
+        func summary(samples: [Sample], start: ContinuousClock.Instant, settle: Duration) -> ChaosReport.Kill {
+            let windowEnd = killedAt + (restartedIn ?? .seconds(60)) + settle
+            let during = samples.filter { $0.started >= killedAt && $0.started < windowEnd }
+            let latencies = during.filter { !$0.failed }.map(\.millis)
+            return ChaosReport.Kill(
+                fault: fault, target: target, at: at, affectedModels: affected, recovery: waiting.isEmpty ? recovery ?? .zero : nil,
+                restartedIn: restartedIn, requests: during.count, errors: during.filter(\.failed).count,
+                p99Millis: ChaosReport.percentile(0.99, of: latencies)
+            )
         }
     }
 
@@ -238,9 +269,9 @@ final class ChaosState: Sendable {
     func markDown(_ peer: String) { _ = down.withLock { $0.insert(peer) } }
     func markUp(_ peer: String) { _ = down.withLock { $0.remove(peer) } }
 
-    func beginKill(target: String, at: Double, affected: Set<String>, killedAt: ContinuousClock.Instant) -> Int {
+    func beginFault(_ fault: ChaosFault, target: String, at: Double, affected: Set<String>, startedAt: ContinuousClock.Instant) -> Int {
         kills.withLock {
-            $0.append(KillRecord(target: target, at: at, killedAt: killedAt, waiting: affected, affected: affected.count))
+            $0.append(KillRecord(fault: fault, target: target, at: at, killedAt: startedAt, waiting: affected, affected: affected.count))
             return $0.count - 1
         }
     }
