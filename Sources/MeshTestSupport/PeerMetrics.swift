@@ -15,3 +15,18 @@ extension MeshPeerProcess {
             .reduce(0, +)
     }
 }
+
+extension LocalMesh {
+    /// Peers whose copy records in etcd do not number what the peer says it holds
+    /// (`modelmesh_instance_models_total`), as "peer: N records, M held"; empty when they agree.
+    public func copyRecordMismatches(among peers: [MeshPeerProcess]? = nil) async throws -> [String] {
+        let keys = try etcdctlGet("/copies/", keysOnly: true).split(separator: "\n").filter { !$0.isEmpty }
+        var mismatches: [String] = []
+        for peer in peers ?? self.peers {
+            let recorded = keys.filter { $0.hasSuffix("/" + peer.id) }.count
+            let held = Int(try await peer.metric("modelmesh_instance_models_total"))
+            if recorded != held { mismatches.append("\(peer.id): \(recorded) records, \(held) held") }
+        }
+        return mismatches
+    }
+}

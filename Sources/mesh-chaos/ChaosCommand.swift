@@ -17,7 +17,9 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Seconds between kills") var killEvery = 10
     @Option(help: "Seconds before a killed peer is restarted") var restartAfter = 2
     @Flag(help: "Also kill etcd members (needs --etcd-members 3); same as adding kill-etcd to --faults") var killEtcd = false
-    @Option(help: "Faults in turn, comma-separated: kill, freeze, kill-etcd, freeze-etcd (etcd faults need --etcd-members 3)")
+    @Flag(help: "Run etcd and each peer in a network namespace of its own (needs root; one etcd member), for the partition fault")
+    var networkLab = false
+    @Option(help: "Faults in turn, comma-separated: kill, freeze, kill-etcd, freeze-etcd (need --etcd-members 3), partition (needs --network-lab)")
     var faults = "kill"
     @Option(help: "Write the report (Markdown) here as well") var report: String?
 
@@ -35,11 +37,13 @@ struct ChaosCommand: AsyncParsableCommand {
             return fault
         }
         if killEtcd { options.killEtcd = true }
+        options.networkLab = networkLab
         let result = try await ChaosRun.run(options) { print($0) }
         print("\n" + result.markdown)
         if let report { try Data((result.markdown + "\n").utf8).write(to: URL(fileURLWithPath: report)) }
-        if !result.lostRegistrations.isEmpty || !result.unservable.isEmpty {
-            print("\nFAILED: \(result.lostRegistrations.count) lost registrations, \(result.unservable.count) unservable models")
+        if !result.lostRegistrations.isEmpty || !result.unservable.isEmpty || !result.copyRecordMismatches.isEmpty {
+            print("\nFAILED: \(result.lostRegistrations.count) lost registrations, \(result.unservable.count) unservable models, "
+                + "\(result.copyRecordMismatches.count) peers whose copy records differ from their holdings")
             throw ExitCode(1)
         }
     }

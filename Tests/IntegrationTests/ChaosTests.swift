@@ -22,6 +22,7 @@ extension Integration {
             #expect(report.lostRegistrations.isEmpty)
             #expect(report.unservable.isEmpty)
             #expect(report.kills.allSatisfy { $0.recovery != nil && $0.restartedIn != nil })
+            #expect(report.copyRecordMismatches.isEmpty, "\(report.copyRecordMismatches)")
         }
 
         /// Gray faults: a peer frozen with SIGSTOP (its sockets stay open, nothing answers) and
@@ -46,6 +47,30 @@ extension Integration {
             #expect(report.lostRegistrations.isEmpty)
             #expect(report.unservable.isEmpty)
             #expect(report.kills.filter { $0.fault == .freeze }.allSatisfy { $0.recovery != nil && $0.restartedIn != nil })
+            #expect(report.copyRecordMismatches.isEmpty, "\(report.copyRecordMismatches)")
+        }
+
+        /// Partitions: a peer cut off from etcd and the other peers for longer than its lease
+        /// (its records expire, the others take over its models), then healed (it registers
+        /// again, restores what it still holds, and the records settle).
+        @Test func partitioningPeersLosesNothing() async throws {
+            var options = ChaosOptions()
+            options.peers = 3
+            options.models = 40
+            options.rate = 30
+            options.duration = .seconds(40)
+            options.killEvery = .seconds(12)
+            options.restartAfter = .seconds(7)
+            options.faults = [.partition]
+            options.networkLab = true
+            let report = try await ChaosRun.run(options) { _ in }
+            print(report.markdown)
+            #expect(report.kills.count >= 2)
+            #expect(report.errors.isEmpty, "\(report.errors.prefix(5))")
+            #expect(report.lostRegistrations.isEmpty)
+            #expect(report.unservable.isEmpty)
+            #expect(report.kills.allSatisfy { $0.recovery != nil && $0.restartedIn != nil })
+            #expect(report.copyRecordMismatches.isEmpty, "\(report.copyRecordMismatches)")
         }
     }
 }

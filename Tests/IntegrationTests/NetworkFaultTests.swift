@@ -87,19 +87,12 @@ extension Integration {
 }
 
 /// Waits until the copy records in etcd name, for every peer, as many copies as the peer says
-/// it holds (`modelmesh_instance_models_total`); fails after `within`.
+/// it holds; fails after `within`.
 func expectRecordsMatchHoldings(_ mesh: LocalMesh, within timeout: Duration, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    var last = ""
+    var last: [String] = []
     let matched = try await eventually(timeout: timeout) {
-        let keys = try mesh.etcdctlGet("/copies/", keysOnly: true).split(separator: "\n").filter { !$0.isEmpty }
-        var mismatches: [String] = []
-        for peer in mesh.peers {
-            let recorded = keys.filter { $0.hasSuffix("/" + peer.id) }.count
-            let held = Int(try await peer.metric("modelmesh_instance_models_total"))
-            if recorded != held { mismatches.append("\(peer.id): \(recorded) records, \(held) held") }
-        }
-        last = mismatches.joined(separator: "; ")
-        return mismatches.isEmpty
+        last = try await mesh.copyRecordMismatches()
+        return last.isEmpty
     }
-    #expect(matched, "copy records and holdings differ: \(last)", sourceLocation: sourceLocation)
+    #expect(matched, "copy records and holdings differ: \(last.joined(separator: "; "))", sourceLocation: sourceLocation)
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a chaos run does: the mesh it starts, the workload it drives, the faults it injects.
 public struct ChaosOptions: Sendable {
     public var peers = 3
@@ -20,7 +22,16 @@ public struct ChaosOptions: Sendable {
     /// Each request's deadline; retries of refused connections happen within it.
     public var requestDeadline: Duration = .seconds(10)
     /// Extra flags for every peer.
-    public var peerArguments: [String] = ["--lease-ttl", "5s"]
+    public var peerArguments: [String] = ["--lease-ttl", "5s", "--copy-audit-interval", "2s"]
+    /// The peers' lease TTL, as `peerArguments` set it.
+    public var leaseTTL: Duration {
+        guard let index = peerArguments.firstIndex(of: "--lease-ttl"), index + 1 < peerArguments.count,
+              let seconds = Int(peerArguments[index + 1].trimmingCharacters(in: .letters)) else { return .seconds(10) }
+        return .seconds(seconds)
+    }
+    /// Run etcd and each peer on a host of a ``NetworkLab`` (needs root; one etcd member), which
+    /// the `partition` fault needs.
+    public var networkLab = false
     /// Model load time and inference latency of the synthetic models.
     public var loadMillis = 50
     public var inferMillis = 1
@@ -38,6 +49,8 @@ public enum ChaosFault: String, Sendable, CaseIterable {
     case killEtcd = "kill-etcd"
     /// SIGSTOP an etcd member, SIGCONT it.
     case freezeEtcd = "freeze-etcd"
+    /// Cut a peer off from etcd and the other peers (packets dropped), heal (needs the lab).
+    case partition
 
     public var onEtcd: Bool { self == .killEtcd || self == .freezeEtcd }
 
@@ -47,6 +60,7 @@ public enum ChaosFault: String, Sendable, CaseIterable {
         case .freeze: return "SIGSTOP of a peer, SIGCONT"
         case .killEtcd: return "SIGKILL of an etcd member, restarted"
         case .freezeEtcd: return "SIGSTOP of an etcd member, SIGCONT"
+        case .partition: return "a peer cut off from etcd and the other peers, healed"
         }
     }
 }

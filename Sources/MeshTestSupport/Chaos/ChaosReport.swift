@@ -30,6 +30,8 @@ public struct ChaosReport: Sendable {
     public var registeredAtStart = 0
     public var lostRegistrations: [String] = []
     public var unservable: [String] = []
+    /// Peers whose copy records did not match what they held two lease TTLs after the run.
+    public var copyRecordMismatches: [String] = []
 
     public var passed: Bool { lostRegistrations.isEmpty && unservable.isEmpty && errors.isEmpty }
 
@@ -62,6 +64,7 @@ public struct ChaosReport: Sendable {
             "| latency p50 / p99 / max | \(ms(percentile(0.5))) / \(ms(percentile(0.99))) / \(ms(latenciesMillis.max() ?? 0)) |",
             "| registrations at start / lost | \(registeredAtStart) / \(lostRegistrations.count) |",
             "| models not servable at the end | \(unservable.count) |",
+            "| peers whose copy records differ from their holdings after two lease TTLs | \(copyRecordMismatches.count)\(copyRecordMismatches.isEmpty ? "" : " (" + copyRecordMismatches.joined(separator: "; ") + ")") |",
             "",
             "| fault | target | at | models affected | all serving again after | back and ready after | requests during | errors | p99 during |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -12,7 +12,8 @@ import Glibc
 /// the start is still registered and servable.
 public enum ChaosRun {
     public static func run(_ options: ChaosOptions, log: @escaping @Sendable (String) -> Void = { print($0) }) async throws -> ChaosReport {
-        let mesh = try await LocalMesh.start(peers: options.peers, etcdMembers: options.etcdMembers, arguments: options.peerArguments)
+        let mesh = try await LocalMesh.start(peers: options.peers, etcdMembers: options.networkLab ? 1 : options.etcdMembers,
+                                             arguments: options.peerArguments, networkLab: options.networkLab)
         do {
             let report = try await run(options, on: mesh, log: log)
             await mesh.destroy()
@@ -60,6 +61,13 @@ public enum ChaosRun {
             let result = try? await infer(model, through: live, deadline: .now + options.requestDeadline)
             if result?.status != 200 { report.unservable.append(model) }
         }
+        // Records and holdings must agree again within two lease TTLs.
+        let settle = ContinuousClock.now + options.leaseTTL * 2
+        repeat {
+            report.copyRecordMismatches = (try? await mesh.copyRecordMismatches(among: live)) ?? ["could not read the copy records"]
+            if report.copyRecordMismatches.isEmpty { break }
+            try? await Task.sleep(for: .milliseconds(500))
+        } while ContinuousClock.now < settle
         log("done: \(report.requests) requests, \(report.errors.count) errors, \(report.lostRegistrations.count) lost registrations")
         return report
     }
@@ -129,7 +137,7 @@ public enum ChaosRun {
         _ options: ChaosOptions, mesh: LocalMesh, models: [String], state: ChaosState,
         start: ContinuousClock.Instant, until end: ContinuousClock.Instant, log: @escaping @Sendable (String) -> Void
     ) async {
-        let faults = options.faults.filter { !$0.onEtcd || mesh.etcdMembers.count > 1 }
+        let faults = options.faults.filter { ($0.onEtcd ? mesh.etcdMembers.count > 1 : true) && ($0 != .partition || mesh.lab != nil) }
         guard !faults.isEmpty else { return }
         var nextFault = start + options.killEvery
         var turn = 0
@@ -154,18 +162,22 @@ public enum ChaosRun {
             // A Service stops sending clients to a pod whose readiness probe fails.
             state.markDown(victim.id)
             let startedAt = ContinuousClock.now
-            if fault == .kill { await victim.kill9() } else { victim.send(SIGSTOP) }
+            switch fault {
+            case .kill: await victim.kill9()
+            case .partition: try? mesh.lab?.isolate(victim.id, from: ["etcd"] + mesh.peers.map(\.id))
+            default: victim.send(SIGSTOP)
+            }
             let index = state.beginFault(fault, target: victim.id, at: (startedAt - start).seconds, affected: held, startedAt: startedAt)
             log("\(fault.rawValue): \(victim.id) holding \(held.count) models")
             async let probed: Void = probe(held, state: state, deadline: startedAt + options.requestDeadline)
             try? await Task.sleep(for: options.restartAfter)
             do {
-                if fault == .kill {
-                    try await victim.restart()
-                } else {
-                    victim.send(SIGCONT)
-                    try await victim.waitUntilReady()
+                switch fault {
+                case .kill: try await victim.restart()
+                case .partition: try mesh.lab?.healAll()
+                default: victim.send(SIGCONT)
                 }
+                try await victim.waitUntilReady()
                 state.markUp(victim.id)
                 state.kills.withLock { $0[index].restartedIn = ContinuousClock.now - startedAt }
             } catch {
