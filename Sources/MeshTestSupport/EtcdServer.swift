@@ -125,22 +125,23 @@ public final class EtcdServer: Sendable {
     }
 }
 
-/// A three-member (or N-member) etcd cluster on loopback.
+/// A three-member (or N-member) etcd cluster on loopback, or on hosts of a ``NetworkLab``.
 public final class EtcdCluster: Sendable {
     public let members: [EtcdServer]
 
     public var clientURLs: [String] { members.map(\.clientURL) }
 
-    public static func start(size: Int = 3) async throws -> EtcdCluster {
+    public static func start(size: Int = 3, hosts: [ProcessHost]? = nil) async throws -> EtcdCluster {
         let names = (0..<size).map { "etcd-\($0)" }
         let ports = FreePort.next(size * 2)
-        let initialCluster = names.indices.map { "\(names[$0])=http://127.0.0.1:\(ports[$0 * 2 + 1])" }
+        let host = { (index: Int) in hosts?[index] ?? .loopback }
+        let initialCluster = names.indices.map { "\(names[$0])=http://\(host($0).address):\(ports[$0 * 2 + 1])" }
             .joined(separator: ",")
         var members: [EtcdServer] = []
         for index in names.indices {
             members.append(try EtcdServer(
                 name: names[index], clientPort: ports[index * 2], peerPort: ports[index * 2 + 1],
-                initialCluster: initialCluster
+                initialCluster: initialCluster, host: host(index)
             ))
         }
         let cluster = EtcdCluster(members: members)

@@ -120,16 +120,20 @@ public final class LocalMesh: Sendable {
 
     /// Starts etcd and `count` peers; `arguments` adds flags to every peer, `perPeer` to one.
     /// With `networkLab`, etcd and each peer run on their own host of a new ``NetworkLab``
-    /// (`etcd`, `mesh-0`, ...; one etcd member), so tests can cut links between them.
+    /// (`etcd`, or `etcd-0`, `etcd-1`, ... for several members; `mesh-0`, ...), so tests can cut
+    /// links between them.
     public static func start(
         peers count: Int, etcdMembers: Int = 1, arguments: [String] = [], perPeer: [Int: [String]] = [:], waitUntilReady: Bool = true,
         networkLab: Bool = false
     ) async throws -> LocalMesh {
-        let lab = networkLab ? try NetworkLab.create(hosts: ["etcd"] + (0..<count).map { "mesh-\($0)" }) : nil
+        let etcdHosts = etcdMembers == 1 ? ["etcd"] : (0..<etcdMembers).map { "etcd-\($0)" }
+        let lab = networkLab ? try NetworkLab.create(hosts: etcdHosts + (0..<count).map { "mesh-\($0)" }) : nil
         let members: [EtcdServer]
         do {
-            if let lab {
+            if let lab, etcdMembers == 1 {
                 members = [try await EtcdServer.start(host: lab.host("etcd"))]
+            } else if let lab {
+                members = try await EtcdCluster.start(size: etcdMembers, hosts: etcdHosts.map(lab.host)).members
             } else {
                 members = etcdMembers == 1 ? [try await EtcdServer.start()] : try await EtcdCluster.start(size: etcdMembers).members
             }

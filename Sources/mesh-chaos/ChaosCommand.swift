@@ -17,7 +17,7 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Seconds between kills") var killEvery = 10
     @Option(help: "Seconds before a killed peer is restarted") var restartAfter = 2
     @Flag(help: "Also kill etcd members (needs --etcd-members 3); same as adding kill-etcd to --faults") var killEtcd = false
-    @Flag(help: "Run etcd and each peer in a network namespace of its own (needs root; one etcd member), for the partition fault")
+    @Flag(help: "Run etcd and each peer in a network namespace of its own (needs root), for the partition fault")
     var networkLab = false
     @Option(help: "Faults in turn, comma-separated: kill, freeze, kill-etcd, freeze-etcd (need --etcd-members 3), partition (needs --network-lab)")
     var faults = "kill"

@@ -62,10 +62,25 @@ import Testing
         try await peer.running { () async throws in
             await peer.mirror.waitUntil(timeout: .seconds(5)) { $0.peers.count == 2 }
             let gate = PeerGate(credentials: .none, mirror: peer.mirror, clock: clock)
-            try gate.admit(signature: nil, parts: parts, remoteHost: "10.0.0.7")
-            try gate.admit(signature: nil, parts: parts, remoteHost: "::ffff:10.0.0.7")
-            #expect(throws: MeshError.self) { try gate.admit(signature: nil, parts: parts, remoteHost: "10.0.0.8") }
-            #expect(throws: MeshError.self) { try gate.admit(signature: nil, parts: parts, remoteHost: nil) }
+            try await gate.admit(signature: nil, parts: parts, remoteHost: "10.0.0.7")
+            try await gate.admit(signature: nil, parts: parts, remoteHost: "::ffff:10.0.0.7")
+            await #expect(throws: MeshError.self) { try await gate.admit(signature: nil, parts: parts, remoteHost: "10.0.0.8") }
+            await #expect(throws: MeshError.self) { try await gate.admit(signature: nil, parts: parts, remoteHost: nil) }
+        }
+    }
+
+    /// A peer that registered again after a partition may hop before this peer's view shows it:
+    /// the gate reads the peer records from the store before refusing.
+    @Test func aPeerTheViewDoesNotShowYetIsAdmittedFromTheStore() async throws {
+        let store = InMemoryMeshStore()
+        let peer = try await ShellPeer.make("a", store: store, clock: clock)
+        try await peer.running { () async throws in
+            let gate = PeerGate(credentials: .none, mirror: peer.mirror, clock: clock)
+            let record = PeerRecord(httpAddress: "10.0.0.9:8008", capacityBytes: 1, version: "t", startTime: clock.now, instance: "c")
+            store.addUnseen(peer: try PeerID("c"), record)
+            #expect(peer.mirror.view.peers[try PeerID("c")] == nil)
+            try await gate.admit(signature: nil, parts: parts, remoteHost: "10.0.0.9")
+            await #expect(throws: MeshError.self) { try await gate.admit(signature: nil, parts: parts, remoteHost: "10.0.0.10") }
         }
     }
 

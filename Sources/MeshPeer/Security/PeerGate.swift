@@ -1,4 +1,5 @@
 import MeshCore
+import Synchronization
 
 /// Decides whether a request may use a peer-only surface: gossip, and the hop headers
 /// (`mm-hop`, `mm-excluded`) that make a peer serve, load or skip placement without asking.
@@ -11,10 +12,13 @@ struct PeerGate: Sendable {
     let credentials: PeerCredentials
     let mirror: ClusterMirror
     let clock: any PeerClock
+    /// Peer records read from the store when the view does not know an address (it may lag:
+    /// a peer that registered again after a partition hops before this view sees it).
+    let fresh = FreshPeerRecords()
 
     /// Checks a peer-only request. `parts` are what was signed; `remoteHost` the connection's
     /// address (IPv4 or IPv6 text, no port).
-    func admit(signature: String?, parts: [String], remoteHost: String?) throws(MeshError) {
+    func admit(signature: String?, parts: [String], remoteHost: String?) async throws(MeshError) {
         if credentials.isConfigured {
             _ = try credentials.verify(signature, parts, now: clock.now)
             return
@@ -22,12 +26,14 @@ struct PeerGate: Sendable {
         guard let remoteHost else {
             throw .permissionDenied("this request may only come from a peer of the mesh, and its address is unknown")
         }
-        let peerHosts = mirror.view.peers.values.flatMap { record in
-            [record.httpAddress, record.grpcAddress].compactMap { $0.flatMap(Self.host(of:)) }
-        }
-        guard peerHosts.contains(Self.normalized(remoteHost)) else {
-            throw .permissionDenied("this request may only come from a peer of the mesh; \(remoteHost) is not the address of a registered peer (configure --cluster-secret-file on every peer to sign peer requests instead)")
-        }
+        let host = Self.normalized(remoteHost)
+        if Self.hosts(of: mirror.view.peers.values).contains(host) { return }
+        if let records = await fresh.records(from: mirror.store), Self.hosts(of: records).contains(host) { return }
+        throw .permissionDenied("this request may only come from a peer of the mesh; \(remoteHost) is not the address of a registered peer (configure --cluster-secret-file on every peer to sign peer requests instead)")
+    }
+
+    static func hosts(of records: some Sequence<PeerRecord>) -> Set<String> {
+        Set(records.flatMap { record in [record.httpAddress, record.grpcAddress].compactMap { $0.flatMap(Self.host(of:)) } })
     }
 
     /// The host of `host:port` (`[v6]:port` too).
@@ -41,5 +47,25 @@ struct PeerGate: Sendable {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host.hasPrefix("::ffff:") && host.contains(".") { host = String(host.dropFirst(7)) }
         return host.lowercased()
+    }
+}
+
+/// The peer records as the store has them now, read at most once a second however many unknown
+/// addresses knock (a stranger cannot turn the gate into a stream of etcd reads).
+final class FreshPeerRecords: Sendable {
+    private let last = Mutex<(at: ContinuousClock.Instant, records: [PeerRecord])?>(nil)
+    private let interval: Duration
+
+    init(interval: Duration = .seconds(1)) {
+        self.interval = interval
+    }
+
+    func records(from store: any MeshStore) async -> [PeerRecord]? {
+        if let cached = last.withLock({ $0 }), ContinuousClock.now - cached.at < interval { return cached.records }
+        last.withLock { $0 = (.now, $0?.records ?? []) }
+        guard let records = try? await store.peers() else { return nil }
+        let values = Array(records.values)
+        last.withLock { $0 = (.now, values) }
+        return values
     }
 }

@@ -18,7 +18,7 @@ struct PeerGateInterceptor: ServerInterceptor {
             method: context.descriptor.fullyQualifiedMethod, model: request.metadata.first(MeshHeaders.modelID), hop: hop, excluded: excluded
         )
         do {
-            try gate.admit(signature: request.metadata.first(PeerCredentials.header), parts: parts, remoteHost: Self.host(of: context.remotePeer))
+            try await gate.admit(signature: request.metadata.first(PeerCredentials.header), parts: parts, remoteHost: Self.host(of: context.remotePeer))
         } catch {
             return StreamingServerResponse(error: error.rpcError())
         }

@@ -16,7 +16,7 @@ struct PeerGateMiddleware: RouterMiddleware {
         }
         let parts = PeerOnlyRequest.restParts(method: request.method.rawValue, path: request.uri.path, hop: hop, excluded: excluded)
         do {
-            try gate.admit(signature: request.header(PeerCredentials.header), parts: parts, remoteHost: context.remoteHost)
+            try await gate.admit(signature: request.header(PeerCredentials.header), parts: parts, remoteHost: context.remoteHost)
         } catch {
             return HTTPReply.error(error).response
         }

@@ -245,6 +245,18 @@ public struct EtcdMeshStore: MeshStore {
         }
     }
 
+    public func peers() async throws -> [PeerID: PeerRecord] {
+        try await call {
+            var records: [PeerID: PeerRecord] = [:]
+            for kv in try await client.getAll(prefix: layout.peers).kvs {
+                if case .peer(let id) = layout.entry(forKey: kv.keyString), let record = try? RecordCoding.decode(PeerRecord.self, from: kv.value) {
+                    records[id] = record
+                }
+            }
+            return records
+        }
+    }
+
     public func registerPeer(_ id: PeerID, _ record: PeerRecord, lease: LeaseID) async throws -> Bool {
         try await call {
             let key = layout.peer(id)

@@ -53,6 +53,8 @@ public protocol MeshStore: Sendable {
     // MARK: Peers and leases
 
     func peer(_ id: PeerID) async throws -> (record: PeerRecord, lease: LeaseID)?
+    /// Every registered peer's record, read now (not from the mirror).
+    func peers() async throws -> [PeerID: PeerRecord]
     /// Writes the peer record under `lease` if no record exists (or the existing one is ours).
     func registerPeer(_ id: PeerID, _ record: PeerRecord, lease: LeaseID) async throws -> Bool
     func putPeer(_ id: PeerID, _ record: PeerRecord, lease: LeaseID) async throws

@@ -29,8 +29,8 @@ public struct ChaosOptions: Sendable {
               let seconds = Int(peerArguments[index + 1].trimmingCharacters(in: .letters)) else { return .seconds(10) }
         return .seconds(seconds)
     }
-    /// Run etcd and each peer on a host of a ``NetworkLab`` (needs root; one etcd member), which
-    /// the `partition` fault needs.
+    /// Run etcd members and peers each on a host of a ``NetworkLab`` (needs root), which the
+    /// `partition` fault needs.
     public var networkLab = false
     /// Model load time and inference latency of the synthetic models.
     public var loadMillis = 50

@@ -1,3 +1,4 @@
+import Foundation
 import MeshCore
 
 /// What a chaos run observed.
@@ -75,8 +76,14 @@ public struct ChaosReport: Sendable {
         }
         if !errors.isEmpty {
             lines.append("")
-            lines.append("First errors:")
-            for error in errors.prefix(5) { lines.append("- \(error)") }
+            lines.append("Errors by kind (model names left out):")
+            // "chaos-12: HTTP 503 {...}" counts as "HTTP 503 {...}".
+            let kinds = Dictionary(grouping: errors) { error in
+                String(error.drop(while: { $0 != ":" }).dropFirst().prefix(160)).trimmingCharacters(in: .whitespaces)
+            }
+            for (kind, list) in kinds.sorted(by: { $0.value.count > $1.value.count }).prefix(8) {
+                lines.append("- \(list.count) × \(kind)")
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -12,7 +12,7 @@ import Glibc
 /// the start is still registered and servable.
 public enum ChaosRun {
     public static func run(_ options: ChaosOptions, log: @escaping @Sendable (String) -> Void = { print($0) }) async throws -> ChaosReport {
-        let mesh = try await LocalMesh.start(peers: options.peers, etcdMembers: options.networkLab ? 1 : options.etcdMembers,
+        let mesh = try await LocalMesh.start(peers: options.peers, etcdMembers: options.etcdMembers,
                                              arguments: options.peerArguments, networkLab: options.networkLab)
         do {
             let report = try await run(options, on: mesh, log: log)
@@ -164,7 +164,7 @@ public enum ChaosRun {
             let startedAt = ContinuousClock.now
             switch fault {
             case .kill: await victim.kill9()
-            case .partition: try? mesh.lab?.isolate(victim.id, from: ["etcd"] + mesh.peers.map(\.id))
+            case .partition: try? mesh.lab?.isolate(victim.id, from: mesh.etcdMembers.map(\.host.name) + mesh.peers.map(\.id))
             default: victim.send(SIGSTOP)
             }
             let index = state.beginFault(fault, target: victim.id, at: (startedAt - start).seconds, affected: held, startedAt: startedAt)

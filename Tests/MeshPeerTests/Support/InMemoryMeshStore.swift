@@ -61,6 +61,14 @@ final class InMemoryMeshStore: MeshStore {
         }
     }
 
+    /// Registers a peer without telling watchers: what a peer whose view lags sees.
+    func addUnseen(peer id: PeerID, _ record: PeerRecord) {
+        state.withLock { state in
+            state.peers[id] = Entry(record: record, modRevision: state.revision + 1)
+            state.revision += 1
+        }
+    }
+
     /// Removes a model and its copies without telling watchers.
     func removeUnseen(model: ModelID) {
         state.withLock { state in
@@ -239,6 +247,10 @@ final class InMemoryMeshStore: MeshStore {
 
     func peer(_ id: PeerID) async throws -> (record: PeerRecord, lease: LeaseID)? {
         try access { state, _ in state.peers[id].map { ($0.record, $0.lease) } }
+    }
+
+    func peers() async throws -> [PeerID: PeerRecord] {
+        try access { state, _ in state.peers.mapValues(\.record) }
     }
 
     func registerPeer(_ id: PeerID, _ record: PeerRecord, lease: LeaseID) async throws -> Bool {
