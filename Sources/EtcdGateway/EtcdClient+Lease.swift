@@ -52,10 +52,12 @@ extension EtcdClient {
     }
 
     /// Renews the lease once; returns the TTL it now has, or throws `leaseNotFound`.
-    public func keepAliveOnce(_ lease: LeaseID) async throws -> Int64 {
+    /// `timeout` bounds each endpoint's attempt (default: the client's request timeout); keep it
+    /// well below the lease's TTL, so a frozen member is left for another before the lease expires.
+    public func keepAliveOnce(_ lease: LeaseID, timeout: Duration? = nil) async throws -> Int64 {
         let wire: WireStreamResult<WireLeaseResponse> = try await call(
             "/v3/lease/keepalive", body: WireLeaseID(ID: WireInt(lease.rawValue)),
-            operation: "lease keep-alive", idempotent: true
+            operation: "lease keep-alive", idempotent: true, timeout: timeout
         )
         if let error = wire.error {
             throw EtcdClient.mapServerError(endpoint: endpoints[0], code: error.code ?? -1, message: error.text, requestedRevision: 0, lease: lease)

@@ -98,7 +98,11 @@ public final class PeerNode: Sendable {
         self.logger = logger
         var etcdLogger = logger
         etcdLogger[metadataKey: "component"] = "etcd"
-        store = EtcdMeshStore(endpoints: configuration.etcdEndpoints, layout: configuration.layout, logger: etcdLogger)
+        // A keep-alive stuck on a frozen etcd member must move to another one well before the
+        // lease runs out: each attempt gets a third of the TTL (at most the usual 5 s).
+        let keepAliveTimeout: Duration = min(.seconds(5), .milliseconds(configuration.leaseTTLSeconds * 1000 / 3))
+        store = EtcdMeshStore(endpoints: configuration.etcdEndpoints, layout: configuration.layout,
+                              keepAliveTimeout: keepAliveTimeout, logger: etcdLogger)
         let clock = SystemClock()
         self.clock = clock
         metrics = MeshMetrics(perModel: configuration.perModelMetrics)

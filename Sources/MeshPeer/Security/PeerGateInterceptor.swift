@@ -20,7 +20,10 @@ struct PeerGateInterceptor: ServerInterceptor {
         do {
             try await gate.admit(signature: request.metadata.first(PeerCredentials.header), parts: parts, remoteHost: Self.host(of: context.remotePeer))
         } catch {
-            return StreamingServerResponse(error: error.rpcError())
+            var status = error.rpcError()
+            // As over REST: to the sender of a hop, a refusal here is a decline.
+            if hop != nil { status.metadata.addString(HopDecline.Outcome.unavailable.rawValue, forKey: MeshHeaders.route) }
+            return StreamingServerResponse(error: status)
         }
         return try await next(request, context)
     }

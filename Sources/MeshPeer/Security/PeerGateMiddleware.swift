@@ -18,7 +18,11 @@ struct PeerGateMiddleware: RouterMiddleware {
         do {
             try await gate.admit(signature: request.header(PeerCredentials.header), parts: parts, remoteHost: context.remoteHost)
         } catch {
-            return HTTPReply.error(error).response
+            var reply = HTTPReply.error(error)
+            // A hop refused here (its sender is not, or not yet, a registered peer in this view)
+            // is a decline to the sender: it tries another peer instead of relaying the 403.
+            if hop != nil { reply.headers.append((MeshHeaders.route, HopDecline.Outcome.unavailable.rawValue)) }
+            return reply.response
         }
         return try await next(request, context)
     }

@@ -9,10 +9,13 @@ public struct EtcdMeshStore: MeshStore {
     public let layout: KeyLayout
     let logger: Logger
     private let failureLeases = FailureLeases()
+    /// Bounds each endpoint's attempt to renew the lease (nil: the client's request timeout).
+    private let keepAliveTimeout: Duration?
 
-    public init(endpoints: [String], layout: KeyLayout, logger: Logger) {
+    public init(endpoints: [String], layout: KeyLayout, keepAliveTimeout: Duration? = nil, logger: Logger) {
         self.client = EtcdClient(EtcdClient.Configuration(endpoints: endpoints), logger: logger)
         self.layout = layout
+        self.keepAliveTimeout = keepAliveTimeout
         self.logger = logger
     }
 
@@ -280,7 +283,7 @@ public struct EtcdMeshStore: MeshStore {
     }
 
     public func renewLease(_ lease: LeaseID) async throws -> Int64 {
-        try await call { try await client.keepAliveOnce(lease) }
+        try await call { try await client.keepAliveOnce(lease, timeout: keepAliveTimeout) }
     }
 
     public func revokeLease(_ lease: LeaseID) async throws {
