@@ -53,8 +53,9 @@ public struct ModelRegistration: Sendable, Hashable {
         try Self.checkScaleUp(scaleUpRequestsPerSecond)
         let labels = self.labels ?? []
         guard labels.count <= Limits.maxLabels else { throw .invalidArgument("a model may require at most \(Limits.maxLabels) labels") }
-        for label in labels where label.isEmpty || label.contains(",") || label.utf8.count > Limits.maxLabelLength {
-            throw .invalidArgument("label \"\(TextLimit.clip(label))\" must be 1 to \(Limits.maxLabelLength) bytes, without commas")
+        // Counted in Unicode scalars, as JSON Schema's maxLength counts them (docs/openapi.yaml).
+        for label in labels where label.isEmpty || label.utf8.contains(UInt8(ascii: ",")) || label.unicodeScalars.count > Limits.maxLabelLength {
+            throw .invalidArgument("label \"\(TextLimit.clip(label))\" must be 1 to \(Limits.maxLabelLength) characters, without commas")
         }
         let record = ModelRecord(
             type: type, storage: storage, sizeHintBytes: sizeHintBytes, minCopies: minCopies, maxCopies: maxCopies,

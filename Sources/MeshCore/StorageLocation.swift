@@ -35,7 +35,7 @@ public enum StorageLocation: Hashable, Sendable {
             case .empty(let field):
                 return "\(field) must not be empty"
             case .tooLong(let field, let length, let limit):
-                return "\(field) is \(length) bytes long; the limit is \(limit)"
+                return "\(field) is \(length) characters long; the limit is \(limit)"
             case .controlCharacter(let field, let offset):
                 return "\(field) contains a control character at offset \(offset); remove it"
             case .dotSegment(let field, let segment):
@@ -89,7 +89,9 @@ public enum StorageLocation: Hashable, Sendable {
     private static func checkText(_ text: String, field: String) throws(Problem) {
         let bytes = text.utf8
         if bytes.isEmpty { throw .empty(field: field) }
-        if bytes.count > maxLength { throw .tooLong(field: field, length: bytes.count, limit: maxLength) }
+        // Counted in Unicode scalars, as JSON Schema's maxLength counts them (docs/openapi.yaml).
+        let length = text.unicodeScalars.count
+        if length > maxLength { throw .tooLong(field: field, length: length, limit: maxLength) }
         for (offset, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x7F {
             throw .controlCharacter(field: field, offset: offset)
         }

@@ -311,7 +311,12 @@ public final class PeerNode: Sendable {
         VModelRoutes(node: self).register(on: router)
         router.post(RouterPath(PeerOnlyRequest.gossipPath)) { request, _ in
             var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
+            let body: ByteBuffer
+            do throws(MeshError) {
+                body = try await request.collectBody(limit: 1 << 20)
+            } catch {
+                return HTTPReply.error(error).response
+            }
             self.gossip.receive(Array(body.readableBytesView))
             return Response(status: .noContent)
         }
@@ -319,6 +324,8 @@ public final class PeerNode: Sendable {
             let text = self.prometheus?.emitToBuffer() ?? []
             return HTTPReply(status: 200, headers: [("content-type", "text/plain; version=0.0.4")], body: ByteBuffer(bytes: text)).response
         }
+        // Last: it wraps only the not-found responder (unknown paths, and methods a path lacks).
+        router.add(middleware: UnmatchedRouteMiddleware(routes: RouteMethods(router.routes.map { ($0.path, $0.method) })))
         let serverRunning = self.serverRunning
         return Application(
             router: router,

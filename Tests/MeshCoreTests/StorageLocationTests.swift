@@ -43,6 +43,20 @@ import Testing
         }
     }
 
+    /// Lengths count characters (Unicode scalars), as JSON Schema's maxLength does.
+    @Test func lengthsCountCharactersNotBytes() throws {
+        try StorageLocation.uri(String(repeating: "é", count: 2048)).validate()
+        #expect(throws: StorageLocation.Problem.tooLong(field: "uri", length: 2049, limit: 2048)) {
+            try StorageLocation.uri(String(repeating: "é", count: 2049)).validate()
+        }
+        let registration = { (label: String) in
+            ModelRegistration(id: "m", type: "synthetic", storage: .uri("m.json"), labels: [label])
+        }
+        _ = try registration(String(repeating: "é", count: 128)).validated(types: ["synthetic"], now: .epoch)
+        #expect(throws: MeshError.self) { try registration(String(repeating: "é", count: 129)).validated(types: ["synthetic"], now: .epoch) }
+        #expect(throws: MeshError.self) { try registration("a,b").validated(types: ["synthetic"], now: .epoch) }
+    }
+
     @Test func bothJSONForms() throws {
         let uri = try decode(#"{"uri":"s3://models/iris","key":"minio"}"#)
         #expect(uri == .uri("s3://models/iris", key: "minio"))

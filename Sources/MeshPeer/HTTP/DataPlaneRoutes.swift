@@ -62,10 +62,7 @@ struct DataPlaneRoutes {
         router.post("/v2/repository/index") { request, context in
             await node.handle(route: "repository_index", request: request, context: context, modelParameter: nil) { _, request, _ in
                 let body = try await request.collectBody(limit: 1 << 20)
-                var readyOnly = false
-                if body.readableBytes > 0 {
-                    readyOnly = try RESTDecoding.json(Array(body.readableBytesView))["ready"]?.boolValue ?? false
-                }
+                let readyOnly = try Self.indexReadyOnly(Array(body.readableBytesView))
                 return (nil, .json(200, try await node.repositoryIndex(readyOnly: readyOnly)))
             }
         }
@@ -91,6 +88,17 @@ struct DataPlaneRoutes {
         var writer = JSONWriter()
         writer.write(.object(members))
         return writer.bytes
+    }
+
+    /// The `ready` flag of a repository index request: no body, or an object whose `ready`, when
+    /// present, is a boolean.
+    static func indexReadyOnly(_ body: [UInt8]) throws(MeshError) -> Bool {
+        guard !body.isEmpty else { return false }
+        let json = try RESTDecoding.json(body)
+        guard case .object = json else { throw .invalidArgument("the repository index request must be a JSON object") }
+        guard let ready = json["ready"] else { return false }
+        guard let value = ready.boolValue else { throw .invalidArgument("\"ready\" must be true or false, not \(ready.kindName)") }
+        return value
     }
 
     static func jsonLength(_ request: Request) throws(MeshError) -> Int? {

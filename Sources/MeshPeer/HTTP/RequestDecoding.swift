@@ -2,17 +2,24 @@ import Foundation
 import Hummingbird
 import MeshCore
 import NIOCore
+import OpenInference
 
 extension Request {
     /// The body as JSON of `type`, refused with 413 over `limit` and 400 (naming the field)
     /// when it does not decode; `what` names the body in the message ("model registration").
-    mutating func decodeJSON<Body: Decodable>(_ type: Body.Type, limit: Int = 1 << 20, what: String) async throws -> Body {
+    /// Known fields given as `null` are refused too (``TypedFieldsBody``).
+    mutating func decodeJSON<Body: TypedFieldsBody>(_ type: Body.Type, limit: Int = 1 << 20, what: String) async throws -> Body {
         let body = try await collectBody(limit: limit)
+        let decoded: Body
         do {
-            return try JSONDecoder().decode(Body.self, from: Data(body.readableBytesView))
+            decoded = try JSONDecoder().decode(Body.self, from: Data(body.readableBytesView))
         } catch {
             throw MeshError.invalidArgument("the body is not a valid \(what): \(Self.describe(error))")
         }
+        if let json = try? JSONParser.parse(body.readableBytesView), let field = Body.nullField(in: json) {
+            throw MeshError.invalidArgument("the body is not a valid \(what): field \"\(field)\" is null; leave it out instead")
+        }
+        return decoded
     }
 
     /// A decoding error in words a client can act on.
