@@ -22,8 +22,12 @@ public struct LoadReport: Codable, Sendable, Hashable {
     /// What evicting this peer's least valuable loaded model would cost (the cost-aware
     /// policy's value: recent uses × load milliseconds ÷ MiB); nil with room or nothing loaded.
     public var evictionValue: Double?
+    /// Peers this peer found frozen or unreachable recently (at most ``maxUnreachable``): a hint
+    /// for the others to check them, not a verdict.
+    public var unreachable: [PeerID]?
 
     public static let maxRates = 16
+    public static let maxUnreachable = 16
 
     public struct ModelRate: Codable, Sendable, Hashable {
         public var model: ModelID
@@ -84,7 +88,7 @@ extension LoadReport {
         guard (0...maxAge.milliseconds).contains(ageMillis),
               counts.contains(report.inFlight), counts.contains(report.loading), counts.contains(report.modelCount),
               bytes.contains(report.usedBytes), bytes.contains(report.capacityBytes),
-              report.rates.count <= maxRates
+              report.rates.count <= maxRates, (report.unreachable?.count ?? 0) <= maxUnreachable
         else { return nil }
         if let lru = report.lruTime {
             guard lru >= now - Limits.maxClockSkew, lru <= now + Limits.maxClockSkew else { return nil }

@@ -143,7 +143,10 @@ public final class PeerNode: Sendable {
                                 let signature = credentials.sign(parts, peer: peerID, now: clock.now)
                                 try await GossipPush.send(body, to: record, http: gossipClient, signature: signature)
                             },
-                            settings: gossipSettings, clock: clock, logger: logger)
+                            settings: gossipSettings, clock: clock, logger: logger,
+                            probe: { [probeTimeout = configuration.hopProbeTimeout, probeClient = forwarder.probeHTTP] peer, record in
+                                await PeerProbe.answersAsLive(record, peer: peer, http: probeClient, timeout: probeTimeout)
+                            })
         let placement = PlacementPolicy(minChurnAge: configuration.minChurnAge, reportMaxAge: configuration.reportMaxAge)
         var scaling = ScalingPolicy(
             scaleUpRequestsPerSecond: configuration.scaleUpRequestsPerSecond, scaleUpInFlight: configuration.scaleUpInFlight,
@@ -160,7 +163,7 @@ public final class PeerNode: Sendable {
             mirror: mirror, local: local, health: health, clock: clock, logger: logger
         )
         if configuration.hopProbeAfter > .zero {
-            let http = forwarder.http, probeTimeout = configuration.hopProbeTimeout
+            let http = forwarder.probeHTTP, probeTimeout = configuration.hopProbeTimeout
             let budgets = HopBudgets(floor: configuration.hopProbeFloor, ceiling: configuration.hopProbeAfter)
             requestRouter.watchdog = HopWatchdog(budgets: budgets) { peer, record in
                 await PeerProbe.answersAsLive(record, peer: peer, http: http, timeout: probeTimeout)

@@ -33,6 +33,12 @@ extension Integration {
                 let again = try await entry.infer("only-copy")
                 #expect(again.status == 200)
                 #expect(again.servedBy != holderID)
+                // The entry peer's gossip names the frozen peer; the third peer probes it and
+                // skips it too, before any request of its own has waited on it.
+                let third = try #require(mesh.peers.first { $0.id != holderID && $0.id != entry.id })
+                #expect(try await eventually(timeout: .seconds(15)) {
+                    try await third.metric("modelmesh_peer_suspicions_total", labels: #"outcome="confirmed""#) >= 1
+                })
                 kill(pid, SIGCONT)
             }
         }

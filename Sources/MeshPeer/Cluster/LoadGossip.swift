@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import MeshCore
 import MeshGossip
@@ -27,10 +28,17 @@ public final class LoadGossip: Service, Sendable {
     let settings: Settings
     let clock: any PeerClock
     let logger: Logger
+    /// Asks a peer's liveness route (nil: suspicions other peers report are not checked).
+    let probe: (@Sendable (PeerID, PeerRecord) async -> Bool)?
+    /// Peers others reported unreachable, to probe on the next tick, and when each was last probed.
+    private let suspicions = Mutex<(pending: Set<PeerID>, probed: [PeerID: ContinuousClock.Instant])>(([], [:]))
+    static let suspicionProbeInterval: Duration = .seconds(5)
 
     public init(peerID: PeerID, mirror: ClusterMirror, local: LocalModels, health: PeerHealth,
                 push: @escaping @Sendable (PeerID, PeerRecord, [UInt8]) async throws -> Void,
-                settings: Settings, clock: any PeerClock, logger: Logger) {
+                settings: Settings, clock: any PeerClock, logger: Logger,
+                probe: (@Sendable (PeerID, PeerRecord) async -> Bool)? = nil) {
+        self.probe = probe
         self.peerID = peerID
         self.mirror = mirror
         self.local = local
@@ -80,6 +88,45 @@ public final class LoadGossip: Service, Sendable {
         mirror.updateView { view in
             for report in reports { view.receive(report) }
         }
+        noteSuspicions(in: reports)
+    }
+
+    /// Peers other peers found unreachable are probed here before this peer skips them: one
+    /// broken link between two peers must not make every peer shun a healthy one.
+    private func noteSuspicions(in reports: [LoadReport]) {
+        guard probe != nil else { return }
+        let suspects = Set(reports.flatMap { $0.unreachable ?? [] }).subtracting([peerID])
+        guard !suspects.isEmpty else { return }
+        let known = health.unreachable(at: clock.now)
+        let now = ContinuousClock.now
+        suspicions.withLock { state in
+            for suspect in suspects.subtracting(known) {
+                if let last = state.probed[suspect], now - last < Self.suspicionProbeInterval { continue }
+                state.pending.insert(suspect)
+            }
+        }
+    }
+
+    /// Probes the peers others reported; those that do not answer are skipped here too.
+    private func checkSuspicions(group: inout DiscardingTaskGroup) {
+        guard let probe else { return }
+        let now = ContinuousClock.now
+        let suspects = suspicions.withLock { state -> Set<PeerID> in
+            defer { state.pending = [] }
+            for suspect in state.pending { state.probed[suspect] = now }
+            state.probed = state.probed.filter { now - $0.value < Self.suspicionProbeInterval }
+            return state.pending
+        }
+        let peers = mirror.view.peers
+        for suspect in suspects {
+            guard let record = peers[suspect] else { continue }
+            group.addTask {
+                let live = await probe(suspect, record)
+                if !live { self.health.markUnreachable(suspect, now: self.clock.now) }
+                Counter(label: "modelmesh_peer_suspicions_total", dimensions: [("outcome", live ? "cleared" : "confirmed")]).increment()
+                self.logger.info("checked a peer another peer found unreachable", metadata: ["peer": "\(suspect)", "answers": "\(live)"])
+            }
+        }
     }
 
     /// Takes the report `peer` piggybacked on a hop response, at most once per
@@ -106,6 +153,7 @@ public final class LoadGossip: Service, Sendable {
     }
 
     private func tick(group: inout DiscardingTaskGroup) async {
+        checkSuspicions(group: &group)
         guard let (targets, body) = round(now: clock.now) else { return }
         for (target, record) in targets {
             group.addTask {
@@ -121,7 +169,9 @@ public final class LoadGossip: Service, Sendable {
     /// One gossip round: takes this peer's report into the view, forgets old reports, and
     /// returns the peers to push to with the message (nil when there is nobody to tell).
     func round(now: MeshTime) -> (targets: [(PeerID, PeerRecord)], body: [UInt8])? {
-        let report = local.loadReport(now: now)
+        var report = local.loadReport(now: now)
+        let unreachable = health.unreachable(at: now)
+        if !unreachable.isEmpty { report.unreachable = Array(unreachable.sorted().prefix(LoadReport.maxUnreachable)) }
         own.withLock { $0 = Own(report: report, header: nil) }
         var view = ClusterView()
         mirror.updateView { current in
@@ -129,7 +179,6 @@ public final class LoadGossip: Service, Sendable {
             current.expireReports(now: now, maxAge: settings.maxAge)
             view = current
         }
-        let unreachable = health.unreachable(at: now)
         let targets = view.peers.filter { $0.key != peerID && !unreachable.contains($0.key) }.shuffled().prefix(settings.fanout)
         guard !targets.isEmpty else { return nil }
         let others = view.loads.values.filter { $0.peer != peerID }.sorted { $0.time > $1.time }.prefix(settings.relayed)

@@ -10,6 +10,8 @@ import Synchronization
 /// Sends hops to other peers over pooled keep-alive HTTP/1.1 connections and relays the bytes.
 public final class PeerForwarder: Sendable {
     let http: HTTPClient
+    /// For liveness probes of peers (``PeerProbe``) only.
+    let probeHTTP: HTTPClient
     let selfID: PeerID
     let maxResponseBytes: Int
     let loadReports: PiggybackedLoadReports
@@ -28,6 +30,9 @@ public final class PeerForwarder: Sendable {
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        // Liveness probes get connections of their own: behind busy hops in the same pool they
+        // would wait for a connection and time out, and a live peer would look frozen.
+        self.probeHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.selfID = selfID
         self.maxResponseBytes = maxResponseBytes
         self.loadReports = loadReports
@@ -37,6 +42,7 @@ public final class PeerForwarder: Sendable {
 
     public func shutdown() async throws {
         try await http.shutdown()
+        try await probeHTTP.shutdown()
     }
 
     /// Relays one call to `peer` as a hop.
