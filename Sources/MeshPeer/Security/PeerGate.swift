@@ -51,9 +51,15 @@ struct PeerGate: Sendable {
 }
 
 /// The peer records as the store has them now, read at most once a second however many unknown
-/// addresses knock (a stranger cannot turn the gate into a stream of etcd reads).
+/// addresses knock (a stranger cannot turn the gate into a stream of etcd reads). Callers that
+/// arrive while a read is under way wait for that read instead of starting their own.
 final class FreshPeerRecords: Sendable {
-    private let last = Mutex<(at: ContinuousClock.Instant, records: [PeerRecord])?>(nil)
+    private struct State {
+        var last: (at: ContinuousClock.Instant, records: [PeerRecord])?
+        var reading: Promise<[PeerRecord]?>?
+    }
+
+    private let state = Mutex(State())
     private let interval: Duration
 
     init(interval: Duration = .seconds(1)) {
@@ -61,11 +67,32 @@ final class FreshPeerRecords: Sendable {
     }
 
     func records(from store: any MeshStore) async -> [PeerRecord]? {
-        if let cached = last.withLock({ $0 }), ContinuousClock.now - cached.at < interval { return cached.records }
-        last.withLock { $0 = (.now, $0?.records ?? []) }
-        guard let records = try? await store.peers() else { return nil }
-        let values = Array(records.values)
-        last.withLock { $0 = (.now, values) }
-        return values
+        enum Step {
+            case cached([PeerRecord])
+            case wait(Promise<[PeerRecord]?>)
+            case read(Promise<[PeerRecord]?>)
+        }
+        let now = ContinuousClock.now
+        let step = state.withLock { state -> Step in
+            if let last = state.last, now - last.at < interval { return .cached(last.records) }
+            if let reading = state.reading { return .wait(reading) }
+            let promise = Promise<[PeerRecord]?>()
+            state.reading = promise
+            return .read(promise)
+        }
+        switch step {
+        case .cached(let records):
+            return records
+        case .wait(let promise):
+            return (try? await promise.wait()) ?? nil
+        case .read(let promise):
+            let records = (try? await store.peers()).map { Array($0.values) }
+            state.withLock { state in
+                state.reading = nil
+                if let records { state.last = (.now, records) }
+            }
+            promise.succeed(records)
+            return records
+        }
     }
 }
