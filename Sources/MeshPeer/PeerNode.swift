@@ -179,7 +179,8 @@ public final class PeerNode: Sendable {
         )
         grpcClients = GRPCPeerClients(selfID: configuration.peerID, maxMessageBytes: GRPCServerService.transportLimit(configuration.maxBodyBytes),
                                       loadReports: loadReports, credentials: credentials, clock: clock, logger: logger)
-        gate = PeerGate(credentials: credentials, mirror: mirror, clock: clock)
+        gate = PeerGate(credentials: credentials, mirror: mirror, clock: clock,
+                        grace: .seconds(2 * configuration.leaseTTLSeconds))
         vmodelTransitions = VModelTransitions(
             peerID: configuration.peerID, store: store, mirror: mirror, router: router, forwarder: forwarder,
             loadTimeout: configuration.loadTimeout, logger: logger

@@ -84,6 +84,26 @@ import Testing
         }
     }
 
+    /// A peer whose lease lapsed (etcd lost its quorum for a moment) keeps forwarding while it
+    /// registers again: its address stays admitted for a grace period, then no longer.
+    @Test func aPeerThatJustLeftTheViewIsAdmittedForAGracePeriod() async throws {
+        let store = InMemoryMeshStore()
+        let peer = try await ShellPeer.make("a", store: store, clock: clock)
+        let lease = try await store.grantLease(ttl: 10).lease
+        let record = PeerRecord(httpAddress: "10.0.0.11:8008", capacityBytes: 1, version: "t", startTime: clock.now, instance: "d")
+        _ = try await store.registerPeer(try PeerID("d"), record, lease: lease)
+        try await peer.running { () async throws in
+            await peer.mirror.waitUntil(timeout: .seconds(5)) { $0.peers.count == 2 }
+            let gate = PeerGate(credentials: .none, mirror: peer.mirror, clock: clock, grace: .milliseconds(300))
+            try await gate.admit(signature: nil, parts: parts, remoteHost: "10.0.0.11")
+            store.expireLease(lease)
+            await peer.mirror.waitUntil(timeout: .seconds(5)) { $0.peers.count == 1 }
+            try await gate.admit(signature: nil, parts: parts, remoteHost: "10.0.0.11")
+            try await Task.sleep(for: .milliseconds(1200))
+            await #expect(throws: MeshError.self) { try await gate.admit(signature: nil, parts: parts, remoteHost: "10.0.0.11") }
+        }
+    }
+
     @Test func grpcPeerDescriptionsGiveTheHost() {
         #expect(PeerGateInterceptor.host(of: "ipv4:127.0.0.1:5000") == "127.0.0.1")
         #expect(PeerGateInterceptor.host(of: "ipv6:[::1]:5000") == "::1")

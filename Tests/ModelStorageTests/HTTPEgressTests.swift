@@ -49,6 +49,15 @@ import Testing
         func cleanUp() { cache.remove() }
     }
 
+    /// An IPv6 literal's host is kept without brackets, so the Host header and messages carry
+    /// one pair of them.
+    @Test func anIPv6AddressIsShownWithOnePairOfBrackets() throws {
+        let address = try WebAddress.parse("http://[::1]:8080/m.onnx").get()
+        #expect(address.host == "::1")
+        #expect(address.hostHeader == "[::1]:8080")
+        #expect(address.description == "http://[::1]:8080/m.onnx")
+    }
+
     @Test func theSystemResolverAnswersLocalhostAndNumericFormsWithoutDNS() async throws {
         // /etc/hosts and numeric parsing only: nothing leaves the machine.
         let localhost = try await HostResolver.addresses(of: "localhost")

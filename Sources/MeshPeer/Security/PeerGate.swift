@@ -15,6 +15,16 @@ struct PeerGate: Sendable {
     /// Peer records read from the store when the view does not know an address (it may lag:
     /// a peer that registered again after a partition hops before this view sees it).
     let fresh = FreshPeerRecords()
+    /// Addresses of peers the view showed recently: a peer whose lease lapsed (etcd lost its
+    /// quorum for a moment) keeps forwarding while it registers again.
+    let recent: RecentPeerHosts
+
+    init(credentials: PeerCredentials, mirror: ClusterMirror, clock: any PeerClock, grace: Duration = .seconds(20)) {
+        self.credentials = credentials
+        self.mirror = mirror
+        self.clock = clock
+        self.recent = RecentPeerHosts(grace: grace)
+    }
 
     /// Checks a peer-only request. `parts` are what was signed; `remoteHost` the connection's
     /// address (IPv4 or IPv6 text, no port).
@@ -27,7 +37,8 @@ struct PeerGate: Sendable {
             throw .permissionDenied("this request may only come from a peer of the mesh, and its address is unknown")
         }
         let host = Self.normalized(remoteHost)
-        if Self.hosts(of: mirror.view.peers.values).contains(host) { return }
+        let view = mirror.view
+        if recent.admits(host, view: view) { return }
         if let records = await fresh.records(from: mirror.store), Self.hosts(of: records).contains(host) { return }
         throw .permissionDenied("this request may only come from a peer of the mesh; \(remoteHost) is not the address of a registered peer (configure --cluster-secret-file on every peer to sign peer requests instead)")
     }
@@ -93,6 +104,39 @@ final class FreshPeerRecords: Sendable {
             }
             promise.succeed(records)
             return records
+        }
+    }
+}
+
+/// The hosts of the peers in the view, and of those it showed within `grace`.
+final class RecentPeerHosts: Sendable {
+    private struct State {
+        var revision: Int64 = -1
+        var current: Set<String> = []
+        var lastSeen: [String: ContinuousClock.Instant] = [:]
+    }
+
+    private let state = Mutex(State())
+    let grace: Duration
+
+    init(grace: Duration) {
+        self.grace = grace
+    }
+
+    /// Whether `host` is a peer's in `view`, or was within `grace`. The hosts are recomputed
+    /// only when the view's revision changed, not on every hop.
+    func admits(_ host: String, view: ClusterView) -> Bool {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            if state.revision != view.revision {
+                state.revision = view.revision
+                for previous in state.current { state.lastSeen[previous] = now }
+                state.current = PeerGate.hosts(of: view.peers.values)
+                state.lastSeen = state.lastSeen.filter { now - $0.value < grace }
+            }
+            if state.current.contains(host) { return true }
+            guard let seen = state.lastSeen[host] else { return false }
+            return now - seen < grace
         }
     }
 }

@@ -22,7 +22,10 @@ struct WebAddress: Sendable, Hashable, CustomStringConvertible {
         if components.user != nil || components.password != nil {
             return .failure(FieldProblem("must not carry credentials (user:password@)"))
         }
-        guard let host = components.host, !host.isEmpty else { return .failure(FieldProblem("has no host")) }
+        // URLComponents keeps the brackets of an IPv6 literal on some platforms.
+        guard let bracketed = components.host else { return .failure(FieldProblem("has no host")) }
+        let host = bracketed.hasPrefix("[") && bracketed.hasSuffix("]") ? String(bracketed.dropFirst().dropLast()) : bracketed
+        guard !host.isEmpty else { return .failure(FieldProblem("has no host")) }
         if components.fragment != nil { return .failure(FieldProblem("must not have a #fragment")) }
         return .success(WebAddress(
             scheme: scheme,
