@@ -24,15 +24,19 @@ public struct ProcessHost: Sendable, Hashable {
 /// drops packets from one host to another without an answer: connections time out and open
 /// ones go silent, as in a real partition, and a one-way cut drops only one direction.
 ///
-/// Needs root (CI runs as root) and `ip`; ``create(hosts:)`` fails with a message saying so
-/// otherwise. ``destroy()`` removes every namespace, link and route it made. (`tc netem` would
-/// add delay and loss; kernels without the `sch_netem` module, like this project's CI, cannot.)
+/// Loss is an nftables rule in the router that drops a share of a host's packets at random.
+///
+/// Needs root (CI runs as root) and `ip` (`nft` for loss); ``create(hosts:)`` fails with a
+/// message saying so otherwise. ``destroy()`` removes every namespace, link and route it made.
+/// (`tc netem` would add delay; kernels without the `sch_netem` module, like this project's CI,
+/// cannot, and nftables has no delay.)
 public final class NetworkLab: Sendable {
     public let hosts: [ProcessHost]
     private let router: String
     private let rootLink: String
     private let subnet: Int
     private let cuts = Mutex<Set<Cut>>([])
+    private let lossy = Mutex<Set<String>>([])
     private let destroyed = Atomic<Bool>(false)
 
     private struct Cut: Hashable {
@@ -88,9 +92,37 @@ public final class NetworkLab: Sendable {
         for other in others where other != host { try cut(host, other) }
     }
 
-    /// Removes every cut.
+    /// Drops `percent` of the packets `host` sends or receives through the router, at random,
+    /// until ``healAll()``: a flaky link, which TCP survives by retransmitting, slowly.
+    public func degrade(_ host: String, lossPercent percent: Int) throws {
+        precondition((1...100).contains(percent), "loss is a percentage")
+        let address = self.host(host).address
+        if lossy.withLock({ $0.isEmpty }) {
+            try nft(["add", "table", "ip", "lab"])
+            try nft(["add", "chain", "ip", "lab", "forward", "{ type filter hook forward priority 0; }"])
+        }
+        lossy.withLock { _ = $0.insert(host) }
+        for direction in ["saddr", "daddr"] {
+            try nft(["add", "rule", "ip", "lab", "forward", "ip", direction, address, "numgen", "random", "mod", "100", "<", "\(percent)", "counter", "drop"])
+        }
+    }
+
+    /// Packets the loss rules dropped since the last ``healAll()``.
+    public func droppedPackets() throws -> Int {
+        guard !lossy.withLock({ $0.isEmpty }) else { return 0 }
+        let listing = try runCommand("ip", ["netns", "exec", router, "nft", "list", "table", "ip", "lab"])
+        return listing.split(separator: "\n").compactMap { line -> Int? in
+            guard let range = line.range(of: "counter packets ") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }.reduce(0, +)
+    }
+
+    /// Removes every cut and every loss.
     public func healAll() throws {
         for cut in cuts.withLock({ $0 }) { try removeCut(cut) }
+        if lossy.withLock({ hosts in defer { hosts.removeAll() }; return !hosts.isEmpty }) {
+            try nft(["delete", "table", "ip", "lab"])
+        }
     }
 
     private func addCut(_ cut: Cut) throws {
@@ -141,6 +173,14 @@ public final class NetworkLab: Sendable {
 
     private func ip(_ arguments: [String]) throws {
         _ = try runCommand("ip", arguments)
+    }
+
+    private func nft(_ arguments: [String]) throws {
+        do {
+            _ = try runCommand("ip", ["netns", "exec", router, "nft"] + arguments)
+        } catch {
+            throw TestSupportError("nft failed (loss needs nftables: apt-get install nftables): \(error)")
+        }
     }
 
     /// A second octet for 10.x.0.0/16 that no route of this machine uses yet.

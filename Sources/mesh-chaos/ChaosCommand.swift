@@ -17,10 +17,11 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Seconds between kills") var killEvery = 10
     @Option(help: "Seconds before a killed peer is restarted") var restartAfter = 2
     @Flag(help: "Also kill etcd members (needs --etcd-members 3); same as adding kill-etcd to --faults") var killEtcd = false
-    @Flag(help: "Run etcd and each peer in a network namespace of its own (needs root), for the partition fault")
+    @Flag(help: "Run etcd and each peer in a network namespace of its own (needs root), for the partition and loss faults")
     var networkLab = false
-    @Option(help: "Faults in turn, comma-separated: kill, freeze, kill-etcd, freeze-etcd (need --etcd-members 3), partition (needs --network-lab)")
+    @Option(help: "Faults in turn, comma-separated: kill, freeze, kill-etcd, freeze-etcd (need --etcd-members 3), partition, loss (need --network-lab)")
     var faults = "kill"
+    @Option(help: "Percent of a peer's packets the loss fault drops, each way") var lossPercent = 10
     @Option(help: "Write the report (Markdown) here as well") var report: String?
 
     func run() async throws {
@@ -38,6 +39,8 @@ struct ChaosCommand: AsyncParsableCommand {
         }
         if killEtcd { options.killEtcd = true }
         options.networkLab = networkLab
+        guard (1...100).contains(lossPercent) else { throw ValidationError("--loss-percent must be 1 to 100") }
+        options.lossPercent = lossPercent
         let result = try await ChaosRun.run(options) { print($0) }
         print("\n" + result.markdown)
         if let report { try Data((result.markdown + "\n").utf8).write(to: URL(fileURLWithPath: report)) }

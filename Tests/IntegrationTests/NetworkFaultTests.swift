@@ -83,6 +83,32 @@ extension Integration {
                 #expect(try await eventually(timeout: .seconds(20)) { try await peer.infer("oneway").status == 200 })
             }
         }
+
+        /// A lossy peer: a fifth of its packets dropped each way, to and from etcd, the other
+        /// peers and clients. TCP retransmits; every request, whether it enters there or
+        /// elsewhere, is answered, and the records settle after healing.
+        @Test func aLossyPeerCostsNoRequest() async throws {
+            try await withMesh(peers: 3, arguments: Self.arguments + ["--request-timeout", "30s"], networkLab: true) { mesh in
+                let lab = try #require(mesh.lab)
+                #expect(try await mesh.peers[0].register("flaky", storage: try mesh.syntheticModel("flaky")).status == 201)
+                let first = try await mesh.peers[0].infer("flaky")
+                #expect(first.status == 200)
+                let holder = try #require(mesh.peers.first { $0.id == first.servedBy })
+
+                try lab.degrade(holder.id, lossPercent: 20)
+                for round in 0..<10 {
+                    for entry in mesh.peers {
+                        let answer = try await entry.infer("flaky")
+                        #expect(answer.status == 200, "round \(round) through \(entry.id): \(answer.error ?? "")")
+                    }
+                }
+                #expect(try lab.droppedPackets() > 0, "the loss rules dropped nothing")
+
+                try lab.healAll()
+                #expect(try lab.droppedPackets() == 0)
+                try await expectRecordsMatchHoldings(mesh, within: .seconds(12))
+            }
+        }
     }
 }
 

@@ -30,8 +30,10 @@ public struct ChaosOptions: Sendable {
         return .seconds(seconds)
     }
     /// Run etcd members and peers each on a host of a ``NetworkLab`` (needs root), which the
-    /// `partition` fault needs.
+    /// `partition` and `loss` faults need.
     public var networkLab = false
+    /// The share of a peer's packets the `loss` fault drops, each way.
+    public var lossPercent = 10
     /// Model load time and inference latency of the synthetic models.
     public var loadMillis = 50
     public var inferMillis = 1
@@ -51,7 +53,11 @@ public enum ChaosFault: String, Sendable, CaseIterable {
     case freezeEtcd = "freeze-etcd"
     /// Cut a peer off from etcd and the other peers (packets dropped), heal (needs the lab).
     case partition
+    /// Drop a share of a peer's packets at random, each way, heal (needs the lab).
+    case loss
 
+    /// Whether the fault needs the peers on hosts of a ``NetworkLab``.
+    public var needsLab: Bool { self == .partition || self == .loss }
     public var onEtcd: Bool { self == .killEtcd || self == .freezeEtcd }
 
     var describing: String {
@@ -61,6 +67,7 @@ public enum ChaosFault: String, Sendable, CaseIterable {
         case .killEtcd: return "SIGKILL of an etcd member, restarted"
         case .freezeEtcd: return "SIGSTOP of an etcd member, SIGCONT"
         case .partition: return "a peer cut off from etcd and the other peers, healed"
+        case .loss: return "a share of a peer's packets dropped each way, healed"
         }
     }
 }

@@ -137,7 +137,7 @@ public enum ChaosRun {
         _ options: ChaosOptions, mesh: LocalMesh, models: [String], state: ChaosState,
         start: ContinuousClock.Instant, until end: ContinuousClock.Instant, log: @escaping @Sendable (String) -> Void
     ) async {
-        let faults = options.faults.filter { ($0.onEtcd ? mesh.etcdMembers.count > 1 : true) && ($0 != .partition || mesh.lab != nil) }
+        let faults = options.faults.filter { ($0.onEtcd ? mesh.etcdMembers.count > 1 : true) && (!$0.needsLab || mesh.lab != nil) }
         guard !faults.isEmpty else { return }
         var nextFault = start + options.killEvery
         var turn = 0
@@ -159,12 +159,14 @@ public enum ChaosRun {
             }
             let victim = mesh.peers.randomElement()!
             let held = (try? await placement(through: state.livePeers().first { $0.id != victim.id }, of: victim.id)) ?? []
-            // A Service stops sending clients to a pod whose readiness probe fails.
-            state.markDown(victim.id)
+            // A Service stops sending clients to a pod whose readiness probe fails; a lossy
+            // peer stays ready and keeps its clients.
+            if fault != .loss { state.markDown(victim.id) }
             let startedAt = ContinuousClock.now
             switch fault {
             case .kill: await victim.kill9()
             case .partition: try? mesh.lab?.isolate(victim.id, from: mesh.etcdMembers.map(\.host.name) + mesh.peers.map(\.id))
+            case .loss: try? mesh.lab?.degrade(victim.id, lossPercent: options.lossPercent)
             default: victim.send(SIGSTOP)
             }
             let index = state.beginFault(fault, target: victim.id, at: (startedAt - start).seconds, affected: held, startedAt: startedAt)
@@ -174,7 +176,7 @@ public enum ChaosRun {
             do {
                 switch fault {
                 case .kill: try await victim.restart()
-                case .partition: try mesh.lab?.healAll()
+                case .partition, .loss: try mesh.lab?.healAll()
                 default: victim.send(SIGCONT)
                 }
                 try await victim.waitUntilReady()
