@@ -32,6 +32,7 @@ public final class PeerNode: Sendable {
     let storageHTTP: HTTPClient
     let credentials: PeerCredentials
     let gate: PeerGate
+    let access: AccessControl
     let bodyBudget: BodyBudget
     let prometheus: PrometheusCollectorRegistry?
     let logger: Logger
@@ -47,6 +48,11 @@ public final class PeerNode: Sendable {
     public static func make(
         configuration: PeerConfiguration, runtimes: RuntimeRegistry, prometheus: PrometheusCollectorRegistry?, logger: Logger
     ) async throws -> PeerNode {
+        // Files that can refuse the start are read before anything that must be shut down.
+        let credentials = try configuration.clusterSecretFile.map { path throws(MeshError) in try PeerCredentials(secretFile: path) } ?? .none
+        let tokens = try configuration.authTokensFile.map { path throws(MeshError) in
+            try BearerTokens(path: path, interval: configuration.authReloadInterval, logger: logger)
+        }
         let configurationStore: StorageConfigurationStore
         if let path = configuration.storageConfigPath {
             var isDirectory: ObjCBool = false
@@ -79,16 +85,17 @@ public final class PeerNode: Sendable {
         } catch {
             logger.warning("the model cache could not be prepared; the first load will try again", metadata: ["error": "\(error)"])
         }
-        let credentials = try configuration.clusterSecretFile.map { path throws(MeshError) in try PeerCredentials(secretFile: path) } ?? .none
         return PeerNode(configuration: configuration, runtimes: runtimes, storage: storage, storageHTTP: http, credentials: credentials,
+                        access: AccessControl(policy: AccessPolicy(metricsOpen: configuration.metricsOpen), tokens: tokens),
                         prometheus: prometheus, logger: logger)
     }
 
     init(
         configuration: PeerConfiguration, runtimes: RuntimeRegistry, storage: ModelStorage, storageHTTP: HTTPClient,
-        credentials: PeerCredentials, prometheus: PrometheusCollectorRegistry?, logger: Logger
+        credentials: PeerCredentials, access: AccessControl = .open, prometheus: PrometheusCollectorRegistry?, logger: Logger
     ) {
         self.credentials = credentials
+        self.access = access
         bodyBudget = BodyBudget(totalBytes: Int(clamping: configuration.bodyMemoryBytes))
         self.configuration = configuration
         self.runtimes = runtimes
@@ -235,7 +242,8 @@ public final class PeerNode: Sendable {
             host: configuration.listenHost, port: port, maxMessageBytes: configuration.maxBodyBytes, idleTimeout: configuration.idleTimeout,
             peer: peerID.rawValue,
             services: [InferenceService(node: self, clients: grpcClients), ManagementService(node: self)],
-            interceptors: [PeerGateInterceptor(gate: gate)], listening: grpcListening, logger: logger
+            interceptors: [PeerGateInterceptor(gate: gate), AccessInterceptor(access: access, logger: logger)],
+            listening: grpcListening, logger: logger
         )
     }
 
@@ -260,6 +268,7 @@ public final class PeerNode: Sendable {
         let app = makeApplication()
         let lifecycle = PeerLifecycle(node: self)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let tokens = access.tokens { services.append(.init(service: tokens)) }
         if configuration.storageConfigPath != nil {
             let store = storage.configuration
             services.append(.init(service: ClosureService {
@@ -310,6 +319,7 @@ public final class PeerNode: Sendable {
     func makeApplication() -> some Service {
         let router = Hummingbird.Router(context: MeshRequestContext.self)
         router.add(middleware: PeerGateMiddleware(gate: gate))
+        router.add(middleware: AccessMiddleware(access: access, logger: logger))
         DataPlaneRoutes(node: self).register(on: router)
         ManagementRoutes(node: self).register(on: router)
         VModelRoutes(node: self).register(on: router)

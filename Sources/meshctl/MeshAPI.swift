@@ -7,12 +7,14 @@ import OpenInference
 /// A tiny client for a peer's REST API.
 struct MeshAPI {
     let endpoint: String
+    let token: String?
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
-    init(endpoint: String) {
+    init(endpoint: String, token: String? = nil) {
+        self.token = token.flatMap { $0.isEmpty ? nil : $0 }
         var text = endpoint
         while text.hasSuffix("/") { text.removeLast() }
         if !text.contains("://") { text = "http://" + text }
@@ -24,6 +26,7 @@ struct MeshAPI {
         var request = HTTPClientRequest(url: endpoint + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let token { request.headers.replaceOrAdd(name: "authorization", value: "Bearer \(token)") }
         if let body {
             request.body = .bytes(ByteBuffer(bytes: body))
             if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {

@@ -16,11 +16,16 @@ struct Connection: ParsableArguments {
     @Option(name: .shortAndLong, help: "A peer's REST address (env: MESHCTL_ENDPOINT, default: http://127.0.0.1:8008)")
     var endpoint: String?
 
+    @Option(help: "Bearer token for a mesh that asks for one (env: MESHCTL_TOKEN)")
+    var token: String?
+
     @Flag(help: "Print the JSON the API returned instead of a table")
     var json = false
 
     var api: MeshAPI {
-        MeshAPI(endpoint: endpoint ?? ProcessInfo.processInfo.environment["MESHCTL_ENDPOINT"] ?? "http://127.0.0.1:8008")
+        let environment = ProcessInfo.processInfo.environment
+        return MeshAPI(endpoint: endpoint ?? environment["MESHCTL_ENDPOINT"] ?? "http://127.0.0.1:8008",
+                       token: token ?? environment["MESHCTL_TOKEN"])
     }
 
     func printJSON(_ bytes: [UInt8]) {

@@ -53,6 +53,12 @@ public struct PeerConfiguration: Sendable {
     /// A file holding the cluster's shared secret (a mounted Secret): peers sign hops and gossip
     /// with it and accept peer-only requests only when signed (nil: from peers' addresses only).
     public var clusterSecretFile: String?
+    /// A file of bearer tokens' SHA-256 hashes with roles and principals (nil: no tokens asked).
+    public var authTokensFile: String?
+    /// Whether `/metrics` is open when tokens are asked (false: it needs the `infer` role).
+    public var metricsOpen = true
+    /// How often the tokens file is re-read.
+    public var authReloadInterval: Duration = .seconds(5)
     /// A mounted storage-config Secret (directory) or a JSON file of storage entries.
     public var storageConfigPath: String?
     /// The disk cache of downloaded models (default: a directory per peer under the temp dir).

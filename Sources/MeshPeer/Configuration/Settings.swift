@@ -47,6 +47,17 @@ public enum PeerSettings {
         optionalText("cluster-secret-file", \.clusterSecretFile,
                      help: "File with the cluster's shared secret (a mounted Secret, 32+ bytes): hops and gossip are signed and only signed ones accepted",
                      defaultText: "none (peer-only requests accepted from peers' addresses)"),
+        optionalText("auth-tokens-file", \.authTokensFile,
+                     help: "File of bearer tokens as '<role> <principal> <sha256 of the token>' lines (roles: admin, infer); when set, every request but health needs a token",
+                     defaultText: "none (no tokens asked)"),
+        Setting(name: "metrics-access", help: "Who may read /metrics when tokens are asked: open, or infer (any token)", defaultText: "open") { text, configuration throws(Problem) in
+            switch text {
+            case "open": configuration.metricsOpen = true
+            case "infer": configuration.metricsOpen = false
+            default: throw Problem(description: "--metrics-access must be open or infer, not \"\(TextLimit.clip(text))\"")
+            }
+        },
+        duration("auth-reload-interval", \.authReloadInterval, help: "How often the tokens file is re-read (a rotated Secret takes effect within it)"),
         text("listen-host", \.listenHost, help: "Address the servers bind to"),
         port("http-port", \.httpPort, help: "REST port: Open Inference Protocol, /v1 management, /metrics, peer hops"),
         Setting(name: "grpc-port", help: "gRPC port: Open Inference gRPC, ModelMesh management API, peer hops (0 disables gRPC)",
