@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import Synchronization
 
 /// An etcd v3 client that speaks the HTTP/JSON gateway (`/v3/...`) of etcd 3.4 and later.
@@ -20,6 +21,22 @@ public final class EtcdClient: Sendable {
         public var connectTimeout: Duration = .seconds(2)
         /// Largest response body accepted (etcd caps requests at 1.5 MiB by default, ranges can be larger).
         public var maxResponseBytes = 512 << 20
+        /// TLS for `https://` endpoints: the CA to trust and, for `--client-cert-auth`, a client
+        /// certificate (nil: the system's roots, no certificate).
+        public var tls: TLSConfiguration?
+        /// A user for etcd's authentication; the client asks `/v3/auth/authenticate` for a token,
+        /// sends it with every call, and asks again when etcd says it is no longer valid.
+        public var credentials: Credentials?
+
+        public struct Credentials: Sendable {
+            public var username: String
+            public var password: String
+
+            public init(username: String, password: String) {
+                self.username = username
+                self.password = password
+            }
+        }
 
         public init(endpoints: [String]) {
             self.endpoints = endpoints
@@ -32,6 +49,8 @@ public final class EtcdClient: Sendable {
     let logger: Logger
     private let ownsHTTPClient: Bool
     private let preferredEndpoint = Atomic<Int>(0)
+    /// The auth token of ``Configuration/credentials``, once asked for.
+    private let authToken = Mutex<String?>(nil)
 
     /// Creates a client with its own connection pool; call ``shutdown()`` when done.
     public convenience init(_ configuration: Configuration, logger: Logger = Logger(label: "etcd")) {
@@ -43,6 +62,7 @@ public final class EtcdClient: Sendable {
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
         httpConfiguration.decompression = .disabled
+        httpConfiguration.tlsConfiguration = configuration.tls
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         self.init(configuration, httpClient: http, ownsHTTPClient: true, logger: logger)
     }
@@ -96,6 +116,48 @@ public final class EtcdClient: Sendable {
         requestedRevision: Int64 = 0,
         timeout: Duration? = nil
     ) async throws -> Response {
+        let token = try await currentAuthToken()
+        do {
+            return try await callOnce(path, body: body, operation: operation, idempotent: idempotent,
+                                      requestedRevision: requestedRevision, timeout: timeout, token: token)
+        } catch let error as EtcdError where token != nil && error.isInvalidAuthToken {
+            // Simple tokens lapse after etcd's --auth-token-ttl; ask for a new one, once. The
+            // call was refused before it was applied, so repeating it is safe.
+            forgetAuthToken(token)
+            return try await callOnce(path, body: body, operation: operation, idempotent: idempotent,
+                                      requestedRevision: requestedRevision, timeout: timeout, token: try await currentAuthToken())
+        }
+    }
+
+    /// Drops `token` after etcd refused it, so the next call asks for a new one.
+    func forgetAuthToken(_ token: String?) {
+        authToken.withLock { if $0 == token { $0 = nil } }
+    }
+
+    /// The token to send, asking etcd for one when there is none yet; nil without credentials.
+    func currentAuthToken() async throws -> String? {
+        guard let credentials = configuration.credentials else { return nil }
+        if let token = authToken.withLock({ $0 }) { return token }
+        let answer: WireAuthenticateResponse = try await callOnce(
+            "/v3/auth/authenticate", body: WireAuthenticateRequest(name: credentials.username, password: credentials.password),
+            operation: "authenticate", idempotent: true, requestedRevision: 0, timeout: nil, token: nil
+        )
+        guard let token = answer.token, !token.isEmpty else {
+            throw EtcdError.server(endpoint: endpoints.joined(separator: ","), code: 16, message: "etcd answered the authentication without a token")
+        }
+        authToken.withLock { $0 = token }
+        return token
+    }
+
+    private func callOnce<Response: Decodable>(
+        _ path: String,
+        body: some Encodable,
+        operation: String,
+        idempotent: Bool,
+        requestedRevision: Int64,
+        timeout: Duration?,
+        token: String?
+    ) async throws -> Response {
         let payload = try JSONEncoder().encode(body)
         let timeout = timeout ?? configuration.requestTimeout
         var failures: [String] = []
@@ -104,6 +166,7 @@ public final class EtcdClient: Sendable {
             var request = HTTPClientRequest(url: endpoint + path)
             request.method = .POST
             request.headers.add(name: "content-type", value: "application/json")
+            if let token { request.headers.add(name: "authorization", value: token) }
             request.body = .bytes(ByteBuffer(bytes: payload))
             do {
                 let response = try await http.execute(request, timeout: TimeAmount(timeout), logger: nil)
@@ -169,4 +232,13 @@ public final class EtcdClient: Sendable {
         if case .server(_, _, let message) = error { return message.contains("no leader") }
         return false
     }
+}
+
+struct WireAuthenticateRequest: Encodable {
+    let name: String
+    let password: String
+}
+
+struct WireAuthenticateResponse: Decodable {
+    let token: String?
 }

@@ -42,6 +42,12 @@ public enum EtcdError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// True when etcd refused the call's auth token (it lapsed, or etcd restarted): ask for a new one.
+    public var isInvalidAuthToken: Bool {
+        guard case .server(_, _, let message) = self else { return false }
+        return message.contains("invalid auth token")
+    }
+
     /// True for failures worth retrying later against the same cluster (not a refusal of the request itself).
     public var isTransient: Bool {
         switch self {

@@ -110,6 +110,8 @@ public struct EtcdWatch: AsyncSequence, Sendable {
             var request = HTTPClientRequest(url: endpoint + "/v3/watch")
             request.method = .POST
             request.headers.add(name: "content-type", value: "application/json")
+            let token = try? await client.currentAuthToken()
+            if let token { request.headers.add(name: "authorization", value: token) }
             let create = WireWatchCreate(create_request: .init(
                 key: WireBytes(watch.range.key),
                 range_end: watch.range.rangeEnd.map(WireBytes.init),
@@ -122,7 +124,9 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                 let response = try await client.http.execute(request, deadline: .distantFuture, logger: nil)
                 guard response.status == .ok else {
                     let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
-                    throw EtcdClient.serverError(endpoint: endpoint, status: response.status, body: body, requestedRevision: nextRevision)
+                    let error = EtcdClient.serverError(endpoint: endpoint, status: response.status, body: body, requestedRevision: nextRevision)
+                    if error.isInvalidAuthToken { client.forgetAuthToken(token) }
+                    throw error
                 }
                 stream = response.body.makeAsyncIterator()
                 streamEndpoint = endpoint

@@ -1,6 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+import NIOSSL
+import EtcdGateway
 import Hummingbird
+import HummingbirdTLS
 import HummingbirdCore
 import Logging
 import MeshCore
@@ -33,6 +36,7 @@ public final class PeerNode: Sendable {
     let credentials: PeerCredentials
     let gate: PeerGate
     let access: AccessControl
+    let tls: PeerTLS?
     let bodyBudget: BodyBudget
     let prometheus: PrometheusCollectorRegistry?
     let logger: Logger
@@ -53,6 +57,9 @@ public final class PeerNode: Sendable {
         let tokens = try configuration.authTokensFile.map { path throws(MeshError) in
             try BearerTokens(path: path, interval: configuration.authReloadInterval, logger: logger)
         }
+        let tls = try configuration.tlsCertificateFile.map { _ throws(MeshError) in try PeerTLS(configuration: configuration, logger: logger) }
+        let etcdTLS = try EtcdAccess.tls(configuration)
+        let etcdCredentials = try EtcdAccess.credentials(configuration)
         let configurationStore: StorageConfigurationStore
         if let path = configuration.storageConfigPath {
             var isDirectory: ObjCBool = false
@@ -87,15 +94,17 @@ public final class PeerNode: Sendable {
         }
         return PeerNode(configuration: configuration, runtimes: runtimes, storage: storage, storageHTTP: http, credentials: credentials,
                         access: AccessControl(policy: AccessPolicy(metricsOpen: configuration.metricsOpen), tokens: tokens),
-                        prometheus: prometheus, logger: logger)
+                        tls: tls, etcdTLS: etcdTLS, etcdCredentials: etcdCredentials, prometheus: prometheus, logger: logger)
     }
 
     init(
         configuration: PeerConfiguration, runtimes: RuntimeRegistry, storage: ModelStorage, storageHTTP: HTTPClient,
-        credentials: PeerCredentials, access: AccessControl = .open, prometheus: PrometheusCollectorRegistry?, logger: Logger
+        credentials: PeerCredentials, access: AccessControl = .open, tls: PeerTLS? = nil,
+        etcdTLS: TLSConfiguration? = nil, etcdCredentials: EtcdClient.Configuration.Credentials? = nil, prometheus: PrometheusCollectorRegistry?, logger: Logger
     ) {
         self.credentials = credentials
         self.access = access
+        self.tls = tls
         bodyBudget = BodyBudget(totalBytes: Int(clamping: configuration.bodyMemoryBytes))
         self.configuration = configuration
         self.runtimes = runtimes
@@ -109,7 +118,7 @@ public final class PeerNode: Sendable {
         // lease runs out: each attempt gets a third of the TTL (at most the usual 5 s).
         let keepAliveTimeout: Duration = min(.seconds(5), .milliseconds(configuration.leaseTTLSeconds * 1000 / 3))
         store = EtcdMeshStore(endpoints: configuration.etcdEndpoints, layout: configuration.layout,
-                              keepAliveTimeout: keepAliveTimeout, logger: etcdLogger)
+                              keepAliveTimeout: keepAliveTimeout, tls: etcdTLS, credentials: etcdCredentials, logger: etcdLogger)
         let clock = SystemClock()
         self.clock = clock
         metrics = MeshMetrics(perModel: configuration.perModelMetrics)
@@ -138,12 +147,12 @@ public final class PeerNode: Sendable {
         )
         let loadReports = PiggybackedLoadReports()
         forwarder = PeerForwarder(selfID: configuration.peerID, maxResponseBytes: max(configuration.maxBodyBytes, 64 << 20),
-                                  loadReports: loadReports, credentials: credentials, clock: clock)
+                                  loadReports: loadReports, credentials: credentials, clock: clock, tls: tls?.client)
         var gossipSettings = LoadGossip.Settings()
         gossipSettings.interval = configuration.gossipInterval
         gossipSettings.fanout = configuration.gossipFanout
         gossipSettings.maxAge = configuration.reportMaxAge
-        let gossipClient = forwarder.http, peerID = configuration.peerID
+        let gossipClient = forwarder.peers, peerID = configuration.peerID
         gossip = LoadGossip(peerID: configuration.peerID, mirror: mirror, local: local, health: health,
                             push: { _, record, body in
                                 let parts = PeerOnlyRequest.restParts(method: "POST", path: PeerOnlyRequest.gossipPath, hop: nil, excluded: nil)
@@ -151,7 +160,7 @@ public final class PeerNode: Sendable {
                                 try await GossipPush.send(body, to: record, http: gossipClient, signature: signature)
                             },
                             settings: gossipSettings, clock: clock, logger: logger,
-                            probe: { [probeTimeout = configuration.hopProbeTimeout, probeClient = forwarder.probeHTTP] peer, record in
+                            probe: { [probeTimeout = configuration.hopProbeTimeout, probeClient = forwarder.probes] peer, record in
                                 await PeerProbe.answersAsLive(record, peer: peer, http: probeClient, timeout: probeTimeout)
                             })
         let placement = PlacementPolicy(minChurnAge: configuration.minChurnAge, reportMaxAge: configuration.reportMaxAge)
@@ -170,7 +179,7 @@ public final class PeerNode: Sendable {
             mirror: mirror, local: local, health: health, clock: clock, logger: logger
         )
         if configuration.hopProbeAfter > .zero {
-            let http = forwarder.probeHTTP, probeTimeout = configuration.hopProbeTimeout
+            let http = forwarder.probes, probeTimeout = configuration.hopProbeTimeout
             let budgets = HopBudgets(floor: configuration.hopProbeFloor, ceiling: configuration.hopProbeAfter)
             requestRouter.watchdog = HopWatchdog(budgets: budgets) { peer, record in
                 await PeerProbe.answersAsLive(record, peer: peer, http: http, timeout: probeTimeout)
@@ -185,7 +194,8 @@ public final class PeerNode: Sendable {
             registration: { (membership.isRegistered, membership.lease) }, clock: clock, logger: logger
         )
         grpcClients = GRPCPeerClients(selfID: configuration.peerID, maxMessageBytes: GRPCServerService.transportLimit(configuration.maxBodyBytes),
-                                      loadReports: loadReports, credentials: credentials, clock: clock, logger: logger)
+                                      loadReports: loadReports, credentials: credentials, clock: clock,
+                                      transportSecurity: tls?.grpcClient ?? .plaintext, logger: logger)
         gate = PeerGate(credentials: credentials, mirror: mirror, clock: clock,
                         grace: .seconds(2 * configuration.leaseTTLSeconds))
         vmodelTransitions = VModelTransitions(
@@ -243,6 +253,7 @@ public final class PeerNode: Sendable {
             peer: peerID.rawValue,
             services: [InferenceService(node: self, clients: grpcClients), ManagementService(node: self)],
             interceptors: [PeerGateInterceptor(gate: gate), AccessInterceptor(access: access, logger: logger)],
+            transportSecurity: tls?.grpcServer ?? .plaintext,
             listening: grpcListening, logger: logger
         )
     }
@@ -265,10 +276,11 @@ public final class PeerNode: Sendable {
         } catch {
             throw StartupError.etcdUnreachable("\(error)")
         }
-        let app = makeApplication()
+        let app = try makeApplication()
         let lifecycle = PeerLifecycle(node: self)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let tokens = access.tokens { services.append(.init(service: tokens)) }
+        if let tls { services.append(.init(service: tls.reloader)) }
         if configuration.storageConfigPath != nil {
             let store = storage.configuration
             services.append(.init(service: ClosureService {
@@ -316,7 +328,7 @@ public final class PeerNode: Sendable {
         await store.close()
     }
 
-    func makeApplication() -> some Service {
+    func makeApplication() throws -> some Service {
         let router = Hummingbird.Router(context: MeshRequestContext.self)
         router.add(middleware: PeerGateMiddleware(gate: gate))
         router.add(middleware: AccessMiddleware(access: access, logger: logger))
@@ -341,9 +353,11 @@ public final class PeerNode: Sendable {
         // Last: it wraps only the not-found responder (unknown paths, and methods a path lacks).
         router.add(middleware: UnmatchedRouteMiddleware(routes: RouteMethods(router.routes.map { ($0.path, $0.method) })))
         let serverRunning = self.serverRunning
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout)))
+        let server = try tls.map { tls in try HTTPServerBuilder.tls(http1, tlsConfiguration: tls.server) } ?? http1
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
+            server: server,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.listenHost, port: configuration.httpPort), serverName: "swift-model-mesh",
                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)
@@ -358,7 +372,7 @@ public final class PeerNode: Sendable {
         try await serverRunning.wait()
         try await grpcListening.wait()
         try await mirror.waitUntilSynced()
-        try await membership.register(http: forwarder.http)
+        try await membership.register(http: forwarder.peers)
     }
 
     /// The first step of a graceful shutdown: take no new models, tell the cluster, re-create

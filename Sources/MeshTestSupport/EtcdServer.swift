@@ -19,23 +19,37 @@ public final class EtcdServer: Sendable {
     /// Where it runs: loopback, or a host of a ``NetworkLab``.
     public let host: ProcessHost
 
-    public var clientURL: String { "http://\(host.address):\(clientPort)" }
+    /// The Secret directory (`tls.crt`, `tls.key`, `ca.crt`) it serves clients TLS with, asking
+    /// them for a certificate the CA signed; nil: plaintext.
+    public let tlsSecret: String?
+    /// Health and metrics over plaintext, for members that serve clients TLS.
+    let metricsPort: Int
+
+    public var clientURL: String { "\(tlsSecret == nil ? "http" : "https")://\(host.address):\(clientPort)" }
+    var healthURL: String {
+        tlsSecret == nil ? "\(clientURL)/health" : "http://\(host.address):\(metricsPort)/health"
+    }
     public var peerURL: String { "http://\(host.address):\(peerPort)" }
     public var pid: Int32? { current.withLock { $0?.pid } }
 
     /// Starts a single-member cluster and waits until it serves requests.
-    public static func start(name: String = "etcd", extraArguments: [String] = [], host: ProcessHost = .loopback) async throws -> EtcdServer {
-        let ports = FreePort.next(2)
+    public static func start(name: String = "etcd", extraArguments: [String] = [], host: ProcessHost = .loopback,
+                             tlsSecret: String? = nil) async throws -> EtcdServer {
+        let ports = FreePort.next(3)
         let server = try EtcdServer(
             name: name, clientPort: ports[0], peerPort: ports[1],
-            initialCluster: "\(name)=http://\(host.address):\(ports[1])", extraArguments: extraArguments, host: host
+            initialCluster: "\(name)=http://\(host.address):\(ports[1])", extraArguments: extraArguments, host: host,
+            tlsSecret: tlsSecret, metricsPort: ports[2]
         )
         try server.launch()
         try await server.waitUntilHealthy()
         return server
     }
 
-    init(name: String, clientPort: Int, peerPort: Int, initialCluster: String, extraArguments: [String] = [], host: ProcessHost = .loopback) throws {
+    init(name: String, clientPort: Int, peerPort: Int, initialCluster: String, extraArguments: [String] = [], host: ProcessHost = .loopback,
+         tlsSecret: String? = nil, metricsPort: Int = 0) throws {
+        self.tlsSecret = tlsSecret
+        self.metricsPort = metricsPort
         self.name = name
         self.host = host
         self.extraArguments = extraArguments
@@ -59,12 +73,21 @@ public final class EtcdServer: Sendable {
             // Keeps idle watches visibly alive, so resumption after restarts is exercised often.
             "--experimental-watch-progress-notify-interval", "2s",
             "--logger", "zap", "--log-outputs", "stderr",
-        ] + extraArguments
+        ] + tlsArguments + extraArguments
         let process = try ManagedProcess(
             name: name, executable: "etcd", arguments: arguments,
             logPath: dataDirectory.appending("etcd.log"), launcher: host.launcher
         )
         current.withLock { $0 = process }
+    }
+
+    private var tlsArguments: [String] {
+        guard let tlsSecret else { return [] }
+        return [
+            "--cert-file", tlsSecret + "/tls.crt", "--key-file", tlsSecret + "/tls.key",
+            "--trusted-ca-file", tlsSecret + "/ca.crt", "--client-cert-auth",
+            "--listen-metrics-urls", "http://\(host.address):\(metricsPort)",
+        ]
     }
 
     /// Polls `/health` until the member reports healthy (it has a leader), or throws.
@@ -81,7 +104,7 @@ public final class EtcdServer: Sendable {
     }
 
     public func isHealthy() async -> Bool {
-        var request = HTTPClientRequest(url: "\(clientURL)/health")
+        var request = HTTPClientRequest(url: healthURL)
         request.method = .GET
         guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(1)),
               response.status == .ok,

@@ -13,7 +13,9 @@ public final class MeshPeerProcess: Sendable {
     /// Where it runs: loopback, or a host of a ``NetworkLab``.
     public let host: ProcessHost
 
-    public var url: String { "http://\(host.address):\(httpPort)" }
+    /// `https` when the peer serves TLS (`--tls-cert-file`).
+    public var scheme: String { arguments.contains("--tls-cert-file") ? "https" : "http" }
+    public var url: String { "\(scheme)://\(host.address):\(httpPort)" }
     public var pid: Int32? { current.withLock { $0?.pid } }
     public var isRunning: Bool { current.withLock { $0?.isRunning ?? false } }
 
@@ -124,13 +126,15 @@ public final class LocalMesh: Sendable {
     /// links between them.
     public static func start(
         peers count: Int, etcdMembers: Int = 1, arguments: [String] = [], perPeer: [Int: [String]] = [:], waitUntilReady: Bool = true,
-        networkLab: Bool = false
+        networkLab: Bool = false, etcd given: EtcdServer? = nil
     ) async throws -> LocalMesh {
         let etcdHosts = etcdMembers == 1 ? ["etcd"] : (0..<etcdMembers).map { "etcd-\($0)" }
         let lab = networkLab ? try NetworkLab.create(hosts: etcdHosts + (0..<count).map { "mesh-\($0)" }) : nil
         let members: [EtcdServer]
         do {
-            if let lab, etcdMembers == 1 {
+            if let given {
+                members = [given]
+            } else if let lab, etcdMembers == 1 {
                 members = [try await EtcdServer.start(host: lab.host("etcd"))]
             } else if let lab {
                 members = try await EtcdCluster.start(size: etcdMembers, hosts: etcdHosts.map(lab.host)).members

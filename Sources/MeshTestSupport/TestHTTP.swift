@@ -2,13 +2,29 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
-/// Plain HTTP for tests: status, headers and body bytes.
+/// Plain HTTP for tests: status, headers and body bytes. HTTPS is sent without checking the
+/// server's certificate (tests of TLS itself use clients of their own, see ``TestTLS``).
 public enum TestHTTP {
+    static let insecureTLSClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        configuration.tlsConfiguration = tls
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     public struct Reply: Sendable {
         public var status: Int
         public var headers: HTTPHeaders
         public var body: [UInt8]
+
+        public init(status: Int, headers: HTTPHeaders, body: [UInt8]) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
         public var text: String { String(decoding: body, as: UTF8.self) }
         public func header(_ name: String) -> String? { headers.first(name: name) }
         /// The body as a JSON object.
@@ -28,7 +44,8 @@ public enum TestHTTP {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout.components.seconds * 1000)))
+        let client = url.hasPrefix("https:") ? insecureTLSClient : HTTPClient.shared
+        let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout.components.seconds * 1000)))
         let bytes = try await response.body.collect(upTo: 256 << 20)
         return Reply(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
     }

@@ -2,18 +2,50 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import OpenInference
 
 /// A tiny client for a peer's REST API.
 struct MeshAPI {
     let endpoint: String
     let token: String?
+    let tls: TLSFiles
+
+    /// Files for an https endpoint; all nil: the system's roots, no client certificate.
+    struct TLSFiles {
+        var caFile: String?
+        var certificateFile: String?
+        var keyFile: String?
+
+        var isEmpty: Bool { caFile == nil && certificateFile == nil && keyFile == nil }
+
+        func configuration() throws -> TLSConfiguration {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            do {
+                if let caFile { configuration.trustRoots = .file(caFile) }
+                switch (certificateFile, keyFile) {
+                case (nil, nil): break
+                case (let certificate?, let key?):
+                    configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+                    configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+                default:
+                    throw Failure(description: "--cert-file and --key-file go together")
+                }
+            } catch let failure as Failure {
+                throw failure
+            } catch {
+                throw Failure(description: "cannot read the TLS files: \(error)")
+            }
+            return configuration
+        }
+    }
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
-    init(endpoint: String, token: String? = nil) {
+    init(endpoint: String, token: String? = nil, tls: TLSFiles = TLSFiles()) {
+        self.tls = tls
         self.token = token.flatMap { $0.isEmpty ? nil : $0 }
         var text = endpoint
         while text.hasSuffix("/") { text.removeLast() }
@@ -33,13 +65,23 @@ struct MeshAPI {
                 request.headers.add(name: "content-type", value: "application/json")
             }
         }
+        var configuration = HTTPClient.Configuration()
+        if !tls.isEmpty { configuration.tlsConfiguration = try tls.configuration() }
+        // A refused connection or handshake (an untrusted certificate, say) is reported at once,
+        // not retried until the request's timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let result: Result<(status: Int, body: [UInt8], headers: HTTPHeaders), Failure>
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+            let response = try await client.execute(request, timeout: .seconds(120))
             let bytes = try await response.body.collect(upTo: 512 << 20)
-            return (Int(response.status.code), Array(bytes.readableBytesView), response.headers)
+            result = .success((Int(response.status.code), Array(bytes.readableBytesView), response.headers))
         } catch {
-            throw Failure(description: "cannot reach the mesh at \(endpoint): \(error)")
+            result = .failure(Failure(description: "cannot reach the mesh at \(endpoint): \(error)"))
         }
+        try? await client.shutdown()
+        return try result.get()
     }
 
     /// Sends a request and returns the JSON body of a 2xx answer; otherwise throws the server's error.

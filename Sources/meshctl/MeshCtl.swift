@@ -19,13 +19,25 @@ struct Connection: ParsableArguments {
     @Option(help: "Bearer token for a mesh that asks for one (env: MESHCTL_TOKEN)")
     var token: String?
 
+    @Option(help: "PEM CA certificates to trust for an https endpoint (env: MESHCTL_CA_FILE; default: the system's)")
+    var caFile: String?
+
+    @Option(help: "PEM client certificate, for a mesh that asks for one (env: MESHCTL_CERT_FILE)")
+    var certFile: String?
+
+    @Option(help: "PEM key of --cert-file (env: MESHCTL_KEY_FILE)")
+    var keyFile: String?
+
     @Flag(help: "Print the JSON the API returned instead of a table")
     var json = false
 
     var api: MeshAPI {
         let environment = ProcessInfo.processInfo.environment
         return MeshAPI(endpoint: endpoint ?? environment["MESHCTL_ENDPOINT"] ?? "http://127.0.0.1:8008",
-                       token: token ?? environment["MESHCTL_TOKEN"])
+                       token: token ?? environment["MESHCTL_TOKEN"],
+                       tls: MeshAPI.TLSFiles(caFile: caFile ?? environment["MESHCTL_CA_FILE"],
+                                             certificateFile: certFile ?? environment["MESHCTL_CERT_FILE"],
+                                             keyFile: keyFile ?? environment["MESHCTL_KEY_FILE"]))
     }
 
     func printJSON(_ bytes: [UInt8]) {

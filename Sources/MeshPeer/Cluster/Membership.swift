@@ -64,7 +64,7 @@ public final class Membership: Service, Sendable {
     /// copies it claimed, when the predecessor had this process's address (this process holds
     /// that port, so the other is gone); one elsewhere may be frozen rather than dead, so its
     /// lease is left to expire while it stays silent.
-    public func register(http: HTTPClient) async throws {
+    func register(http: PeerHTTP) async throws {
         if let existing = try await store.peer(peerID), existing.record.instance != record.instance {
             if await PeerProbe.answersAsLive(existing.record, peer: peerID, http: http) {
                 throw StartError.duplicate(peer: peerID, address: existing.record.httpAddress, started: existing.record.startTime)
@@ -83,7 +83,7 @@ public final class Membership: Service, Sendable {
 
     /// Waits until the silent predecessor's record is gone with its lease; throws when it
     /// answers again meanwhile (it was frozen, and is alive).
-    private func waitForLeaseToExpire(of existing: (record: PeerRecord, lease: LeaseID), http: HTTPClient) async throws {
+    private func waitForLeaseToExpire(of existing: (record: PeerRecord, lease: LeaseID), http: PeerHTTP) async throws {
         logger.warning("a previous peer with this id does not answer; waiting for its lease to expire", metadata: [
             "address": "\(existing.record.httpAddress)", "lease": "\(existing.lease)",
         ])
@@ -205,10 +205,10 @@ public final class Membership: Service, Sendable {
 
 /// Asks a peer's health route whether it is alive and who it is.
 enum PeerProbe {
-    static func answersAsLive(_ record: PeerRecord, peer: PeerID, http: HTTPClient, timeout: Duration = .seconds(2)) async -> Bool {
-        var request = HTTPClientRequest(url: "http://\(record.httpAddress)/v2/health/live")
+    static func answersAsLive(_ record: PeerRecord, peer: PeerID, http: PeerHTTP, timeout: Duration = .seconds(2)) async -> Bool {
+        var request = HTTPClientRequest(url: http.url(record, "/v2/health/live"))
         request.method = .GET
-        guard let response = try? await http.execute(request, timeout: .milliseconds(timeout.milliseconds)) else { return false }
+        guard let response = try? await http.client.execute(request, timeout: .milliseconds(timeout.milliseconds)) else { return false }
         _ = try? await response.body.collect(upTo: 1 << 16)
         // The instance tells the recorded process from a new one at the same address (ourselves,
         // restarted on the same port).

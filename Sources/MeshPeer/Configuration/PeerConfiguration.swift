@@ -53,6 +53,24 @@ public struct PeerConfiguration: Sendable {
     /// A file holding the cluster's shared secret (a mounted Secret): peers sign hops and gossip
     /// with it and accept peer-only requests only when signed (nil: from peers' addresses only).
     public var clusterSecretFile: String?
+    /// PEM certificate chain and key the servers present (cert-manager's `tls.crt`, `tls.key`);
+    /// both set: REST and gRPC serve TLS, and hops to other peers use it too.
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
+    /// PEM CA certificates (`ca.crt`) that sign the peers' certificates: hops trust them, and,
+    /// with `tlsRequireClientCertificates`, clients must present a certificate they signed.
+    public var tlsCAFile: String?
+    public var tlsRequireClientCertificates = false
+    /// How often the certificate and key files are re-read.
+    public var tlsReloadInterval: Duration = .seconds(30)
+    /// etcd over TLS (`https://` endpoints): the CA to trust, and a client certificate and key
+    /// for a cluster started with `--client-cert-auth`.
+    public var etcdCAFile: String?
+    public var etcdCertificateFile: String?
+    public var etcdKeyFile: String?
+    /// etcd's own authentication: a user, and a file holding its password (a mounted Secret).
+    public var etcdUsername: String?
+    public var etcdPasswordFile: String?
     /// A file of bearer tokens' SHA-256 hashes with roles and principals (nil: no tokens asked).
     public var authTokensFile: String?
     /// Whether `/metrics` is open when tokens are asked (false: it needs the `infer` role).

@@ -44,9 +44,24 @@ public enum PeerSettings {
             configuration.etcdPrefix = text
         },
         list("etcd-endpoints", \.etcdEndpoints, help: "Comma-separated etcd client URLs", allowEmpty: false),
+        optionalText("etcd-ca-file", \.etcdCAFile, help: "PEM CA certificates to trust for https:// etcd endpoints", defaultText: "the system's roots"),
+        optionalText("etcd-cert-file", \.etcdCertificateFile, help: "PEM client certificate for etcd (its --client-cert-auth)", defaultText: "none"),
+        optionalText("etcd-key-file", \.etcdKeyFile, help: "PEM key of --etcd-cert-file", defaultText: "none"),
+        optionalText("etcd-username", \.etcdUsername, help: "etcd user, when etcd's authentication is enabled (with --etcd-password-file)", defaultText: "none"),
+        optionalText("etcd-password-file", \.etcdPasswordFile, help: "File holding the etcd user's password (a mounted Secret)", defaultText: "none"),
         optionalText("cluster-secret-file", \.clusterSecretFile,
                      help: "File with the cluster's shared secret (a mounted Secret, 32+ bytes): hops and gossip are signed and only signed ones accepted",
                      defaultText: "none (peer-only requests accepted from peers' addresses)"),
+        optionalText("tls-cert-file", \.tlsCertificateFile,
+                     help: "PEM certificate chain (tls.crt) the REST and gRPC servers present; with --tls-key-file they serve TLS and hops to peers use it",
+                     defaultText: "none (plaintext)"),
+        optionalText("tls-key-file", \.tlsKeyFile, help: "PEM private key (tls.key) of --tls-cert-file", defaultText: "none"),
+        optionalText("tls-ca-file", \.tlsCAFile,
+                     help: "PEM CA certificates (ca.crt) that sign the peers' certificates: hops trust only them; client certificates are checked against them",
+                     defaultText: "the system's roots"),
+        flag("tls-require-client-cert", \.tlsRequireClientCertificates,
+             help: "Accept only TLS clients (and peers) presenting a certificate --tls-ca-file signed"),
+        duration("tls-reload-interval", \.tlsReloadInterval, help: "How often the certificate and key files are re-read (a renewed Secret takes effect within it)"),
         optionalText("auth-tokens-file", \.authTokensFile,
                      help: "File of bearer tokens as '<role> <principal> <sha256 of the token>' lines (roles: admin, infer); when set, every request but health needs a token",
                      defaultText: "none (no tokens asked)"),
@@ -154,6 +169,18 @@ public enum PeerSettings {
         for setting in all.dropFirst() {
             guard let text = flags[setting.name] ?? nonEmpty(environment[setting.environment]) ?? file[setting.name] else { continue }
             try setting.apply(text, &configuration)
+        }
+        if (configuration.tlsCertificateFile == nil) != (configuration.tlsKeyFile == nil) {
+            throw Problem(description: "--tls-cert-file and --tls-key-file go together: set both to serve TLS, or neither")
+        }
+        if (configuration.etcdCertificateFile == nil) != (configuration.etcdKeyFile == nil) {
+            throw Problem(description: "--etcd-cert-file and --etcd-key-file go together")
+        }
+        if (configuration.etcdUsername == nil) != (configuration.etcdPasswordFile == nil) {
+            throw Problem(description: "--etcd-username and --etcd-password-file go together")
+        }
+        if configuration.tlsRequireClientCertificates && (configuration.tlsCAFile == nil || configuration.tlsCertificateFile == nil) {
+            throw Problem(description: "--tls-require-client-cert needs --tls-cert-file, --tls-key-file and --tls-ca-file (the CA client certificates are checked against)")
         }
         return configuration
     }

@@ -22,6 +22,7 @@ final class GRPCPeerClients: Service, Sendable {
     let selfID: PeerID
     let credentials: PeerCredentials
     let clock: any PeerClock
+    let transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity
     private let started: AsyncStream<Client>.Continuation
     private let starts: AsyncStream<Client>
 
@@ -31,7 +32,8 @@ final class GRPCPeerClients: Service, Sendable {
     }
 
     init(selfID: PeerID, maxMessageBytes: Int, loadReports: PiggybackedLoadReports, credentials: PeerCredentials, clock: any PeerClock,
-         logger: Logger) {
+         transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext, logger: Logger) {
+        self.transportSecurity = transportSecurity
         self.selfID = selfID
         self.credentials = credentials
         self.clock = clock
@@ -78,8 +80,8 @@ final class GRPCPeerClients: Service, Sendable {
                 throw PeerUnreachable(peer: peer, reason: "its gRPC address \(address) is not host:port", refused: false, mayHaveRun: false)
             }
             let transport = try HTTP2ClientTransport.Posix(
-                target: .dns(host: host, port: port),
-                transportSecurity: .plaintext,
+                target: Self.target(host: host, port: port),
+                transportSecurity: transportSecurity,
                 config: .defaults { config in
                     // Reconnect soon after a peer restarts on the same address.
                     config.backoff = .init(initial: .milliseconds(100), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
@@ -165,6 +167,14 @@ final class GRPCPeerClients: Service, Sendable {
             let refused = text.contains("Could not establish a connection") || text.contains("transient failure")
             throw PeerUnreachable(peer: peer, reason: error.message, refused: refused)
         }
+    }
+
+    /// An IP literal is dialled as an address: as a DNS name it would become the TLS server
+    /// name, which may not be an IP address.
+    static func target(host: String, port: Int) -> any ResolvableTarget {
+        if host.contains(":") { return .ipv6(address: host, port: port) }
+        if !host.isEmpty, host.allSatisfy({ $0.isNumber || $0 == "." }) { return .ipv4(address: host, port: port) }
+        return .dns(host: host, port: port)
     }
 
     static func split(_ address: String) -> (String, Int)? {

@@ -20,14 +20,15 @@ final class GRPCServerService: Service, Sendable {
     /// The transport's own bound, a backstop (it resets the stream without a status), is twice
     /// that, which also bounds decompressed messages.
     init(host: String, port: Int, maxMessageBytes: Int, idleTimeout: Duration = .seconds(120), peer: String, services: [any RegistrableRPCService],
-         interceptors: [any ServerInterceptor] = [], listening: Promise<Void>, logger: Logger) {
+         interceptors: [any ServerInterceptor] = [], transportSecurity: HTTP2ServerTransport.Posix.TransportSecurity = .plaintext,
+         listening: Promise<Void>, logger: Logger) {
         self.listening = listening
         self.host = host
         self.port = port
         self.logger = logger
         transport = HTTP2ServerTransport.Posix(
             address: host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port),
-            transportSecurity: .plaintext,
+            transportSecurity: transportSecurity,
             config: .defaults { config in
                 config.rpc.maxRequestPayloadSize = Self.transportLimit(maxMessageBytes)
                 config.connection.maxIdleTime = idleTimeout

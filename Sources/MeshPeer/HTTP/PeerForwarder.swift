@@ -4,14 +4,17 @@ import MeshCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import OpenInference
 import Synchronization
 
-/// Sends hops to other peers over pooled keep-alive HTTP/1.1 connections and relays the bytes.
+/// Sends hops to other peers over pooled keep-alive HTTP/1.1 connections (TLS when the mesh
+/// runs it) and relays the bytes.
 public final class PeerForwarder: Sendable {
-    let http: HTTPClient
+    let peers: PeerHTTP
     /// For liveness probes of peers (``PeerProbe``) only.
-    let probeHTTP: HTTPClient
+    let probes: PeerHTTP
+    private var http: HTTPClient { peers.client }
     let selfID: PeerID
     let maxResponseBytes: Int
     let loadReports: PiggybackedLoadReports
@@ -19,8 +22,9 @@ public final class PeerForwarder: Sendable {
     let clock: any PeerClock
 
     init(selfID: PeerID, maxResponseBytes: Int, loadReports: PiggybackedLoadReports, credentials: PeerCredentials, clock: any PeerClock,
-         connectTimeout: Duration = .seconds(1)) {
+         tls: TLSConfiguration? = nil, connectTimeout: Duration = .seconds(1)) {
         var configuration = HTTPClient.Configuration()
+        configuration.tlsConfiguration = tls
         configuration.httpVersion = .http1Only
         configuration.timeout.connect = .milliseconds(connectTimeout.milliseconds)
         // A refused connection must surface at once so the router can exclude the peer.
@@ -29,10 +33,11 @@ public final class PeerForwarder: Sendable {
         configuration.connectionPool.idleTimeout = .seconds(60)
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let scheme = tls == nil ? "http" : "https"
+        self.peers = PeerHTTP(client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration), scheme: scheme)
         // Liveness probes get connections of their own: behind busy hops in the same pool they
         // would wait for a connection and time out, and a live peer would look frozen.
-        self.probeHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.probes = PeerHTTP(client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration), scheme: scheme)
         self.selfID = selfID
         self.maxResponseBytes = maxResponseBytes
         self.loadReports = loadReports
@@ -42,7 +47,7 @@ public final class PeerForwarder: Sendable {
 
     public func shutdown() async throws {
         try await http.shutdown()
-        try await probeHTTP.shutdown()
+        try await probes.client.shutdown()
     }
 
     /// Relays one call to `peer` as a hop.
@@ -50,7 +55,7 @@ public final class PeerForwarder: Sendable {
         to peer: PeerID, at record: PeerRecord, method: HTTPMethod, path: String, headers: [(String, String)],
         body: ByteBuffer?, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant
     ) async throws -> HopResult<HTTPReply> {
-        var request = HTTPClientRequest(url: "http://\(record.httpAddress)\(path)")
+        var request = HTTPClientRequest(url: peers.url(record, path))
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.headers.replaceOrAdd(name: MeshHeaders.hop, value: hop.rawValue)

@@ -1,5 +1,6 @@
 import EtcdGateway
 import Logging
+import NIOSSL
 import MeshCore
 
 /// The mesh's records in etcd, laid out by ``KeyLayout`` as human-readable JSON so that
@@ -12,8 +13,12 @@ public struct EtcdMeshStore: MeshStore {
     /// Bounds each endpoint's attempt to renew the lease (nil: the client's request timeout).
     private let keepAliveTimeout: Duration?
 
-    public init(endpoints: [String], layout: KeyLayout, keepAliveTimeout: Duration? = nil, logger: Logger) {
-        self.client = EtcdClient(EtcdClient.Configuration(endpoints: endpoints), logger: logger)
+    public init(endpoints: [String], layout: KeyLayout, keepAliveTimeout: Duration? = nil,
+                tls: TLSConfiguration? = nil, credentials: EtcdClient.Configuration.Credentials? = nil, logger: Logger) {
+        var configuration = EtcdClient.Configuration(endpoints: endpoints)
+        configuration.tls = tls
+        configuration.credentials = credentials
+        self.client = EtcdClient(configuration, logger: logger)
         self.layout = layout
         self.keepAliveTimeout = keepAliveTimeout
         self.logger = logger
