@@ -197,7 +197,8 @@ public final class PeerNode: Sendable {
                                       loadReports: loadReports, credentials: credentials, clock: clock,
                                       transportSecurity: tls?.grpcClient ?? .plaintext, logger: logger)
         gate = PeerGate(credentials: credentials, mirror: mirror, clock: clock,
-                        grace: .seconds(2 * configuration.leaseTTLSeconds))
+                        grace: .seconds(2 * configuration.leaseTTLSeconds),
+                        certificatesIdentifyPeers: tls != nil && configuration.tlsRequireClientCertificates)
         vmodelTransitions = VModelTransitions(
             peerID: configuration.peerID, store: store, mirror: mirror, router: router, forwarder: forwarder,
             loadTimeout: configuration.loadTimeout, logger: logger

@@ -69,6 +69,15 @@ extension Integration {
                 #expect(grpc.error == nil, "\(String(describing: grpc.error))")
                 #expect(grpc.servedBy == holder.id)
 
+                // The client's certificate, signed by the CA but naming no peer, cannot make hops,
+                // although it connects from a peer's address.
+                let hop = try await client.send(.POST, other.url + "/v2/repository/models/secure/load", token: Authorization.adminToken,
+                                                headers: [("mm-hop", "load-local")])
+                #expect(hop.status == 403, "\(hop.text)")
+                #expect(hop.text.contains("client certificate names client"))
+                let gossip = try await client.send(.POST, other.url + "/_mesh/gossip", body: Array("{}".utf8))
+                #expect(gossip.status == 403)
+
                 // meshctl with the CA, the client certificate and a token.
                 let meshctl = try MeshPeerProcess.executable("meshctl")
                 let listing = try runCommand(meshctl, ["models", "list", "--endpoint", entry.url, "--ca-file", ca.certificatePath,
@@ -180,9 +189,11 @@ struct SecureClient {
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    func send(_ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, token: String? = nil) async throws -> TestHTTP.Reply {
+    func send(_ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, token: String? = nil,
+              headers: [(String, String)] = []) async throws -> TestHTTP.Reply {
         var request = HTTPClientRequest(url: url)
         request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
         if let body {
             request.body = .bytes(ByteBuffer(bytes: body))

@@ -5,9 +5,11 @@ import Synchronization
 /// (`mm-hop`, `mm-excluded`) that make a peer serve, load or skip placement without asking.
 ///
 /// With a cluster secret, the request must carry a valid ``PeerCredentials`` signature. Without
-/// one, it must come from an address a registered peer advertises (weaker: anything that shares
-/// a peer's address passes, which on a single host is everything on loopback). Everything else
-/// gets 403 / PERMISSION_DENIED.
+/// one, when peers require client certificates (mutual TLS), the certificate the connection
+/// presented — signed by the cluster CA, or the handshake would have failed — must name the
+/// advertised host of a registered peer. Otherwise it must come from an address a registered
+/// peer advertises (weaker: anything that shares a peer's address passes, which on a single
+/// host is everything on loopback). Everything else gets 403 / PERMISSION_DENIED.
 struct PeerGate: Sendable {
     let credentials: PeerCredentials
     let mirror: ClusterMirror
@@ -18,8 +20,12 @@ struct PeerGate: Sendable {
     /// Addresses of peers the view showed recently: a peer whose lease lapsed (etcd lost its
     /// quorum for a moment) keeps forwarding while it registers again.
     let recent: RecentPeerHosts
+    /// Whether connections carry a CA-verified client certificate whose names identify the peer.
+    let certificatesIdentifyPeers: Bool
 
-    init(credentials: PeerCredentials, mirror: ClusterMirror, clock: any PeerClock, grace: Duration = .seconds(20)) {
+    init(credentials: PeerCredentials, mirror: ClusterMirror, clock: any PeerClock, grace: Duration = .seconds(20),
+         certificatesIdentifyPeers: Bool = false) {
+        self.certificatesIdentifyPeers = certificatesIdentifyPeers
         self.credentials = credentials
         self.mirror = mirror
         self.clock = clock
@@ -27,10 +33,21 @@ struct PeerGate: Sendable {
     }
 
     /// Checks a peer-only request. `parts` are what was signed; `remoteHost` the connection's
-    /// address (IPv4 or IPv6 text, no port).
-    func admit(signature: String?, parts: [String], remoteHost: String?) async throws(MeshError) {
+    /// address (IPv4 or IPv6 text, no port); `certificateNames` the DNS and IP names of the
+    /// client certificate it presented, read only when certificates identify peers.
+    func admit(signature: String?, parts: [String], remoteHost: String?,
+               certificateNames: @Sendable () async -> Set<String> = { [] }) async throws(MeshError) {
         if credentials.isConfigured {
             _ = try credentials.verify(signature, parts, now: clock.now)
+            return
+        }
+        if certificatesIdentifyPeers {
+            let names = Set(await certificateNames().map(Self.normalized))
+            if !recent.admitsAny(of: names, view: mirror.view) {
+                guard let records = await fresh.records(from: mirror.store), !Self.hosts(of: records).isDisjoint(with: names) else {
+                    throw .permissionDenied("this request may only come from a peer of the mesh; its client certificate names \(names.isEmpty ? "no host" : names.sorted().joined(separator: ", ")), not the advertised host of a registered peer")
+                }
+            }
             return
         }
         guard let remoteHost else {
@@ -121,6 +138,11 @@ final class RecentPeerHosts: Sendable {
 
     init(grace: Duration) {
         self.grace = grace
+    }
+
+    /// Whether any of `hosts` is admitted.
+    func admitsAny(of hosts: Set<String>, view: ClusterView) -> Bool {
+        hosts.contains { admits($0, view: view) }
     }
 
     /// Whether `host` is a peer's in `view`, or was within `grace`. The hosts are recomputed

@@ -1,4 +1,5 @@
 import GRPCCore
+import GRPCNIOTransportHTTP2
 import MeshCore
 
 /// The gRPC side of ``PeerGateMiddleware``: calls with `mm-hop` or `mm-excluded` metadata are
@@ -18,7 +19,9 @@ struct PeerGateInterceptor: ServerInterceptor {
             method: context.descriptor.fullyQualifiedMethod, model: request.metadata.first(MeshHeaders.modelID), hop: hop, excluded: excluded
         )
         do {
-            try await gate.admit(signature: request.metadata.first(PeerCredentials.header), parts: parts, remoteHost: Self.host(of: context.remotePeer))
+            let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate
+            try await gate.admit(signature: request.metadata.first(PeerCredentials.header), parts: parts, remoteHost: Self.host(of: context.remotePeer),
+                                 certificateNames: { CertificateNames.of(certificate) })
         } catch {
             var status = error.rpcError()
             // As over REST: to the sender of a hop, a refusal here is a decline.

@@ -16,7 +16,9 @@ struct PeerGateMiddleware: RouterMiddleware {
         }
         let parts = PeerOnlyRequest.restParts(method: request.method.rawValue, path: request.uri.path, hop: hop, excluded: excluded)
         do {
-            try await gate.admit(signature: request.header(PeerCredentials.header), parts: parts, remoteHost: context.remoteHost)
+            let channel = context.channel
+            try await gate.admit(signature: request.header(PeerCredentials.header), parts: parts, remoteHost: context.remoteHost,
+                                 certificateNames: { await CertificateNames.of(channel: channel) })
         } catch {
             var reply = HTTPReply.error(error)
             // A hop refused here (its sender is not, or not yet, a registered peer in this view)
