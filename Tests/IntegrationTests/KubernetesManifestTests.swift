@@ -156,6 +156,82 @@ extension Integration {
             #expect(unknown.isEmpty, "not settings of modelmesh (a typo is silently ignored): \(unknown.sorted())")
         }
 
+        static let secureDirectory = repo + "/cluster/k8s-secure"
+
+        /// The secured overlay: cert-manager issues the peers' certificate from a CA of its own,
+        /// the peers mount it and the secrets where their settings point, advertise a name the
+        /// certificate covers, and are probed over HTTPS.
+        @Test func theSecureOverlayWiresCertificatesSecretsAndHTTPSProbes() throws {
+            let overlay = try Self.load(["kustomization.yaml", "certificates.yaml", "mesh-tls.yaml", "secrets.example.yaml"], in: Self.secureDirectory)
+            func object(_ kind: String, _ name: String) throws -> JSONValue {
+                try #require(overlay.first { $0.kind == kind && $0.name == name }?.object, "\(kind) \(name)")
+            }
+            let kustomization = try #require(overlay.first { $0.kind == "Kustomization" }?.object)
+            #expect(Set((kustomization["resources"]?.arrayValue ?? []).compactMap(\.stringValue)) == ["../k8s", "certificates.yaml"])
+            #expect((kustomization["patches"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue } == ["mesh-tls.yaml"])
+
+            // The chain: a self-signed issuer makes the CA, whose Secret backs the issuer of the peers' certificate.
+            let ca = try object("Certificate", "mesh-ca")
+            #expect(ca["spec"]?["isCA"] == .bool(true))
+            let selfSigned = try object("Issuer", try #require(ca["spec"]?["issuerRef"]?["name"]?.stringValue))
+            #expect(selfSigned["spec"]?["selfSigned"] != nil)
+            let certificate = try object("Certificate", "mesh-tls")
+            let issuer = try object("Issuer", try #require(certificate["spec"]?["issuerRef"]?["name"]?.stringValue))
+            #expect(issuer["spec"]?["ca"]?["secretName"] == ca["spec"]?["secretName"])
+            let usages = Set((certificate["spec"]?["usages"]?.arrayValue ?? []).compactMap(\.stringValue))
+            #expect(usages.isSuperset(of: ["server auth", "client auth"]), "peers present it as clients too")
+
+            let patch = try object("StatefulSet", "mesh")
+            let pod = try #require(patch["spec"]?["template"]?["spec"])
+            let container = try #require(pod["containers"]?.arrayValue?.first { $0["name"]?.stringValue == "modelmesh" })
+            var env: [String: String] = [:]
+            for variable in container["env"]?.arrayValue ?? [] { env[variable["name"]?.stringValue ?? ""] = variable["value"]?.stringValue }
+            var mounts: [String: String] = [:]
+            for mount in container["volumeMounts"]?.arrayValue ?? [] { mounts[mount["name"]?.stringValue ?? ""] = mount["mountPath"]?.stringValue }
+            var secrets: [String: String] = [:]
+            for volume in pod["volumes"]?.arrayValue ?? [] { secrets[volume["name"]?.stringValue ?? ""] = volume["secret"]?["secretName"]?.stringValue }
+
+            // The certificate files are where the settings point.
+            #expect(secrets["tls"] == certificate["spec"]?["secretName"]?.stringValue)
+            let tls = try #require(mounts["tls"])
+            #expect(env["MM_TLS_CERT_FILE"] == tls + "/tls.crt")
+            #expect(env["MM_TLS_KEY_FILE"] == tls + "/tls.key")
+            #expect(env["MM_TLS_CA_FILE"] == tls + "/ca.crt")
+            // The cluster secret and the tokens come from the example Secrets, by key.
+            for (setting, volume) in [("MM_CLUSTER_SECRET_FILE", "cluster-secret"), ("MM_AUTH_TOKENS_FILE", "tokens")] {
+                let path = try #require(env[setting], "\(setting)")
+                let directory = try #require(mounts[volume])
+                #expect(path.hasPrefix(directory + "/"), "\(setting)")
+                let secret = try object("Secret", try #require(secrets[volume]))
+                #expect(secret["stringData"]?[String(path.dropFirst(directory.count + 1))] != nil, "\(setting): the Secret has no such key")
+            }
+
+            // Each peer advertises its pod name under the headless Service, which the certificate covers.
+            let cluster = try Self.cluster()
+            let peers = cluster.statefulSet("mesh")
+            let service = try #require(peers.spec["serviceName"]?.stringValue)
+            let namespace = try cluster.one("Namespace").name
+            let advertised = try #require(env["MM_ADVERTISE_HOST"]).replacingOccurrences(of: "$(MM_PEER_ID)", with: "mesh-0")
+            #expect(advertised == "mesh-0.\(service).\(namespace).svc.cluster.local")
+            let names = (certificate["spec"]?["dnsNames"]?.arrayValue ?? []).compactMap(\.stringValue)
+            #expect(names.contains { $0.hasPrefix("*.") && advertised.hasSuffix($0.dropFirst(1)) && !advertised.dropLast($0.count - 1).contains(".") },
+                    "\(names) do not cover \(advertised)")
+            // MM_ADVERTISE_HOST uses MM_PEER_ID, so the base must define that first.
+            let baseEnv = (peers.container("modelmesh")?["env"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+            #expect((baseEnv.firstIndex(of: "MM_PEER_ID") ?? .max) < (baseEnv.firstIndex(of: "MM_ADVERTISE_HOST") ?? -1))
+
+            for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
+                #expect(container[probe]?["httpGet"]?["scheme"]?.stringValue == "HTTPS", "\(probe)")
+            }
+            let help = try runCommand(try MeshPeerProcess.executable("modelmesh"), ["--help"])
+            let known = Set(help.matches(of: /MM_[A-Z_]+/).map { String($0.output) })
+            #expect(Set(env.keys).subtracting(known).isEmpty, "\(Set(env.keys).subtracting(known))")
+
+            let output = try runCommand("python3", ["-m", "kubernetes_validate", "--strict", "--kubernetes-version", Self.kubernetesVersions[0],
+                                                    Self.secureDirectory + "/secrets.example.yaml"])
+            #expect(!output.split(separator: "\n").contains { !$0.hasPrefix("INFO") }, "\(output)")
+        }
+
         @Test func storageAndCacheVolumesMatchTheSettings() throws {
             let cluster = try Self.cluster()
             let peers = cluster.statefulSet("mesh")
@@ -311,7 +387,7 @@ extension Integration {
         }
 
         /// Parses YAML files (multi-document) with PyYAML and returns their documents.
-        static func load(_ files: [String]) throws -> [Resource] {
+        static func load(_ files: [String], in directory: String = directory) throws -> [Resource] {
             let output = try runCommand("python3", ["-c", """
                 import json, os, sys, yaml
                 documents = []

@@ -104,6 +104,15 @@ import Testing
         }
     }
 
+    @Test func certificateNamesCoverHostsExactlyOrByOneWildcardLabel() {
+        #expect(PeerGate.name("127.0.0.1", covers: "127.0.0.1"))
+        #expect(PeerGate.name("*.mesh-peers.ns.svc", covers: "mesh-0.mesh-peers.ns.svc"))
+        #expect(!PeerGate.name("*.mesh-peers.ns.svc", covers: "a.mesh-0.mesh-peers.ns.svc"))
+        #expect(!PeerGate.name("*.mesh-peers.ns.svc", covers: "mesh-peers.ns.svc"))
+        #expect(!PeerGate.name("*.mesh-peers.ns.svc", covers: ".mesh-peers.ns.svc"))
+        #expect(!PeerGate.name("mesh-1.mesh-peers", covers: "mesh-0.mesh-peers"))
+    }
+
     @Test func grpcPeerDescriptionsGiveTheHost() {
         #expect(PeerGateInterceptor.host(of: "ipv4:127.0.0.1:5000") == "127.0.0.1")
         #expect(PeerGateInterceptor.host(of: "ipv6:[::1]:5000") == "::1")

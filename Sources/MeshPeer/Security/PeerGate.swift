@@ -43,8 +43,9 @@ struct PeerGate: Sendable {
         }
         if certificatesIdentifyPeers {
             let names = Set(await certificateNames().map(Self.normalized))
-            if !recent.admitsAny(of: names, view: mirror.view) {
-                guard let records = await fresh.records(from: mirror.store), !Self.hosts(of: records).isDisjoint(with: names) else {
+            let named = { (host: String) in names.contains { Self.name($0, covers: host) } }
+            if !recent.admitsAny(where: named, view: mirror.view) {
+                guard let records = await fresh.records(from: mirror.store), Self.hosts(of: records).contains(where: named) else {
                     throw .permissionDenied("this request may only come from a peer of the mesh; its client certificate names \(names.isEmpty ? "no host" : names.sorted().joined(separator: ", ")), not the advertised host of a registered peer")
                 }
             }
@@ -68,6 +69,14 @@ struct PeerGate: Sendable {
     static func host(of address: String) -> String? {
         guard let colon = address.lastIndex(of: ":") else { return nil }
         return normalized(String(address[..<colon]))
+    }
+
+    /// Whether a certificate's DNS or IP name covers `host`: equal, or a wildcard (`*.mesh-peers`)
+    /// for one more label (`mesh-0.mesh-peers`), as one certificate for a StatefulSet's pods has.
+    static func name(_ name: String, covers host: String) -> Bool {
+        if name == host { return true }
+        guard name.hasPrefix("*."), let dot = host.firstIndex(of: "."), dot != host.startIndex else { return false }
+        return host[host.index(after: dot)...] == name.dropFirst(2)
     }
 
     static func normalized(_ host: String) -> String {
@@ -131,6 +140,15 @@ final class RecentPeerHosts: Sendable {
         var revision: Int64 = -1
         var current: Set<String> = []
         var lastSeen: [String: ContinuousClock.Instant] = [:]
+
+        /// Recomputes the hosts only when the view's revision changed, not on every hop.
+        mutating func refresh(_ view: ClusterView, now: ContinuousClock.Instant, grace: Duration) {
+            guard revision != view.revision else { return }
+            revision = view.revision
+            for previous in current { lastSeen[previous] = now }
+            current = PeerGate.hosts(of: view.peers.values)
+            lastSeen = lastSeen.filter { now - $0.value < grace }
+        }
     }
 
     private let state = Mutex(State())
@@ -140,25 +158,17 @@ final class RecentPeerHosts: Sendable {
         self.grace = grace
     }
 
-    /// Whether any of `hosts` is admitted.
-    func admitsAny(of hosts: Set<String>, view: ClusterView) -> Bool {
-        hosts.contains { admits($0, view: view) }
+    /// Whether `host` is a peer's in `view`, or was within `grace`.
+    func admits(_ host: String, view: ClusterView) -> Bool {
+        admitsAny(where: { $0 == host }, view: view)
     }
 
-    /// Whether `host` is a peer's in `view`, or was within `grace`. The hosts are recomputed
-    /// only when the view's revision changed, not on every hop.
-    func admits(_ host: String, view: ClusterView) -> Bool {
+    /// Whether a host in `view`, or one it showed within `grace`, satisfies `predicate`.
+    func admitsAny(where predicate: (String) -> Bool, view: ClusterView) -> Bool {
         let now = ContinuousClock.now
         return state.withLock { state in
-            if state.revision != view.revision {
-                state.revision = view.revision
-                for previous in state.current { state.lastSeen[previous] = now }
-                state.current = PeerGate.hosts(of: view.peers.values)
-                state.lastSeen = state.lastSeen.filter { now - $0.value < grace }
-            }
-            if state.current.contains(host) { return true }
-            guard let seen = state.lastSeen[host] else { return false }
-            return now - seen < grace
+            state.refresh(view, now: now, grace: grace)
+            return state.current.contains(where: predicate) || state.lastSeen.contains { now - $0.value < grace && predicate($0.key) }
         }
     }
 }
