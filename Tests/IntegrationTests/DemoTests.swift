@@ -21,5 +21,21 @@ extension Integration {
             #expect(output.contains("demo check passed"), "\(output)")
             #expect(output.contains("/mm/local/copies/iris/mesh-"))
         }
+
+        /// `tools/demo --secure`: the same mesh with TLS, client certificates, mutual TLS between
+        /// peers and bearer tokens; the check also sees a tokenless and a certificate-less client refused.
+        @Test func theSecureDemoServesTheSameModels() async throws {
+            let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+            let state = try TemporaryDirectory(prefix: "demo-state")
+            defer { state.remove() }
+            let base = FreePort.block(32)
+            let output = try runCommand(repo + "/tools/demo", ["--secure", "--check", "--no-build"], environment: [
+                "MESH_BIN_DIR": MeshPeerProcess.binDirectory, "MESH_STATE_DIR": state.path,
+                "MESH_BASE_PORT": String(base), "MESH_GRPC_BASE_PORT": String(base + 5), "MESH_ETCD_BASE_PORT": String(base + 10),
+                "MESH_CLUSTER": "local",
+            ])
+            #expect(output.contains("without a token: 401"), "\(output)")
+            #expect(output.contains("demo check passed"), "\(output)")
+        }
     }
 }

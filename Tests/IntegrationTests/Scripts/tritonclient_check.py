@@ -1,7 +1,8 @@
 """Runs NVIDIA's official Python clients (tritonclient) against one peer of the mesh, over HTTP
 and gRPC: health, metadata, the iris classifier's inference, and an unknown model's error.
 
-Usage: tritonclient_check.py HTTP_HOST:PORT GRPC_HOST:PORT MAX_BODY_BYTES
+Usage: tritonclient_check.py HTTP_HOST:PORT GRPC_HOST:PORT MAX_BODY_BYTES [CA CERT KEY]
+With CA, CERT and KEY (PEM files) both clients use TLS, trust CA and present CERT.
 Prints one "ok <protocol>" line per protocol that passed; exits non-zero on the first failure.
 """
 import sys
@@ -19,8 +20,17 @@ def field(value, name):
     return value[name] if isinstance(value, dict) else getattr(value, name)
 
 
-def check(protocol, module, url, limit):
-    client = module.InferenceServerClient(url=url)
+def make_client(protocol, module, url, tls):
+    if tls is None:
+        return module.InferenceServerClient(url=url)
+    ca, cert, key = tls
+    if protocol == "http":
+        return module.InferenceServerClient(url=url, ssl=True, ssl_options={"ca_certs": ca, "certfile": cert, "keyfile": key})
+    return module.InferenceServerClient(url=url, ssl=True, root_certificates=ca, private_key=key, certificate_chain=cert)
+
+
+def check(protocol, module, url, limit, tls=None):
+    client = make_client(protocol, module, url, tls)
     assert client.is_server_live(), "server not live"
     assert client.is_server_ready(), "server not ready"
     server = client.get_server_metadata()
@@ -69,8 +79,9 @@ def check(protocol, module, url, limit):
 
 def main():
     http_url, grpc_url, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    check("http", httpclient, http_url, limit)
-    check("grpc", grpcclient, grpc_url, limit)
+    tls = tuple(sys.argv[4:7]) if len(sys.argv) >= 7 else None
+    check("http", httpclient, http_url, limit, tls)
+    check("grpc", grpcclient, grpc_url, limit, tls)
 
 
 if __name__ == "__main__":
