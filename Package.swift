@@ -210,6 +210,7 @@ let package = Package(
             name: "LoadGenerator",
             dependencies: [
                 "OpenInference", "OpenInferenceGRPC",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

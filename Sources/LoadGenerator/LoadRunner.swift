@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import NIOSSL
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -27,8 +28,15 @@ public struct LoadRunner: Sendable {
     }
 
     /// An HTTP/1.1 keep-alive client with `connections` per host.
-    public static func makeClient(connections: Int) -> HTTPClient {
+    /// `trustingAnyCertificate`: https targets are reached without checking their certificate
+    /// (benchmarks of a mesh whose test CA the client does not know).
+    public static func makeClient(connections: Int, trustingAnyCertificate: Bool = false) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
+        if trustingAnyCertificate {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            configuration.tlsConfiguration = tls
+        }
         configuration.httpVersion = .http1Only
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, connections)
         configuration.connectionPool.idleTimeout = .seconds(60)

@@ -63,10 +63,20 @@ public enum LatencyBench {
         log("load average before: \(results.loadAverageBefore)")
 
         let mesh = try await LocalMesh.start(peers: 3, perPeer: [0: ["--labels", "entry"], 1: ["--labels", "holder"]])
+        // A second mesh, its peers serving TLS and hopping to each other over mutual TLS.
+        let authority = try TestCertificateAuthority.make()
+        var secured: LocalMesh?
         var direct: ManagedProcess?
         var nginx: NginxProxy?
-        let client = LoadRunner.makeClient(connections: max(options.throughputConcurrency, 16))
+        let client = LoadRunner.makeClient(connections: max(options.throughputConcurrency, 16), trustingAnyCertificate: true)
         do {
+            var tlsPeers: [Int: [String]] = [:]
+            for (index, label) in ["entry", "holder"].enumerated() {
+                let secret = try authority.issue("tls-\(index)")
+                tlsPeers[index] = ["--labels", label, "--tls-cert-file", secret + "/tls.crt", "--tls-key-file", secret + "/tls.key",
+                                   "--tls-ca-file", secret + "/ca.crt"]
+            }
+            secured = try await LocalMesh.start(peers: 2, perPeer: tlsPeers)
             let entry = mesh.peers[0], holder = mesh.peers[1], third = mesh.peers[2]
             let hotFile = try mesh.syntheticModel("hot", json: "{}")
             let coldFile = try mesh.syntheticModel("cold", json: #"{"loadMillis": \#(options.coldLoadMillis)}"#)
@@ -91,6 +101,10 @@ public enum LatencyBench {
             try await BenchModels.register("scaler", file: scaleFile, through: entry.url)
             let servedBy = try await BenchModels.infer("hot", at: entry.url)
             guard servedBy == holder.id else { throw TestSupportError("hot was served by \(servedBy), expected \(holder.id)") }
+            let tlsEntry = secured!.peers[0], tlsHolder = secured!.peers[1]
+            try await BenchModels.register("hot", file: try secured!.syntheticModel("hot", json: "{}"), labels: ["holder"], through: tlsEntry.url)
+            let tlsServedBy = try await BenchModels.infer("hot", at: tlsEntry.url)
+            guard tlsServedBy == tlsHolder.id else { throw TestSupportError("hot (TLS) was served by \(tlsServedBy), expected \(tlsHolder.id)") }
             try await BenchModels.infer("hot", at: nginx!.url)
             try await BenchModels.infer("hot", at: directURL)
             log("mesh, direct server and nginx \(results.nginxVersion) ready")
@@ -104,8 +118,11 @@ public enum LatencyBench {
                 Variant(name: "nginx", path: "client → nginx → holder (one nginx hop)"),
                 Variant(name: "grpc-local", path: "gRPC client → peer holding the model"),
                 Variant(name: "grpc-forwarded", path: "gRPC client → entry peer → holder (one mesh hop over gRPC)"),
+                Variant(name: "tls-local", path: "client → TLS peer holding the model (HTTPS)"),
+                Variant(name: "tls-forwarded", path: "client → TLS entry peer → holder (one mesh hop over mutual TLS)"),
             ]
-            let targets = [directURL, holder.url, entry.url, nginx!.url, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)"]
+            let targets = [directURL, holder.url, entry.url, nginx!.url, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
+                           tlsHolder.url, tlsEntry.url]
             for round in 0..<options.rounds {
                 for index in results.latency.indices {
                     let runner = try LoadRunner(options: LoadOptions(
@@ -164,6 +181,8 @@ public enum LatencyBench {
         } catch {
             log("benchmark failed: \(error)\n\(mesh.logs(lines: 20))")
             try? await client.shutdown()
+            await secured?.destroy()
+            authority.remove()
             await nginx?.stop()
             await direct?.stop()
             await mesh.destroy()
@@ -173,6 +192,8 @@ public enum LatencyBench {
         await nginx?.stop()
         await direct?.stop()
         await mesh.destroy()
+        await secured?.destroy()
+        authority.remove()
         results.loadAverageAfter = ProcessStats.loadAverage
         return results
     }

@@ -51,8 +51,18 @@ extension LatencyBench.Results {
             added.add(["one mesh hop over gRPC (grpc-forwarded − grpc-local)", Figures.micros(grpcHop.p50), Figures.micros(grpcHop.p90),
                        Figures.micros(grpcHop.p99), "≤ nginx hop at p50", grpcHop.p50 <= nginxHop.p50 ? "yes" : "no"])
         }
+        let tlsHop = latency.contains(where: { $0.name == "tls-forwarded" }) ? self.added("tls-forwarded", over: "tls-local") : nil
+        if let tlsHop {
+            added.add(["one mesh hop over mutual TLS (tls-forwarded − tls-local)", Figures.micros(tlsHop.p50), Figures.micros(tlsHop.p90),
+                       Figures.micros(tlsHop.p99), "≤ 1.2× the plaintext hop at p50", tlsHop.p50 <= 1.2 * hop.p50 ? "yes" : "no"])
+        }
         text.append(added.text)
         text.append("")
+        if let tlsHop, hop.p50 > 0 {
+            text.append("Mutual-TLS hop / plaintext hop at p50: \(Figures.ratio(tlsHop.p50 / hop.p50)) (a second mesh of two peers with "
+                + "certificates from a test CA, measured in the same rounds; the hop reuses its keep-alive TLS connections).")
+            text.append("")
+        }
         if nginxHop.p50 > 0 {
             text.append("Mesh hop / nginx hop at p50: \(Figures.ratio(hop.p50 / nginxHop.p50)). The added figures subtract percentiles of separate runs; "
                 + "they are estimates of the typical added time, not percentiles of a per-request difference.")

@@ -62,7 +62,7 @@ extension Integration {
 
         @Test func latencyBenchRunsEveryPathInQuickMode() async throws {
             let results = try await LatencyBench.run(.quick) { _ in }
-            #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "grpc-local", "grpc-forwarded"])
+            #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "grpc-local", "grpc-forwarded", "tls-local", "tls-forwarded"])
             for variant in results.latency {
                 #expect(variant.measurement.requests > 0, "\(variant.name)")
                 #expect(variant.measurement.errorCount == 0, "\(variant.name): \(variant.measurement.errors)")
@@ -73,6 +73,8 @@ extension Integration {
             #expect(results.cold.allSatisfy { $0.report.latency.p50 >= 20_000 })
             #expect(results.markdown.contains("| forwarded |"))
             #expect(results.markdown.contains("one mesh hop over gRPC"))
+            #expect(results.markdown.contains("one mesh hop over mutual TLS"))
+            #expect(results.markdown.contains("Mutual-TLS hop / plaintext hop at p50"))
             #expect(results.throughput.map(\.name) == ["peer, local hit", "peer, local hit, gRPC", "direct server"])
         }
     }
