@@ -71,7 +71,7 @@ struct VModelManager: Sendable {
         let id = record.activeModel
         if record.inTransition {
             if options.sync {
-                let outcome = await transitions.drive(vmodel, until: options.deadline)
+                let outcome = await transitions.drive(vmodel, until: options.deadline, returnOnFailureMark: true)
                 logger.debug("transition driven for a synchronous request", metadata: ["vmodel": "\(vmodel)", "outcome": "\(outcome)"])
                 if let latest = try await store.vmodel(vmodel).record { return SetOutcome(record: latest, created: created) }
             }

@@ -126,7 +126,10 @@ final class VModelTransitions: Service, Sendable {
     // MARK: Driving one transition
 
     /// Drives the transition of vmodel `id` until it completes, fails, or `deadline` passes.
-    func drive(_ id: ModelID, until deadline: ContinuousClock.Instant, markFailedOnTimeout: Bool = false) async -> Outcome {
+    /// `returnOnFailureMark`: stop as soon as the record says the transition failed, as another
+    /// peer driving it at the same time may decide (a synchronous request wrote it unfailed).
+    func drive(_ id: ModelID, until deadline: ContinuousClock.Instant, markFailedOnTimeout: Bool = false,
+               returnOnFailureMark: Bool = false) async -> Outcome {
         var transition: VModelRules.Transition?
         while ContinuousClock.now < deadline && !Task.isCancelled {
             let current: Versioned<VModelRecord>
@@ -138,6 +141,7 @@ final class VModelTransitions: Service, Sendable {
                 continue
             }
             guard let record = current.record, record.inTransition else { return .settled }
+            if returnOnFailureMark, record.failed { return .failed(record.failureMessage ?? "the transition to \(record.targetModel) failed") }
             if transition?.target != record.targetModel { transition = VModelRules.Transition(target: record.targetModel) }
             let view = mirror.view
             switch transition!.next(activeCopies: view.copies(of: record.activeModel), targetCopies: view.copies(of: record.targetModel)) {
