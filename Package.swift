@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // Pure decision logic: no I/O, no Foundation, no NIO.
@@ -116,10 +117,16 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Manifests (KServe InferenceService and Predictor, the mesh's Model and VModel) read from
+        // YAML and compared with the mesh: what `meshctl apply`, `diff` and `get` do, as pure functions.
+        .target(
+            name: "MeshManifests",
+            dependencies: ["MeshCore", "OpenInference", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "meshctl",
             dependencies: [
-                "OpenInference",
+                "OpenInference", "MeshManifests",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -204,6 +211,7 @@ let package = Package(
             dependencies: ["MeshCore", "MeshGossip", "OpenInference", "OpenInferenceGRPC", "EtcdGateway", "ONNXEngine"]
         ),
         .testTarget(name: "MeshCoreTests", dependencies: ["MeshCore"]),
+        .testTarget(name: "MeshManifestsTests", dependencies: ["MeshManifests", "MeshCore", "OpenInference"]),
         .testTarget(name: "MeshSimulationTests", dependencies: ["MeshSimulation", "MeshCore"]),
         // Open- and closed-loop REST and gRPC load against peers, latencies in an HdrHistogram.
         .target(

@@ -27,6 +27,9 @@ public final class EtcdClient: Sendable {
         /// A user for etcd's authentication; the client asks `/v3/auth/authenticate` for a token,
         /// sends it with every call, and asks again when etcd says it is no longer valid.
         public var credentials: Credentials?
+        /// Told of every unary call when it ends, answered or not (after any failover between
+        /// endpoints): the gateway path, such as `/v3/kv/txn`, and how long the call took.
+        public var observer: (@Sendable (_ path: String, _ duration: Duration) -> Void)?
 
         public struct Credentials: Sendable {
             public var username: String
@@ -103,7 +106,8 @@ public final class EtcdClient: Sendable {
         preferredEndpoint.store(index, ordering: .relaxed)
     }
 
-    /// POSTs `body` to `path` and decodes the answer, failing over between endpoints.
+    /// POSTs `body` to `path` and decodes the answer, failing over between endpoints; tells
+    /// ``Configuration/observer`` how long it took.
     ///
     /// - Parameter idempotent: whether the call may be repeated on another endpoint after it may
     ///   have reached the first (reads, keep-alives). Unsafe calls only move on when the
@@ -116,6 +120,8 @@ public final class EtcdClient: Sendable {
         requestedRevision: Int64 = 0,
         timeout: Duration? = nil
     ) async throws -> Response {
+        let started = ContinuousClock.now
+        defer { configuration.observer?(path, ContinuousClock.now - started) }
         let token = try await currentAuthToken()
         do {
             return try await callOnce(path, body: body, operation: operation, idempotent: idempotent,

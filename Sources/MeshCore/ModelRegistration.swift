@@ -9,9 +9,10 @@ public struct ModelRegistration: Sendable, Hashable {
     public var maxCopies: Int?
     public var labels: [String]?
     public var scaleUpRequestsPerSecond: Double?
+    public var tags: [String: String]?
 
     public init(id: String, type: String, storage: StorageLocation? = nil, sizeHintBytes: Int64? = nil, minCopies: Int? = nil,
-                maxCopies: Int? = nil, labels: [String]? = nil, scaleUpRequestsPerSecond: Double? = nil) {
+                maxCopies: Int? = nil, labels: [String]? = nil, scaleUpRequestsPerSecond: Double? = nil, tags: [String: String]? = nil) {
         self.id = id
         self.type = type
         self.storage = storage
@@ -20,6 +21,7 @@ public struct ModelRegistration: Sendable, Hashable {
         self.maxCopies = maxCopies
         self.labels = labels
         self.scaleUpRequestsPerSecond = scaleUpRequestsPerSecond
+        self.tags = tags
     }
 
     /// Bounds on the numbers a registration may carry.
@@ -57,24 +59,54 @@ public struct ModelRegistration: Sendable, Hashable {
         for label in labels where label.isEmpty || label.utf8.contains(UInt8(ascii: ",")) || label.unicodeScalars.count > Limits.maxLabelLength {
             throw .invalidArgument("label \"\(TextLimit.clip(label))\" must be 1 to \(Limits.maxLabelLength) characters, without commas")
         }
+        try Tags.validate(tags ?? [:])
         let record = ModelRecord(
             type: type, storage: storage, sizeHintBytes: sizeHintBytes, minCopies: minCopies, maxCopies: maxCopies,
-            labels: labels, scaleUpRequestsPerSecond: scaleUpRequestsPerSecond, created: now
+            labels: labels, scaleUpRequestsPerSecond: scaleUpRequestsPerSecond, created: now, tags: tags ?? [:]
         )
         return (id, record)
     }
 
-    /// A change of copy limits or the scale-up threshold, applied to `record` and checked.
-    public static func update(
-        _ record: ModelRecord, minCopies: Int?, maxCopies: Int?, scaleUpRequestsPerSecond: Double?
-    ) throws(MeshError) -> ModelRecord {
+    /// A change of the settings that can change after registration: each nil keeps the current
+    /// value, and ``Update/clearing`` removes a limit.
+    public struct Update: Sendable, Hashable {
+        public var minCopies: Int?
+        public var maxCopies: Int?
+        public var scaleUpRequestsPerSecond: Double?
+        /// Replaces every tag.
+        public var tags: [String: String]?
+        /// Settings to remove: `maxCopies` (no limit) and `scaleUpRequestsPerSecond` (the mesh's default).
+        public var clearing: Set<Clearable>
+
+        public enum Clearable: String, Sendable, Hashable {
+            case maxCopies, scaleUpRequestsPerSecond
+        }
+
+        public init(minCopies: Int? = nil, maxCopies: Int? = nil, scaleUpRequestsPerSecond: Double? = nil,
+                    tags: [String: String]? = nil, clearing: Set<Clearable> = []) {
+            self.minCopies = minCopies
+            self.maxCopies = maxCopies
+            self.scaleUpRequestsPerSecond = scaleUpRequestsPerSecond
+            self.tags = tags
+            self.clearing = clearing
+        }
+    }
+
+    /// `change` applied to `record` and checked.
+    public static func update(_ record: ModelRecord, _ change: Update) throws(MeshError) -> ModelRecord {
         var record = record
-        if let minCopies { record.minCopies = minCopies }
-        if let maxCopies { record.maxCopies = maxCopies }
+        if let minCopies = change.minCopies { record.minCopies = minCopies }
+        if let maxCopies = change.maxCopies { record.maxCopies = maxCopies }
+        if change.clearing.contains(.maxCopies) { record.maxCopies = nil }
         try checkCopies(minCopies: record.minCopies, maxCopies: record.maxCopies)
-        if let scaleUpRequestsPerSecond {
-            try checkScaleUp(scaleUpRequestsPerSecond)
-            record.scaleUpRequestsPerSecond = scaleUpRequestsPerSecond
+        if let rate = change.scaleUpRequestsPerSecond {
+            try checkScaleUp(rate)
+            record.scaleUpRequestsPerSecond = rate
+        }
+        if change.clearing.contains(.scaleUpRequestsPerSecond) { record.scaleUpRequestsPerSecond = nil }
+        if let tags = change.tags {
+            try Tags.validate(tags)
+            record.tags = tags
         }
         return record
     }

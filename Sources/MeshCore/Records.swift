@@ -52,10 +52,12 @@ public struct ModelRecord: Codable, Hashable, Sendable {
     public var references: Int
     /// Unregister automatically once no vmodel references it (vmodel-managed targets).
     public var autoDelete: Bool
+    /// Metadata for tools (``Tags``); not part of the definition.
+    public var tags: [String: String]
 
     public init(type: String, storage: StorageLocation? = nil, sizeHintBytes: Int64? = nil, minCopies: Int = 0,
                 maxCopies: Int? = nil, labels: [String] = [], scaleUpRequestsPerSecond: Double? = nil,
-                created: MeshTime, references: Int = 0, autoDelete: Bool = false) {
+                created: MeshTime, references: Int = 0, autoDelete: Bool = false, tags: [String: String] = [:]) {
         self.type = type
         self.storage = storage
         self.sizeHintBytes = sizeHintBytes
@@ -66,10 +68,11 @@ public struct ModelRecord: Codable, Hashable, Sendable {
         self.created = created
         self.references = references
         self.autoDelete = autoDelete
+        self.tags = tags
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, storage, sizeHintBytes, minCopies, maxCopies, labels, scaleUpRequestsPerSecond, created, references, autoDelete
+        case type, storage, sizeHintBytes, minCopies, maxCopies, labels, scaleUpRequestsPerSecond, created, references, autoDelete, tags
     }
 
     public init(from decoder: any Decoder) throws {
@@ -84,6 +87,7 @@ public struct ModelRecord: Codable, Hashable, Sendable {
         created = try c.decodeIfPresent(MeshTime.self, forKey: .created) ?? .epoch
         references = try c.decodeIfPresent(Int.self, forKey: .references) ?? 0
         autoDelete = try c.decodeIfPresent(Bool.self, forKey: .autoDelete) ?? false
+        tags = try c.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -98,9 +102,11 @@ public struct ModelRecord: Codable, Hashable, Sendable {
         try c.encode(created, forKey: .created)
         if references != 0 { try c.encode(references, forKey: .references) }
         if autoDelete { try c.encode(autoDelete, forKey: .autoDelete) }
+        if !tags.isEmpty { try c.encode(tags, forKey: .tags) }
     }
 
     /// Whether two registrations describe the same model (registering it again is then a no-op).
+    /// Tags are metadata, changed with an update, so they do not count.
     public func sameDefinition(as other: ModelRecord) -> Bool {
         sameSource(as: other) && sizeHintBytes == other.sizeHintBytes
             && minCopies == other.minCopies && maxCopies == other.maxCopies && labels == other.labels
@@ -164,9 +170,11 @@ public struct VModelRecord: Codable, Hashable, Sendable {
     /// Unregister the old model once the vmodel has moved off it.
     public var autoDeleteOldModel: Bool
     public var updated: MeshTime
+    /// Metadata for tools (``Tags``); nil when there are none.
+    public var tags: [String: String]?
 
     public init(activeModel: ModelID, targetModel: ModelID, owner: String = "", failed: Bool = false,
-                failureMessage: String? = nil, autoDeleteOldModel: Bool = false, updated: MeshTime) {
+                failureMessage: String? = nil, autoDeleteOldModel: Bool = false, updated: MeshTime, tags: [String: String]? = nil) {
         self.activeModel = activeModel
         self.targetModel = targetModel
         self.owner = owner
@@ -174,6 +182,7 @@ public struct VModelRecord: Codable, Hashable, Sendable {
         self.failureMessage = failureMessage
         self.autoDeleteOldModel = autoDeleteOldModel
         self.updated = updated
+        self.tags = tags.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     public var inTransition: Bool { activeModel != targetModel }

@@ -20,9 +20,11 @@ public enum VModelRules {
         public var expectedTarget: ModelID?
         /// Set `autoDeleteOldModel` on the record (nil: keep the current value).
         public var autoDeleteOldModel: Bool?
+        /// Replace the record's tags (nil: keep them).
+        public var tags: [String: String]?
 
         public init(vmodel: ModelID, owner: String = "", target: ModelID, updateOnly: Bool = false, force: Bool = false,
-                    expectedTarget: ModelID? = nil, autoDeleteOldModel: Bool? = nil) {
+                    expectedTarget: ModelID? = nil, autoDeleteOldModel: Bool? = nil, tags: [String: String]? = nil) {
             self.vmodel = vmodel
             self.owner = owner
             self.target = target
@@ -30,6 +32,7 @@ public enum VModelRules {
             self.force = force
             self.expectedTarget = expectedTarget
             self.autoDeleteOldModel = autoDeleteOldModel
+            self.tags = tags
         }
     }
 
@@ -82,6 +85,7 @@ public enum VModelRules {
             return try create(request, target: target, now: now)
         }
         if let autoDelete = request.autoDeleteOldModel { record.autoDeleteOldModel = autoDelete }
+        if let tags = request.tags { record.tags = tags.isEmpty ? nil : tags }
         var change = Change(record: nil)
         let previousTarget = record.targetModel
         let active = record.activeModel
@@ -122,7 +126,7 @@ public enum VModelRules {
         if target == .missing { throw .notFound("target model \(request.target) not found") }
         let record = VModelRecord(
             activeModel: request.target, targetModel: request.target, owner: request.owner,
-            autoDeleteOldModel: request.autoDeleteOldModel ?? false, updated: now
+            autoDeleteOldModel: request.autoDeleteOldModel ?? false, updated: now, tags: request.tags
         )
         return Change(record: record, references: [request.target: 1])
     }

@@ -30,14 +30,12 @@ extension PeerNode {
         )
     }
 
-    /// Changes min/max copies or the scale-up threshold with a compare-and-swap.
+    /// Changes copy limits, the scale-up threshold or tags with a compare-and-swap.
     func updateModel(_ id: ModelID, _ input: UpdateModelBody) async throws -> ModelRecord {
         try await retryingCompareAndSwap("model \(id)") {
             let current = try await store.model(id)
             guard let record = current.record else { throw MeshError.notFound("model \(id) is not registered") }
-            let updated = try ModelRegistration.update(
-                record, minCopies: input.minCopies, maxCopies: input.maxCopies, scaleUpRequestsPerSecond: input.scaleUpRequestsPerSecond
-            )
+            let updated = try ModelRegistration.update(record, input.change)
             return try await store.update(id, updated, ifRevision: current.modRevision) ? updated : nil
         }
     }

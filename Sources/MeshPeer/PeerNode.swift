@@ -401,6 +401,7 @@ public final class PeerNode: Sendable {
     func migrateModels(deadline: ContinuousClock.Instant) async -> (moved: Int, failed: Int) {
         let recent = local.recentlyUsed(since: clock.now - configuration.migrateUsedWithin)
         guard !recent.isEmpty else { return (0, 0) }
+        logger.info("moving recently used models to other peers before shutting down", metadata: ["models": "\(recent.count)"])
         let call = RESTLoadCall(forwarder: forwarder, peerID: peerID)
         return await withTaskGroup(of: Bool.self) { group in
             var moved = 0
@@ -421,6 +422,11 @@ public final class PeerNode: Sendable {
             for _ in 0..<4 { schedule(&group) }
             for await success in group {
                 if success { moved += 1 } else { failed += 1 }
+                // Progress in the log, about ten lines however many models move.
+                let done = moved + failed
+                if done == recent.count || done % max(1, recent.count / 10) == 0 {
+                    logger.info("shutdown migration progress", metadata: ["done": "\(done)/\(recent.count)", "moved": "\(moved)", "failed": "\(failed)"])
+                }
                 schedule(&group)
             }
             return (moved, failed)

@@ -7,7 +7,7 @@ struct MeshCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meshctl",
         abstract: "Manage and query a swift-model-mesh cluster through any of its peers.",
-        subcommands: [Models.self, VModels.self, Peers.self, Placement.self, Infer.self]
+        subcommands: [Models.self, VModels.self, Apply.self, Diff.self, Get.self, Top.self, Peers.self, Placement.self, Infer.self]
     )
 }
 

@@ -103,13 +103,37 @@ struct Models: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a model's definition, copies and recent failures.")
+        static let configuration = CommandConfiguration(abstract: "Show a model's definition, copies and recent failures; --watch follows them.")
         @OptionGroup var connection: Connection
         @Argument var id: String
+        @Flag(help: "Print the status again whenever it changes (Ctrl-C to stop)") var watch = false
+        @Option(help: "Seconds between checks with --watch") var interval: Double = 1
+        @Option(help: "With --watch, stop after this many changes (for scripts)") var count: Int?
 
         func run() async throws {
-            let (_, value, raw) = try await connection.api.json(.GET, "/v1/models/\(id)")
-            if connection.json { return connection.printJSON(raw) }
+            guard watch else { return try await show(try await connection.api.json(.GET, "/v1/models/\(id)")) }
+            var last: String?
+            var shown = 0
+            while count.map({ shown < $0 }) ?? true {
+                let (_, value, _) = try await connection.api.json(.GET, "/v1/models/\(id)")
+                // The state worth a new block: availability and each copy's peer and state.
+                let copies = (value["copies"]?.arrayValue ?? []).map { "\($0["peer"]?.cell ?? "")=\($0["state"]?.cell ?? "")" }.sorted()
+                let summary = "\(value["status"]?.cell ?? "?") \(copies.joined(separator: " "))"
+                if summary != last {
+                    if last != nil { print("") }
+                    print("--- \(ISO8601DateFormatter().string(from: Date()))")
+                    try await show((200, value, []))
+                    last = summary
+                    shown += 1
+                    if count.map({ shown >= $0 }) ?? false { break }
+                }
+                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+            }
+        }
+
+        private func show(_ reply: (status: Int, value: JSONValue, raw: [UInt8])) async throws {
+            let value = reply.value
+            if connection.json { return connection.printJSON(reply.raw.isEmpty ? jsonBytes(value) : reply.raw) }
             let model = value["model"] ?? .null
             print("model     \(id)")
             print("status    \(value["status"]?.cell ?? "?")")
@@ -164,4 +188,10 @@ func downloadText(_ value: JSONValue?) -> String {
     guard let value, value != .null else { return "-" }
     if value["fromCache"]?.boolValue == true { return "disk cache" }
     return "\(humanBytes(value["bytes"])) in \(value["millis"]?.cell ?? "?") ms"
+}
+
+func jsonBytes(_ value: JSONValue) -> [UInt8] {
+    var writer = JSONWriter()
+    writer.write(value)
+    return writer.bytes
 }

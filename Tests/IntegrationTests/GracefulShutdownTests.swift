@@ -20,6 +20,13 @@ extension Integration {
                 let status = await leaving.waitForExit(timeout: .seconds(60))
                 #expect(status == 0, "exit status \(status.map(String.init) ?? "none"):\n\(leaving.logTail())")
                 #expect(leaving.log.contains("left the mesh"))
+                // The migration reports its progress in the log, ending with every model counted.
+                #expect(leaving.log.contains("moving recently used models to other peers before shutting down"), "\(leaving.logTail())")
+                let finished = leaving.log.split(separator: "\n").contains { line in
+                    guard line.contains("shutdown migration progress"), let match = line.firstMatch(of: /done(?:=|":")(\d+)\/(\d+)/) else { return false }
+                    return match.1 == match.2 && Int(match.2) ?? 0 >= held.count
+                }
+                #expect(finished, "\(leaving.logTail())")
                 // Every model it held is loaded elsewhere, and its records are gone.
                 for index in held {
                     let copies = try await mesh.peers[0].placement(of: "m\(index)")

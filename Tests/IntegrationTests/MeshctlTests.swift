@@ -52,5 +52,34 @@ extension Integration {
                 #expect(first.contains("more: meshctl models list --after page-106"), "\(first)")
             }
         }
+
+        @Test func topAndWatchFollowTheMeshLive() async throws {
+            try await withMesh(peers: 2) { mesh in
+                let path = try mesh.syntheticModel("live-model")
+                #expect(try await mesh.peers[0].register("live-model", storage: path).status == 201)
+
+                // The watch prints the unloaded model, then again once its copy changes.
+                let watch = Process()
+                watch.executableURL = URL(fileURLWithPath: try MeshPeerProcess.executable("meshctl"))
+                watch.arguments = ["models", "status", "live-model", "--watch", "--count", "2", "--interval", "0.1", "--endpoint", mesh.peers[0].url]
+                let output = Pipe()
+                watch.standardOutput = output
+                try watch.run()
+                defer { if watch.isRunning { watch.terminate() } }
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(try await mesh.peers[1].infer("live-model").status == 200)
+                let exited = try await eventually { !watch.isRunning }
+                #expect(exited)
+                let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                #expect(text.components(separatedBy: "--- ").count == 3, "\(text)")
+                #expect(text.contains("status    NOT_LOADED") && (text.contains("status    LOADED") || text.contains("status    LOADING")), "\(text)")
+
+                for _ in 0..<5 { #expect(try await mesh.peers[0].infer("live-model").status == 200) }
+                let top = try meshctl(mesh, ["top", "--count", "1"])
+                #expect(top.contains("2 peers, 1 models loaded or loading"), "\(top)")
+                #expect(top.contains("mesh-0") && top.contains("mesh-1"), "\(top)")
+                #expect(top.split(separator: "\n").contains { $0.hasPrefix("live-model ") && $0.hasSuffix("1/1") }, "\(top)")
+            }
+        }
     }
 }

@@ -21,6 +21,21 @@ import Testing
         #expect(change.released.isEmpty)
     }
 
+    @Test func tagsAreSetOnCreationReplacedWhenGivenAndKeptWhenNot() throws {
+        var request = set("m1")
+        request.tags = ["team": "a"]
+        let created = try VModelRules.set(request, current: nil, target: .registered, activeCopies: 0, targetLoadedCopies: 0, now: now)
+        #expect(created.record?.tags == ["team": "a"])
+        let current = try #require(created.record)
+        #expect(try VModelRules.set(set("m1"), current: current, target: .registered, activeCopies: 0, targetLoadedCopies: 0, now: now).record == nil)
+        request.tags = ["team": "b"]
+        let retagged = try VModelRules.set(request, current: current, target: .registered, activeCopies: 0, targetLoadedCopies: 0, now: now)
+        #expect(retagged.record?.tags == ["team": "b"])
+        #expect(retagged.references.isEmpty)
+        request.tags = [:]
+        #expect(try VModelRules.set(request, current: current, target: .registered, activeCopies: 0, targetLoadedCopies: 0, now: now).record?.tags == nil)
+    }
+
     @Test func aNewTargetWaitsUntilItHasAsManyLoadedCopiesAsTheActiveModelHasCopies() throws {
         let moving = try VModelRules.set(set("m2"), current: record("m1"), target: .registered, activeCopies: 2, targetLoadedCopies: 1, now: now)
         #expect(moving.record?.activeModel == model("m1") && moving.record?.targetModel == model("m2"))

@@ -166,8 +166,9 @@ public final class LoadGossip: Service, Sendable {
         }
     }
 
-    /// One gossip round: takes this peer's report into the view, forgets old reports, and
-    /// returns the peers to push to with the message (nil when there is nobody to tell).
+    /// One gossip round: takes this peer's report into the view, forgets old reports, publishes
+    /// the view's metrics, and returns the peers to push to with the message (nil when there is
+    /// nobody to tell).
     func round(now: MeshTime) -> (targets: [(PeerID, PeerRecord)], body: [UInt8])? {
         var report = local.loadReport(now: now)
         let unreachable = health.unreachable(at: now)
@@ -179,6 +180,7 @@ public final class LoadGossip: Service, Sendable {
             current.expireReports(now: now, maxAge: settings.maxAge)
             view = current
         }
+        local.metrics.cluster(view, me: peerID, now: now)
         let targets = view.peers.filter { $0.key != peerID && !unreachable.contains($0.key) }.shuffled().prefix(settings.fanout)
         guard !targets.isEmpty else { return nil }
         let others = view.loads.values.filter { $0.peer != peerID }.sorted { $0.time > $1.time }.prefix(settings.relayed)

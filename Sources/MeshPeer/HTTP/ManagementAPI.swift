@@ -2,9 +2,10 @@ import MeshCore
 
 // JSON bodies of the /v1 management API (see openapi.yaml).
 
-/// `POST /v1/models`.
+/// `POST /v1/models`, and the `model` of `PUT /v1/vmodels/{vmodel}` (where the id is the vmodel's
+/// target and may be left out).
 struct RegisterModelBody: Decodable {
-    var id: String
+    var id: String?
     var type: String
     var storage: StorageLocation?
     /// Shorthand for `{"storage": {"uri": ...}}`.
@@ -14,26 +15,48 @@ struct RegisterModelBody: Decodable {
     var maxCopies: Int?
     var labels: [String]?
     var scaleUpRequestsPerSecond: Double?
+    var tags: [String: String]?
     /// Load one copy before answering.
     var loadNow: Bool?
 
-    /// The registration it asks for (``ModelRegistration`` checks it).
-    func registration() throws(MeshError) -> ModelRegistration {
+    /// The registration it asks for (``ModelRegistration`` checks it); `targetOf` names the
+    /// vmodel whose target this defines, with `id` its target.
+    func registration(defaultID: String? = nil) throws(MeshError) -> ModelRegistration {
+        guard let id = id ?? defaultID else { throw .invalidArgument("a model registration needs an \"id\"") }
+        if let defaultID, id != defaultID {
+            throw .invalidArgument("the model's id \(TextLimit.clip(id)) differs from the vmodel's targetModel \(TextLimit.clip(defaultID)); leave it out")
+        }
         if storage != nil && storageUri != nil {
             throw .invalidArgument("give either \"storage\" or \"storageUri\", not both")
         }
         return ModelRegistration(
             id: id, type: type, storage: storage ?? storageUri.map { StorageLocation.uri($0) }, sizeHintBytes: sizeHintBytes,
-            minCopies: minCopies, maxCopies: maxCopies, labels: labels, scaleUpRequestsPerSecond: scaleUpRequestsPerSecond
+            minCopies: minCopies, maxCopies: maxCopies, labels: labels, scaleUpRequestsPerSecond: scaleUpRequestsPerSecond,
+            tags: tags
         )
     }
 }
 
-/// `PATCH /v1/models/{id}`: the settings that can change after registration.
+/// `PATCH /v1/models/{id}`: the settings that can change after registration. `null` removes
+/// `maxCopies` (no limit) or `scaleUpRequestsPerSecond` (the mesh's default).
 struct UpdateModelBody: Decodable {
-    var minCopies: Int?
-    var maxCopies: Int?
-    var scaleUpRequestsPerSecond: Double?
+    var change: ModelRegistration.Update
+
+    private enum CodingKeys: String, CodingKey {
+        case minCopies, maxCopies, scaleUpRequestsPerSecond, tags
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        change = ModelRegistration.Update(
+            minCopies: try c.decodeIfPresent(Int.self, forKey: .minCopies),
+            maxCopies: try c.decodeIfPresent(Int.self, forKey: .maxCopies),
+            scaleUpRequestsPerSecond: try c.decodeIfPresent(Double.self, forKey: .scaleUpRequestsPerSecond),
+            tags: try c.decodeIfPresent([String: String].self, forKey: .tags)
+        )
+        if c.contains(.maxCopies) && change.maxCopies == nil { change.clearing.insert(.maxCopies) }
+        if c.contains(.scaleUpRequestsPerSecond) && change.scaleUpRequestsPerSecond == nil { change.clearing.insert(.scaleUpRequestsPerSecond) }
+    }
 }
 
 struct ModelSummary: Encodable {
@@ -44,9 +67,14 @@ struct ModelSummary: Encodable {
     var minCopies: Int
     var maxCopies: Int?
     var labels: [String]
+    var scaleUpRequestsPerSecond: Double?
+    var tags: [String: String]
     var created: MeshTime
     var copies: Int
     var loadedCopies: Int
+    /// Created for a vmodel, and unregistered when no vmodel refers to it any more.
+    var autoDelete: Bool
+    var status: ModelAvailability
 
     init(id: ModelID, record: ModelRecord, view: ClusterView) {
         self.id = id.rawValue
@@ -56,10 +84,14 @@ struct ModelSummary: Encodable {
         minCopies = record.minCopies
         maxCopies = record.maxCopies
         labels = record.labels
+        scaleUpRequestsPerSecond = record.scaleUpRequestsPerSecond
+        tags = record.tags
         created = record.created
         let copies = view.copies(of: id)
         self.copies = copies.count
         loadedCopies = copies.values.filter { $0.state == .loaded }.count
+        autoDelete = record.autoDelete
+        status = ModelAvailability(id, in: view)
     }
 }
 

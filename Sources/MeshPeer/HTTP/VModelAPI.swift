@@ -20,6 +20,12 @@ struct SetVModelBody: Decodable {
     var expectedTargetModel: String?
     /// Fail with 404 instead of creating a missing vmodel.
     var updateOnly: Bool?
+    /// Replace the vmodel's tags (absent: keep them).
+    var tags: [String: String]?
+    /// The target's definition: registered with the vmodel when missing, and unregistered when
+    /// no vmodel refers to it any more (as ModelMesh's `SetVModel` with `modelInfo` and
+    /// `autoDeleteTargetModel`). An existing target must have the same type and storage.
+    var model: RegisterModelBody?
 }
 
 /// A vmodel and the state of its models, from this peer's view of the cluster.
@@ -33,6 +39,7 @@ struct VModelSummary: Encodable {
     var failureMessage: String?
     var autoDeleteOldModel: Bool
     var updated: MeshTime
+    var tags: [String: String]
     var activeModelStatus: ModelAvailability
     var targetModelStatus: ModelAvailability?
 
@@ -45,6 +52,7 @@ struct VModelSummary: Encodable {
         failureMessage = record.failureMessage
         autoDeleteOldModel = record.autoDeleteOldModel
         updated = record.updated
+        tags = record.tags ?? [:]
         activeModelStatus = ModelAvailability(record.activeModel, in: view)
         targetModelStatus = record.inTransition ? ModelAvailability(record.targetModel, in: view) : nil
     }

@@ -33,13 +33,21 @@ struct VModelRoutes {
             await node.handle(route: "set_vmodel", request: request, context: context) { name, request, hop in
                 let id = try MeshError.parseID(name, kind: "vmodel id")
                 let input = try await request.decodeJSON(SetVModelBody.self, what: "vmodel definition")
+                if let tags = input.tags { try Tags.validate(tags) }
                 let setRequest = VModelRules.SetRequest(
                     vmodel: id, owner: input.owner ?? "", target: try MeshError.parseID(input.targetModel),
                     updateOnly: input.updateOnly ?? false, force: input.force ?? false,
                     expectedTarget: try input.expectedTargetModel.map { text throws(MeshError) in try MeshError.parseID(text) },
-                    autoDeleteOldModel: input.autoDeleteOldModel
+                    autoDeleteOldModel: input.autoDeleteOldModel, tags: input.tags
                 )
-                let outcome = try await node.vmodels.set(setRequest, newTarget: nil, options: .init(
+                var newTarget: ModelRecord?
+                if let model = input.model {
+                    if model.loadNow != nil { throw MeshError.invalidArgument("give loadNow on the vmodel, not in its model") }
+                    var (_, record) = try node.validateRegistration(try model.registration(defaultID: input.targetModel))
+                    record.autoDelete = true
+                    newTarget = record
+                }
+                let outcome = try await node.vmodels.set(setRequest, newTarget: newTarget, options: .init(
                     loadNow: input.loadNow ?? false, sync: input.sync ?? false, deadline: hop.deadline
                 ))
                 let summary = VModelSummary(id: id, record: outcome.record, view: node.mirror.view)

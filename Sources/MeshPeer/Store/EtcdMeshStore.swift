@@ -1,3 +1,4 @@
+import CoreMetrics
 import EtcdGateway
 import Logging
 import NIOSSL
@@ -18,10 +19,27 @@ public struct EtcdMeshStore: MeshStore {
         var configuration = EtcdClient.Configuration(endpoints: endpoints)
         configuration.tls = tls
         configuration.credentials = credentials
+        configuration.observer = { path, duration in
+            Recorder(label: "modelmesh_etcd_request_milliseconds", dimensions: [("operation", EtcdMeshStore.operation(path: path))], aggregate: true)
+                .record(duration.seconds * 1000)
+        }
         self.client = EtcdClient(configuration, logger: logger)
         self.layout = layout
         self.keepAliveTimeout = keepAliveTimeout
         self.logger = logger
+    }
+
+    /// The `operation` of `modelmesh_etcd_request_milliseconds` for a gateway path:
+    /// `/v3/kv/range` is `range`, `/v3/kv/deleterange` `delete`, `/v3/lease/keepalive`
+    /// `lease_keepalive`.
+    static func operation(path: String) -> String {
+        let parts = path.split(separator: "/").map(String.init)
+        guard parts.count == 3 else { return "other" }
+        switch (parts[1], parts[2]) {
+        case ("kv", "deleterange"): return "delete"
+        case ("kv", let name): return name
+        case (let group, let name): return group + "_" + name
+        }
     }
 
     /// Runs an etcd call, turning its errors into the store's: "etcd is away" becomes a 503 a

@@ -18,6 +18,17 @@ public final class MeshMetrics: Sendable {
     let inFlight = Gauge(label: "modelmesh_instance_inflight_requests")
     let thrashEvictions = Gauge(label: "modelmesh_thrash_evictions_per_minute")
     let thrashMissingBytes = Gauge(label: "modelmesh_thrash_missing_capacity_bytes")
+    let gossipReportAge = Gauge(label: "modelmesh_gossip_report_age_seconds")
+    let gossipReportsMissing = Gauge(label: "modelmesh_gossip_reports_missing")
+    /// The `modelmesh_model_copies` series last reported: a model that lost its last copy (or
+    /// its last loading one) has its series removed, so only models with copies are exported.
+    private let copySeries = Mutex<Set<CopySeries>>([])
+
+    private struct CopySeries: Hashable, Sendable {
+        var model: String
+        var state: String
+        var dimensions: [(String, String)] { [("modelId", model), ("state", state)] }
+    }
 
     public init(perModel: Bool = true, maxLabelledModels: Int = 1000) {
         self.perModel = perModel
@@ -99,5 +110,31 @@ public final class MeshMetrics: Sendable {
         usedBytes.record(used)
         modelsLoaded.record(models)
         lruAgeSeconds.record(lruAge?.seconds ?? 0)
+    }
+
+    /// What this peer's view says of the cluster, every gossip round: the copies of each model by
+    /// state (every peer sees the same copies, so dashboards take the max over peers), and how
+    /// old the freshest report of the least recently heard other peer is, with the registered
+    /// peers this one holds no live report from.
+    func cluster(_ view: ClusterView, me: PeerID, now: MeshTime) {
+        var counts: [CopySeries: Int] = [:]
+        for (model, holders) in view.copies {
+            let name = label(model)
+            for copy in holders.values { counts[CopySeries(model: name, state: copy.state.rawValue), default: 0] += 1 }
+        }
+        let gone = copySeries.withLock { reported in
+            defer { reported = Set(counts.keys) }
+            return reported.subtracting(counts.keys)
+        }
+        for series in gone { Gauge(label: "modelmesh_model_copies", dimensions: series.dimensions).destroy() }
+        for (series, count) in counts { Gauge(label: "modelmesh_model_copies", dimensions: series.dimensions).record(count) }
+
+        var oldest: Duration = .zero
+        var missing = 0
+        for peer in view.peers.keys where peer != me {
+            if let report = view.loads[peer] { oldest = max(oldest, now - report.time) } else { missing += 1 }
+        }
+        gossipReportAge.record(oldest.seconds)
+        gossipReportsMissing.record(missing)
     }
 }
