@@ -66,6 +66,8 @@ public final class EtcdClient: Sendable {
         httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
         httpConfiguration.decompression = .disabled
         httpConfiguration.tlsConfiguration = configuration.tls
+        // The peer traces its etcd calls itself, only those made for a request.
+        httpConfiguration.tracing.tracer = nil
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         self.init(configuration, httpClient: http, ownsHTTPClient: true, logger: logger)
     }

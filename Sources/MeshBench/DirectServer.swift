@@ -19,6 +19,12 @@ public enum DirectServer {
         router.get("/v2/health/ready") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"ready":true}"#)))
         }
+        // Also an OTLP/HTTP sink, for the traced mesh of the latency benchmark: takes each
+        // export and answers as a collector does.
+        router.post("/v1/traces") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: 64 << 20)
+            return Response(status: .ok, headers: [.contentType: "application/x-protobuf"], body: ResponseBody())
+        }
         router.post("/v2/models/:model/infer") { request, context -> Response in
             guard context.parameters.get("model") == name else {
                 return reply(MeshError.notFound("model is not served here"))

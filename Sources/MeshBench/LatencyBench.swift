@@ -66,6 +66,7 @@ public enum LatencyBench {
         // A second mesh, its peers serving TLS and hopping to each other over mutual TLS.
         let authority = try TestCertificateAuthority.make()
         var secured: LocalMesh?
+        var traced: LocalMesh?
         var direct: ManagedProcess?
         var nginx: NginxProxy?
         let client = LoadRunner.makeClient(connections: max(options.throughputConcurrency, 16), trustingAnyCertificate: true)
@@ -91,6 +92,10 @@ public enum LatencyBench {
             let directURL = "http://127.0.0.1:\(directPort)"
             try await waitForReady(directURL, process: direct!)
             nginx = try await NginxProxy.start(upstream: "127.0.0.1:\(holder.httpPort)")
+            // A third mesh that traces every request and exports the spans (to the direct
+            // server, which also takes OTLP exports).
+            let otlp = ["--otlp-endpoint", directURL + "/v1/traces"]
+            traced = try await LocalMesh.start(peers: 2, perPeer: [0: ["--labels", "entry"] + otlp, 1: ["--labels", "holder"] + otlp])
 
             // Models: "hot" only fits the holder (label), so the entry peer must forward to it.
             try await BenchModels.register("hot", file: hotFile, labels: ["holder"], through: entry.url)
@@ -105,6 +110,10 @@ public enum LatencyBench {
             try await BenchModels.register("hot", file: try secured!.syntheticModel("hot", json: "{}"), labels: ["holder"], through: tlsEntry.url)
             let tlsServedBy = try await BenchModels.infer("hot", at: tlsEntry.url)
             guard tlsServedBy == tlsHolder.id else { throw TestSupportError("hot (TLS) was served by \(tlsServedBy), expected \(tlsHolder.id)") }
+            let tracedEntry = traced!.peers[0], tracedHolder = traced!.peers[1]
+            try await BenchModels.register("hot", file: try traced!.syntheticModel("hot", json: "{}"), labels: ["holder"], through: tracedEntry.url)
+            let tracedServedBy = try await BenchModels.infer("hot", at: tracedEntry.url)
+            guard tracedServedBy == tracedHolder.id else { throw TestSupportError("hot (traced) was served by \(tracedServedBy), expected \(tracedHolder.id)") }
             try await BenchModels.infer("hot", at: nginx!.url)
             try await BenchModels.infer("hot", at: directURL)
             log("mesh, direct server and nginx \(results.nginxVersion) ready")
@@ -120,9 +129,11 @@ public enum LatencyBench {
                 Variant(name: "grpc-forwarded", path: "gRPC client → entry peer → holder (one mesh hop over gRPC)"),
                 Variant(name: "tls-local", path: "client → TLS peer holding the model (HTTPS)"),
                 Variant(name: "tls-forwarded", path: "client → TLS entry peer → holder (one mesh hop over mutual TLS)"),
+                Variant(name: "traced-local", path: "client → peer holding the model, tracing every request (OTLP export)"),
+                Variant(name: "traced-forwarded", path: "client → entry peer → holder, tracing every request on both"),
             ]
             let targets = [directURL, holder.url, entry.url, nginx!.url, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
-                           tlsHolder.url, tlsEntry.url]
+                           tlsHolder.url, tlsEntry.url, tracedHolder.url, tracedEntry.url]
             for round in 0..<options.rounds {
                 for index in results.latency.indices {
                     let runner = try LoadRunner(options: LoadOptions(
@@ -182,6 +193,7 @@ public enum LatencyBench {
             log("benchmark failed: \(error)\n\(mesh.logs(lines: 20))")
             try? await client.shutdown()
             await secured?.destroy()
+            await traced?.destroy()
             authority.remove()
             await nginx?.stop()
             await direct?.stop()
@@ -193,6 +205,7 @@ public enum LatencyBench {
         await direct?.stop()
         await mesh.destroy()
         await secured?.destroy()
+        await traced?.destroy()
         authority.remove()
         results.loadAverageAfter = ProcessStats.loadAverage
         return results

@@ -81,6 +81,7 @@ public final class PeerNode: Sendable {
         // Storage follows redirects itself, checking each hop against the allowed hosts.
         httpConfiguration.redirectConfiguration = .disallow
         httpConfiguration.decompression = .disabled
+        httpConfiguration.tracing.tracer = nil
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         let cache = configuration.cacheDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("modelmesh-cache/\(configuration.peerID)").path
@@ -253,7 +254,8 @@ public final class PeerNode: Sendable {
             host: configuration.listenHost, port: port, maxMessageBytes: configuration.maxBodyBytes, idleTimeout: configuration.idleTimeout,
             peer: peerID.rawValue,
             services: [InferenceService(node: self, clients: grpcClients), ManagementService(node: self)],
-            interceptors: [PeerGateInterceptor(gate: gate), AccessInterceptor(access: access, logger: logger)],
+            interceptors: (MeshTracing.isEnabled ? [TracingServerInterceptor()] : [])
+                + [PeerGateInterceptor(gate: gate), AccessInterceptor(access: access, logger: logger)],
             transportSecurity: tls?.grpcServer ?? .plaintext,
             listening: grpcListening, logger: logger
         )
@@ -270,8 +272,9 @@ public final class PeerNode: Sendable {
         }
     }
 
-    /// Runs the peer until SIGTERM or SIGINT, then shuts down gracefully.
-    public func run() async throws {
+    /// Runs the peer until SIGTERM or SIGINT, then shuts down gracefully. `first` run before
+    /// everything else and stop after it (the trace exporter, which flushes last).
+    public func run(first: [any Service] = []) async throws {
         do {
             try await store.checkReachable()
         } catch {
@@ -279,7 +282,7 @@ public final class PeerNode: Sendable {
         }
         let app = try makeApplication()
         let lifecycle = PeerLifecycle(node: self)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = first.map { .init(service: $0) }
         if let tokens = access.tokens { services.append(.init(service: tokens)) }
         if let tls { services.append(.init(service: tls.reloader)) }
         if configuration.storageConfigPath != nil {
@@ -331,6 +334,8 @@ public final class PeerNode: Sendable {
 
     func makeApplication() throws -> some Service {
         let router = Hummingbird.Router(context: MeshRequestContext.self)
+        // First, so the gate and access checks are inside the request's span.
+        if MeshTracing.isEnabled { router.add(middleware: TracingMiddleware()) }
         router.add(middleware: PeerGateMiddleware(gate: gate))
         router.add(middleware: AccessMiddleware(access: access, logger: logger))
         DataPlaneRoutes(node: self).register(on: router)

@@ -4,8 +4,10 @@ import Logging
 import MeshPeer
 import Metrics
 import ModelRuntimes
+import OTel
 import OpenInference
 import Prometheus
+import ServiceLifecycle
 
 @main
 struct ModelMeshCommand: AsyncParsableCommand {
@@ -40,12 +42,25 @@ struct ModelMeshCommand: AsyncParsableCommand {
         }
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
         let json = configuration.logFormat == "json"
-        LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        // With tracing, every log line written inside a span carries its trace and span id.
+        let tracing = configuration.otlpEndpoint != nil
+        LoggingSystem.bootstrap({ label, provider in
+            var handler: any LogHandler = json
+                ? JSONLogHandler(label: label, metadataProvider: provider)
+                : StreamLogHandler.standardError(label: label, metadataProvider: provider)
             handler.logLevel = level
             return handler
-        }
+        }, metadataProvider: tracing ? OTel.makeLoggingMetadataProvider() : nil)
         let logger = Logger(label: "modelmesh")
+        var first: [any Service] = []
+        if let endpoint = configuration.otlpEndpoint {
+            do {
+                first.append(try Self.startTracing(endpoint: endpoint, peer: configuration.peerID.rawValue, logger: logger))
+            } catch {
+                FileHandle.standardError.write(Data("modelmesh: cannot start tracing: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
 
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -72,12 +87,33 @@ struct ModelMeshCommand: AsyncParsableCommand {
             "prefix": "\(configuration.layout.prefix)", "capacity": "\(configuration.capacityBytes)",
         ])
         do {
-            try await node.run()
+            try await node.run(first: first)
         } catch {
             logger.critical("\(error)")
             FileHandle.standardError.write(Data("modelmesh: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+}
+
+extension ModelMeshCommand {
+    /// Bootstraps the tracer: spans are batched and sent to `endpoint` over OTLP/HTTP
+    /// (protobuf). Only traces: the peer's metrics stay on /metrics and its logs on stderr.
+    /// Returns the exporter's service, which flushes what is left when the peer stops.
+    static func startTracing(endpoint: String, peer: String, logger: Logger) throws -> any Service {
+        var otel = OTel.Configuration.default
+        otel.serviceName = "modelmesh"
+        otel.resourceAttributes = ["service.instance.id": peer]
+        otel.metrics.enabled = false
+        otel.logs.enabled = false
+        otel.traces.exporter = .otlp
+        otel.traces.otlpExporter.endpoint = endpoint
+        otel.traces.otlpExporter.protocol = .httpProtobuf
+        otel.traces.batchSpanProcessor.scheduleDelay = .milliseconds(500)
+        otel.diagnosticLogger = .custom(logger)
+        let service = try OTel.bootstrap(configuration: otel, environment: [:])
+        MeshPeer.MeshTracing.enable()
+        return service
     }
 }
 

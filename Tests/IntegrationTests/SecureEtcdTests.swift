@@ -12,32 +12,43 @@ extension Integration {
             ] + (user.map { ["--user", $0] } ?? []) + arguments, environment: ["ETCDCTL_API": "3"])
         }
 
+        /// etcd serving TLS, with authentication on and a user `mesh` that may use `/mm/` only:
+        /// the server, the peers' flags for it, the client certificate's directory and the
+        /// directory of the password file (remove it when done).
+        static func startGuarded(ca: TestCertificateAuthority, extraArguments: [String] = []) async throws
+            -> (etcd: EtcdServer, peerArguments: [String], client: String, password: TemporaryDirectory) {
+            let etcdSecret = try ca.issue("etcd")
+            let client = try ca.issue("etcd-client", ips: [], dnsNames: ["etcd-client"], commonName: false)
+            let etcd = try await EtcdServer.start(extraArguments: extraArguments, tlsSecret: etcdSecret)
+            let password = try TemporaryDirectory(prefix: "mesh-etcd-user")
+            do {
+                _ = try etcdctl(etcd, client, ["user", "add", "root:root-password", "--interactive=false"])
+                _ = try? etcdctl(etcd, client, ["user", "grant-role", "root", "root"])
+                _ = try etcdctl(etcd, client, ["role", "add", "mesh"])
+                _ = try etcdctl(etcd, client, ["role", "grant-permission", "mesh", "--prefix=true", "readwrite", "/mm/"])
+                _ = try etcdctl(etcd, client, ["user", "add", "mesh:mesh-password", "--interactive=false"])
+                _ = try etcdctl(etcd, client, ["user", "grant-role", "mesh", "mesh"])
+                _ = try etcdctl(etcd, client, ["auth", "enable"])
+                try Data("mesh-password\n".utf8).write(to: URL(fileURLWithPath: password.appending("password")))
+            } catch {
+                await etcd.destroy()
+                password.remove()
+                throw error
+            }
+            let arguments = [
+                "--etcd-ca-file", client + "/ca.crt", "--etcd-cert-file", client + "/tls.crt", "--etcd-key-file", client + "/tls.key",
+                "--etcd-username", "mesh", "--etcd-password-file", password.appending("password"),
+            ]
+            return (etcd, arguments, client, password)
+        }
+
         @Test func peersUseEtcdOverTLSWithAUserAndRenewTheirToken() async throws {
             let ca = try TestCertificateAuthority.make()
             defer { ca.remove() }
-            let etcdSecret = try ca.issue("etcd")
-            let client = try ca.issue("etcd-client", ips: [], dnsNames: ["etcd-client"], commonName: false)
             // Simple tokens lapse after 2 s here, so the peers must ask for new ones while they run.
-            let etcd = try await EtcdServer.start(extraArguments: ["--auth-token-ttl", "2"], tlsSecret: etcdSecret)
-            let password = try TemporaryDirectory(prefix: "mesh-etcd-user")
+            let (etcd, peerArguments, client, password) = try await Self.startGuarded(ca: ca, extraArguments: ["--auth-token-ttl", "2"])
             defer { password.remove() }
-            do {
-                _ = try Self.etcdctl(etcd, client, ["user", "add", "root:root-password", "--interactive=false"])
-                _ = try? Self.etcdctl(etcd, client, ["user", "grant-role", "root", "root"])
-                _ = try Self.etcdctl(etcd, client, ["role", "add", "mesh"])
-                _ = try Self.etcdctl(etcd, client, ["role", "grant-permission", "mesh", "--prefix=true", "readwrite", "/mm/"])
-                _ = try Self.etcdctl(etcd, client, ["user", "add", "mesh:mesh-password", "--interactive=false"])
-                _ = try Self.etcdctl(etcd, client, ["user", "grant-role", "mesh", "mesh"])
-                _ = try Self.etcdctl(etcd, client, ["auth", "enable"])
-            } catch {
-                await etcd.destroy()
-                throw error
-            }
-            try Data("mesh-password\n".utf8).write(to: URL(fileURLWithPath: password.appending("password")))
-            let access = [
-                "--etcd-ca-file", client + "/ca.crt", "--etcd-cert-file", client + "/tls.crt", "--etcd-key-file", client + "/tls.key",
-                "--etcd-username", "mesh", "--etcd-password-file", password.appending("password"), "--lease-ttl", "4s",
-            ]
+            let access = peerArguments + ["--lease-ttl", "4s"]
             let mesh = try await LocalMesh.start(peers: 2, arguments: access, etcd: etcd)
             do {
                 #expect(try await mesh.peers[0].register("guarded", storage: try mesh.syntheticModel("guarded")).status == 201)

@@ -28,9 +28,12 @@ extension Integration {
             let clientSecret = try ca.issue("client", ips: [], dnsNames: ["client"])
             let tokens = try Authorization.defaultTokens()
             defer { tokens.remove() }
+            // etcd over TLS too, with a user of its own.
+            let (etcd, etcdArguments, etcdClient, password) = try await SecureEtcd.startGuarded(ca: ca)
+            defer { password.remove() }
             let mesh = try await LocalMesh.start(
-                peers: 3, arguments: ["--tls-require-client-cert", "true", "--auth-tokens-file", tokens.appending("tokens")],
-                perPeer: perPeer, waitUntilReady: false
+                peers: 3, arguments: ["--tls-require-client-cert", "true", "--auth-tokens-file", tokens.appending("tokens")] + etcdArguments,
+                perPeer: perPeer, waitUntilReady: false, etcd: etcd
             )
             let client = try SecureClient(ca: ca.certificatePath, certificate: clientSecret)
             do {
@@ -61,6 +64,8 @@ extension Integration {
                 let forwarded = try await client.infer(other.url, "secure", token: Authorization.inferToken)
                 #expect(forwarded.status == 200, "\(forwarded.text)")
                 #expect(forwarded.header("mm-served-by") == holder.id)
+                // The registration went to etcd as the mesh's user, over TLS.
+                #expect(try SecureEtcd.etcdctl(etcd, etcdClient, ["get", "--prefix", "--keys-only", "/mm/"], user: "mesh:mesh-password").contains("secure"))
 
                 // gRPC over TLS with the client certificate, entering where the model is not held.
                 let grpc = try await withGRPCClient(transport: try Self.grpcTransport(port: other.grpcPort, ca: ca.certificatePath, client: clientSecret)) { grpc in

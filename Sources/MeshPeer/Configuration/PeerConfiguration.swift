@@ -73,6 +73,8 @@ public struct PeerConfiguration: Sendable {
     public var etcdPasswordFile: String?
     /// A file of bearer tokens' SHA-256 hashes with roles and principals (nil: no tokens asked).
     public var authTokensFile: String?
+    /// Where traces are exported (OTLP over HTTP); nil: tracing off.
+    public var otlpEndpoint: String?
     /// Whether `/metrics` is open when tokens are asked (false: it needs the `infer` role).
     public var metricsOpen = true
     /// How often the tokens file is re-read.

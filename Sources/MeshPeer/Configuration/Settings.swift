@@ -62,6 +62,12 @@ public enum PeerSettings {
         flag("tls-require-client-cert", \.tlsRequireClientCertificates,
              help: "Accept only TLS clients (and peers) presenting a certificate --tls-ca-file signed"),
         duration("tls-reload-interval", \.tlsReloadInterval, help: "How often the certificate and key files are re-read (a renewed Secret takes effect within it)"),
+        Setting(name: "otlp-endpoint", help: "OTLP/HTTP endpoint spans are exported to, e.g. http://collector:4318/v1/traces (W3C traceparent is then continued from clients and across hops)", defaultText: "none (tracing off)") { text, configuration throws(Problem) in
+            guard text.hasPrefix("http://") || text.hasPrefix("https://"), text.count > 8 else {
+                throw Problem(description: "--otlp-endpoint must be an http:// or https:// URL, not \"\(TextLimit.clip(text))\"")
+            }
+            configuration.otlpEndpoint = text
+        },
         optionalText("auth-tokens-file", \.authTokensFile,
                      help: "File of bearer tokens as '<role> <principal> <sha256 of the token>' lines (roles: admin, infer); when set, every request but health needs a token",
                      defaultText: "none (no tokens asked)"),

@@ -88,7 +88,7 @@ final class GRPCPeerClients: Service, Sendable {
                     config.connection.maxIdleTime = .seconds(300)
                 }
             )
-            let client = GRPCClient(transport: transport)
+            let client = GRPCClient(transport: transport, interceptors: MeshTracing.isEnabled ? [TracingClientInterceptor()] : [])
             state.clients[address] = client
             started.yield(client)
             return client

@@ -33,6 +33,9 @@ public final class PeerForwarder: Sendable {
         configuration.connectionPool.idleTimeout = .seconds(60)
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
+        // Hops are traced by the router's span and the traceparent put below; the client's own
+        // spans would also trace gossip and probes as traces of their own.
+        configuration.tracing.tracer = nil
         let scheme = tls == nil ? "http" : "https"
         self.peers = PeerHTTP(client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration), scheme: scheme)
         // Liveness probes get connections of their own: behind busy hops in the same pool they
@@ -67,6 +70,7 @@ public final class PeerForwarder: Sendable {
         }
         let remaining = deadline - .now
         request.headers.replaceOrAdd(name: MeshHeaders.timeoutMillis, value: String(max(1, remaining.milliseconds)))
+        MeshTracing.inject(into: &request.headers)
         if let body { request.body = .bytes(body) }
         do {
             let response = try await http.execute(request, timeout: .milliseconds(max(1, remaining.milliseconds)))

@@ -4,6 +4,7 @@ import MeshCore
 import ModelRuntimes
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// The models this peer holds: MeshCore's ``CopyLedger`` behind one lock, and the shell that
 /// carries out what it decides — claims and copy records in the store, loads and unloads
@@ -45,7 +46,8 @@ public final class LocalModels: Service, Sendable {
     }
 
     enum Job: Sendable {
-        case load(ModelID, ModelRecord, token: UInt64)
+        /// `context`: the trace of the request that started the load, when tracing.
+        case load(ModelID, ModelRecord, token: UInt64, context: ServiceContext?)
         case unload(ModelID, any LoadedModel)
         case remove(ModelID, reason: String)
     }
@@ -254,15 +256,18 @@ public final class LocalModels: Service, Sendable {
             guard let runtime = runtimes.runtime(for: record.type) else {
                 throw MeshError.failedPrecondition("no runtime for model type \"\(record.type)\"")
             }
-            let fetched = try await files.files(for: model, at: record.storage)
-            let download = CopyRecord.Download(bytes: fetched.byteCount, millis: fetched.downloadDuration.milliseconds, fromCache: fetched.fromCache)
-            state.withLock { $0.ledger.noteDownload(model, token: token, download) }
-            let source = ModelSource(id: model, type: record.type, path: fetched.path, sizeHintBytes: record.sizeHintBytes)
-            let timeout = settings.loadTimeout
-            let loaded = try await withDeadline(.now + timeout, onTimeout: {
-                MeshError.failedPrecondition("loading took longer than \(Int(timeout.seconds)) s (--load-timeout)")
-            }) {
-                try await runtime.load(source)
+            let (loaded, download) = try await MeshTracing.span("mesh.load", attributes: ["mesh.model": model.rawValue]) {
+                let fetched = try await files.files(for: model, at: record.storage)
+                let download = CopyRecord.Download(bytes: fetched.byteCount, millis: fetched.downloadDuration.milliseconds, fromCache: fetched.fromCache)
+                state.withLock { $0.ledger.noteDownload(model, token: token, download) }
+                let source = ModelSource(id: model, type: record.type, path: fetched.path, sizeHintBytes: record.sizeHintBytes)
+                let timeout = settings.loadTimeout
+                let loaded = try await withDeadline(.now + timeout, onTimeout: {
+                    MeshError.failedPrecondition("loading took longer than \(Int(timeout.seconds)) s (--load-timeout)")
+                }) {
+                    try await runtime.load(source)
+                }
+                return (loaded, download)
             }
             metrics.loaded(model: model, duration: .now - started, sizeBytes: loaded.sizeBytes)
             let now = clock.now
@@ -371,7 +376,7 @@ public final class LocalModels: Service, Sendable {
                 logger.error("a claim reached the generic executor", metadata: ["model": "\(model)", "token": "\(token)"])
             case .startLoad(let model, let record, let token):
                 logger.info("loading model", metadata: ["model": "\(model)"])
-                jobs.yield(.load(model, record, token: token))
+                jobs.yield(.load(model, record, token: token, context: MeshTracing.currentContext))
             case .putRecord(let model, let record):
                 await storeWrite("write the copy record", model) {
                     let outcome = try await store.putCopy(model, on: peerID, record: record, lease: lease ?? leaseProvider())
@@ -440,8 +445,8 @@ public final class LocalModels: Service, Sendable {
         await withDiscardingTaskGroup { group in
             for await job in jobStream.cancelOnGracefulShutdown() {
                 switch job {
-                case .load(let model, let record, let token):
-                    group.addTask { await self.performLoad(model, record, token: token) }
+                case .load(let model, let record, let token, let context):
+                    group.addTask { await MeshTracing.within(context) { await self.performLoad(model, record, token: token) } }
                 case .remove(let model, let reason):
                     group.addTask { await self.remove(model, reason: reason, deleteRecord: false) }
                 case .unload(let model, let loaded):

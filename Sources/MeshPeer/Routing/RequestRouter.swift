@@ -43,11 +43,13 @@ public struct RequestRouter: Sendable {
     public func route<Call: RoutedCall>(
         _ call: Call, model: ModelID, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant
     ) async throws -> Call.Reply {
-        var route = makeRoute(model: model, hop: hop, goal: .serve, excluded: excluded, deadline: deadline)
-        guard let reply = try await drive(&route, call: call, deadline: deadline) else {
-            throw MeshError.internalError("routing \(model) ended without an answer")
+        try await MeshTracing.span("mesh.route", attributes: ["mesh.model": model.rawValue, "mesh.hop": hop.rawValue]) {
+            var route = makeRoute(model: model, hop: hop, goal: .serve, excluded: excluded, deadline: deadline)
+            guard let reply = try await drive(&route, call: call, deadline: deadline) else {
+                throw MeshError.internalError("routing \(model) ended without an answer")
+            }
+            return reply
         }
-        return reply
     }
 
     /// Loads one more copy of `model` on a peer that holds none (the placement policy's
@@ -98,10 +100,13 @@ public struct RequestRouter: Sendable {
             switch route.next(record: record, view: view, local: local, now: clock.now, using: &random) {
             case .serveHere:
                 do {
-                    let use = try await self.local.acquire(model, until: deadline)
+                    // Queueing: waiting for a copy being loaded here.
+                    let use = try await MeshTracing.span("mesh.queue") { try await self.local.acquire(model, until: deadline) }
                     do {
                         let started = ContinuousClock.now
-                        let reply = try await call.serve(use.instance, modelID: model)
+                        let reply = try await MeshTracing.span("mesh.infer", attributes: ["mesh.model": model.rawValue]) {
+                            try await call.serve(use.instance, modelID: model)
+                        }
                         watchdog?.budgets.observe(model, .now - started)
                         await self.local.release(use)
                         return reply
@@ -121,8 +126,10 @@ public struct RequestRouter: Sendable {
                         try await call.forward(to: target, at: peerRecord, hop: hop, modelID: model, excluded: excluded, deadline: deadline)
                     }
                     let started = ContinuousClock.now
-                    let result = try await health.trackOutstanding(at: target) {
-                        if let watchdog { try await watchdog.guarding(target, at: peerRecord, model: model, send) } else { try await send() }
+                    let result = try await MeshTracing.span("mesh.hop", kind: .client, attributes: ["mesh.peer": target.rawValue, "mesh.hop": hop.rawValue]) {
+                        try await health.trackOutstanding(at: target) {
+                            if let watchdog { try await watchdog.guarding(target, at: peerRecord, model: model, send) } else { try await send() }
+                        }
                     }
                     switch result {
                     case .served(let reply):
@@ -152,7 +159,9 @@ public struct RequestRouter: Sendable {
                 guard let record else { continue }
                 do {
                     let priority: CopyLedger<any LoadedModel>.Priority = route.goal == .serve ? .request : .background
-                    ownLoad = try await self.local.load(model, record: record, view: view, priority: priority, until: deadline)
+                    ownLoad = try await MeshTracing.span("mesh.claim", attributes: ["mesh.model": model.rawValue]) {
+                        try await self.local.load(model, record: record, view: view, priority: priority, until: deadline)
+                    }
                     route.record(.loadStarted)
                 } catch let failure as CopyFailure {
                     route.record(.local(failure))

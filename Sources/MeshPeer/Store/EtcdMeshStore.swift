@@ -44,9 +44,10 @@ public struct EtcdMeshStore: MeshStore {
 
     /// Runs an etcd call, turning its errors into the store's: "etcd is away" becomes a 503 a
     /// client can act on, compaction and lost leases the conditions callers handle.
-    func call<T>(_ body: () async throws -> T) async throws -> T {
+    /// Inside a request's trace, the call is a span named after the store operation (`etcd.claimCopy`).
+    func call<T>(_ function: String = #function, _ body: () async throws -> T) async throws -> T {
         do {
-            return try await body()
+            return try await MeshTracing.childSpan("etcd." + function.prefix { $0 != "(" }) { try await body() }
         } catch let error as EtcdError {
             switch error {
             case .compacted: throw StoreFailure.historyCompacted
@@ -57,8 +58,10 @@ public struct EtcdMeshStore: MeshStore {
     }
 
     // The client stays private to this type; its extensions reach etcd through these.
-    func etcd(range: KeyRange, _ options: RangeOptions = RangeOptions()) async throws -> RangeResult { try await client.range(range, options) }
-    func etcd(txn: Txn) async throws -> TxnResult { try await client.txn(txn) }
+    func etcd(range: KeyRange, _ options: RangeOptions = RangeOptions()) async throws -> RangeResult {
+        try await MeshTracing.childSpan("etcd.range") { try await client.range(range, options) }
+    }
+    func etcd(txn: Txn) async throws -> TxnResult { try await MeshTracing.childSpan("etcd.txn") { try await client.txn(txn) } }
     func etcd(all prefix: String, revision: Int64 = 0) async throws -> (kvs: [KeyValue], revision: Int64) {
         try await client.getAll(prefix: prefix, revision: revision)
     }
