@@ -32,7 +32,7 @@ def fill(expr, job):
 
 def label(series, legend):
     metric = series["metric"]
-    if legend:
+    if legend and legend != "__auto":
         text = legend
         for key, value in metric.items():
             text = text.replace("{{" + key + "}}", value).replace("{{ " + key + " }}", value)
