@@ -62,7 +62,8 @@ extension Integration {
 
         @Test func latencyBenchRunsEveryPathInQuickMode() async throws {
             let results = try await LatencyBench.run(.quick) { _ in }
-            #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "grpc-local", "grpc-forwarded", "tls-local", "tls-forwarded"])
+            #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "grpc-local", "grpc-forwarded", "tls-local", "tls-forwarded",
+                                                       "traced-local", "traced-forwarded"])
             for variant in results.latency {
                 #expect(variant.measurement.requests > 0, "\(variant.name)")
                 #expect(variant.measurement.errorCount == 0, "\(variant.name): \(variant.measurement.errors)")
@@ -75,6 +76,7 @@ extension Integration {
             #expect(results.markdown.contains("one mesh hop over gRPC"))
             #expect(results.markdown.contains("one mesh hop over mutual TLS"))
             #expect(results.markdown.contains("Mutual-TLS hop / plaintext hop at p50"))
+            #expect(results.markdown.contains("Tracing every request"))
             #expect(results.throughput.map(\.name) == ["peer, local hit", "peer, local hit, gRPC", "direct server"])
         }
     }
