@@ -49,15 +49,20 @@ enum ManifestIO {
     }
 
     /// Every object of a paged list (`/v1/models`, `/v1/vmodels`).
+    /// Past the first page, on a terminal, the count so far is shown on standard error.
     static func listAll(_ api: MeshAPI, _ path: String, key: String) async throws -> [JSONValue] {
         var items: [JSONValue] = []
         var cursor: String?
+        let showProgress = isatty(STDERR_FILENO) != 0
         repeat {
             var page = "\(path)?limit=1000"
             if let cursor { page += "&after=\(cursor)" }
             let (_, value, _) = try await api.json(.GET, page)
             items += value[key]?.arrayValue ?? []
             cursor = value["next"]?.stringValue
+            if showProgress, cursor != nil || items.count > 1000 {
+                FileHandle.standardError.write(Data("\rlisted \(items.count) \(key)\(cursor == nil ? "\n" : "…")".utf8))
+            }
         } while cursor != nil
         return items
     }
