@@ -41,6 +41,16 @@ public enum LatencyBench {
         public var name: String
         public var path: String
         public var measurement = LoadMeasurement()
+        /// CPU time of the process that makes the hop (the entry peer, or nginx) while this
+        /// variant ran; zero when not sampled.
+        public var hopCPU: Duration = .zero
+        public var hopCPUSampled = false
+
+        /// Microseconds of the hop's CPU per request.
+        public var hopCPUPerRequest: Double? {
+            guard hopCPUSampled, measurement.requests > 0 else { return nil }
+            return Double(hopCPU.components.seconds) * 1e6 / Double(measurement.requests) + Double(hopCPU.components.attoseconds) / 1e12 / Double(measurement.requests)
+        }
     }
 
     public struct Results: Sendable {
@@ -91,7 +101,7 @@ public enum LatencyBench {
                 logPath: mesh.workDirectory.appending("direct.log"))
             let directURL = "http://127.0.0.1:\(directPort)"
             try await waitForReady(directURL, process: direct!)
-            nginx = try await NginxProxy.start(upstream: "127.0.0.1:\(holder.httpPort)")
+            nginx = try await NginxProxy.start(upstream: "127.0.0.1:\(holder.httpPort)", grpcUpstream: "127.0.0.1:\(holder.grpcPort)")
             // A third mesh that traces every request and exports the spans (to the direct
             // server, which also takes OTLP exports).
             let otlp = ["--otlp-endpoint", directURL + "/v1/traces"]
@@ -127,20 +137,32 @@ public enum LatencyBench {
                 Variant(name: "nginx", path: "client → nginx → holder (one nginx hop)"),
                 Variant(name: "grpc-local", path: "gRPC client → peer holding the model"),
                 Variant(name: "grpc-forwarded", path: "gRPC client → entry peer → holder (one mesh hop over gRPC)"),
+                Variant(name: "nginx-grpc", path: "gRPC client → nginx (grpc_pass) → holder (one nginx hop over gRPC)"),
                 Variant(name: "tls-local", path: "client → TLS peer holding the model (HTTPS)"),
                 Variant(name: "tls-forwarded", path: "client → TLS entry peer → holder (one mesh hop over mutual TLS)"),
                 Variant(name: "traced-local", path: "client → peer holding the model, tracing every request (OTLP export)"),
                 Variant(name: "traced-forwarded", path: "client → entry peer → holder, tracing every request on both"),
             ]
             let targets = [directURL, holder.url, entry.url, nginx!.url, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
-                           tlsHolder.url, tlsEntry.url, tracedHolder.url, tracedEntry.url]
+                           "grpc://127.0.0.1:\(nginx!.grpcPort!)", tlsHolder.url, tlsEntry.url, tracedHolder.url, tracedEntry.url]
+            // Whose CPU a hop costs: the entry peer's for the mesh, nginx's (master and workers) for nginx.
+            let entryPID = entry.pid.map { [$0] } ?? []
+            let hopProcesses: [String: [Int32]] = [
+                "forwarded": entryPID, "grpc-forwarded": entryPID, "nginx": nginx!.processIDs, "nginx-grpc": nginx!.processIDs,
+            ]
             for round in 0..<options.rounds {
                 for index in results.latency.indices {
                     let runner = try LoadRunner(options: LoadOptions(
                         targets: [targets[index]], models: ["hot"], mode: .closedLoop(concurrency: 1),
                         duration: seconds(options.roundSeconds), warmup: .milliseconds(300), tensorElements: options.elements
                     ), client: client)
+                    let sampled = hopProcesses[results.latency[index].name]
+                    let cpuBefore = sampled.map(ProcessStats.cpuTime(of:))
                     results.latency[index].measurement.merge(await runner.measure())
+                    if let sampled, let cpuBefore {
+                        results.latency[index].hopCPU += ProcessStats.cpuTime(of: sampled) - cpuBefore
+                        results.latency[index].hopCPUSampled = true
+                    }
                 }
                 log("latency round \(round + 1)/\(options.rounds) done")
             }

@@ -48,8 +48,14 @@ extension LatencyBench.Results {
         added.add(["one nginx hop (nginx − local)", Figures.micros(nginxHop.p50), Figures.micros(nginxHop.p90), Figures.micros(nginxHop.p99), "baseline", ""])
         if latency.contains(where: { $0.name == "grpc-forwarded" }) {
             let grpcHop = self.added("grpc-forwarded", over: "grpc-local")
+            let nginxGRPC = latency.contains(where: { $0.name == "nginx-grpc" }) ? self.added("nginx-grpc", over: "grpc-local") : nil
             added.add(["one mesh hop over gRPC (grpc-forwarded − grpc-local)", Figures.micros(grpcHop.p50), Figures.micros(grpcHop.p90),
-                       Figures.micros(grpcHop.p99), "≤ nginx hop at p50", grpcHop.p50 <= nginxHop.p50 ? "yes" : "no"])
+                       Figures.micros(grpcHop.p99), nginxGRPC == nil ? "≤ nginx hop at p50" : "≤ nginx gRPC hop at p50",
+                       grpcHop.p50 <= (nginxGRPC ?? nginxHop).p50 ? "yes" : "no"])
+            if let nginxGRPC {
+                added.add(["one nginx hop over gRPC (nginx-grpc − grpc-local)", Figures.micros(nginxGRPC.p50), Figures.micros(nginxGRPC.p90),
+                           Figures.micros(nginxGRPC.p99), "baseline", ""])
+            }
         }
         let tlsHop = latency.contains(where: { $0.name == "tls-forwarded" }) ? self.added("tls-forwarded", over: "tls-local") : nil
         if let tlsHop {
@@ -68,6 +74,20 @@ extension LatencyBench.Results {
             text.append("Tracing every request (a third mesh exporting each span over OTLP/HTTP) adds \(Figures.micros(tracedLocal.p50)) µs to a local hit "
                 + "and \(Figures.micros(tracedHop.p50)) µs to a forwarded request at p50. Off, which is the default, a span site is one atomic load "
                 + "and no middleware, interceptor or header is added, so the local and forwarded rows above are the untraced cost.")
+            text.append("")
+        }
+        let cpu = Dictionary(uniqueKeysWithValues: latency.compactMap { variant in variant.hopCPUPerRequest.map { (variant.name, $0) } })
+        if let mesh = cpu["forwarded"], let proxy = cpu["nginx"] {
+            var table = MarkdownTable(["CPU per forwarded request (µs), in the process that makes the hop", "mesh entry peer", "nginx", "target", "met"],
+                                      alignRight: [false, true, true, false, false])
+            table.add(["REST", Figures.micros(mesh), Figures.micros(proxy), "≤ nginx", mesh <= proxy ? "yes" : "no"])
+            if let meshGRPC = cpu["grpc-forwarded"], let proxyGRPC = cpu["nginx-grpc"] {
+                table.add(["gRPC", Figures.micros(meshGRPC), Figures.micros(proxyGRPC), "≤ nginx", meshGRPC <= proxyGRPC ? "yes" : "no"])
+            }
+            text.append(table.text)
+            text.append("")
+            text.append("User and system CPU time (/proc) of the entry peer, or of nginx's master and workers, while the variant ran, "
+                + "divided by its requests; one request in flight, so this includes what an idle process spends between requests.")
             text.append("")
         }
         if nginxHop.p50 > 0 {

@@ -6,14 +6,37 @@ import MeshTestSupport
 /// no access log, one worker per core.
 public final class NginxProxy: Sendable {
     public let port: Int
+    /// The HTTP/2 port relaying gRPC (`grpc_pass`), when started with a gRPC upstream.
+    public let grpcPort: Int?
     let process: ManagedProcess
     let directory: TemporaryDirectory
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// The configuration file for a proxy on `port` in front of `upstream` (`host:port`).
-    public static func configuration(port: Int, upstream: String, directory: String) -> String {
-        """
+    /// The configuration file for a proxy on `port` in front of `upstream` (`host:port`), and on
+    /// `grpcPort` relaying gRPC to `grpcUpstream` when given.
+    public static func configuration(port: Int, upstream: String, grpcPort: Int? = nil, grpcUpstream: String? = nil, directory: String) -> String {
+        var grpc = ""
+        if let grpcPort, let grpcUpstream {
+            grpc = """
+                upstream peer_grpc {
+                    server \(grpcUpstream);
+                    keepalive 256;
+                    keepalive_requests 1000000;
+                    keepalive_timeout 60s;
+                }
+                server {
+                    listen 127.0.0.1:\(grpcPort) http2 reuseport backlog=4096;
+                    keepalive_requests 1000000;
+                    client_max_body_size 64m;
+                    location / {
+                        grpc_pass grpc://peer_grpc;
+                        tcp_nodelay on;
+                    }
+                }
+            """
+        }
+        return """
         daemon off;
         master_process on;
         worker_processes auto;
@@ -51,19 +74,22 @@ public final class NginxProxy: Sendable {
                     tcp_nodelay on;
                 }
             }
+        \(grpc)
         }
 
         """
     }
 
     /// Writes the configuration and starts nginx; returns once it accepts connections.
-    public static func start(upstream: String, port: Int = FreePort.next()) async throws -> NginxProxy {
+    public static func start(upstream: String, grpcUpstream: String? = nil, port: Int = FreePort.next()) async throws -> NginxProxy {
         let directory = try TemporaryDirectory(prefix: "mesh-bench-nginx")
         let file = directory.appending("nginx.conf")
-        try Data(configuration(port: port, upstream: upstream, directory: directory.path).utf8).write(to: URL(fileURLWithPath: file))
+        let grpcPort = grpcUpstream.map { _ in FreePort.next() }
+        try Data(configuration(port: port, upstream: upstream, grpcPort: grpcPort, grpcUpstream: grpcUpstream, directory: directory.path).utf8)
+            .write(to: URL(fileURLWithPath: file))
         let process = try ManagedProcess(name: "nginx", executable: nginxExecutable(), arguments: ["-c", file, "-p", directory.path],
                                          logPath: directory.appending("stdout.log"))
-        let proxy = NginxProxy(port: port, process: process, directory: directory)
+        let proxy = NginxProxy(port: port, grpcPort: grpcPort, process: process, directory: directory)
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             if !process.isRunning {
@@ -77,11 +103,15 @@ public final class NginxProxy: Sendable {
         throw TestSupportError("nginx did not accept connections on \(port) within 10 s")
     }
 
-    init(port: Int, process: ManagedProcess, directory: TemporaryDirectory) {
+    init(port: Int, grpcPort: Int?, process: ManagedProcess, directory: TemporaryDirectory) {
         self.port = port
+        self.grpcPort = grpcPort
         self.process = process
         self.directory = directory
     }
+
+    /// The master and its workers, whose CPU time is the proxy's.
+    public var processIDs: [Int32] { [process.pid] + ProcessStats.children(of: process.pid) }
 
     public func stop() async {
         await process.stop()

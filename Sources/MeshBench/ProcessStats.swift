@@ -12,6 +12,32 @@ public enum ProcessStats {
         return nil
     }
 
+    /// User plus system CPU time `pid` has used so far (/proc/PID/stat), or nil if it is gone.
+    public static func cpuTime(of pid: Int32) -> Duration? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = text.lastIndex(of: ")") else { return nil }
+        // After the command name in parentheses: state is field 3, utime 14, stime 15.
+        let fields = text[text.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return nil }
+        let ticks = Int64(sysconf(Int32(_SC_CLK_TCK)))
+        return .microseconds((user + system) * 1_000_000 / max(1, ticks))
+    }
+
+    /// The CPU time of several processes together.
+    public static func cpuTime(of pids: [Int32]) -> Duration {
+        pids.compactMap { cpuTime(of: $0) }.reduce(.zero, +)
+    }
+
+    /// The processes whose parent is `pid`.
+    public static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { child in
+            guard let text = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8), let end = text.lastIndex(of: ")") else { return false }
+            let fields = text[text.index(after: end)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid
+        }
+    }
+
     /// The 1, 5 and 15 minute load averages as /proc/loadavg prints them.
     public static var loadAverage: String {
         let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "? ? ?"

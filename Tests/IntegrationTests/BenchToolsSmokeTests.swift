@@ -62,7 +62,7 @@ extension Integration {
 
         @Test func latencyBenchRunsEveryPathInQuickMode() async throws {
             let results = try await LatencyBench.run(.quick) { _ in }
-            #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "grpc-local", "grpc-forwarded", "tls-local", "tls-forwarded",
+            #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "grpc-local", "grpc-forwarded", "nginx-grpc", "tls-local", "tls-forwarded",
                                                        "traced-local", "traced-forwarded"])
             for variant in results.latency {
                 #expect(variant.measurement.requests > 0, "\(variant.name)")
@@ -77,6 +77,9 @@ extension Integration {
             #expect(results.markdown.contains("one mesh hop over mutual TLS"))
             #expect(results.markdown.contains("Mutual-TLS hop / plaintext hop at p50"))
             #expect(results.markdown.contains("Tracing every request"))
+            #expect(results.markdown.contains("one nginx hop over gRPC"))
+            #expect(results.markdown.contains("CPU per forwarded request"))
+            #expect(results.latency.first { $0.name == "forwarded" }?.hopCPUPerRequest ?? 0 > 0)
             #expect(results.throughput.map(\.name) == ["peer, local hit", "peer, local hit, gRPC", "direct server"])
         }
     }

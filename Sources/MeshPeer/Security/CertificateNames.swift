@@ -36,6 +36,6 @@ enum CertificateNames {
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         let converted = bytes.withUnsafeBytes { raw in inet_ntop(family, raw.baseAddress, &text, socklen_t(text.count)) }
         guard converted != nil else { return nil }
-        return String(cString: text)
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
