@@ -61,15 +61,18 @@ public struct PlacementPolicy: Sendable {
         // that pass it, so that an empty stage names the same refusal as filtering stage by stage.
         var available = 0, labelled = 0, roomy = 0, healthy = 0
         var largestCapacity: Int64 = 0
+        // Gathered in the same pass, for the marks below.
+        var calmest = Int.max
+        var oldestLRU: MeshTime?
         var candidates: [Candidate] = []
         candidates.reserveCapacity(view.peers.count)
         for (peer, peerRecord) in view.peers {
-            // (Empty sets are checked first: most misses have no exclusions, holders or failures,
-            // and a lookup hashes the peer id even in an empty set.)
+            // (Empty sets are checked first: most misses have no exclusions, holders, failures or
+            // labels, and a lookup hashes the peer id even in an empty set.)
             guard !peerRecord.shuttingDown, excluded.isEmpty || !excluded.contains(peer),
                   holders.isEmpty || holders[peer] == nil else { continue }
             available += 1
-            guard labels.isSubset(of: peerRecord.labels) else { continue }
+            guard labels.isEmpty || labels.isSubset(of: peerRecord.labels) else { continue }
             labelled += 1
             largestCapacity = max(largestCapacity, peerRecord.capacityBytes)
             guard peerRecord.capacityBytes >= sizeBytes else { continue }
@@ -82,8 +85,11 @@ public struct PlacementPolicy: Sendable {
             let free = peerRecord.capacityBytes.subtractingSaturating(used)
             let lru = report?.lruTime
             let full = free < sizeBytes
+            let inFlight = (report?.inFlight ?? 0).addingSaturating(report?.loading ?? 0)
+            calmest = min(calmest, inFlight)
+            if full, let lru, oldestLRU.map({ lru < $0 }) ?? true { oldestLRU = lru }
             candidates.append(Candidate(
-                peer: peer, full: full, inFlight: (report?.inFlight ?? 0).addingSaturating(report?.loading ?? 0),
+                peer: peer, full: full, inFlight: inFlight,
                 sameZone: !zonesWithCopies.isEmpty && (peerRecord.zone.map { zonesWithCopies.contains($0) } ?? false),
                 count: max(holding.count, report?.modelCount ?? 0),
                 free: free, lru: lru, evictionValue: report?.evictionValue,
@@ -104,20 +110,19 @@ public struct PlacementPolicy: Sendable {
             return .failure(.allFailed(model: model, lastError: failed.values.max { $0.time < $1.time }?.message ?? ""))
         }
         // A peer far busier than the calmest candidate serves this copy badly: it goes last.
-        let calmest = candidates.map(\.inFlight).min() ?? 0
-        let oldestLRU = candidates.lazy.filter(\.full).compactMap(\.lru).min()
+        let busyAbove = calmest.multipliedSaturating(by: 2).addingSaturating(busyMargin)
         let step = max(1, minChurnAge.milliseconds)
         let homes = Self.homes(among: candidates)
-        let marked = candidates.map { candidate -> Candidate in
-            var candidate = candidate
-            candidate.home = homes.contains(candidate.peer)
-            candidate.busy = candidate.inFlight > calmest.multipliedSaturating(by: 2).addingSaturating(busyMargin)
-            if candidate.full, let lru = candidate.lru, let oldestLRU {
-                candidate.lruStep = (lru - oldestLRU).milliseconds / step
+        // Marked in place: this runs on every miss, over every peer.
+        for index in candidates.indices {
+            let peer = candidates[index].peer
+            candidates[index].home = peer == homes.first || peer == homes.second
+            candidates[index].busy = candidates[index].inFlight > busyAbove
+            if candidates[index].full, let lru = candidates[index].lru, let oldestLRU {
+                candidates[index].lruStep = (lru - oldestLRU).milliseconds / step
             }
-            return candidate
         }
-        return .success(marked)
+        return .success(candidates)
     }
 
     /// A model's homes: the two full candidates, among those that report what their cheapest
@@ -125,7 +130,7 @@ public struct PlacementPolicy: Sendable {
     /// rendezvous hash. Sending its misses there keeps its use counts in one or two places —
     /// where the policy needs them — and choosing the one with the cheaper victim of the two
     /// evens out memory between peers (two random choices).
-    static func homes(among candidates: [Candidate]) -> Set<PeerID> {
+    static func homes(among candidates: [Candidate]) -> (first: PeerID?, second: PeerID?) {
         var first: Candidate?, second: Candidate?
         for candidate in candidates where candidate.full && candidate.evictionValue != nil {
             if first.map({ candidate.tieBreak > $0.tieBreak }) ?? true {
@@ -135,7 +140,7 @@ public struct PlacementPolicy: Sendable {
                 second = candidate
             }
         }
-        return Set([first?.peer, second?.peer].compactMap { $0 })
+        return (first?.peer, second?.peer)
     }
 
     /// In-flight requests beyond twice the calmest candidate's (plus this margin) mark a peer busy.
