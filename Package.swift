@@ -132,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "meshctl",
             dependencies: [
-                "OpenInference", "MeshManifests",
+                "MeshCore", "OpenInference", "MeshManifests",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

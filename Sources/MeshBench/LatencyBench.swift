@@ -49,7 +49,8 @@ public enum LatencyBench {
         /// Microseconds of the hop's CPU per request.
         public var hopCPUPerRequest: Double? {
             guard hopCPUSampled, measurement.requests > 0 else { return nil }
-            return Double(hopCPU.components.seconds) * 1e6 / Double(measurement.requests) + Double(hopCPU.components.attoseconds) / 1e12 / Double(measurement.requests)
+            // Time per request in µs: the total over requests × 1 µs.
+            return hopCPU / .microseconds(measurement.requests)
         }
     }
 

@@ -4,13 +4,10 @@ import MeshCore
 public struct ManifestSource: Hashable, Sendable, CustomStringConvertible {
     public var file: String
     public var line: Int?
-    /// The kind as written (`InferenceService`, `Predictor`, `Model`, `VModel`).
-    public var kind: String
 
-    public init(file: String, line: Int?, kind: String) {
+    public init(file: String, line: Int?) {
         self.file = file
         self.line = line
-        self.kind = kind
     }
 
     public var description: String { line.map { "\(file):\($0)" } ?? file }

@@ -48,7 +48,7 @@ public enum ManifestParser {
     private static func objects(_ document: Node, reader: ManifestReader) throws(ManifestError) -> [DesiredObject] {
         let fields = try reader.fields(document, at: "", allowed: ["apiVersion", "kind", "metadata", "spec", "status", "items"])
         let kind = try fields.requiredString("kind")
-        let source = ManifestSource(file: reader.file, line: document.mark?.line, kind: kind)
+        let source = ManifestSource(file: reader.file, line: document.mark?.line)
         if kind == "List" {
             guard let items = fields.node("items")?.sequence else { return [] }
             var objects: [DesiredObject] = []

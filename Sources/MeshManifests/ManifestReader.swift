@@ -44,8 +44,6 @@ struct ManifestReader {
         let path: String
         let members: [String: Node]
 
-        var line: Int? { node.mark?.line }
-
         func has(_ name: String) -> Bool { members[name] != nil }
 
         func node(_ name: String) -> Node? { members[name] }

@@ -12,8 +12,32 @@ public enum ProtobufFieldScanner {
     /// The last value of string field `field` (protobuf's rule for repeated singular fields), or
     /// nil when the message does not set it.
     public static func string<Bytes: Collection<UInt8>>(field: UInt64, in bytes: Bytes) throws(Malformed) -> String? where Bytes.Index == Int {
-        var reader = Reader(bytes: bytes)
         var found: Range<Int>?
+        try forEachLengthDelimited(in: bytes) { number, range in
+            if number == field { found = range }
+        }
+        guard let found else { return nil }
+        guard let text = String(validating: bytes[found], as: UTF8.self) else {
+            throw Malformed(description: "field \(field) is not valid UTF-8")
+        }
+        return text
+    }
+
+    /// Every value of length-delimited field `field` (a repeated message, string or bytes), in order.
+    public static func values<Bytes: Collection<UInt8>>(field: UInt64, in bytes: Bytes) throws(Malformed) -> [Bytes.SubSequence] where Bytes.Index == Int {
+        var values: [Bytes.SubSequence] = []
+        try forEachLengthDelimited(in: bytes) { number, range in
+            if number == field { values.append(bytes[range]) }
+        }
+        return values
+    }
+
+    /// Walks the top-level fields, checking their framing, and hands each length-delimited one's
+    /// number and bytes to `visit`.
+    static func forEachLengthDelimited<Bytes: Collection<UInt8>>(
+        in bytes: Bytes, _ visit: (UInt64, Range<Int>) -> Void
+    ) throws(Malformed) where Bytes.Index == Int {
+        var reader = Reader(bytes: bytes)
         while !reader.isAtEnd {
             let key = try reader.varint()
             let number = key >> 3
@@ -28,16 +52,11 @@ public enum ProtobufFieldScanner {
                 }
                 let start = reader.offset
                 try reader.skip(Int(length))
-                if number == field { found = start..<reader.offset }
+                visit(number, start..<reader.offset)
             case 5: try reader.skip(4)
             default: throw Malformed(description: "unsupported wire type \(key & 7) for field \(number)")
             }
         }
-        guard let found else { return nil }
-        guard let text = String(validating: bytes[found], as: UTF8.self) else {
-            throw Malformed(description: "field \(field) is not valid UTF-8")
-        }
-        return text
     }
 
     struct Reader<Bytes: Collection<UInt8>> where Bytes.Index == Int {

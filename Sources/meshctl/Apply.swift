@@ -25,9 +25,8 @@ struct Apply: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let desired = try ManifestIO.desiredObjects(try ManifestIO.read(filename))
         let api = connection.api
-        let steps = ApplyPlanner.plan(desired, live: try await ManifestIO.liveState(api), prune: prune ? try ManifestIO.selector(selector) : nil)
+        let steps = try await ManifestIO.plan(filename, api: api, prune: prune ? try ManifestIO.selector(selector) : nil)
         var counts: [PlannedStep.Action: Int] = [:]
         var failures = 0
         for step in steps {
@@ -37,14 +36,8 @@ struct Apply: AsyncParsableCommand {
                 continue
             }
             if let request = step.request, !dryRun {
-                var body: [UInt8]?
-                if let json = request.body {
-                    var writer = JSONWriter()
-                    writer.write(json)
-                    body = writer.bytes
-                }
                 do {
-                    _ = try await api.json(HTTPMethod(rawValue: request.method), request.path, body: body)
+                    _ = try await api.json(HTTPMethod(rawValue: request.method), request.path, body: request.body.map(jsonBytes))
                 } catch {
                     failures += 1
                     printError("error: \(step.name): \(error)")
@@ -75,9 +68,7 @@ struct Diff: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let desired = try ManifestIO.desiredObjects(try ManifestIO.read(filename))
-        let steps = ApplyPlanner.plan(desired, live: try await ManifestIO.liveState(connection.api),
-                                      prune: prune ? try ManifestIO.selector(selector) : nil)
+        let steps = try await ManifestIO.plan(filename, api: connection.api, prune: prune ? try ManifestIO.selector(selector) : nil)
         var differs = false
         for step in steps where step.action != .unchanged {
             differs = true

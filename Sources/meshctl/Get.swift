@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MeshCore
 import MeshManifests
 import OpenInference
 
@@ -28,7 +29,7 @@ struct Get: AsyncParsableCommand {
         let selector = try ManifestIO.selector(selector) ?? [:]
         let wanted = Set(ids)
         func keep(_ id: String, _ tags: [String: String]) -> Bool {
-            (wanted.isEmpty || wanted.contains(id)) && selector.allSatisfy { tags[$0.key] == $0.value }
+            (wanted.isEmpty || wanted.contains(id)) && Tags.matches(tags, selector: selector)
         }
         let isModels = resource == .models || resource == .model
         let raw = try await ManifestIO.listAll(api, isModels ? "/v1/models" : "/v1/vmodels", key: isModels ? "models" : "vmodels")
@@ -52,9 +53,7 @@ struct Get: AsyncParsableCommand {
     private func show(_ json: [JSONValue], missing: Set<String>, kind: String, yaml: () throws -> String, table: () -> String) throws {
         switch output {
         case .json:
-            var writer = JSONWriter()
-            writer.write(.object([(kind + "s", .array(json))]))
-            print(String(decoding: writer.bytes, as: UTF8.self))
+            connection.printJSON(jsonBytes(.object([(kind + "s", .array(json))])))
         case .yaml:
             print(try yaml(), terminator: "")
         case .table, .wide:

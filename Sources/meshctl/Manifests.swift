@@ -73,12 +73,14 @@ enum ManifestIO {
         return LiveState(models: models, vmodels: vmodels)
     }
 
-    /// Parses the files, printing the problem and failing when one is wrong.
-    static func desiredObjects(_ files: [(name: String, text: String)]) throws -> [DesiredObject] {
+    /// What applying the files `arguments` name would do; `prune`: the tags of what may be removed.
+    static func plan(_ arguments: [String], api: MeshAPI, prune: [String: String]?) async throws -> [PlannedStep] {
+        let desired: [DesiredObject]
         do {
-            return try ManifestParser.objects(in: files)
-        } catch {
+            desired = try ManifestParser.objects(in: try read(arguments))
+        } catch let error as ManifestError {
             throw MeshAPI.Failure(description: error.description)
         }
+        return ApplyPlanner.plan(desired, live: try await liveState(api), prune: prune)
     }
 }

@@ -142,3 +142,10 @@ func rate(_ value: JSONValue?) -> String {
     guard let rate = value?.doubleValue else { return "-" }
     return String(format: "%.1f", rate)
 }
+
+/// A JSON value as the bytes of a request body or of printed output.
+func jsonBytes(_ value: JSONValue) -> [UInt8] {
+    var writer = JSONWriter()
+    writer.write(value)
+    return writer.bytes
+}

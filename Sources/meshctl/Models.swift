@@ -189,9 +189,3 @@ func downloadText(_ value: JSONValue?) -> String {
     if value["fromCache"]?.boolValue == true { return "disk cache" }
     return "\(humanBytes(value["bytes"])) in \(value["millis"]?.cell ?? "?") ms"
 }
-
-func jsonBytes(_ value: JSONValue) -> [UInt8] {
-    var writer = JSONWriter()
-    writer.write(value)
-    return writer.bytes
-}

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import MeshTestSupport
+import OpenInferenceGRPC
 import Testing
 
 extension Integration {
@@ -122,37 +123,9 @@ enum OTLPSpans {
         }
     }
 
-    /// The length-delimited fields numbered `number` of one message.
+    /// The values of length-delimited field `number` of one message (none when it is malformed).
     static func fields(_ message: ArraySlice<UInt8>, number: UInt64) -> [ArraySlice<UInt8>] {
-        var found: [ArraySlice<UInt8>] = []
-        var index = message.startIndex
-        while index < message.endIndex {
-            guard let key = varint(message, &index) else { break }
-            switch key & 7 {
-            case 0: guard varint(message, &index) != nil else { return found }
-            case 1: index += 8
-            case 5: index += 4
-            case 2:
-                guard let length = varint(message, &index), index + Int(length) <= message.endIndex else { return found }
-                if key >> 3 == number { found.append(message[index..<(index + Int(length))]) }
-                index += Int(length)
-            default: return found
-            }
-        }
-        return found
-    }
-
-    static func varint(_ bytes: ArraySlice<UInt8>, _ index: inout Int) -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < bytes.endIndex, shift < 64 {
-            let byte = bytes[index]
-            index += 1
-            value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return value }
-            shift += 7
-        }
-        return nil
+        (try? ProtobufFieldScanner.values(field: number, in: message)) ?? []
     }
 
     static func string(_ bytes: ArraySlice<UInt8>?) -> String? { bytes.map { String(decoding: $0, as: UTF8.self) } }

@@ -4,7 +4,7 @@ import OpenInference
 import Testing
 
 @Suite struct ApplyPlannerTests {
-    let source = ManifestSource(file: "f.yaml", line: 1, kind: "Model")
+    let source = ManifestSource(file: "f.yaml", line: 1)
     let spec = ModelSpec(type: "onnx", storage: .uri("s3://b/m.onnx"), minCopies: 1)
 
     func model(_ id: String = "m", spec: ModelSpec? = nil, tags: [String: String] = [:]) -> DesiredObject {

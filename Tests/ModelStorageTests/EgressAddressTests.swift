@@ -1,7 +1,8 @@
 @testable import ModelStorage
 import Testing
 
-/// Addresses, ranges and classes as the egress policy reads them.
+/// Addresses, ranges and classes as the egress policy reads them: parsing and classification
+/// only, so no address here is ever resolved or connected to.
 @Suite(.timeLimit(.minutes(5))) struct EgressAddressTests {
     func address(_ text: String) throws -> IPAddress { try #require(IPAddress(text), "\(text) should parse") }
 

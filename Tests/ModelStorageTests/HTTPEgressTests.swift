@@ -165,6 +165,7 @@ import Testing
         let files = try await Self.fileServer()
         let toPort = try await LoopbackServer.start(.redirect(to: files.baseURL))
         let toName = try await LoopbackServer.start(.redirect(to: "http://localhost:\(files.port)"))
+        // A metadata service's name is refused before any lookup: nothing resolves it or connects to it.
         let toMetadata = try await LoopbackServer.start(.redirect(to: "http://metadata.google.internal/computeMetadata/v1"))
         let first = try Storage(try EgressPolicy(allowing: ["127.0.0.1:\(toPort.port)", "127.0.0.1:\(toName.port)", "127.0.0.1:\(toMetadata.port)"]))
         defer { first.cleanUp() }

@@ -19,8 +19,8 @@ struct RegisterModelBody: Decodable {
     /// Load one copy before answering.
     var loadNow: Bool?
 
-    /// The registration it asks for (``ModelRegistration`` checks it); `targetOf` names the
-    /// vmodel whose target this defines, with `id` its target.
+    /// The registration it asks for (``ModelRegistration`` checks it). `defaultID`: the vmodel's
+    /// target, for the definition a vmodel carries (its own `id` may be left out).
     func registration(defaultID: String? = nil) throws(MeshError) -> ModelRegistration {
         guard let id = id ?? defaultID else { throw .invalidArgument("a model registration needs an \"id\"") }
         if let defaultID, id != defaultID {
@@ -91,7 +91,7 @@ struct ModelSummary: Encodable {
         self.copies = copies.count
         loadedCopies = copies.values.filter { $0.state == .loaded }.count
         autoDelete = record.autoDelete
-        status = ModelAvailability(id, in: view)
+        status = ModelAvailability(copies: copies.values, recentFailures: view.failures(of: id).count)
     }
 }
 

@@ -58,10 +58,8 @@ public struct EtcdMeshStore: MeshStore {
     }
 
     // The client stays private to this type; its extensions reach etcd through these.
-    func etcd(range: KeyRange, _ options: RangeOptions = RangeOptions()) async throws -> RangeResult {
-        try await MeshTracing.childSpan("etcd.range") { try await client.range(range, options) }
-    }
-    func etcd(txn: Txn) async throws -> TxnResult { try await MeshTracing.childSpan("etcd.txn") { try await client.txn(txn) } }
+    func etcd(range: KeyRange, _ options: RangeOptions = RangeOptions()) async throws -> RangeResult { try await client.range(range, options) }
+    func etcd(txn: Txn) async throws -> TxnResult { try await client.txn(txn) }
     func etcd(all prefix: String, revision: Int64 = 0) async throws -> (kvs: [KeyValue], revision: Int64) {
         try await client.getAll(prefix: prefix, revision: revision)
     }
