@@ -25,9 +25,8 @@ struct DataPlaneRoutes {
         for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
             router.get(RouterPath(prefix)) { request, context in
                 await node.handle(route: "metadata", request: request, context: context) { name, _, hop in
-                    let model = try await node.router.resolve(name)
                     let call = RESTMetadataCall(forwarder: node.forwarder, peerID: node.peerID)
-                    return (model, try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline))
+                    return try await node.router.route(call, name: name, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
                 }
             }
             router.get(RouterPath(prefix + "/ready")) { request, context in
@@ -44,7 +43,6 @@ struct DataPlaneRoutes {
             }
             router.post(RouterPath(prefix + "/infer")) { request, context in
                 await node.handle(route: "infer", request: request, context: context) { name, request, hop in
-                    let model = try await node.router.resolve(name)
                     let limit = node.configuration.maxBodyBytes
                     // The body stays in memory until the request is answered: reserve it for that long.
                     let reservation = min(request.headers[.contentLength].flatMap(Int.init) ?? limit, limit)
@@ -54,7 +52,7 @@ struct DataPlaneRoutes {
                         let call = RESTInferCall(body: body, jsonLength: jsonLength, contentType: request.header("content-type"),
                                                  forwarder: node.forwarder, metrics: node.metrics, peerID: node.peerID,
                                                  atMostOnce: MeshHeaders.asksAtMostOnce(request.header(MeshHeaders.atMostOnce)))
-                        return (model, try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline))
+                        return try await node.router.route(call, name: name, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
                     }
                 }
             }
@@ -68,9 +66,8 @@ struct DataPlaneRoutes {
         }
         router.post("/v2/repository/models/:model/load") { request, context in
             await node.handle(route: "repository_load", request: request, context: context) { name, _, hop in
-                let model = try await node.router.resolve(name)
                 let call = RESTLoadCall(forwarder: node.forwarder, peerID: node.peerID)
-                return (model, try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline))
+                return try await node.router.route(call, name: name, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
             }
         }
         router.post("/v2/repository/models/:model/unload") { request, context in

@@ -37,6 +37,22 @@ public struct RequestRouter: Sendable {
         throw MeshError.notFound("model \(id) is not registered")
     }
 
+    /// Resolves `name` and routes `call` to its model. A vmodel that retires its old model does so
+    /// as it switches, so a request that resolved the name just before may find that model gone:
+    /// the name is then resolved again and, if it now points elsewhere, routed there once.
+    public func route<Call: RoutedCall>(
+        _ call: Call, name: String, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant
+    ) async throws -> (ModelID, Call.Reply) {
+        let model = try await resolve(name)
+        do {
+            return (model, try await route(call, model: model, hop: hop, excluded: excluded, deadline: deadline))
+        } catch let error as MeshError where error.kind == .notFound && model.rawValue != name {
+            let moved = try await resolve(name)
+            guard moved != model else { throw error }
+            return (moved, try await route(call, model: moved, hop: hop, excluded: excluded, deadline: deadline))
+        }
+    }
+
     /// Routes `call` for `model`. For hops from other peers (`hop` not `.external`) there is one
     /// decision (plus the serve after a load), and a failure is thrown as a decline
     /// (``MeshError/decline``) for the sender to act on.
