@@ -111,10 +111,29 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Runtime servers beside the peer: Open Inference servers driven through their repository
+        // extension (MLServer, Triton) and ModelMesh runtimes (`mmesh.ModelRuntime`).
+        .target(
+            name: "RemoteRuntimes",
+            dependencies: [
+                "MeshCore", "ModelRuntimes", "OpenInference", "OpenInferenceGRPC", "MeshManagementGRPC",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .testTarget(name: "RemoteRuntimesTests", dependencies: ["RemoteRuntimes", "MeshCore", "ModelRuntimes", "OpenInferenceGRPC"]),
         .executableTarget(
             name: "modelmesh",
             dependencies: [
-                "MeshPeer", "ModelRuntimes", "OpenInference",
+                "MeshPeer", "ModelRuntimes", "RemoteRuntimes", "OpenInference",
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -259,7 +278,7 @@ let package = Package(
         .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference", "MeshCore"]),
         .testTarget(name: "OpenInferenceGRPCTests", dependencies: ["OpenInferenceGRPC", "OpenInference", "MeshCore"]),
         .testTarget(name: "ModelRuntimesTests", dependencies: ["ModelRuntimes", "OpenInference", "MeshCore"]),
-        .testTarget(name: "MeshPeerTests", dependencies: ["MeshPeer", "MeshCore", "OpenInference", "MeshTestSupport", "EtcdGateway"]),
+        .testTarget(name: "MeshPeerTests", dependencies: ["MeshPeer", "MeshCore", "OpenInference", "MeshTestSupport", "EtcdGateway", "OpenInferenceGRPC"]),
         // Multi-process tests: real etcd, real peer processes, real sockets.
         .testTarget(
             name: "IntegrationTests",

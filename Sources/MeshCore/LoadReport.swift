@@ -25,9 +25,13 @@ public struct LoadReport: Codable, Sendable, Hashable {
     /// Peers this peer found frozen or unreachable recently (at most ``maxUnreachable``): a hint
     /// for the others to check them, not a verdict.
     public var unreachable: [PeerID]?
+    /// Memory used in each runtime pool, by pool name, when the peer has more than one (at most
+    /// ``maxPools``): placement needs the free memory of the pool a model would go to.
+    public var poolUsedBytes: [String: Int64]?
 
     public static let maxRates = 16
     public static let maxUnreachable = 16
+    public static let maxPools = 16
 
     public struct ModelRate: Codable, Sendable, Hashable {
         public var model: ModelID
@@ -88,7 +92,8 @@ extension LoadReport {
         guard (0...maxAge.milliseconds).contains(ageMillis),
               counts.contains(report.inFlight), counts.contains(report.loading), counts.contains(report.modelCount),
               bytes.contains(report.usedBytes), bytes.contains(report.capacityBytes),
-              report.rates.count <= maxRates, (report.unreachable?.count ?? 0) <= maxUnreachable
+              report.rates.count <= maxRates, (report.unreachable?.count ?? 0) <= maxUnreachable,
+              (report.poolUsedBytes?.count ?? 0) <= maxPools, report.poolUsedBytes?.values.allSatisfy({ bytes.contains($0) }) ?? true
         else { return nil }
         if let lru = report.lruTime {
             guard lru >= now - Limits.maxClockSkew, lru <= now + Limits.maxClockSkew else { return nil }

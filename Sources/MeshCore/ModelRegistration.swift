@@ -34,12 +34,14 @@ public struct ModelRegistration: Sendable, Hashable {
     }
 
     /// The id and record, or an `invalidArgument` naming the field and what is expected.
-    /// `types` are the model types this mesh runs.
+    /// `types` are the model formats some live peer runs (``ModelFormat``: a runtime declared
+    /// `sklearn` runs `sklearn:1`, one declared `sklearn:1` runs `sklearn`).
     public func validated(types: [String], now: MeshTime) throws(MeshError) -> (ModelID, ModelRecord) {
         let id = try MeshError.parseID(self.id)
         guard !type.isEmpty else { throw .invalidArgument("model type must not be empty") }
-        guard types.contains(type) else {
-            throw .invalidArgument("unknown model type \"\(TextLimit.clip(type))\"; this mesh runs \(types.joined(separator: ", "))")
+        let format = ModelFormat(type)
+        guard types.contains(where: { ModelFormat($0).runs(format) }) else {
+            throw .invalidArgument("unknown model type \"\(TextLimit.clip(type))\"; no live peer runs it; this mesh runs \(types.joined(separator: ", "))")
         }
         guard let storage else {
             throw .invalidArgument("model \(id) has no storage location; give \"storageUri\" (s3://, http(s)://, file:// or a path under the models root) or \"storage\" with a \"key\" and \"path\"")

@@ -17,9 +17,13 @@ public struct PeerRecord: Codable, Hashable, Sendable {
     public var shuttingDown: Bool
     /// A random id per process: tells a restarted peer from its predecessor with the same name.
     public var instance: String
+    /// Its runtime pools, each with the formats it runs and its own memory budget (nil: a peer
+    /// of an earlier version, which runs every type in ``capacityBytes``).
+    public var pools: [RuntimePool]?
 
     public init(httpAddress: String, grpcAddress: String? = nil, zone: String? = nil, labels: [String] = [],
-                capacityBytes: Int64, version: String, startTime: MeshTime, shuttingDown: Bool = false, instance: String) {
+                capacityBytes: Int64, version: String, startTime: MeshTime, shuttingDown: Bool = false, instance: String,
+                pools: [RuntimePool]? = nil) {
         self.httpAddress = httpAddress
         self.grpcAddress = grpcAddress
         self.zone = zone
@@ -29,6 +33,7 @@ public struct PeerRecord: Codable, Hashable, Sendable {
         self.startTime = startTime
         self.shuttingDown = shuttingDown
         self.instance = instance
+        self.pools = pools
     }
 }
 

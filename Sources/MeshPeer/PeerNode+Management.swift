@@ -5,7 +5,12 @@ extension PeerNode {
     /// Checks a registration and builds the record (``ModelRegistration``), with errors that say
     /// what to fix.
     func validateRegistration(_ registration: ModelRegistration) throws(MeshError) -> (ModelID, ModelRecord) {
-        try registration.validated(types: runtimes.supportedTypes, now: clock.now)
+        try registration.validated(types: servedFormats, now: clock.now)
+    }
+
+    /// The formats the live peers run (this peer's own even before the mirror shows its record).
+    var servedFormats: [String] {
+        Array(Set(mirror.view.servedFormats).union(runtimes.supportedTypes)).sorted()
     }
 
     /// `withScaling`: also read the last scaling decision (one more read; gRPC's status has no place for it).

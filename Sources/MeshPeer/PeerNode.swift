@@ -126,10 +126,12 @@ public final class PeerNode: Sendable {
         health = PeerHealth(quarantine: configuration.peerQuarantine)
         mirror = ClusterMirror(store: store, recordCacheSize: configuration.recordCacheSize,
                                watchCheckInterval: configuration.watchCheckInterval, logger: logger)
+        // Runtime servers start not ready; their pools open as their supervisors find them ready.
+        let pools = runtimes.pools(builtinCapacity: configuration.capacityBytes)
         let record = PeerRecord(
             httpAddress: configuration.httpAddress, grpcAddress: configuration.grpcAddress, zone: configuration.zone,
-            labels: configuration.labels, capacityBytes: configuration.capacityBytes, version: configuration.version,
-            startTime: .now, instance: UUID().uuidString.lowercased()
+            labels: configuration.labels, capacityBytes: pools.reduce(0) { $0.addingSaturating($1.capacityBytes) },
+            version: configuration.version, startTime: .now, instance: UUID().uuidString.lowercased(), pools: pools
         )
         membership = Membership(peerID: configuration.peerID, record: record, store: store,
                                 leaseTTL: configuration.leaseTTLSeconds, logger: logger)
@@ -142,7 +144,8 @@ public final class PeerNode: Sendable {
         localSettings.failureExpiry = configuration.failureExpiry
         let membership = self.membership
         local = LocalModels(
-            peerID: configuration.peerID, capacityBytes: configuration.capacityBytes, store: store, runtimes: runtimes,
+            peerID: configuration.peerID, pools: Dictionary(pools.map { ($0.name, $0.capacityBytes) }, uniquingKeysWith: max),
+            store: store, runtimes: runtimes,
             files: StoredModelFiles(storage: storage), settings: localSettings, metrics: metrics, clock: clock, logger: logger,
             lease: { membership.lease }
         )
@@ -301,6 +304,8 @@ public final class PeerNode: Sendable {
             services: services + [
                 .init(service: mirror),
                 .init(service: local),
+                .init(service: RuntimeSupervision(runtimes: runtimes, builtinCapacity: configuration.capacityBytes, local: local,
+                                                  membership: membership, logger: logger)),
                 .init(service: grpcClients),
                 .init(service: background),
                 .init(service: membership),

@@ -8,12 +8,19 @@ public struct ModelSource: Sendable {
     /// A local file or directory holding the model.
     public var path: String
     public var sizeHintBytes: Int64?
+    /// The bytes of its files on disk (0: unknown).
+    public var diskBytes: Int64
+    /// ModelMesh's `modelKey`: the storage key, bucket, parameters and disk size as JSON, for
+    /// runtimes written for ModelMesh.
+    public var key: String
 
-    public init(id: ModelID, type: String, path: String, sizeHintBytes: Int64? = nil) {
+    public init(id: ModelID, type: String, path: String, sizeHintBytes: Int64? = nil, diskBytes: Int64 = 0, key: String = "") {
         self.id = id
         self.type = type
         self.path = path
         self.sizeHintBytes = sizeHintBytes
+        self.diskBytes = diskBytes
+        self.key = key
     }
 }
 
@@ -25,13 +32,32 @@ public struct ModelSource: Sendable {
 public protocol ModelRuntime: Sendable {
     /// A short name for logs and metrics (`synthetic`, `onnx`).
     var name: String { get }
-    /// The model types (`ModelRecord.type`) this runtime loads.
+    /// The model formats (``ModelFormat``: `sklearn`, `onnx:1`) this runtime loads.
     var modelTypes: Set<String> { get }
+    /// The runtime pool whose memory its models fill: ``RuntimePool/builtin`` for runtimes in
+    /// the peer's process, the server's own for a runtime server.
+    var pool: String { get }
+    /// Its pool's budget; nil for the built-in pool (the peer's `--memory`).
+    var capacityBytes: Int64? { get }
+    /// Whether it can load and serve now (a runtime server may be down or starting).
+    var isReady: Bool { get }
     /// A conservative size estimate before loading, if the runtime can give one cheaply.
     func predictSize(of source: ModelSource) async -> Int64?
     /// Loads the model; returns when it can serve. Throws ``MeshError`` (`failedPrecondition`) with a
     /// message the user can act on.
     func load(_ source: ModelSource) async throws -> any LoadedModel
+}
+
+extension ModelRuntime {
+    public var pool: String { RuntimePool.builtin }
+    public var capacityBytes: Int64? { nil }
+    public var isReady: Bool { true }
+
+    /// Whether it loads models of `type`.
+    public func runs(type: String) -> Bool {
+        let format = ModelFormat(type)
+        return modelTypes.contains { ModelFormat($0).runs(format) }
+    }
 }
 
 /// A model ready to serve.
@@ -53,9 +79,27 @@ public struct RuntimeRegistry: Sendable {
         self.runtimes = runtimes
     }
 
+    /// The first ready runtime that loads `type`.
     public func runtime(for type: String) -> (any ModelRuntime)? {
-        runtimes.first { $0.modelTypes.contains(type) }
+        runtimes.first { $0.isReady && $0.runs(type: type) }
     }
 
-    public var supportedTypes: [String] { runtimes.flatMap(\.modelTypes).sorted() }
+    /// Every format some runtime here loads, ready or not.
+    public var supportedTypes: [String] { Array(Set(runtimes.flatMap(\.modelTypes))).sorted() }
+
+    /// The pools as the peer publishes them: the built-in one (`builtinCapacity`, when any
+    /// built-in runtime is configured) and each runtime server's, with their readiness now.
+    public func pools(builtinCapacity: Int64) -> [RuntimePool] {
+        var pools: [RuntimePool] = []
+        for runtime in runtimes {
+            if let index = pools.firstIndex(where: { $0.name == runtime.pool }) {
+                pools[index].formats = Array(Set(pools[index].formats).union(runtime.modelTypes)).sorted()
+                pools[index].ready = pools[index].ready && runtime.isReady
+            } else {
+                pools.append(RuntimePool(name: runtime.pool, formats: Array(runtime.modelTypes),
+                                         capacityBytes: runtime.capacityBytes ?? builtinCapacity, ready: runtime.isReady))
+            }
+        }
+        return pools
+    }
 }

@@ -37,11 +37,23 @@ public enum ProtobufFieldScanner {
     static func forEachLengthDelimited<Bytes: Collection<UInt8>>(
         in bytes: Bytes, _ visit: (UInt64, Range<Int>) -> Void
     ) throws(Malformed) where Bytes.Index == Int {
+        try forEachField(in: bytes) { number, wireType, _, value in
+            if wireType == 2 { visit(number, value) }
+        }
+    }
+
+    /// Walks the top-level fields, checking their framing: each field's number, wire type, whole
+    /// range (key included) and value range (a length-delimited field's bytes without their length).
+    static func forEachField<Bytes: Collection<UInt8>>(
+        in bytes: Bytes, _ visit: (_ number: UInt64, _ wireType: UInt64, _ whole: Range<Int>, _ value: Range<Int>) -> Void
+    ) throws(Malformed) where Bytes.Index == Int {
         var reader = Reader(bytes: bytes)
         while !reader.isAtEnd {
+            let fieldStart = reader.offset
             let key = try reader.varint()
             let number = key >> 3
             guard number > 0 else { throw Malformed(description: "field number 0 at offset \(reader.offset)") }
+            var valueStart = reader.offset
             switch key & 7 {
             case 0: _ = try reader.varint()
             case 1: try reader.skip(8)
@@ -50,12 +62,12 @@ public enum ProtobufFieldScanner {
                 guard length <= UInt64(reader.remaining) else {
                     throw Malformed(description: "field \(number) claims \(length) bytes but only \(reader.remaining) remain")
                 }
-                let start = reader.offset
+                valueStart = reader.offset
                 try reader.skip(Int(length))
-                visit(number, start..<reader.offset)
             case 5: try reader.skip(4)
             default: throw Malformed(description: "unsupported wire type \(key & 7) for field \(number)")
             }
+            visit(number, key & 7, fieldStart..<reader.offset, valueStart..<reader.offset)
         }
     }
 

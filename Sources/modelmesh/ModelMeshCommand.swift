@@ -7,6 +7,7 @@ import ModelRuntimes
 import OTel
 import OpenInference
 import Prometheus
+import RemoteRuntimes
 import ServiceLifecycle
 
 @main
@@ -70,9 +71,13 @@ struct ModelMeshCommand: AsyncParsableCommand {
 
         let node: PeerNode
         do {
+            // The built-in runtimes, then the runtime servers beside the peer.
+            let servers = try configuration.runtimeServersPath.map { path in
+                try RuntimeServers.load(file: path, maxMessageBytes: max(configuration.maxBodyBytes, 64 << 20), logger: logger)
+            } ?? []
             node = try await PeerNode.make(
                 configuration: configuration,
-                runtimes: RuntimeRegistry([SyntheticRuntime(), ONNXRuntime()]),
+                runtimes: RuntimeRegistry([SyntheticRuntime(), ONNXRuntime()] + servers),
                 prometheus: registry,
                 logger: logger
             )

@@ -91,7 +91,7 @@ extension Integration {
                 // A model type no peer runs is refused with what the mesh runs; the rest goes on.
                 let sklearn = try meshctlResult(mesh, ["apply", "-f", "\(Self.examples)/sklearn-isvc.yaml", "-f", "\(Self.examples)/mesh-models.yaml"])
                 #expect(sklearn.status == 1)
-                #expect(sklearn.errors.contains("error: vmodel/example-sklearn-isvc: HTTP 400: unknown model type \"sklearn\"; this mesh runs onnx, synthetic"), "\(sklearn.errors)")
+                #expect(sklearn.errors.contains("error: vmodel/example-sklearn-isvc: HTTP 400: unknown model type \"sklearn\"; no live peer runs it; this mesh runs onnx, synthetic"), "\(sklearn.errors)")
                 #expect(sklearn.output.contains("model/iris-v1 created") && sklearn.output.contains("vmodel/iris created"), "\(sklearn.output)")
                 #expect(try await infer(mesh.peers[0], "iris") == 200)
 

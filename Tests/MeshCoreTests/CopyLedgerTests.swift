@@ -113,7 +113,7 @@ import Testing
         guard case .refused(_, .tooLarge) = ledger.requestLoad(model("huge"), record: huge, view: view, now: clock.now) else {
             Issue.record("a model larger than the peer was admitted"); return
         }
-        guard case .refused(_, .unsupported) = ledger.requestLoad(model("x"), record: modelRecord(), view: view, now: clock.now, supported: false) else {
+        guard case .refused(_, .unsupported) = ledger.requestLoad(model("x"), record: modelRecord(), view: view, now: clock.now, pool: nil) else {
             Issue.record("an unsupported type was admitted"); return
         }
         ledger.stopAcceptingLoads()

@@ -1,6 +1,7 @@
 import MeshCore
 @testable import MeshPeer
 import OpenInference
+import OpenInferenceGRPC
 import Testing
 
 @Suite struct GRPCMappingTests {
@@ -59,10 +60,10 @@ import Testing
     }
 
     @Test func peerAddressesSplitIntoHostAndPort() {
-        #expect(GRPCPeerClients.split("10.0.0.7:8033")! == ("10.0.0.7", 8033))
-        #expect(GRPCPeerClients.split("[::1]:8033")! == ("::1", 8033))
-        #expect(GRPCPeerClients.split("mesh-0.mesh:8033")! == ("mesh-0.mesh", 8033))
-        #expect(GRPCPeerClients.split("nohost") == nil)
-        #expect(GRPCPeerClients.split(":8033") == nil)
+        #expect(GRPCAddress.split("10.0.0.7:8033")! == ("10.0.0.7", 8033))
+        #expect(GRPCAddress.split("[::1]:8033")! == ("::1", 8033))
+        #expect(GRPCAddress.split("mesh-0.mesh:8033")! == ("mesh-0.mesh", 8033))
+        #expect(GRPCAddress.split("nohost") == nil)
+        #expect(GRPCAddress.split(":8033") == nil)
     }
 }

@@ -154,10 +154,16 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     private var churnBudgetAt: MeshTime?
     private var lastToken: UInt64 = 0
 
+    /// One built-in pool of `capacityBytes`.
     public init(me: PeerID, capacityBytes: Int64, settings: Settings = Settings()) {
+        self.init(me: me, pools: [RuntimePool.builtin: capacityBytes], settings: settings)
+    }
+
+    /// Runtime pools by name, each with its memory budget.
+    public init(me: PeerID, pools: [String: Int64], settings: Settings = Settings()) {
         self.me = me
         self.settings = settings
-        self.cache = LocalCache(capacityBytes: capacityBytes, policy: settings.policy)
+        self.cache = LocalCache(pools: pools, policy: settings.policy)
         self.churnBudget = max(1, settings.churnLimitPerSecond)
     }
 
@@ -199,6 +205,7 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
             rates: Array(modelRates(now: now).values)
         )
         report.evictionValue = cache.cheapestValue(now: now)
+        if cache.pools.count > 1 { report.poolUsedBytes = cache.pools.mapValues(\.usedBytes) }
         let thrashing = thrash.summary(now: now)
         if thrashing.evictions > 0 {
             report.thrashEvictionsPerMinute = thrashing.evictions
@@ -258,19 +265,21 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     /// Reserves memory for a copy of `model` (choosing the models to evict) and asks for the
     /// claim in etcd. `view` gives the planned size and `decidedAt`. When memory cannot be freed
     /// now, the caller waits and asks again (``LoadRequest/mustWait(_:_:until:)``): a request
-    /// is served later rather than refused.
+    /// is served later rather than refused. `pool`: the runtime pool that runs the model here
+    /// (nil: none does).
     public mutating func requestLoad(
-        _ model: ModelID, record: ModelRecord, view: ClusterView, now: MeshTime, supported: Bool = true, priority: Priority = .request
+        _ model: ModelID, record: ModelRecord, view: ClusterView, now: MeshTime, pool: String? = RuntimePool.builtin,
+        priority: Priority = .request
     ) -> LoadRequest {
         if let copy = copies[model], copy.phase != .draining { return .present }
         guard acceptingLoads else { return .refused(.shuttingDown, .shuttingDown) }
-        guard supported else { return .refused(.refused(model, reason: "no runtime for model type \"\(record.type)\""), .unsupported) }
+        guard let pool else { return .refused(.refused(model, reason: "no runtime for model type \"\(record.type)\""), .unsupported) }
         let size = plannedSize(of: model, record: record, view: view)
         let busy = Set(copies.filter { $0.value.inFlight > 0 }.keys)
         let before = cache
         refillChurnBudget(now: now)
         let victims: [ModelID]
-        switch cache.admit(model, sizeBytes: size, now: now, minChurnAge: settings.minChurnAge, busy: busy, youngEvictions: Int(churnBudget)) {
+        switch cache.admit(model, sizeBytes: size, pool: pool, now: now, minChurnAge: settings.minChurnAge, busy: busy, youngEvictions: Int(churnBudget)) {
         case .alreadyPresent:
             return .present
         case .admitted(let evicting):
@@ -278,7 +287,8 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
             let young = evicting.filter { before.entry($0).map { now - $0.lastUsed < settings.minChurnAge } ?? false }.count
             churnBudget -= Double(young)
         case .tooLarge(let needed, let capacity):
-            return .refused(.refused(model, reason: "it needs \(ByteCount(needed)) and this peer holds \(ByteCount(capacity))"), .tooLarge)
+            let holder = pool == RuntimePool.builtin ? "this peer" : "runtime pool \(pool) on this peer"
+            return .refused(.refused(model, reason: "it needs \(ByteCount(needed)) and \(holder) holds \(ByteCount(capacity))"), .tooLarge)
         case .wouldChurn(let needed, let idle):
             let failure = CopyFailure.refused(model, reason: "making room for \(ByteCount(needed)) would evict a model used \(Int(idle.seconds)) s ago faster than the churn limit allows (\(Formatting.decimal(settings.churnLimitPerSecond)) per second)")
             return .mustWait(failure, .churnGuard, until: now + nextChurnToken)
@@ -445,8 +455,36 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         return actions
     }
 
+    /// The runtime server of `pool` stopped: its copies are gone with it. Their records go,
+    /// requests waiting for their loads fail (and are routed elsewhere), and loaded instances are
+    /// dropped without an unload (the server lost them; it is purged when it returns).
+    public mutating func poolLost(_ pool: String, now: MeshTime) -> [Action] {
+        var actions: [Action] = []
+        for model in cache.models(in: pool).sorted() {
+            guard var copy = copies.removeValue(forKey: model) else { continue }
+            cache.remove(model)
+            for (victim, entry) in copy.displaced where copies[victim] != nil { cache.restore(victim, entry) }
+            actions += [.releaseFiles(model), .deleteRecord(model)]
+            switch copy.phase {
+            case .loaded where copy.inFlight > 0:
+                // Its requests fail on their own; the copy leaves routing now.
+                copy.phase = .draining
+                copy.instance = nil
+                draining[copy.token] = (model, copy)
+            case .loaded, .draining:
+                break
+            case .claiming, .queued, .loading:
+                actions.append(.settle(token: copy.token, .failure(.loadFailed(model, message: "its runtime server (pool \(pool)) stopped"))))
+            }
+        }
+        return actions + startQueuedLoads(now: now)
+    }
+
     /// Stops taking loads (graceful shutdown).
     public mutating func stopAcceptingLoads() { acceptingLoads = false }
+
+    /// A pool's budget changed (its runtime server reported one); nothing is evicted for it.
+    public mutating func setCapacity(_ bytes: Int64, of pool: String) { cache.setCapacity(bytes, of: pool) }
 
     /// Every copy's record as it should be, to write again under a new lease.
     public func recordsToRestore(of models: Set<ModelID>? = nil) -> [Action] {
@@ -498,7 +536,7 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         copies = [:]
         draining = [:]
         inFlight = 0
-        cache = LocalCache(capacityBytes: cache.capacityBytes)
+        cache = LocalCache(pools: cache.pools.mapValues(\.capacityBytes), policy: settings.policy)
         return actions
     }
 

@@ -10,6 +10,10 @@
 /// model's misses to the same peer while it can (its rendezvous home), so that peer's counts
 /// cover the model's traffic.
 ///
+/// Memory is split into runtime pools (``RuntimePool``), each with its own budget: a model is
+/// admitted into its pool, and only models of that pool make room for it. A peer with only the
+/// built-in runtimes has one pool, the whole capacity.
+///
 /// Sizes are estimates until a load finishes and ``resize(_:to:now:busy:)`` corrects them.
 /// Evicted entries leave the ledger at once; the shell unloads them once their in-flight requests
 /// are done.
@@ -31,6 +35,8 @@ public struct LocalCache: Sendable {
         public var since: MeshTime
         /// What loading it cost, in milliseconds (1 until a load has measured it).
         public var costMillis: Int64 = 1
+        /// The runtime pool it occupies.
+        public var pool: String = RuntimePool.builtin
     }
 
     public enum Admission: Sendable, Hashable {
@@ -47,14 +53,29 @@ public struct LocalCache: Sendable {
     }
 
     public let policy: Policy
+    /// The sum of the pools' budgets.
     public private(set) var capacityBytes: Int64
     public private(set) var entries: [ModelID: Entry] = [:]
     public private(set) var usedBytes: Int64 = 0
+    /// Budget and use of each pool.
+    public private(set) var pools: [String: Budget]
+
+    public struct Budget: Sendable, Hashable {
+        public var capacityBytes: Int64
+        public var usedBytes: Int64 = 0
+    }
     /// Recent uses of every model seen, resident or not.
     public private(set) var uses = UseCounts()
 
+    /// One built-in pool of `capacityBytes`.
     public init(capacityBytes: Int64, policy: Policy = .costAware) {
-        self.capacityBytes = capacityBytes
+        self.init(pools: [RuntimePool.builtin: capacityBytes], policy: policy)
+    }
+
+    /// Pools by name, each with its budget.
+    public init(pools: [String: Int64], policy: Policy = .costAware) {
+        self.pools = pools.mapValues { Budget(capacityBytes: $0) }
+        self.capacityBytes = pools.values.reduce(0) { $0.addingSaturating($1) }
         self.policy = policy
     }
 
@@ -73,14 +94,16 @@ public struct LocalCache: Sendable {
     /// only after every older one, and at most `youngEvictions` of them: churning models in use
     /// costs more than it saves.
     public mutating func admit(
-        _ model: ModelID, sizeBytes: Int64, now: MeshTime, minChurnAge: Duration, busy: Set<ModelID> = [], youngEvictions: Int = 0
+        _ model: ModelID, sizeBytes: Int64, pool: String = RuntimePool.builtin, now: MeshTime, minChurnAge: Duration,
+        busy: Set<ModelID> = [], youngEvictions: Int = 0
     ) -> Admission {
         if entries[model] != nil { return .alreadyPresent }
-        guard sizeBytes <= capacityBytes else { return .tooLarge(neededBytes: sizeBytes, capacityBytes: capacityBytes) }
+        let budget = pools[pool] ?? Budget(capacityBytes: 0)
+        guard sizeBytes <= budget.capacityBytes else { return .tooLarge(neededBytes: sizeBytes, capacityBytes: budget.capacityBytes) }
         var victims: [ModelID] = []
-        var free = freeBytes
+        var free = budget.capacityBytes - budget.usedBytes
         if free < sizeBytes {
-            let candidates = evictionOrder(now: now, minChurnAge: minChurnAge, busy: busy, excluding: model)
+            let candidates = evictionOrder(now: now, minChurnAge: minChurnAge, busy: busy, excluding: model, pool: pool)
             var young: [Duration] = []
             for (candidate, entry) in candidates where free < sizeBytes {
                 victims.append(candidate)
@@ -88,16 +111,17 @@ public struct LocalCache: Sendable {
                 if now - entry.lastUsed < minChurnAge { young.append(now - entry.lastUsed) }
             }
             guard free >= sizeBytes else {
-                return .noRoom(neededBytes: sizeBytes, reclaimableBytes: freeBytes + candidates.reduce(0) { $0 + $1.1.sizeBytes })
+                return .noRoom(neededBytes: sizeBytes, reclaimableBytes: budget.capacityBytes - budget.usedBytes + candidates.reduce(0) { $0 + $1.1.sizeBytes })
             }
             if young.count > youngEvictions, let youngest = young.min() {
                 return .wouldChurn(neededBytes: sizeBytes, youngestVictimIdle: youngest)
             }
             for victim in victims { remove(victim) }
         }
-        let entry = Entry(state: .loading, sizeBytes: sizeBytes, lastUsed: now, since: now)
+        let entry = Entry(state: .loading, sizeBytes: sizeBytes, lastUsed: now, since: now, pool: pool)
         entries[model] = entry
         usedBytes += sizeBytes
+        pools[pool, default: Budget(capacityBytes: 0)].usedBytes += sizeBytes
         return .admitted(evicting: victims)
     }
 
@@ -105,8 +129,10 @@ public struct LocalCache: Sendable {
     /// `minChurnAge` comes after every older one by definition; under the cost-aware policy a
     /// recent model used once goes before an older one used often, and the caller limits how
     /// many recent ones go.)
-    func evictionOrder(now: MeshTime, minChurnAge: Duration, busy: Set<ModelID>, excluding model: ModelID? = nil) -> [(ModelID, Entry)] {
-        let candidates = entries.filter { $0.key != model && $0.value.state == .loaded && !busy.contains($0.key) }
+    func evictionOrder(
+        now: MeshTime, minChurnAge: Duration, busy: Set<ModelID>, excluding model: ModelID? = nil, pool: String = RuntimePool.builtin
+    ) -> [(ModelID, Entry)] {
+        let candidates = entries.filter { $0.key != model && $0.value.pool == pool && $0.value.state == .loaded && !busy.contains($0.key) }
         switch policy {
         case .costAware:
             return candidates.map { ($0.key, $0.value, value(of: $0.key, $0.value)) }
@@ -135,11 +161,12 @@ public struct LocalCache: Sendable {
     public mutating func resize(_ model: ModelID, to sizeBytes: Int64, now: MeshTime, busy: Set<ModelID> = []) -> [ModelID] {
         guard var entry = entries[model] else { return [] }
         usedBytes += sizeBytes - entry.sizeBytes
+        pools[entry.pool, default: Budget(capacityBytes: 0)].usedBytes += sizeBytes - entry.sizeBytes
         entry.sizeBytes = sizeBytes
         entries[model] = entry
-        guard usedBytes > capacityBytes else { return [] }
         var victims: [ModelID] = []
-        for (candidate, _) in evictionOrder(now: now, minChurnAge: .zero, busy: busy, excluding: model) where usedBytes > capacityBytes {
+        for (candidate, _) in evictionOrder(now: now, minChurnAge: .zero, busy: busy, excluding: model, pool: entry.pool) {
+            guard let budget = pools[entry.pool], budget.usedBytes > budget.capacityBytes else { break }
             victims.append(candidate)
             remove(candidate)
         }
@@ -168,6 +195,7 @@ public struct LocalCache: Sendable {
     public mutating func remove(_ model: ModelID) -> Entry? {
         guard let entry = entries.removeValue(forKey: model) else { return nil }
         usedBytes -= entry.sizeBytes
+        pools[entry.pool]?.usedBytes -= entry.sizeBytes
         return entry
     }
 
@@ -176,10 +204,19 @@ public struct LocalCache: Sendable {
         guard entries[model] == nil else { return }
         entries[model] = entry
         usedBytes += entry.sizeBytes
+        pools[entry.pool, default: Budget(capacityBytes: 0)].usedBytes += entry.sizeBytes
     }
 
-    /// Changes the capacity (e.g. the runtime reported a different budget); does not evict.
-    public mutating func setCapacity(_ bytes: Int64) { capacityBytes = bytes }
+    /// Changes a pool's budget (its runtime reported a different one); does not evict.
+    public mutating func setCapacity(_ bytes: Int64, of pool: String = RuntimePool.builtin) {
+        pools[pool, default: Budget(capacityBytes: 0)].capacityBytes = bytes
+        capacityBytes = pools.values.reduce(0) { $0.addingSaturating($1.capacityBytes) }
+    }
+
+    /// Models held in `pool`.
+    public func models(in pool: String) -> [ModelID] {
+        entries.filter { $0.value.pool == pool }.map(\.key)
+    }
 }
 
 /// Recent uses per model, resident or not (TinyLFU's counting with its reset): every count halves

@@ -1,8 +1,9 @@
 /// Chooses the peer that should load a new copy of a model.
 ///
 /// Eligible peers are live, not shutting down, not excluded by the request, not holding the model
-/// already, without a recent load failure for it, carrying the model's labels and big enough for
-/// it. Among them, in order: peers with room before full ones; peers in a zone that has no copy
+/// already, without a recent load failure for it, carrying the model's labels, running its
+/// format in a ready runtime pool, and with a pool big enough for it (a peer's free memory is its
+/// pool's). Among them, in order: peers with room before full ones; peers in a zone that has no copy
 /// yet; then, with room, fewest models and most free memory. When every candidate is full: the
 /// model's two homes first (the first two full peers by the model's rendezvous hash among those
 /// with the cost-aware policy, the one whose cheapest copy is worth less first), so a model's
@@ -59,7 +60,8 @@ public struct PlacementPolicy: Sendable {
         let modelHash = StableHash.of(model.rawValue)
         // One pass over the peers (this runs on every miss): each filter below counts the peers
         // that pass it, so that an empty stage names the same refusal as filtering stage by stage.
-        var available = 0, labelled = 0, roomy = 0, healthy = 0
+        var available = 0, labelled = 0, running = 0, roomy = 0, healthy = 0
+        var poolsDown = false
         var largestCapacity: Int64 = 0
         // Gathered in the same pass, for the marks below.
         var calmest = Int.max
@@ -74,15 +76,31 @@ public struct PlacementPolicy: Sendable {
             available += 1
             guard labels.isEmpty || labels.isSubset(of: peerRecord.labels) else { continue }
             labelled += 1
-            largestCapacity = max(largestCapacity, peerRecord.capacityBytes)
-            guard peerRecord.capacityBytes >= sizeBytes else { continue }
+            // The pool the copy would go to, when the peer has several (one pool, or none
+            // published by an older peer: the whole peer).
+            var pool: RuntimePool?
+            var capacity = peerRecord.capacityBytes
+            if let pools = peerRecord.pools {
+                switch peerRecord.pool(for: record.type) {
+                case .pool(let match):
+                    capacity = match.capacityBytes
+                    if pools.count > 1 { pool = match }
+                case .notReady: poolsDown = true; continue
+                case .none: continue
+                }
+            }
+            running += 1
+            largestCapacity = max(largestCapacity, capacity)
+            guard capacity >= sizeBytes else { continue }
             roomy += 1
             guard failed.isEmpty || failed[peer] == nil else { continue }
             healthy += 1
             let report = view.report(for: peer, now: now, maxAge: reportMaxAge)
             let holding = view.holdings(of: peer)
-            let used = max(holding.bytes, report?.usedBytes ?? 0)
-            let free = peerRecord.capacityBytes.subtractingSaturating(used)
+            // With one pool everything the peer holds is in it; with several, the pool's own use
+            // as the peer last gossiped it.
+            let used = pool.map { report?.poolUsedBytes?[$0.name] ?? 0 } ?? max(holding.bytes, report?.usedBytes ?? 0)
+            let free = capacity.subtractingSaturating(used)
             let lru = report?.lruTime
             let full = free < sizeBytes
             let inFlight = (report?.inFlight ?? 0).addingSaturating(report?.loading ?? 0)
@@ -103,6 +121,9 @@ public struct PlacementPolicy: Sendable {
             return .failure(.noPeerLeft(model: model, holders: holders.count, excluded: excluded.count))
         }
         guard labelled > 0 else { return .failure(.missingLabels(model: model, labels: record.labels)) }
+        guard running > 0 else {
+            return .failure(poolsDown ? .runtimeNotReady(model: model, type: record.type) : .noRuntime(model: model, type: record.type, served: view.servedFormats))
+        }
         guard roomy > 0 else {
             return .failure(.tooLarge(model: model, neededBytes: sizeBytes, largestCapacityBytes: largestCapacity))
         }
@@ -194,6 +215,10 @@ public enum PlacementRefusal: Error, Sendable, Hashable, CustomStringConvertible
     case missingLabels(model: ModelID, labels: [String])
     case tooLarge(model: ModelID, neededBytes: Int64, largestCapacityBytes: Int64)
     case allFailed(model: ModelID, lastError: String)
+    /// No live peer runs the model's format.
+    case noRuntime(model: ModelID, type: String, served: [String])
+    /// The peers that run it have their runtime server down or starting.
+    case runtimeNotReady(model: ModelID, type: String)
 
     public var description: String {
         switch self {
@@ -207,6 +232,10 @@ public enum PlacementRefusal: Error, Sendable, Hashable, CustomStringConvertible
             return "\(model) needs \(ByteCount(needed)) but the largest peer holds \(ByteCount(largest)); it fits nowhere"
         case .allFailed(let model, let lastError):
             return "\(model) failed to load on every eligible peer recently: \(lastError)"
+        case .noRuntime(let model, let type, let served):
+            return "no live peer runs model type \"\(type)\" that \(model) needs; the peers run \(served.isEmpty ? "no types" : served.joined(separator: ", "))"
+        case .runtimeNotReady(let model, let type):
+            return "the runtimes that run model type \"\(type)\" (for \(model)) are not ready on any live peer; retry when they are back"
         }
     }
 }
@@ -227,5 +256,20 @@ public struct ByteCount: CustomStringConvertible, Sendable {
         if unit == 0 { return "\(bytes) bytes" }
         let rounded = (value * 10).rounded() / 10
         return "\(rounded) \(units[unit])"
+    }
+    /// `1Gi`, `512Mi`, `64Ki`, `2G`, `500M`, or plain bytes (as Kubernetes writes quantities);
+    /// nil for anything else, zero or negative included.
+    public static func parse(_ text: String) -> Int64? {
+        let units: [(String, Double)] = [("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776),
+                                         ("K", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)]
+        var number = text
+        var scale = 1.0
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            number = String(text.dropLast(suffix.count))
+            scale = factor
+            break
+        }
+        guard let value = Double(number), value > 0, value * scale < 9e18 else { return nil }
+        return Int64(value * scale)
     }
 }

@@ -81,6 +81,9 @@ public struct PeerConfiguration: Sendable {
     public var authReloadInterval: Duration = .seconds(5)
     /// A mounted storage-config Secret (directory) or a JSON file of storage entries.
     public var storageConfigPath: String?
+    /// A YAML or JSON file listing runtime servers beside the peer (MLServer, Triton, ModelMesh
+    /// runtimes), each a runtime pool with its formats and memory.
+    public var runtimeServersPath: String?
     /// The disk cache of downloaded models (default: a directory per peer under the temp dir).
     public var cacheDirectory: String?
     public var cacheBytes: Int64 = 20 << 30

@@ -133,6 +133,9 @@ public enum PeerSettings {
         text("models-root", \.modelsRoot, help: "Root for relative storage paths (a mounted volume)"),
         optionalText("storage-config", \.storageConfigPath, help: "storage-config Secret directory or JSON file (ModelMesh format); reloaded on change",
                      defaultText: "none"),
+        optionalText("runtime-servers", \.runtimeServersPath,
+                     help: "YAML or JSON file of runtime servers beside the peer (MLServer, Triton, ModelMesh runtimes): each a pool with its formats and memory",
+                     defaultText: "none (built-in runtimes only)"),
         optionalText("cache-dir", \.cacheDirectory, help: "Disk cache for downloaded models", defaultText: "$TMPDIR/modelmesh-cache/<peer-id>"),
         bytes("cache-size", \.cacheBytes, help: "Disk cache bound; least recently used models not in use go first"),
         bytes("max-model-size", \.maxModelBytes, help: "Largest model download accepted (enforced while streaming)"),
@@ -338,19 +341,10 @@ public enum PeerSettings {
 
     /// `1Gi`, `512Mi`, `64Ki`, `2G`, `500M`, or plain bytes.
     public static func bytes(_ text: String, _ name: String) throws(Problem) -> Int64 {
-        let units: [(String, Double)] = [("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776),
-                                         ("K", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)]
-        var number = text
-        var scale = 1.0
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            number = String(text.dropLast(suffix.count))
-            scale = factor
-            break
-        }
-        guard let value = Double(number), value > 0, value * scale < 9e18 else {
+        guard let bytes = ByteCount.parse(text) else {
             throw Problem(description: "--\(name) must be a size like 1Gi, 512Mi or 1000000, not \"\(TextLimit.clip(text))\"")
         }
-        return Int64(value * scale)
+        return bytes
     }
 
     static func bytesText(_ bytes: Int64) -> String {

@@ -76,7 +76,7 @@ final class GRPCPeerClients: Service, Sendable {
         try state.withLock { state in
             if let client = state.clients[address] { return client }
             guard !state.stopped else { throw PeerUnreachable(peer: peer, reason: "this peer is shutting down", refused: false, mayHaveRun: false) }
-            guard let (host, port) = Self.split(address) else {
+            guard let (host, port) = GRPCAddress.split(address) else {
                 throw PeerUnreachable(peer: peer, reason: "its gRPC address \(address) is not host:port", refused: false, mayHaveRun: false)
             }
             let transport = try HTTP2ClientTransport.Posix(
@@ -175,13 +175,6 @@ final class GRPCPeerClients: Service, Sendable {
         if host.contains(":") { return .ipv6(address: host, port: port) }
         if !host.isEmpty, host.allSatisfy({ $0.isNumber || $0 == "." }) { return .ipv4(address: host, port: port) }
         return .dns(host: host, port: port)
-    }
-
-    static func split(_ address: String) -> (String, Int)? {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return nil }
-        var host = String(address[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : (host, port)
     }
 }
 

@@ -136,7 +136,7 @@ extension PeerNode {
         guard !id.isEmpty else { throw .invalidArgument("modelId must not be empty") }
         guard !info.type.isEmpty else { throw .invalidArgument("ModelInfo.type must not be empty") }
         let registration = ModelInfoMapping.registration(
-            id: id, type: info.type, path: info.path, key: info.key, runtimes: RuntimeTypes(names: runtimes.supportedTypes)
+            id: id, type: info.type, path: info.path, key: info.key, runtimes: RuntimeTypes(names: servedFormats)
         )
         return try validateRegistration(registration)
     }

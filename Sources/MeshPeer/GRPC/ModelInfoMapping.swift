@@ -49,5 +49,8 @@ enum ModelInfoMapping {
 /// The model types a peer's runtimes accept.
 struct RuntimeTypes: Sendable {
     let names: [String]
-    func contains(_ name: String) -> Bool { names.contains(name) }
+    func contains(_ name: String) -> Bool {
+        let format = ModelFormat(name)
+        return names.contains { ModelFormat($0).runs(format) }
+    }
 }

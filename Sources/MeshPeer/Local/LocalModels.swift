@@ -59,8 +59,9 @@ public final class LocalModels: Service, Sendable {
         let token: UInt64
     }
 
+    /// `pools`: the memory budget of each runtime pool.
     public init(
-        peerID: PeerID, capacityBytes: Int64, store: any MeshStore, runtimes: RuntimeRegistry, files: any ModelFileProvider,
+        peerID: PeerID, pools: [String: Int64], store: any MeshStore, runtimes: RuntimeRegistry, files: any ModelFileProvider,
         settings: Settings, metrics: MeshMetrics, clock: any PeerClock, logger: Logger, lease: @escaping @Sendable () -> LeaseID
     ) {
         self.peerID = peerID
@@ -72,7 +73,7 @@ public final class LocalModels: Service, Sendable {
         self.clock = clock
         self.logger = logger
         self.leaseProvider = lease
-        self.state = Mutex(State(ledger: CopyLedger(me: peerID, capacityBytes: capacityBytes, settings: settings.ledger)))
+        self.state = Mutex(State(ledger: CopyLedger(me: peerID, pools: pools, settings: settings.ledger)))
         (jobStream, jobs) = AsyncStream.makeStream(of: Job.self)
     }
 
@@ -173,14 +174,14 @@ public final class LocalModels: Service, Sendable {
         _ model: ModelID, record: ModelRecord, view: ClusterView, priority: CopyLedger<any LoadedModel>.Priority = .request,
         until deadline: ContinuousClock.Instant
     ) async throws -> Promise<any LoadedModel>? {
-        let supported = runtimes.runtime(for: record.type) != nil
+        let pool = runtimes.runtime(for: record.type)?.pool
         var request: CopyLedger<any LoadedModel>.LoadRequest
         let waitStarted = ContinuousClock.now
         while true {
             let now = clock.now
             let roomChanged: Promise<Void>
             (request, roomChanged) = state.withLock { state in
-                (state.ledger.requestLoad(model, record: record, view: view, now: now, supported: supported, priority: priority), state.roomChanged)
+                (state.ledger.requestLoad(model, record: record, view: view, now: now, pool: pool, priority: priority), state.roomChanged)
             }
             guard case .mustWait(let failure, let refusal, let until) = request else { break }
             guard priority == .request, ContinuousClock.now < deadline else {
@@ -201,7 +202,10 @@ public final class LocalModels: Service, Sendable {
         case .mustWait(let failure, _, _):
             throw failure
         case .refused(let failure, _):
-            if case .refused(_, let reason) = failure, !supported {
+            if case .refused(_, let reason) = failure, pool == nil {
+                if let waiting = runtimes.runtimes.first(where: { $0.runs(type: record.type) }) {
+                    throw CopyFailure.refused(model, reason: "its runtime server (pool \(waiting.pool)) is not ready")
+                }
                 throw CopyFailure.refused(model, reason: "\(reason) (this peer runs \(runtimes.supportedTypes.joined(separator: ", ")))")
             }
             throw failure
@@ -260,7 +264,8 @@ public final class LocalModels: Service, Sendable {
                 let fetched = try await files.files(for: model, at: record.storage)
                 let download = CopyRecord.Download(bytes: fetched.byteCount, millis: fetched.downloadDuration.milliseconds, fromCache: fetched.fromCache)
                 state.withLock { $0.ledger.noteDownload(model, token: token, download) }
-                let source = ModelSource(id: model, type: record.type, path: fetched.path, sizeHintBytes: record.sizeHintBytes)
+                let source = ModelSource(id: model, type: record.type, path: fetched.path, sizeHintBytes: record.sizeHintBytes,
+                                         diskBytes: fetched.byteCount, key: ModelKey.json(record.storage, diskBytes: fetched.byteCount))
                 let timeout = settings.loadTimeout
                 let loaded = try await withDeadline(.now + timeout, onTimeout: {
                     MeshError.failedPrecondition("loading took longer than \(Int(timeout.seconds)) s (--load-timeout)")
@@ -319,6 +324,24 @@ public final class LocalModels: Service, Sendable {
         default:
             return
         }
+    }
+
+    // MARK: Runtime servers
+
+    /// A runtime server stopped: its copies go (records deleted, waiting requests failed, so
+    /// routing sends them elsewhere).
+    public func poolLost(_ pool: String) async {
+        let now = clock.now
+        let actions = state.withLock { $0.ledger.poolLost(pool, now: now) }
+        logger.warning("copies lost with their runtime server", metadata: ["pool": "\(pool)", "copies": "\(actions.filter { if case .deleteRecord = $0 { return true } else { return false } }.count)"])
+        await perform(actions)
+    }
+
+    /// A runtime server is ready with this budget.
+    public func setCapacity(_ bytes: Int64, of pool: String) {
+        state.withLock { $0.ledger.setCapacity(bytes, of: pool) }
+        signalRoom()
+        publishMetrics()
     }
 
     /// Stops accepting loads (graceful shutdown).

@@ -35,7 +35,7 @@ struct ShellPeer: Sendable {
         var settings = LocalModels.Settings()
         settings.ledger = CopyLedger.Settings(minChurnAge: .seconds(30), defaultModelSizeBytes: 10 << 20, churnLimitPerSecond: churnLimitPerSecond)
         let local = LocalModels(
-            peerID: id, capacityBytes: capacity, store: store, runtimes: RuntimeRegistry([runtime]), files: NoFiles(),
+            peerID: id, pools: [RuntimePool.builtin: capacity], store: store, runtimes: RuntimeRegistry([runtime]), files: NoFiles(),
             settings: settings, metrics: MeshMetrics(perModel: false), clock: clock, logger: logger, lease: { lease }
         )
         let health = PeerHealth()
