@@ -57,7 +57,14 @@ extension PeerNode {
                 models: holdings.count, version: record.version, startTime: record.startTime, shuttingDown: record.shuttingDown,
                 inFlight: report?.inFlight, reportAgeMillis: report.map { (now - $0.time).milliseconds },
                 thrashEvictionsPerMinute: report?.thrashEvictionsPerMinute,
-                capacityToEndThrashingBytes: report?.thrashMissingBytes.map { record.capacityBytes.addingSaturating($0) }
+                capacityToEndThrashingBytes: report?.thrashMissingBytes.map { record.capacityBytes.addingSaturating($0) },
+                pools: record.pools.map { pools in
+                    pools.map { pool in
+                        PoolStatus(name: pool.name, formats: pool.formats, capacityBytes: pool.capacityBytes,
+                                   usedBytes: pools.count == 1 ? report?.usedBytes ?? holdings.bytes : report?.poolUsedBytes?[pool.name],
+                                   ready: pool.ready)
+                    }
+                }
             )
         }
         return PeerList(peers: peers)

@@ -34,6 +34,9 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
         var ready = false
         /// Counts the server's lives as this peer saw them: a model loaded in an earlier one is gone.
         var generation = 0
+        /// Loads and unloads under way: MLServer answers nothing else while it loads (one event
+        /// loop), so a slow health check then is not a sign of trouble.
+        var busy = 0
     }
 
     /// Bytes of a model with no files measured (ModelMesh's adapters' default).
@@ -72,6 +75,8 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
         try layout.write(source.id, type: source.type, path: source.path)
         let path = "/v2/repository/models/\(source.id.rawValue)/load"
         let reply: ServerHTTP.Reply
+        state.withLock { $0.busy += 1 }
+        defer { state.withLock { $0.busy -= 1 } }
         do {
             reply = try await http.send(.POST, path, body: Array("{}".utf8), timeout: .seconds(3600))
         } catch {
@@ -206,6 +211,7 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
             case .ready: failures = 0
             case .refused: return "connection refused"
             case .failed(let reason):
+                guard state.withLock({ $0.busy == 0 }) else { continue }
                 failures += 1
                 if failures >= 3 { return reason }
             }

@@ -58,9 +58,20 @@ struct Peers: AsyncParsableCommand {
             let thrash = peer["thrashEvictionsPerMinute"].map { "\($0.cell)/min, needs \(humanBytes(peer["capacityToEndThrashingBytes"]))" } ?? "-"
             return [peer["id"]?.cell ?? "", peer["httpAddress"]?.cell ?? "", peer["zone"]?.cell ?? "-",
                     peer["models"]?.cell ?? "0", "\(humanBytes(peer["usedBytes"])) / \(humanBytes(peer["capacityBytes"]))",
-                    peer["inFlight"]?.cell ?? "-", thrash, (peer["shuttingDown"]?.boolValue ?? false) ? "shutting down" : "up"]
+                    peer["inFlight"]?.cell ?? "-", thrash, (peer["shuttingDown"]?.boolValue ?? false) ? "shutting down" : "up",
+                    Self.pools(peer["pools"])]
         }
-        print(Table.render(["PEER", "ADDRESS", "ZONE", "MODELS", "MEMORY", "IN-FLIGHT", "THRASHING", "STATE"], rows))
+        print(Table.render(["PEER", "ADDRESS", "ZONE", "MODELS", "MEMORY", "IN-FLIGHT", "THRASHING", "STATE", "POOLS"], rows))
+    }
+
+    /// `builtin: onnx,synthetic 1.0 GiB; mlserver: sklearn,xgboost 2.0 GiB (not ready)`.
+    static func pools(_ value: JSONValue?) -> String {
+        guard let pools = value?.arrayValue, !pools.isEmpty else { return "-" }
+        return pools.map { pool in
+            let formats = (pool["formats"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")
+            let ready = pool["ready"]?.boolValue ?? true
+            return "\(pool["name"]?.cell ?? ""): \(formats) \(humanBytes(pool["capacityBytes"]))\(ready ? "" : " (not ready)")"
+        }.joined(separator: "; ")
     }
 }
 

@@ -59,6 +59,9 @@ import Testing
         }
         #expect(type == "tensorflow")
         #expect(served == ["onnx", "sklearn", "synthetic", "xgboost:2"])
+        // The only peer that runs it was tried already: none left, not "nobody runs it".
+        #expect(policy.choose(for: model("m"), record: record(type: "sklearn"), sizeBytes: MiB, view: cluster, excluded: [peer("b")], now: .epoch)
+            == .none(.noPeerLeft(model: model("m"), holders: 0, excluded: 1)))
     }
 
     @Test func placementWaitsForARuntimeThatIsDownAndMeasuresItsPool() {

@@ -122,7 +122,10 @@ public struct PlacementPolicy: Sendable {
         }
         guard labelled > 0 else { return .failure(.missingLabels(model: model, labels: record.labels)) }
         guard running > 0 else {
-            return .failure(poolsDown ? .runtimeNotReady(model: model, type: record.type) : .noRuntime(model: model, type: record.type, served: view.servedFormats))
+            if poolsDown { return .failure(.runtimeNotReady(model: model, type: record.type)) }
+            // Peers that run it were tried, or hold it already.
+            if view.someoneRuns(type: record.type) { return .failure(.noPeerLeft(model: model, holders: holders.count, excluded: excluded.count)) }
+            return .failure(.noRuntime(model: model, type: record.type, served: view.servedFormats))
         }
         guard roomy > 0 else {
             return .failure(.tooLarge(model: model, neededBytes: sizeBytes, largestCapacityBytes: largestCapacity))

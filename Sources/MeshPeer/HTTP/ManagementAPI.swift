@@ -149,6 +149,17 @@ struct PeerStatus: Encodable {
     var thrashEvictionsPerMinute: Int?
     /// The capacity that would have kept them: capacity plus the distinct models evicted.
     var capacityToEndThrashingBytes: Int64?
+    /// Its runtime pools: the formats each runs, its memory, and whether it is ready.
+    var pools: [PoolStatus]?
+}
+
+struct PoolStatus: Encodable {
+    var name: String
+    var formats: [String]
+    var capacityBytes: Int64
+    /// As last gossiped (a peer with one pool: all it holds).
+    var usedBytes: Int64?
+    var ready: Bool
 }
 
 struct PeerList: Encodable {

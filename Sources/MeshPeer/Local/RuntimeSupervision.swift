@@ -18,7 +18,11 @@ struct RuntimeSupervision: Service {
 
     func run() async throws {
         let servers = self.servers
-        guard !servers.isEmpty else { return }
+        // A service that returns early stops the peer: without servers, it waits for the end.
+        guard !servers.isEmpty else {
+            try? await gracefulShutdown()
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             for server in servers {
                 group.addTask {
