@@ -28,6 +28,9 @@ public struct LoadOptions: Sendable, Equatable {
     public var warmup: Duration
     /// FP32 elements in the request tensor.
     public var tensorElements: Int
+    /// The tensor's shape (nil: one dimension of `tensorElements`); a model that wants rows of
+    /// features (scikit-learn's) takes `[rows, features]`.
+    public var tensorShape: [Int]?
     /// Send the tensor with the binary extension instead of JSON (REST; gRPC always sends raw contents).
     public var binary: Bool
     public var pick: Pick

@@ -41,7 +41,7 @@ public struct RequestPlan: Sendable {
         }
         self.destinations = destinations
         let values = (0..<options.tensorElements).map { Float($0 % 100) / 4 }
-        let request = InferenceRequest(inputs: [Tensor(name: "INPUT0", shape: [options.tensorElements], floats: values)])
+        let request = InferenceRequest(inputs: [Tensor(name: "INPUT0", shape: options.tensorShape ?? [options.tensorElements], floats: values)])
         var grpcMessages: [String: [UInt8]] = [:]
         if destinations.contains(where: { $0.grpc != nil }) {
             for model in options.models {

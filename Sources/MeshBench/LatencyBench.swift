@@ -18,6 +18,8 @@ public enum LatencyBench {
         public var scaleSeconds = 20.0
         public var elements = 4
         public var useWrk = true
+        /// Also measure the mesh in front of MLServer (needs `mlserver` and its scikit-learn runtime).
+        public var mlserver = true
 
         public init() {}
 
@@ -40,6 +42,9 @@ public enum LatencyBench {
     public struct Variant: Sendable {
         public var name: String
         public var path: String
+        public var model = "hot"
+        /// The request tensor's shape (nil: `elements` in one dimension).
+        public var shape: [Int]?
         public var measurement = LoadMeasurement()
         /// CPU time of the process that makes the hop (the entry peer, or nginx) while this
         /// variant ran; zero when not sampled.
@@ -80,6 +85,8 @@ public enum LatencyBench {
         var traced: LocalMesh?
         var direct: ManagedProcess?
         var nginx: NginxProxy?
+        var mlserver: MLServerProcess?
+        var runtimeMesh: LocalMesh?
         let client = LoadRunner.makeClient(connections: max(options.throughputConcurrency, 16), trustingAnyCertificate: true)
         do {
             var tlsPeers: [Int: [String]] = [:]
@@ -127,7 +134,10 @@ public enum LatencyBench {
             guard tracedServedBy == tracedHolder.id else { throw TestSupportError("hot (traced) was served by \(tracedServedBy), expected \(tracedHolder.id)") }
             try await BenchModels.infer("hot", at: nginx!.url)
             try await BenchModels.infer("hot", at: directURL)
-            log("mesh, direct server and nginx \(results.nginxVersion) ready")
+            if options.mlserver {
+                (mlserver, runtimeMesh) = try await startMLServerPeer(directory: mesh.workDirectory)
+            }
+            log("mesh, direct server and nginx \(results.nginxVersion) ready\(options.mlserver ? ", MLServer beside a fourth peer" : "")")
 
             // 1. Latency, closed loop with one request in flight, variants interleaved by round so
             // that whatever else the machine does falls on all of them alike.
@@ -144,8 +154,16 @@ public enum LatencyBench {
                 Variant(name: "traced-local", path: "client → peer holding the model, tracing every request (OTLP export)"),
                 Variant(name: "traced-forwarded", path: "client → entry peer → holder, tracing every request on both"),
             ]
-            let targets = [directURL, holder.url, entry.url, nginx!.url, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
+            var targets = [directURL, holder.url, entry.url, nginx!.url, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
                            "grpc://127.0.0.1:\(nginx!.grpcPort!)", tlsHolder.url, tlsEntry.url, tracedHolder.url, tracedEntry.url]
+            if let mlserver, let runtimePeer = runtimeMesh?.peers.first {
+                // One row of iris features for a scikit-learn model: MLServer alone, and the peer in front of it.
+                results.latency += [
+                    Variant(name: "mlserver-direct", path: "client → MLServer (scikit-learn model, no mesh)", model: "iris-sklearn", shape: [1, 4]),
+                    Variant(name: "mlserver-local", path: "client → peer holding the model in its MLServer pool → MLServer", model: "iris-sklearn", shape: [1, 4]),
+                ]
+                targets += [mlserver.restURL, runtimePeer.url]
+            }
             // Whose CPU a hop costs: the entry peer's for the mesh, nginx's (master and workers) for nginx.
             let entryPID = entry.pid.map { [$0] } ?? []
             let hopProcesses: [String: [Int32]] = [
@@ -153,10 +171,13 @@ public enum LatencyBench {
             ]
             for round in 0..<options.rounds {
                 for index in results.latency.indices {
-                    let runner = try LoadRunner(options: LoadOptions(
-                        targets: [targets[index]], models: ["hot"], mode: .closedLoop(concurrency: 1),
-                        duration: seconds(options.roundSeconds), warmup: .milliseconds(300), tensorElements: options.elements
-                    ), client: client)
+                    var load = LoadOptions(
+                        targets: [targets[index]], models: [results.latency[index].model], mode: .closedLoop(concurrency: 1),
+                        duration: seconds(options.roundSeconds), warmup: .milliseconds(300),
+                        tensorElements: results.latency[index].shape?.reduce(1, *) ?? options.elements
+                    )
+                    load.tensorShape = results.latency[index].shape
+                    let runner = try LoadRunner(options: load, client: client)
                     let sampled = hopProcesses[results.latency[index].name]
                     let cpuBefore = sampled.map(ProcessStats.cpuTime(of:))
                     results.latency[index].measurement.merge(await runner.measure())
@@ -220,18 +241,59 @@ public enum LatencyBench {
             authority.remove()
             await nginx?.stop()
             await direct?.stop()
+            await runtimeMesh?.destroy()
+            await mlserver?.stop()
             await mesh.destroy()
             throw error
         }
         try? await client.shutdown()
         await nginx?.stop()
         await direct?.stop()
+        await runtimeMesh?.destroy()
+        await mlserver?.stop()
         await mesh.destroy()
         await secured?.destroy()
         await traced?.destroy()
         authority.remove()
         results.loadAverageAfter = ProcessStats.loadAverage
         return results
+    }
+
+    /// MLServer and a one-peer mesh whose pool it is, holding a scikit-learn model trained on iris
+    /// (`examples/train_runtime_models.py`, run from the repository root as tools/bench does).
+    static func startMLServerPeer(directory: TemporaryDirectory) async throws -> (MLServerProcess, LocalMesh) {
+        let server = try await MLServerProcess.start(repository: directory.appending("mlserver-repository"), in: directory)
+        let config = directory.appending("runtime-servers.yaml")
+        let entry = "- {name: mlserver, protocol: open-inference, server: mlserver, rest: \"\(server.restURL)\", "
+            + "repository: \"\(server.repository)\", formats: [sklearn], memory: 256Mi}\n"
+        do {
+            try entry.write(toFile: config, atomically: true, encoding: .utf8)
+            let mesh = try await LocalMesh.start(peers: 1, arguments: ["--runtime-servers", config])
+            do {
+                _ = try runCommand("python3", ["examples/train_runtime_models.py", mesh.workDirectory.appending("trained")])
+                let peer = mesh.peers[0]
+                let registration = #"{"id": "iris-sklearn", "type": "sklearn", "storageUri": "trained/iris-sklearn/model.joblib"}"#
+                // The pool opens once the peer has found MLServer ready.
+                let deadline = ContinuousClock.now + .seconds(30)
+                var status = try await TestHTTP.post(peer.url + "/v1/models", json: registration).status
+                while status != 201, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(200))
+                    status = try await TestHTTP.post(peer.url + "/v1/models", json: registration).status
+                }
+                let request = #"{"inputs": [{"name": "INPUT0", "datatype": "FP32", "shape": [1, 4], "data": [5.1, 3.5, 1.4, 0.2]}]}"#
+                for url in [peer.url, server.restURL] {
+                    let reply = try await TestHTTP.post(url + "/v2/models/iris-sklearn/infer", json: request, timeout: .seconds(60))
+                    guard reply.status == 200 else { throw TestSupportError("iris-sklearn at \(url): \(reply.status) \(reply.text)\n\(mesh.logs())") }
+                }
+                return (server, mesh)
+            } catch {
+                await mesh.destroy()
+                throw error
+            }
+        } catch {
+            await server.stop()
+            throw error
+        }
     }
 
     static func seconds(_ value: Double) -> Duration { .milliseconds(Int64(value * 1000)) }

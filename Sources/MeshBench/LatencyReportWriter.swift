@@ -57,6 +57,11 @@ extension LatencyBench.Results {
                            Figures.micros(nginxGRPC.p99), "baseline", ""])
             }
         }
+        let runtimeServer = latency.contains(where: { $0.name == "mlserver-local" }) ? self.added("mlserver-local", over: "mlserver-direct") : nil
+        if let runtimeServer {
+            added.add(["mesh in front of MLServer (mlserver-local − mlserver-direct)", Figures.micros(runtimeServer.p50), Figures.micros(runtimeServer.p90),
+                       Figures.micros(runtimeServer.p99), "≤ local hit + 100 µs at p50", runtimeServer.p50 <= mesh.p50 + 100 ? "yes" : "no"])
+        }
         let tlsHop = latency.contains(where: { $0.name == "tls-forwarded" }) ? self.added("tls-forwarded", over: "tls-local") : nil
         if let tlsHop {
             added.add(["one mesh hop over mutual TLS (tls-forwarded − tls-local)", Figures.micros(tlsHop.p50), Figures.micros(tlsHop.p90),

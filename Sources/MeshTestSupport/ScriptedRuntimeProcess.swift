@@ -8,6 +8,8 @@ public final class ScriptedRuntimeProcess: Sendable {
     let script: String
     let arguments: [String]
     let logPath: String
+    /// Its scratch files go here (a kill -9 leaves them to the test's directory).
+    let scratch: String
     private let current = ManagedProcessHolder()
 
     public var address: String { "127.0.0.1:\(port)" }
@@ -15,12 +17,14 @@ public final class ScriptedRuntimeProcess: Sendable {
     /// Starts `script --port P --log L arguments...` and waits until it prints `listening`.
     public static func start(script: String, arguments: [String], in directory: TemporaryDirectory, name: String) async throws -> ScriptedRuntimeProcess {
         let runtime = ScriptedRuntimeProcess(port: FreePort.next(), script: script, arguments: arguments,
-                                             callLog: directory.appending("\(name)-calls.jsonl"), logPath: directory.appending("\(name).log"))
+                                             callLog: directory.appending("\(name)-calls.jsonl"), logPath: directory.appending("\(name).log"),
+                                             scratch: directory.path)
         try await runtime.launch(extra: [])
         return runtime
     }
 
-    init(port: Int, script: String, arguments: [String], callLog: String, logPath: String) {
+    init(port: Int, script: String, arguments: [String], callLog: String, logPath: String, scratch: String) {
+        self.scratch = scratch
         self.port = port
         self.script = script
         self.arguments = arguments
@@ -32,7 +36,7 @@ public final class ScriptedRuntimeProcess: Sendable {
     public func launch(extra: [String], timeout: Duration = .seconds(30)) async throws {
         let process = try ManagedProcess(
             name: "runtime", executable: "python3", arguments: [script, "--port", "\(port)", "--log", callLog] + arguments + extra,
-            logPath: logPath
+            environment: ["TMPDIR": scratch], logPath: logPath
         )
         current.process = process
         let deadline = ContinuousClock.now + timeout

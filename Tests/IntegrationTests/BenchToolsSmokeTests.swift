@@ -63,7 +63,7 @@ extension Integration {
         @Test func latencyBenchRunsEveryPathInQuickMode() async throws {
             let results = try await LatencyBench.run(.quick) { _ in }
             #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "grpc-local", "grpc-forwarded", "nginx-grpc", "tls-local", "tls-forwarded",
-                                                       "traced-local", "traced-forwarded"])
+                                                       "traced-local", "traced-forwarded", "mlserver-direct", "mlserver-local"])
             for variant in results.latency {
                 #expect(variant.measurement.requests > 0, "\(variant.name)")
                 #expect(variant.measurement.errorCount == 0, "\(variant.name): \(variant.measurement.errors)")
@@ -77,6 +77,7 @@ extension Integration {
             #expect(results.markdown.contains("one mesh hop over mutual TLS"))
             #expect(results.markdown.contains("Mutual-TLS hop / plaintext hop at p50"))
             #expect(results.markdown.contains("Tracing every request"))
+            #expect(results.markdown.contains("mesh in front of MLServer (mlserver-local − mlserver-direct)"))
             #expect(results.markdown.contains("one nginx hop over gRPC"))
             #expect(results.markdown.contains("CPU per forwarded request"))
             #expect(results.latency.first { $0.name == "forwarded" }?.hopCPUPerRequest ?? 0 > 0)
