@@ -117,7 +117,6 @@ let package = Package(
             name: "RemoteRuntimes",
             dependencies: [
                 "MeshCore", "ModelRuntimes", "OpenInference", "OpenInferenceGRPC", "MeshManagementGRPC",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -126,6 +125,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -284,7 +284,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes", "ModelStorage", "LoadGenerator", "MeshBench",
-                "OpenInferenceGRPC", "MeshManagementGRPC",
+                "OpenInferenceGRPC", "MeshManagementGRPC", "RemoteRuntimes",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Logging
 import MeshCore
 import ModelRuntimes
@@ -47,12 +46,8 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
         self.configuration = configuration
         modelTypes = Set(configuration.formats)
         layout = RepositoryLayout(server: configuration.server, repository: configuration.repository ?? "/", implementations: configuration.implementations)
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60))
-        clientConfiguration.timeout.connect = .seconds(2)
         let kind = configuration.server == .mlserver ? "MLServer" : "Triton"
-        http = ServerHTTP(client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration),
-                          baseURL: configuration.restURL ?? "", label: "\(kind) \(configuration.name) at \(configuration.restURL ?? "")",
+        http = ServerHTTP(baseURL: configuration.restURL ?? "", label: "\(kind) \(configuration.name) at \(configuration.restURL ?? "")",
                           maxResponseBytes: maxResponseBytes)
         var logger = logger
         logger[metadataKey: "runtime"] = "\(configuration.name)"
@@ -87,6 +82,12 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
         guard reply.isSuccess else {
             layout.remove(source.id)
             throw MeshError.failedPrecondition("\(http.label) could not load \(source.id) (HTTP \(reply.status)): \(reply.message)")
+        }
+        // Loaded means ready to serve: a server that took the load but cannot serve it is a failed load.
+        let ready = try? await http.send(.GET, "/v2/models/\(source.id.rawValue)/ready", timeout: .seconds(30))
+        guard ready?.isSuccess == true else {
+            schedulePurge(of: source.id)
+            throw MeshError.failedPrecondition("\(http.label) loaded \(source.id) but does not report it ready (HTTP \(ready.map { "\($0.status)" } ?? "no answer"))")
         }
         let metadata = await fetchMetadata(source.id)
         let size = source.diskBytes > 0 ? Self.size(diskBytes: source.diskBytes, multiplier: configuration.sizeMultiplier)
@@ -167,7 +168,7 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
                 self.purges.continuation.finish()
             }
         }
-        try? await http.client.shutdown()
+        http.client.close()
     }
 
     private func watch(_ report: @escaping @Sendable (RuntimeServerEvent) async -> Void) async {

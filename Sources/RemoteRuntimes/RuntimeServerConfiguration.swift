@@ -138,10 +138,17 @@ public struct RuntimeServerConfiguration: Sendable, Hashable {
                 }
                 server.server = value
             }
-            guard let rest = fields["rest"] as? String, rest.hasPrefix("http://") || rest.hasPrefix("https://") else {
-                throw Problem(description: "\(label) needs \"rest\": the server's REST endpoint, like http://127.0.0.1:8080")
+            // Plain HTTP to host:port: the server is beside the peer, in its pod.
+            guard let text = fields["rest"] as? String, text.hasPrefix("http://") else {
+                throw Problem(description: "\(label) needs \"rest\": the server's REST endpoint beside the peer, like http://127.0.0.1:8080")
             }
-            server.restURL = rest.hasSuffix("/") ? String(rest.dropLast()) : rest
+            let rest = text.hasSuffix("/") ? String(text.dropLast()) : text
+            let authority = rest.dropFirst("http://".count)
+            guard !authority.contains("/"), let colon = authority.lastIndex(of: ":"), Int(authority[authority.index(after: colon)...]) != nil,
+                  colon != authority.startIndex else {
+                throw Problem(description: "\(label): \"rest\" must be http://HOST:PORT, without a path")
+            }
+            server.restURL = rest
             guard let repository = fields["repository"] as? String, repository.hasPrefix("/") else {
                 throw Problem(description: "\(label) needs \"repository\": the absolute path of the server's model repository, shared with the peer")
             }

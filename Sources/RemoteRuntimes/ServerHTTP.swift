@@ -1,18 +1,25 @@
-import AsyncHTTPClient
 import Foundation
 import MeshCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import OpenInferenceGRPC
 
-/// Requests to a runtime server's REST endpoint over one keep-alive client, with the server's
-/// failures turned into ``MeshError``s that say which server failed and how.
+/// Requests to a runtime server's REST endpoint over keep-alive connections, with the server's
+/// failures turned into errors that say which server failed and how.
 struct ServerHTTP: Sendable {
-    let client: HTTPClient
+    let client: KeepAliveHTTPClient
     let baseURL: String
-    /// For messages: `MLServer at http://127.0.0.1:8080`.
+    /// For messages: `MLServer mlserver at http://127.0.0.1:8080`.
     let label: String
-    let maxResponseBytes: Int
+
+    /// `baseURL` is `http://host:port` (checked by ``RuntimeServerConfiguration``).
+    init(baseURL: String, label: String, maxResponseBytes: Int) {
+        let (host, port) = GRPCAddress.split(String(baseURL.dropFirst("http://".count))) ?? ("127.0.0.1", 80)
+        client = KeepAliveHTTPClient(host: host, port: port, maxResponseBytes: maxResponseBytes)
+        self.baseURL = baseURL
+        self.label = label
+    }
 
     struct Reply: Sendable {
         var status: Int
@@ -37,27 +44,16 @@ struct ServerHTTP: Sendable {
     }
 
     func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, timeout: Duration) async throws -> Reply {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
-        let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            let response = try await client.send(method, path, body: body, timeout: timeout)
+            return Reply(status: response.status, body: Array(buffer: response.body))
         } catch is CancellationError {
             throw CancellationError()
+        } catch let failure as KeepAliveHTTPClient.Failure {
+            throw Unreachable(description: "\(label) did not answer \(method) \(path): \(failure.description)", refused: failure.refused)
         } catch {
             throw Unreachable(description: "\(label) did not answer \(method) \(path): \(error)", refused: Self.isRefused(error))
         }
-        let bytes: ByteBuffer
-        do {
-            bytes = try await response.body.collect(upTo: maxResponseBytes)
-        } catch {
-            throw MeshError.unavailable("\(label) sent a response to \(method) \(path) that could not be read (over \(ByteCount(Int64(maxResponseBytes))), or cut short): \(error)")
-        }
-        return Reply(status: Int(response.status.code), body: Array(buffer: bytes))
     }
 
     /// Whether `error` says nothing listens at the address.

@@ -1,6 +1,8 @@
 import Foundation
 import MeshTestSupport
+import ModelRuntimes
 import OpenInference
+import RemoteRuntimes
 import Testing
 
 extension Integration {
@@ -341,6 +343,226 @@ extension Integration {
             #expect(budget(for: cluster.statefulSet("mesh"))?.spec["maxUnavailable"]?.int64Value == 1)
         }
 
+        // MARK: Runtime servers beside the peer
+
+        static let mlserverDirectory = repo + "/cluster/k8s-mlserver"
+        static let tritonDirectory = repo + "/cluster/examples/triton"
+        /// The overlays of cluster/k8s.
+        static let overlays = [secureDirectory, mlserverDirectory, tritonDirectory]
+        /// What a runtime server needs for itself beyond its pool's `memory` (at least).
+        static let serverMarginMiB = 512.0
+
+        /// An overlay's patches are partial objects: each overlay is rendered as kustomize would
+        /// and the result validated as the base is, cert-manager's kinds aside.
+        @Test(arguments: kubernetesVersions)
+        func everyOverlayRendersToObjectsThatMatchTheKubernetesSchemas(version: String) throws {
+            let work = try TemporaryDirectory(prefix: "mesh-test-overlays")
+            defer { work.remove() }
+            for overlay in Self.overlays {
+                let name = URL(fileURLWithPath: overlay).lastPathComponent + ".yaml"
+                _ = try Self.render(overlay, writingTo: work.appending(name))
+                let output = try runCommand("python3", ["-m", "kubernetes_validate", "--strict", "--kubernetes-version", version, work.appending(name)])
+                let lines = output.split(separator: "\n").map(String.init)
+                let notPassed = lines.filter { !$0.hasPrefix("INFO") }
+                #expect(notPassed.isEmpty, "\(overlay), kubernetes-validate \(version):\n\(notPassed.joined(separator: "\n"))")
+                let written = try Self.load([name], in: work.path)
+                #expect(written.contains { $0.kind == "StatefulSet" && $0.name == "mesh" }, "\(overlay)")
+                #expect(lines.filter { $0.contains(" passed for resource ") }.count == written.count, "\(overlay): \(output)")
+            }
+        }
+
+        /// MLServer beside every peer: a sidecar on the pod's loopback that sees the peer's model
+        /// files at the peer's paths, serves the repository the peer writes, and is started as the
+        /// peer's MLServer driver expects.
+        @Test func theMLServerOverlayRunsMLServerBesideThePeerOnSharedVolumes() throws {
+            let sidecar = try Self.sidecar("mlserver", in: Self.mlserverDirectory, patch: "mlserver.yaml")
+            let configuration = sidecar.configuration
+            #expect(configuration.server == .mlserver)
+            let env = Self.env(of: sidecar.server)
+            // It listens where the peer sends requests, on loopback only.
+            #expect(env["MLSERVER_HOST"] == "127.0.0.1")
+            #expect(env["MLSERVER_HTTP_PORT"] == String(sidecar.restPort))
+            #expect((sidecar.server["command"]?.arrayValue ?? []).compactMap(\.stringValue) == ["mlserver", "start", configuration.repository ?? "?"])
+            // One process (its workers die at start with uvloop 0.23), and nothing loaded at start:
+            // the peer loads what it places.
+            #expect(env["MLSERVER_PARALLEL_WORKERS"] == "0")
+            #expect(env["MLSERVER_LOAD_MODELS_AT_STARTUP"] == "false")
+            // Its ports (metrics unless turned off) are free in the pod.
+            var ports = [env["MLSERVER_HTTP_PORT"], env["MLSERVER_GRPC_PORT"]]
+            if env["MLSERVER_METRICS_ENDPOINT"] != "" { ports.append(env["MLSERVER_METRICS_PORT"] ?? "8082") }
+            Self.expectFreePorts(ports.map { Int($0 ?? "") }, beside: sidecar, label: "mlserver")
+            // It writes into its working directory and HOME, off the read-only root file system.
+            let workingDirectory = try #require(sidecar.server["workingDir"]?.stringValue)
+            #expect(env["HOME"] == workingDirectory)
+            #expect(Self.isWritable(workingDirectory, in: sidecar.server), "\(workingDirectory) is not on a writable volume")
+        }
+
+        /// Triton beside every peer, as the MLServer overlay: its flags match the runtime-servers
+        /// entry, it loads only what the peer asks for, and it runs formats the built-in pool does not.
+        @Test func theTritonExampleRunsTritonBesideThePeerOnSharedVolumes() throws {
+            let sidecar = try Self.sidecar("triton", in: Self.tritonDirectory, patch: "triton.yaml")
+            let configuration = sidecar.configuration
+            #expect(configuration.server == .triton)
+            #expect((sidecar.server["command"]?.arrayValue ?? []).compactMap(\.stringValue) == ["tritonserver"])
+            var flags: [String: String] = [:]
+            for argument in (sidecar.server["args"]?.arrayValue ?? []).compactMap(\.stringValue) {
+                let parts = argument.dropFirst(2).split(separator: "=", maxSplits: 1).map(String.init)
+                #expect(argument.hasPrefix("--") && parts.count == 2, "\(argument): flags are --name=value")
+                if parts.count == 2 { flags[parts[0]] = parts[1] }
+            }
+            #expect(flags["model-repository"] == configuration.repository)
+            #expect(flags["model-control-mode"] == "explicit")
+            #expect(flags["http-port"] == String(sidecar.restPort))
+            #expect(flags["http-address"] == "127.0.0.1")
+            #expect(flags["grpc-address"] == "127.0.0.1")
+            // One model that fails to load must not make the whole server look down.
+            #expect(flags["strict-readiness"] == "false")
+            var ports = [flags["http-port"] ?? "8000", flags["grpc-port"] ?? "8001"]
+            if flags["allow-metrics"] != "false" { ports.append(flags["metrics-port"] ?? "8002") }
+            Self.expectFreePorts(ports.map { Int($0) }, beside: sidecar, label: "triton")
+            #expect(FileManager.default.fileExists(atPath: Self.tritonDirectory + "/README.md"))
+        }
+
+        /// What the rendered overlay of a runtime server beside the peer holds.
+        struct Sidecar {
+            let cluster: Cluster
+            let peer: JSONValue
+            let server: JSONValue
+            let configuration: RuntimeServerConfiguration
+            let restPort: Int
+        }
+
+        /// Checks what every overlay with a runtime server beside the peer must wire, whichever the
+        /// server: the overlay's files, the sidecar, the runtime-servers file, the shared volumes,
+        /// probes, memory and security.
+        static func sidecar(_ name: String, in directory: String, patch: String) throws -> Sidecar {
+            let label = URL(fileURLWithPath: directory).lastPathComponent
+            // The base, one patch, and the runtime-servers file as a generated ConfigMap; nothing else.
+            let kustomization = try load(["kustomization.yaml"], in: directory)[0].object
+            let resources = (kustomization["resources"]?.arrayValue ?? []).compactMap(\.stringValue)
+            #expect(resources.map { URL(fileURLWithPath: directory + "/" + $0).standardized.path } == [Self.directory], "\(label)")
+            #expect((kustomization["patches"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue } == [patch], "\(label)")
+            let generators = kustomization["configMapGenerator"]?.arrayValue ?? []
+            #expect(generators.map { $0["name"]?.stringValue } == ["runtime-servers"], "\(label)")
+            let generated = (generators.first?["files"]?.arrayValue ?? []).compactMap(\.stringValue)
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }
+            #expect(Set(files) == Set(["kustomization.yaml", patch] + generated), "\(label): files the kustomization does not use")
+
+            let cluster = try render(directory)
+            let peers = cluster.statefulSet("mesh")
+            let pod = peers.pod
+            let peer = try #require(peers.container("modelmesh"))
+            // A sidecar: started before the peer, stopped after it, so it serves the peer's models
+            // while the leaving peer migrates them.
+            let server = try #require(peers.initContainer(name), "\(label): no init container \(name)")
+            #expect(server["restartPolicy"]?.stringValue == "Always", "\(label): \(name) must be a sidecar")
+            #expect(peers.container(name) == nil)
+            let volumes = Dictionary((pod["volumes"]?.arrayValue ?? []).map { ($0["name"]?.stringValue ?? "", $0) }, uniquingKeysWith: { $1 })
+
+            // The peer reads the runtime-servers file from the generated ConfigMap.
+            let help = try runCommand(try MeshPeerProcess.executable("modelmesh"), ["--help"])
+            let known = Set(help.matches(of: /MM_[A-Z_]+/).map { String($0.output) })
+            let peerEnv = env(of: peer)
+            #expect(Set(peerEnv.keys.filter { $0.hasPrefix("MM_") }).isSubset(of: known), "\(label): \(peerEnv.keys.sorted())")
+            let file = try #require(peerEnv["MM_RUNTIME_SERVERS"], "\(label): the peer is not given the runtime servers")
+            let peerMounts = mounts(of: peer)
+            let fileURL = URL(fileURLWithPath: file)
+            let fileMount = try #require(peerMounts[fileURL.deletingLastPathComponent().path], "\(label): \(file) is on no volume")
+            let configMap = try #require(volumes[fileMount.volume]?["configMap"]?["name"]?.stringValue)
+            #expect(configMap == "runtime-servers")
+            let text = try #require(cluster.configMap(configMap)[fileURL.lastPathComponent], "\(label): the ConfigMap has no \(file)")
+            let servers = try RuntimeServerConfiguration.parse(text, source: "\(label)/runtime-servers.yaml")
+            #expect(servers.count == 1)
+            let configuration = try #require(servers.first)
+            #expect(configuration.name == name && configuration.runtimeProtocol == .openInference)
+            // A format the built-in pool runs never reaches a runtime server: the built-in pool is asked first.
+            #expect(Set(configuration.formats).isDisjoint(with: [ONNXRuntime.modelType, SyntheticRuntime.modelType]), "\(configuration.formats)")
+
+            // The peer reaches it on the pod's loopback.
+            let rest = try #require(URLComponents(string: configuration.restURL ?? ""))
+            #expect(rest.scheme == "http" && rest.host == "127.0.0.1", "\(configuration.restURL ?? "")")
+            let restPort = try #require(rest.port)
+            // Kubelet's HTTP probes would come from outside the loopback: the probes run in the container.
+            for (probe, path) in [("readinessProbe", "/v2/health/ready"), ("livenessProbe", "/v2/health/live")] {
+                let command = (server[probe]?["exec"]?["command"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")
+                #expect(command.contains("http://127.0.0.1:\(restPort)\(path)"), "\(label): \(probe) must ask \(path) on the REST port: \(command)")
+            }
+            let readiness = server["readinessProbe"], liveness = server["livenessProbe"]
+            let readinessWindow = (readiness?["periodSeconds"]?.int64Value ?? 10) * (readiness?["failureThreshold"]?.int64Value ?? 3)
+            let livenessWindow = (liveness?["periodSeconds"]?.int64Value ?? 10) * (liveness?["failureThreshold"]?.int64Value ?? 3)
+            #expect(readinessWindow < livenessWindow, "\(label)")
+
+            // The server opens model files by the paths the peer writes into its repository
+            // entries: it mounts the peer's cache and models root, from the same volumes, at the
+            // same paths, read-only.
+            let config = cluster.configMap("mesh-config")
+            let serverMounts = mounts(of: server)
+            for setting in ["MM_CACHE_DIR", "MM_MODELS_ROOT"] {
+                let path = try #require(config[setting])
+                let peerMount = try #require(peerMounts[path], "\(label): the peer mounts no volume at \(setting) \(path)")
+                let serverMount = try #require(serverMounts[path], "\(label): \(name) does not see \(setting) at \(path)")
+                #expect(peerMount.volume == serverMount.volume, "\(label): \(setting)")
+                #expect(serverMount.readOnly, "\(label): \(name) only reads \(setting)")
+            }
+            // The models root is a volume the init container seeds with the image's example models.
+            let modelsRoot = try #require(config["MM_MODELS_ROOT"])
+            let seed = try #require(peers.initContainer("models-root"))
+            #expect(seed["image"] == peer["image"], "\(label): the overlay's image tag differs from the base's")
+            #expect(mounts(of: seed).values.contains { $0.volume == peerMounts[modelsRoot]?.volume && !$0.readOnly })
+            let seeding = (seed["command"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")
+            #expect(seeding.contains(modelsRoot + "/."), "\(label): \(seeding)")
+            // The repository: an emptyDir the peer writes and the server reads, outside the other mounts.
+            let repository = try #require(configuration.repository)
+            let peerRepository = try #require(peerMounts[repository], "\(label): the peer does not mount \(repository)")
+            let serverRepository = try #require(serverMounts[repository], "\(label): \(name) does not mount \(repository)")
+            #expect(peerRepository.volume == serverRepository.volume && !peerRepository.readOnly)
+            #expect(volumes[peerRepository.volume]?["emptyDir"] != nil)
+            #expect(!peerMounts.keys.contains { $0 != repository && repository.hasPrefix($0 + "/") }, "\(label): \(repository) lies in another mount")
+
+            // Memory: the request equals the limit, and the pool leaves the server room for itself.
+            let request = try mebibytes(try #require(server["resources"]?["requests"]?["memory"]?.stringValue))
+            let limit = try mebibytes(try #require(server["resources"]?["limits"]?["memory"]?.stringValue))
+            #expect(request == limit, "\(label)")
+            let pool = Double(try #require(configuration.capacityBytes)) / 1_048_576
+            #expect(pool + serverMarginMiB <= limit,
+                    "\(label): the pool's memory (\(pool) MiB) leaves under \(serverMarginMiB) MiB of \(name)'s \(limit) MiB limit for the server itself")
+
+            // Every container as the base's: bounded, non-root (the pod's context), read-only root.
+            #expect(pod["securityContext"]?["runAsNonRoot"]?.boolValue == true)
+            let all = (pod["initContainers"]?.arrayValue ?? []) + (pod["containers"]?.arrayValue ?? [])
+            for container in all {
+                let containerName = "\(label)/\(container["name"]?.stringValue ?? "?")"
+                let security = container["securityContext"]
+                #expect(security?["readOnlyRootFilesystem"]?.boolValue == true, "\(containerName)")
+                #expect(security?["allowPrivilegeEscalation"]?.boolValue == false, "\(containerName)")
+                #expect(security?["capabilities"]?["drop"]?.arrayValue?.compactMap(\.stringValue) == ["ALL"], "\(containerName)")
+                for kind in ["requests", "limits"] {
+                    for resource in ["cpu", "memory"] {
+                        #expect(container["resources"]?[kind]?[resource] != nil, "\(containerName) has no \(kind).\(resource)")
+                    }
+                }
+            }
+            #expect(isWritable("/tmp", in: server), "\(label): \(name) has no writable /tmp")
+            // The emptyDirs fit in what the running containers may use, or the kubelet evicts the pod.
+            let running = all.filter { $0["restartPolicy"]?.stringValue == "Always" } + (pod["containers"]?.arrayValue ?? [])
+            let scratch = try volumes.values.compactMap { $0["emptyDir"]?["sizeLimit"]?.stringValue }.map(Self.mebibytes).reduce(0, +)
+            var ephemeral = 0.0
+            for container in running {
+                ephemeral += try mebibytes(try #require(container["resources"]?["limits"]?["ephemeral-storage"]?.stringValue, "\(label): no ephemeral-storage limit"))
+            }
+            #expect(scratch < ephemeral, "\(label)")
+            return Sidecar(cluster: cluster, peer: peer, server: server, configuration: configuration, restPort: restPort)
+        }
+
+        /// The server's ports are given, distinct, and none is the peer's.
+        static func expectFreePorts(_ serverPorts: [Int?], beside sidecar: Sidecar, label: String) {
+            let config = sidecar.cluster.configMap("mesh-config")
+            let taken = Set([config["MM_HTTP_PORT"], config["MM_GRPC_PORT"]].compactMap { $0.flatMap { Int($0) } } + Self.ports(of: sidecar.peer).values.map { Int($0) })
+            let given = serverPorts.compactMap { $0 }
+            #expect(given.count == serverPorts.count && Set(given).count == given.count, "\(label): \(serverPorts)")
+            #expect(taken.count >= 2 && taken.isDisjoint(with: given), "\(label): \(given) collide with the peer's \(taken.sorted())")
+        }
+
         // MARK: Reading the manifests
 
         struct Resource {
@@ -352,6 +574,9 @@ extension Integration {
             var pod: JSONValue { spec["template"]?["spec"] ?? .null }
             func container(_ name: String) -> JSONValue? {
                 pod["containers"]?.arrayValue?.first { $0["name"]?.stringValue == name }
+            }
+            func initContainer(_ name: String) -> JSONValue? {
+                pod["initContainers"]?.arrayValue?.first { $0["name"]?.stringValue == name }
             }
         }
 
@@ -401,6 +626,114 @@ extension Integration {
             return try (JSONParser.parse(Array(output.utf8)).arrayValue ?? []).map {
                 Resource(file: $0["file"]?.stringValue ?? "", object: $0["object"] ?? .null)
             }
+        }
+
+        /// Builds an overlay as `kubectl kustomize` does, as far as these tests look (kustomize is
+        /// not among the tools the tests install): resources, generated ConfigMaps (named without
+        /// the content hash), strategic-merge patches, namespace and image tags. With `file`, also
+        /// writes the objects of Kubernetes' own API groups there, for kubernetes-validate.
+        static func render(_ overlay: String, writingTo file: String? = nil) throws -> Cluster {
+            let output = try runCommand("python3", ["-c", renderScript, overlay] + (file.map { [$0] } ?? []))
+            let label = URL(fileURLWithPath: overlay).lastPathComponent
+            return Cluster(resources: (try JSONParser.parse(Array(output.utf8)).arrayValue ?? []).map { Resource(file: label, object: $0) })
+        }
+
+        static let renderScript = """
+            import json, os, sys, yaml
+
+            # Lists merged item by item under strategic merge, by these keys; others are replaced.
+            KEYS = {"containers": "name", "initContainers": "name", "volumes": "name", "env": "name",
+                    "ports": "containerPort", "volumeMounts": "mountPath"}
+
+            def merge(base, patch, field=None):
+                if isinstance(base, dict) and isinstance(patch, dict):
+                    merged = dict(base)
+                    for key, value in patch.items():
+                        if value is None:
+                            merged.pop(key, None)
+                        else:
+                            merged[key] = merge(merged[key], value, key) if key in merged else value
+                    return merged
+                key = KEYS.get(field)
+                if isinstance(base, list) and isinstance(patch, list) and key:
+                    merged = list(base)
+                    for item in patch:
+                        index = next((i for i, old in enumerate(merged) if old.get(key) == item.get(key)), None)
+                        if index is None:
+                            merged.append(item)
+                        else:
+                            merged[index] = merge(merged[index], item)
+                    return merged
+                return patch
+
+            def load(path):
+                with open(path) as f:
+                    return [document for document in yaml.safe_load_all(f) if document is not None]
+
+            def build(directory):
+                kustomization = load(os.path.join(directory, "kustomization.yaml"))[0]
+                objects = []
+                for resource in kustomization.get("resources", []):
+                    path = os.path.join(directory, resource)
+                    objects += build(path) if os.path.isdir(path) else load(path)
+                for generator in kustomization.get("configMapGenerator", []):
+                    data = {}
+                    for entry in generator.get("files", []):
+                        key, _, path = entry.rpartition("=")
+                        with open(os.path.join(directory, path)) as f:
+                            data[key or os.path.basename(path)] = f.read()
+                    objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]}, "data": data})
+                for entry in kustomization.get("patches", []):
+                    for patch in load(os.path.join(directory, entry["path"])):
+                        matches = [i for i, o in enumerate(objects)
+                                   if o["kind"] == patch["kind"] and o["metadata"]["name"] == patch["metadata"]["name"]]
+                        if len(matches) != 1:
+                            sys.exit("%s: no single %s %s to patch" % (entry["path"], patch["kind"], patch["metadata"]["name"]))
+                        objects[matches[0]] = merge(objects[matches[0]], patch)
+                for image in kustomization.get("images", []):
+                    for o in objects:
+                        pod = o.get("spec", {}).get("template", {}).get("spec", {})
+                        for container in pod.get("containers", []) + pod.get("initContainers", []):
+                            if container.get("image") == image["name"] and "newTag" in image:
+                                container["image"] = "%s:%s" % (image["name"], image["newTag"])
+                if "namespace" in kustomization:
+                    for o in objects:
+                        if o["kind"] != "Namespace":
+                            o["metadata"]["namespace"] = kustomization["namespace"]
+                return objects
+
+            objects = build(sys.argv[1])
+            if len(sys.argv) > 2:
+                def kubernetes(o):
+                    group = o["apiVersion"].rpartition("/")[0]
+                    return group in ("", "apps", "policy", "batch") or group.endswith(".k8s.io")
+                with open(sys.argv[2], "w") as f:
+                    yaml.safe_dump_all([o for o in objects if kubernetes(o)], f)
+            print(json.dumps(objects))
+            """
+
+        /// A container's environment values by name (not those taken from references).
+        static func env(of container: JSONValue) -> [String: String] {
+            var values: [String: String] = [:]
+            for variable in container["env"]?.arrayValue ?? [] {
+                if let name = variable["name"]?.stringValue, let value = variable["value"]?.stringValue { values[name] = value }
+            }
+            return values
+        }
+
+        /// A container's volume mounts by path.
+        static func mounts(of container: JSONValue) -> [String: (volume: String, readOnly: Bool)] {
+            var mounts: [String: (volume: String, readOnly: Bool)] = [:]
+            for mount in container["volumeMounts"]?.arrayValue ?? [] {
+                guard let path = mount["mountPath"]?.stringValue, let volume = mount["name"]?.stringValue else { continue }
+                mounts[path] = (volume, mount["readOnly"]?.boolValue ?? false)
+            }
+            return mounts
+        }
+
+        /// Whether `path` lies on a volume the container may write.
+        static func isWritable(_ path: String, in container: JSONValue) -> Bool {
+            mounts(of: container).contains { mountPath, mount in !mount.readOnly && (path == mountPath || path.hasPrefix(mountPath + "/")) }
         }
 
         /// Whether a label selector (`matchLabels` or a Service's `selector`) matches `labels`.

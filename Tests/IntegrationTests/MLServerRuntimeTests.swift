@@ -135,6 +135,7 @@ extension Integration {
             await mlserver.kill9()
             #expect(try await eventually { try await Self.poolReady(on: entry, peer: "mesh-0") == false })
             #expect(try await eventually { try await entry.placement(of: "lightgbm-model").isEmpty })
+            #expect(try await mesh.peers[0].metric("modelmesh_runtime_pool_ready", labels: #"pool="mlserver""#) == 0)
             let whileDown = try await Self.inferREST(entry, "sklearn-model", try #require(fixtures["sklearn"]))
             #expect(whileDown.status == 503, "\(whileDown.text)")
             #expect(whileDown.text.contains("not ready"), "\(whileDown.text)")
@@ -147,6 +148,8 @@ extension Integration {
             try Self.expectOutputs(again.body, try #require(fixtures["sklearn"]), model: "sklearn-model")
             #expect(try await TestHTTP.get("\(mlserver.restURL)/v2/models/sklearn-model/ready").status == 200)
             #expect(try await mesh.peers[0].metric("modelmesh_loadmodel_total") >= 4)
+            #expect(try await mesh.peers[0].metric("modelmesh_runtime_pool_ready", labels: #"pool="mlserver""#) == 1)
+            #expect(try await mesh.peers[0].metric("modelmesh_runtime_pool_used_bytes", labels: #"pool="mlserver""#) == Double(try #require(fixtures["sklearn"]).sizeBytes))
         }
 
         /// Whether `peer`'s MLServer pool is ready, as `entry` sees it.

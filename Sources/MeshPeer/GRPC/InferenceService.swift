@@ -60,9 +60,11 @@ struct InferenceService: RegistrableRPCService {
         }
         router.registerUnary(Method.RepositoryModelLoad.descriptor) { (request: ServerRequest<Inference_RepositoryModelLoadRequest>, _) in
             try await node.handleGRPC(route: "repository_load", metadata: request.metadata) { hop in
-                let model = try await resolve(request.metadata, name: request.message.modelName)
-                let reply = try await node.router.route(loadCall(), model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
-                return (model, ServerResponse(message: Inference_RepositoryModelLoadResponse(), metadata: reply.metadata))
+                let call = try loadCall()
+                return try await node.router.withModel(try selector(request.metadata, name: request.message.modelName)) { model in
+                    let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
+                    return (model, ServerResponse(message: Inference_RepositoryModelLoadResponse(), metadata: reply.metadata))
+                }
             }
         }
         router.registerUnary(Method.RepositoryModelUnload.descriptor) { (request: ServerRequest<Inference_RepositoryModelUnloadRequest>, _) in

@@ -454,12 +454,16 @@ public final class LocalModels: Service, Sendable {
     }
 
     private func publishMetrics() {
-        let (capacity, used, count, lru, inFlight) = state.withLock { state in
-            (state.ledger.cache.capacityBytes, state.ledger.cache.usedBytes, state.ledger.cache.count, state.ledger.cache.lruTime, state.ledger.inFlight)
+        let (capacity, used, count, lru, inFlight, pools) = state.withLock { state in
+            (state.ledger.cache.capacityBytes, state.ledger.cache.usedBytes, state.ledger.cache.count, state.ledger.cache.lruTime, state.ledger.inFlight,
+             state.ledger.cache.pools)
         }
         let now = clock.now
         metrics.memory(capacity: capacity, used: used, models: count, lruAge: lru.map { now - $0 })
         metrics.inFlight.record(inFlight)
+        if pools.count > 1 {
+            metrics.pools(pools, ready: Dictionary(runtimes.runtimes.map { ($0.pool, $0.isReady) }, uniquingKeysWith: { $0 && $1 }))
+        }
     }
 
     // MARK: Service

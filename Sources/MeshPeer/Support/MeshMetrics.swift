@@ -112,6 +112,15 @@ public final class MeshMetrics: Sendable {
         lruAgeSeconds.record(lruAge?.seconds ?? 0)
     }
 
+    /// Each runtime pool's budget and use, and whether its runtime server is ready (1) or not (0).
+    func pools(_ budgets: [String: LocalCache.Budget], ready: [String: Bool]) {
+        for (pool, budget) in budgets {
+            Gauge(label: "modelmesh_runtime_pool_capacity_bytes", dimensions: [("pool", pool)]).record(budget.capacityBytes)
+            Gauge(label: "modelmesh_runtime_pool_used_bytes", dimensions: [("pool", pool)]).record(budget.usedBytes)
+            Gauge(label: "modelmesh_runtime_pool_ready", dimensions: [("pool", pool)]).record((ready[pool] ?? true) ? 1 : 0)
+        }
+    }
+
     /// What this peer's view says of the cluster, every gossip round: the copies of each model by
     /// state (every peer sees the same copies, so dashboards take the max over peers), and how
     /// old the freshest report of the least recently heard other peer is, with the registered
