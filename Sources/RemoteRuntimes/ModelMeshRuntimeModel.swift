@@ -45,6 +45,8 @@ struct ModelMeshRuntimeModel: LoadedModel {
                 serializer: RawMessageSerializer(), deserializer: RawMessageDeserializer(limit: runtime.maxMessageBytes, role: "response"),
                 options: runtime.options(timeout: nil)
             ) { response in try response.message }
+        } catch let error as RPCError where error.code == .notFound {
+            throw ModelGoneFromRuntime(model: id, description: "\(runtime.label) no longer holds \(id): \(error.message)")
         } catch {
             throw runtime.failure(error, doing: "run \(id)")
         }

@@ -7,8 +7,9 @@ import OpenInference
 struct OpenInferenceServerModel: LoadedModel {
     let id: ModelID
     let runtime: OpenInferenceServerRuntime
-    /// The server's life it was loaded in; after a restart it is gone and is not unloaded.
-    let generation: Int
+    /// Which load it came from: after a restart, or once a later load of the model replaced it,
+    /// its unload is not sent.
+    let stamp: OpenInferenceServerRuntime.LoadStamp
     let sizeBytes: Int64
     let metadata: ModelMetadata
 
@@ -31,15 +32,15 @@ struct OpenInferenceServerModel: LoadedModel {
         case 400, 422:
             throw MeshError.invalidArgument("\(id): \(reply.message)")
         case 404:
-            // The server lost the model (it restarted between checks): the supervisor sorts it out.
-            throw MeshError.unavailable("\(runtime.http.label) no longer holds \(id): \(reply.message)")
+            // The server lost the model (restarted between checks, or unloaded behind the peer's back).
+            throw ModelGoneFromRuntime(model: id, description: "\(runtime.http.label) no longer holds \(id): \(reply.message)")
         default:
             throw MeshError.internalError("\(runtime.http.label) failed to run \(id) (HTTP \(reply.status)): \(reply.message)")
         }
     }
 
     func unload() async {
-        await runtime.unload(id, generation: generation)
+        await runtime.unload(id, stamp: stamp)
     }
 }
 

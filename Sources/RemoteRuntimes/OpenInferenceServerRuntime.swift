@@ -36,6 +36,16 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
         /// Loads and unloads under way: MLServer answers nothing else while it loads (one event
         /// loop), so a slow health check then is not a sign of trouble.
         var busy = 0
+        /// The latest load of each model: an unload by an older copy of it (evicted, then loaded
+        /// again before its unload ran) must not unload the new one.
+        var latestLoad: [ModelID: UInt64] = [:]
+        var loads: UInt64 = 0
+    }
+
+    /// Which load of a model an instance came from: the server's life and the load.
+    struct LoadStamp: Sendable, Hashable {
+        var generation: Int
+        var token: UInt64
     }
 
     /// Bytes of a model with no files measured (ModelMesh's adapters' default).
@@ -66,7 +76,7 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
     }
 
     public func load(_ source: ModelSource) async throws -> any LoadedModel {
-        let generation = try currentGeneration()
+        let stamp = try beginLoad(source.id)
         try layout.write(source.id, type: source.type, path: source.path)
         let path = "/v2/repository/models/\(source.id.rawValue)/load"
         let reply: ServerHTTP.Reply
@@ -76,7 +86,7 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
             reply = try await http.send(.POST, path, body: Array("{}".utf8), timeout: .seconds(3600))
         } catch {
             // A cancelled or failed call may still load: the unload after it leaves nothing behind.
-            schedulePurge(of: source.id)
+            schedulePurge(of: source.id, stamp: stamp)
             throw mapped(error, doing: "load \(source.id)")
         }
         guard reply.isSuccess else {
@@ -86,13 +96,13 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
         // Loaded means ready to serve: a server that took the load but cannot serve it is a failed load.
         let ready = try? await http.send(.GET, "/v2/models/\(source.id.rawValue)/ready", timeout: .seconds(30))
         guard ready?.isSuccess == true else {
-            schedulePurge(of: source.id)
+            schedulePurge(of: source.id, stamp: stamp)
             throw MeshError.failedPrecondition("\(http.label) loaded \(source.id) but does not report it ready (HTTP \(ready.map { "\($0.status)" } ?? "no answer"))")
         }
         let metadata = await fetchMetadata(source.id)
         let size = source.diskBytes > 0 ? Self.size(diskBytes: source.diskBytes, multiplier: configuration.sizeMultiplier)
                                          : source.sizeHintBytes ?? Self.defaultModelSizeBytes
-        return OpenInferenceServerModel(id: source.id, runtime: self, generation: generation, sizeBytes: size, metadata: metadata)
+        return OpenInferenceServerModel(id: source.id, runtime: self, stamp: stamp, sizeBytes: size, metadata: metadata)
     }
 
     /// The server's metadata for a model it loaded; a bare one if it has none to give.
@@ -103,15 +113,21 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
         return ModelMetadata(serverJSON: json, name: model.rawValue) ?? bare
     }
 
-    func currentGeneration() throws(MeshError) -> Int {
-        let (ready, generation) = state.withLock { ($0.ready, $0.generation) }
-        guard ready else { throw MeshError.unavailable("\(http.label) is not ready") }
-        return generation
+    /// Stamps a new load of `model`, the latest from now on.
+    func beginLoad(_ model: ModelID) throws(MeshError) -> LoadStamp {
+        let stamp: LoadStamp? = state.withLock { state in
+            guard state.ready else { return nil }
+            state.loads += 1
+            state.latestLoad[model] = state.loads
+            return LoadStamp(generation: state.generation, token: state.loads)
+        }
+        guard let stamp else { throw MeshError.unavailable("\(http.label) is not ready") }
+        return stamp
     }
 
-    /// Whether a model loaded in `generation` may still be on the server.
-    func isCurrent(_ generation: Int) -> Bool {
-        state.withLock { $0.ready && $0.generation == generation }
+    /// Whether the load stamped `stamp` may still be on the server and no later load replaced it.
+    func isCurrent(_ model: ModelID, _ stamp: LoadStamp) -> Bool {
+        state.withLock { $0.ready && $0.generation == stamp.generation && $0.latestLoad[model] == stamp.token }
     }
 
     /// Turns a failed call into the error its caller reports; a refused connection also wakes
@@ -127,8 +143,8 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
 
     // MARK: Unloading
 
-    func unload(_ model: ModelID, generation: Int) async {
-        guard isCurrent(generation) else { return }
+    func unload(_ model: ModelID, stamp: LoadStamp) async {
+        guard isCurrent(model, stamp) else { return }
         var attempt = 0
         while true {
             attempt += 1
@@ -140,17 +156,22 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
             } catch {
                 logger.warning("unload failed", metadata: ["model": "\(model)", "error": "\(error)"])
             }
-            guard attempt < 3, isCurrent(generation) else { break }
+            guard attempt < 3, isCurrent(model, stamp) else { break }
             try? await Task.sleep(for: .seconds(1))
         }
-        if isCurrent(generation) { layout.remove(model) }
+        let removed = state.withLock { state in
+            guard state.ready, state.generation == stamp.generation, state.latestLoad[model] == stamp.token else { return false }
+            state.latestLoad[model] = nil
+            return true
+        }
+        if removed { layout.remove(model) }
     }
 
     /// Loads that failed midway are unloaded by the supervisor (the failed task may be cancelled).
-    private let purges = AsyncStream<ModelID>.makeStream()
+    private let purges = AsyncStream<(ModelID, LoadStamp)>.makeStream()
 
-    private func schedulePurge(of model: ModelID) {
-        purges.continuation.yield(model)
+    private func schedulePurge(of model: ModelID, stamp: LoadStamp) {
+        purges.continuation.yield((model, stamp))
     }
 
     // MARK: Supervision
@@ -158,9 +179,8 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
     public func supervise(_ report: @escaping @Sendable (RuntimeServerEvent) async -> Void) async {
         await withDiscardingTaskGroup { group in
             group.addTask {
-                for await model in self.purges.stream {
-                    let generation = self.state.withLock { $0.generation }
-                    await self.unload(model, generation: generation)
+                for await (model, stamp) in self.purges.stream {
+                    await self.unload(model, stamp: stamp)
                 }
             }
             group.addTask {
@@ -187,6 +207,7 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
             state.withLock { state in
                 state.ready = true
                 state.generation += 1
+                state.latestLoad = [:]
             }
             logger.info("runtime server ready", metadata: ["url": "\(http.baseURL)", "formats": "\(configuration.formats.joined(separator: ","))"])
             await report(.ready(capacityBytes: configuration.capacityBytes ?? 0))

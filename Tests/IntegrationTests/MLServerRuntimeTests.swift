@@ -147,7 +147,13 @@ extension Integration {
             #expect(again.status == 200, "\(again.text)")
             try Self.expectOutputs(again.body, try #require(fixtures["sklearn"]), model: "sklearn-model")
             #expect(try await TestHTTP.get("\(mlserver.restURL)/v2/models/sklearn-model/ready").status == 200)
-            #expect(try await mesh.peers[0].metric("modelmesh_loadmodel_total") >= 4)
+
+            // Unloaded behind the peer's back: the request finds it gone, the copy goes, and it loads again.
+            #expect(try await TestHTTP.post("\(mlserver.restURL)/v2/repository/models/sklearn-model/unload", json: "{}").status == 200)
+            let reloaded = try await Self.inferREST(entry, "sklearn-model", try #require(fixtures["sklearn"]))
+            #expect(reloaded.status == 200, "\(reloaded.text)")
+            #expect(try await TestHTTP.get("\(mlserver.restURL)/v2/models/sklearn-model/ready").status == 200)
+            #expect(try await mesh.peers[0].metric("modelmesh_loadmodel_total") >= 5)
             #expect(try await mesh.peers[0].metric("modelmesh_runtime_pool_ready", labels: #"pool="mlserver""#) == 1)
             #expect(try await mesh.peers[0].metric("modelmesh_runtime_pool_used_bytes", labels: #"pool="mlserver""#) == Double(try #require(fixtures["sklearn"]).sizeBytes))
         }

@@ -126,6 +126,12 @@ public struct RequestRouter: Sendable {
                         watchdog?.budgets.observe(model, .now - started)
                         await self.local.release(use)
                         return reply
+                    } catch let gone as ModelGoneFromRuntime {
+                        // The runtime server lost it: the copy goes, and the request goes on elsewhere (or loads again).
+                        await self.local.release(use)
+                        logger.warning("the runtime no longer holds the model; removing the copy", metadata: ["model": "\(model)", "reason": "\(gone)"])
+                        await self.local.remove(model, reason: "its runtime server no longer holds it")
+                        throw CopyFailure.removed(model)
                     } catch {
                         await self.local.release(use)
                         throw error
