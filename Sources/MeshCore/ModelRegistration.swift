@@ -39,8 +39,7 @@ public struct ModelRegistration: Sendable, Hashable {
     public func validated(types: [String], now: MeshTime) throws(MeshError) -> (ModelID, ModelRecord) {
         let id = try MeshError.parseID(self.id)
         guard !type.isEmpty else { throw .invalidArgument("model type must not be empty") }
-        let format = ModelFormat(type)
-        guard types.contains(where: { ModelFormat($0).runs(format) }) else {
+        guard ModelFormat(type).isRun(byAnyOf: types) else {
             throw .invalidArgument("unknown model type \"\(TextLimit.clip(type))\"; no live peer runs it; this mesh runs \(types.joined(separator: ", "))")
         }
         guard let storage else {

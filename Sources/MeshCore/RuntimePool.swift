@@ -23,6 +23,12 @@ public struct ModelFormat: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { version.map { "\(name):\($0)" } ?? name }
 
+    /// Whether any of the runtime formats `declared` runs this model format. A declared format
+    /// spelled as the model's name matches without parsing (the usual case, on every miss).
+    public func isRun(byAnyOf declared: some Sequence<String>) -> Bool {
+        declared.contains { $0 == name || ModelFormat($0).runs(self) }
+    }
+
     /// Whether a runtime declared with this format runs models of format `model`: the names
     /// agree, and so do the versions when both give one (a runtime without a version runs every
     /// version; a model without one runs on any version).
@@ -54,10 +60,9 @@ public struct RuntimePool: Codable, Hashable, Sendable {
         self.ready = ready
     }
 
-    public func runs(type: String) -> Bool {
-        let model = ModelFormat(type)
-        return formats.contains { ModelFormat($0).runs(model) }
-    }
+    public func runs(type: String) -> Bool { runs(ModelFormat(type)) }
+
+    public func runs(_ format: ModelFormat) -> Bool { format.isRun(byAnyOf: formats) }
 }
 
 extension PeerRecord {
@@ -71,16 +76,25 @@ extension PeerRecord {
 
     /// The first pool that runs `type` and is ready. A peer that publishes no pools (an older
     /// version) is taken to run everything in one budget.
-    public func pool(for type: String) -> PoolMatch {
+    public func pool(for type: String) -> PoolMatch { pool(for: ModelFormat(type)) }
+
+    /// ``pool(for:)-(String)`` with the model's format parsed once (placement asks every peer).
+    public func pool(for format: ModelFormat) -> PoolMatch {
         guard let pools else {
             return .pool(RuntimePool(name: RuntimePool.builtin, formats: [], capacityBytes: capacityBytes))
         }
         var notReady = false
-        for pool in pools where pool.runs(type: type) {
+        for pool in pools where pool.runs(format) {
             if pool.ready { return .pool(pool) }
             notReady = true
         }
         return notReady ? .notReady : .none
+    }
+
+    /// Publishes `pools`; the peer's capacity is their sum.
+    public mutating func publish(_ pools: [RuntimePool]) {
+        self.pools = pools
+        capacityBytes = pools.reduce(0) { $0.addingSaturating($1.capacityBytes) }
     }
 
     /// Every format this peer's pools run, ready or not.

@@ -128,11 +128,12 @@ public final class PeerNode: Sendable {
                                watchCheckInterval: configuration.watchCheckInterval, logger: logger)
         // Runtime servers start not ready; their pools open as their supervisors find them ready.
         let pools = runtimes.pools(builtinCapacity: configuration.capacityBytes)
-        let record = PeerRecord(
+        var record = PeerRecord(
             httpAddress: configuration.httpAddress, grpcAddress: configuration.grpcAddress, zone: configuration.zone,
-            labels: configuration.labels, capacityBytes: pools.reduce(0) { $0.addingSaturating($1.capacityBytes) },
-            version: configuration.version, startTime: .now, instance: UUID().uuidString.lowercased(), pools: pools
+            labels: configuration.labels, capacityBytes: configuration.capacityBytes, version: configuration.version,
+            startTime: .now, instance: UUID().uuidString.lowercased()
         )
+        record.publish(pools)
         membership = Membership(peerID: configuration.peerID, record: record, store: store,
                                 leaseTTL: configuration.leaseTTLSeconds, logger: logger)
         var localSettings = LocalModels.Settings()

@@ -54,10 +54,7 @@ extension ModelRuntime {
     public var isReady: Bool { true }
 
     /// Whether it loads models of `type`.
-    public func runs(type: String) -> Bool {
-        let format = ModelFormat(type)
-        return modelTypes.contains { ModelFormat($0).runs(format) }
-    }
+    public func runs(type: String) -> Bool { ModelFormat(type).isRun(byAnyOf: modelTypes) }
 }
 
 /// A model ready to serve.

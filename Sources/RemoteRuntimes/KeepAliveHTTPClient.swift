@@ -108,8 +108,7 @@ final class KeepAliveHTTPClient: Sendable {
         let promise = channel.eventLoop.makePromise(of: NIOHTTPClientResponseFull.self)
         // Past the timeout the channel is closed, which fails the request's promise.
         let timedOut = TimeoutFlag()
-        let nanoseconds = Int64(clamping: timeout.components.seconds) &* 1_000_000_000 &+ timeout.components.attoseconds / 1_000_000_000
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
+        let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             timedOut.value.store(true, ordering: .relaxed)
             channel.close(promise: nil)
         }

@@ -10,7 +10,7 @@ actor LoadReferences {
         case loading
         case loaded(sizeBytes: Int64)
         /// `attempting`: an `unloadModel` call is in flight; otherwise waiting to retry.
-        case unloading(attempting: Bool)
+        case unloading(attempting: Bool, sizeBytes: Int64)
         case lost
     }
 
@@ -42,7 +42,7 @@ actor LoadReferences {
                 return .load
             }
             switch entry.phase {
-            case .loading, .unloading(attempting: true):
+            case .loading, .unloading(attempting: true, _):
                 // Settles with the call in flight.
                 await withCheckedContinuation { waiters[model, default: []].append($0) }
                 continue
@@ -50,12 +50,12 @@ actor LoadReferences {
                 entry.count += 1
                 entries[model] = entry
                 return .reuse(sizeBytes: size)
-            case .unloading(attempting: false):
+            case .unloading(attempting: false, let size):
                 // Between unload retries: the runtime still holds it.
                 entry.count = 1
-                entry.phase = .loaded(sizeBytes: loadedSize(model))
+                entry.phase = .loaded(sizeBytes: size)
                 entries[model] = entry
-                return .reuse(sizeBytes: entry.phase.sizeBytes)
+                return .reuse(sizeBytes: size)
             case .lost:
                 return .lost
             }
@@ -68,7 +68,6 @@ actor LoadReferences {
         if let sizeBytes {
             entry.phase = .loaded(sizeBytes: sizeBytes)
             entries[model] = entry
-            lastSizes[model] = sizeBytes
         } else {
             entry.count -= 1
             entries[model] = entry.count > 0 ? entry : nil
@@ -78,26 +77,26 @@ actor LoadReferences {
 
     /// One user let go; true when it was the last and `unloadModel` is to be called.
     func beginUnload(_ model: ModelID) -> Bool {
-        guard var entry = entries[model], case .loaded = entry.phase else { return false }
+        guard var entry = entries[model], case .loaded(let size) = entry.phase else { return false }
         entry.count -= 1
         if entry.count > 0 {
             entries[model] = entry
             return false
         }
-        entry.phase = .unloading(attempting: true)
+        entry.phase = .unloading(attempting: true, sizeBytes: size)
         entries[model] = entry
         return true
     }
 
     /// The `unloadModel` call finished.
     func unloadAttempted(_ model: ModelID, succeeded: Bool) -> RetryStep {
-        guard var entry = entries[model], entry.phase == .unloading(attempting: true) else { return .stop }
+        guard var entry = entries[model], case .unloading(attempting: true, let size) = entry.phase else { return .stop }
         if succeeded {
             entries[model] = nil
             wake(model)
             return .stop
         }
-        entry.phase = .unloading(attempting: false)
+        entry.phase = .unloading(attempting: false, sizeBytes: size)
         entries[model] = entry
         wake(model)
         return .retry
@@ -105,14 +104,14 @@ actor LoadReferences {
 
     /// Before the next retry: false when a load took the model back meanwhile.
     func retryUnload(_ model: ModelID) -> Bool {
-        guard var entry = entries[model], entry.phase == .unloading(attempting: false), entry.count == 0 else { return false }
-        entry.phase = .unloading(attempting: true)
+        guard var entry = entries[model], case .unloading(attempting: false, let size) = entry.phase, entry.count == 0 else { return false }
+        entry.phase = .unloading(attempting: true, sizeBytes: size)
         entries[model] = entry
         return true
     }
 
     func gaveUp(_ model: ModelID) {
-        guard var entry = entries[model], entry.phase == .unloading(attempting: false) || entry.phase == .unloading(attempting: true) else { return }
+        guard var entry = entries[model], case .unloading = entry.phase else { return }
         entry.phase = .lost
         entries[model] = entry
         wake(model)
@@ -121,24 +120,12 @@ actor LoadReferences {
     /// The runtime restarted or was purged: it holds nothing, and nothing here is lost any more.
     func reset() {
         entries = [:]
-        lastSizes = [:]
         for model in Array(waiters.keys) { wake(model) }
     }
 
     func phase(of model: ModelID) -> Phase? { entries[model]?.phase }
 
-    private var lastSizes: [ModelID: Int64] = [:]
-
-    private func loadedSize(_ model: ModelID) -> Int64 { lastSizes[model] ?? 0 }
-
     private func wake(_ model: ModelID) {
         for waiter in waiters.removeValue(forKey: model) ?? [] { waiter.resume() }
-    }
-}
-
-extension LoadReferences.Phase {
-    var sizeBytes: Int64 {
-        if case .loaded(let size) = self { return size }
-        return 0
     }
 }

@@ -47,7 +47,7 @@ public final class ModelMeshRuntimeClient: RuntimeServer {
     let references = LoadReferences()
     let loadSlots = LoadSlots()
     let state = Mutex(State())
-    private let suspected = Atomic<Bool>(false)
+    private let checks = CheckSchedule()
 
     struct State {
         var ready = false
@@ -160,12 +160,14 @@ public final class ModelMeshRuntimeClient: RuntimeServer {
     func failure(_ error: any Error, doing what: String) -> any Error {
         if error is CancellationError { return error }
         guard let rpc = error as? RPCError else { return MeshError.unavailable("\(label) failed to \(what): \(error)") }
-        if rpc.code == .unavailable { suspected.store(true, ordering: .relaxed) }
+        if rpc.code == .unavailable { checks.suspect() }
         switch rpc.code {
-        case .invalidArgument, .failedPrecondition, .notFound, .alreadyExists, .outOfRange:
-            let kind = MeshError.Kind(grpcStatusCode: rpc.code.rawValue)
-            return MeshError(kind == .notFound ? .unavailable : (kind == .invalidArgument ? .invalidArgument : .failedPrecondition),
-                             "\(label) could not \(what): \(rpc.message)")
+        case .invalidArgument:
+            return MeshError.invalidArgument("\(label) could not \(what): \(rpc.message)")
+        case .notFound:
+            return MeshError.unavailable("\(label) could not \(what): \(rpc.message)")
+        case .failedPrecondition, .alreadyExists, .outOfRange:
+            return MeshError.failedPrecondition("\(label) could not \(what): \(rpc.message)")
         case .deadlineExceeded:
             return MeshError.deadlineExceeded("\(label) did not \(what) in time: \(rpc.message)")
         case .unavailable:
@@ -297,11 +299,7 @@ public final class ModelMeshRuntimeClient: RuntimeServer {
 
     private func waitUntilLost() async -> String {
         while !Task.isCancelled {
-            let next = ContinuousClock.now + configuration.probeInterval
-            while ContinuousClock.now < next, !suspected.load(ordering: .relaxed), !Task.isCancelled {
-                try? await Task.sleep(for: min(.milliseconds(50), next - .now))
-            }
-            suspected.store(false, ordering: .relaxed)
+            await checks.waitForNextCheck(interval: configuration.probeInterval)
             if let refusal = await TCPProbe.refusal(host: host, port: port, timeout: .seconds(2)) { return refusal }
         }
         return "stopping"

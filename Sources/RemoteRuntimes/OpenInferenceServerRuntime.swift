@@ -26,8 +26,7 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
     let http: ServerHTTP
     let logger: Logger
     let state = Mutex(State())
-    /// Set when a request found the server refusing connections: the supervisor checks at once.
-    private let suspected = Atomic<Bool>(false)
+    private let checks = CheckSchedule()
 
     struct State {
         var ready = false
@@ -135,7 +134,7 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
     func mapped(_ error: any Error, doing what: String) -> any Error {
         if error is CancellationError { return error }
         if let unreachable = error as? ServerHTTP.Unreachable {
-            if unreachable.refused { suspected.store(true, ordering: .relaxed) }
+            if unreachable.refused { checks.suspect() }
             return MeshError.unavailable("could not \(what): \(unreachable.description)")
         }
         return error
@@ -223,12 +222,7 @@ public final class OpenInferenceServerRuntime: RuntimeServer {
     private func waitUntilLost() async -> String {
         var failures = 0
         while !Task.isCancelled {
-            // Checked every probe interval, or within 50 ms of a request finding it refusing.
-            let next = ContinuousClock.now + configuration.probeInterval
-            while ContinuousClock.now < next, !suspected.load(ordering: .relaxed), !Task.isCancelled {
-                try? await Task.sleep(for: min(.milliseconds(50), next - .now))
-            }
-            suspected.store(false, ordering: .relaxed)
+            await checks.waitForNextCheck(interval: configuration.probeInterval)
             switch await probe() {
             case .ready: failures = 0
             case .refused: return "connection refused"

@@ -7,7 +7,7 @@ enum TCPProbe {
     /// Why the address cannot be reached, or nil when a connection was accepted.
     static func refusal(host: String, port: Int, timeout: Duration) async -> String? {
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.milliseconds(Int64(timeout.components.seconds * 1000)))
+            .connectTimeout(TimeAmount(timeout))
         do {
             let channel = try await bootstrap.connect(host: host, port: port).get()
             try? await channel.close()

@@ -432,7 +432,10 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         remove(model, deleteRecord: deleteRecord, failWaitersWith: .removed(model), alreadyOutOfCache: false) + startQueuedLoads(now: now)
     }
 
-    private mutating func remove(_ model: ModelID, deleteRecord: Bool, failWaitersWith failure: CopyFailure, alreadyOutOfCache: Bool) -> [Action] {
+    /// `instanceGone`: the runtime lost the instance already; it is dropped, not unloaded.
+    private mutating func remove(
+        _ model: ModelID, deleteRecord: Bool, failWaitersWith failure: CopyFailure, alreadyOutOfCache: Bool, instanceGone: Bool = false
+    ) -> [Action] {
         guard var copy = copies.removeValue(forKey: model) else { return [] }
         if !alreadyOutOfCache { cache.remove(model) }
         // Models this copy displaced and that were kept for its claim go back to the ledger.
@@ -440,6 +443,7 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         var actions: [Action] = [.releaseFiles(model)]
         switch copy.phase {
         case .loaded:
+            if instanceGone { copy.instance = nil }
             if copy.inFlight > 0 {
                 copy.phase = .draining
                 draining[copy.token] = (model, copy)
@@ -461,21 +465,8 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     public mutating func poolLost(_ pool: String, now: MeshTime) -> [Action] {
         var actions: [Action] = []
         for model in cache.models(in: pool).sorted() {
-            guard var copy = copies.removeValue(forKey: model) else { continue }
-            cache.remove(model)
-            for (victim, entry) in copy.displaced where copies[victim] != nil { cache.restore(victim, entry) }
-            actions += [.releaseFiles(model), .deleteRecord(model)]
-            switch copy.phase {
-            case .loaded where copy.inFlight > 0:
-                // Its requests fail on their own; the copy leaves routing now.
-                copy.phase = .draining
-                copy.instance = nil
-                draining[copy.token] = (model, copy)
-            case .loaded, .draining:
-                break
-            case .claiming, .queued, .loading:
-                actions.append(.settle(token: copy.token, .failure(.loadFailed(model, message: "its runtime server (pool \(pool)) stopped"))))
-            }
+            actions += remove(model, deleteRecord: true, failWaitersWith: .loadFailed(model, message: "its runtime server (pool \(pool)) stopped"),
+                              alreadyOutOfCache: false, instanceGone: true)
         }
         return actions + startQueuedLoads(now: now)
     }

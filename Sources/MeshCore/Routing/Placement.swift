@@ -58,6 +58,7 @@ public struct PlacementPolicy: Sendable {
         let labels = Set(record.labels)
         let zonesWithCopies = Set(holders.keys.compactMap { view.peers[$0]?.zone })
         let modelHash = StableHash.of(model.rawValue)
+        let format = ModelFormat(record.type)
         // One pass over the peers (this runs on every miss): each filter below counts the peers
         // that pass it, so that an empty stage names the same refusal as filtering stage by stage.
         var available = 0, labelled = 0, running = 0, roomy = 0, healthy = 0
@@ -81,7 +82,7 @@ public struct PlacementPolicy: Sendable {
             var pool: RuntimePool?
             var capacity = peerRecord.capacityBytes
             if let pools = peerRecord.pools {
-                switch peerRecord.pool(for: record.type) {
+                switch peerRecord.pool(for: format) {
                 case .pool(let match):
                     capacity = match.capacityBytes
                     if pools.count > 1 { pool = match }

@@ -49,8 +49,5 @@ enum ModelInfoMapping {
 /// The model types a peer's runtimes accept.
 struct RuntimeTypes: Sendable {
     let names: [String]
-    func contains(_ name: String) -> Bool {
-        let format = ModelFormat(name)
-        return names.contains { ModelFormat($0).runs(format) }
-    }
+    func contains(_ name: String) -> Bool { ModelFormat(name).isRun(byAnyOf: names) }
 }

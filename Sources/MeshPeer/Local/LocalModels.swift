@@ -342,6 +342,7 @@ public final class LocalModels: Service, Sendable {
         state.withLock { $0.ledger.setCapacity(bytes, of: pool) }
         signalRoom()
         publishMetrics()
+        publishPoolMetrics()
     }
 
     /// Stops accepting loads (graceful shutdown).
@@ -429,6 +430,7 @@ public final class LocalModels: Service, Sendable {
         }
         signalRoom()
         publishMetrics()
+        publishPoolMetrics()
     }
 
     /// A copy whose record could not be written is not served from here: its model was
@@ -454,16 +456,20 @@ public final class LocalModels: Service, Sendable {
     }
 
     private func publishMetrics() {
-        let (capacity, used, count, lru, inFlight, pools) = state.withLock { state in
-            (state.ledger.cache.capacityBytes, state.ledger.cache.usedBytes, state.ledger.cache.count, state.ledger.cache.lruTime, state.ledger.inFlight,
-             state.ledger.cache.pools)
+        let (capacity, used, count, lru, inFlight) = state.withLock { state in
+            (state.ledger.cache.capacityBytes, state.ledger.cache.usedBytes, state.ledger.cache.count, state.ledger.cache.lruTime, state.ledger.inFlight)
         }
         let now = clock.now
         metrics.memory(capacity: capacity, used: used, models: count, lruAge: lru.map { now - $0 })
         metrics.inFlight.record(inFlight)
-        if pools.count > 1 {
-            metrics.pools(pools, ready: Dictionary(runtimes.runtimes.map { ($0.pool, $0.isReady) }, uniquingKeysWith: { $0 && $1 }))
-        }
+    }
+
+    /// Each pool's budget, use and readiness; they change with loads, evictions and runtime
+    /// servers coming and going, never with a request, so this stays off the request path.
+    private func publishPoolMetrics() {
+        let pools = state.withLock { $0.ledger.cache.pools }
+        guard pools.count > 1 else { return }
+        metrics.pools(pools, ready: Dictionary(runtimes.runtimes.map { ($0.pool, $0.isReady) }, uniquingKeysWith: { $0 && $1 }))
     }
 
     // MARK: Service

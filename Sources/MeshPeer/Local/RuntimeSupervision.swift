@@ -50,10 +50,7 @@ struct RuntimeSupervision: Service {
     private func publishPools() async {
         let pools = runtimes.pools(builtinCapacity: builtinCapacity)
         do {
-            try await membership.update { record in
-                record.pools = pools
-                record.capacityBytes = pools.reduce(0) { $0.addingSaturating($1.capacityBytes) }
-            }
+            try await membership.update { $0.publish(pools) }
         } catch {
             logger.warning("could not publish the runtime pools; peers see the change when the record is next written", metadata: ["error": "\(error)"])
         }
