@@ -15,6 +15,8 @@ public struct ClusterView: Sendable {
     public private(set) var loads: [PeerID: LoadReport] = [:]
     /// Models that must keep `minCopies > 0` copies, from the small `pinned/` index.
     public private(set) var pinned: [ModelID: Int] = [:]
+    /// The same peers as a dense array for placement's scan (kept in step with the above).
+    private(set) var peerIndex = PeerIndex()
 
     public struct Holdings: Sendable, Hashable {
         public var models: Set<ModelID> = []
@@ -43,6 +45,7 @@ public struct ClusterView: Sendable {
         failures = [:]
         holdings = [:]
         pinned = [:]
+        peerIndex.removeAll()
         for change in changes { apply(change) }
         self.revision = revision
     }
@@ -51,9 +54,11 @@ public struct ClusterView: Sendable {
         switch change {
         case .peerPut(let peer, let record):
             peers[peer] = record
+            peerIndex.put(peer, record, held: holdings[peer], report: loads[peer])
         case .peerDeleted(let peer):
             peers[peer] = nil
             loads[peer] = nil
+            peerIndex.remove(peer)
         case .copyPut(let model, let peer, let record):
             let previous = copies[model]?[peer]
             copies[model, default: [:]][peer] = record
@@ -61,6 +66,7 @@ public struct ClusterView: Sendable {
             var holding = holdings.removeValue(forKey: peer) ?? Holdings()
             holding.models.insert(model)
             holding.bytes = holding.bytes.addingSaturating(max(0, record.sizeBytes)).subtractingSaturating(max(0, previous?.sizeBytes ?? 0))
+            peerIndex.setHeld(peer, holding)
             holdings[peer] = holding
         case .copyDeleted(let model, let peer):
             guard let previous = copies[model]?.removeValue(forKey: peer) else { return }
@@ -69,6 +75,7 @@ public struct ClusterView: Sendable {
             holding.models.remove(model)
             holding.bytes = holding.bytes.subtractingSaturating(max(0, previous.sizeBytes))
             holdings[peer] = holding.models.isEmpty ? nil : holding
+            peerIndex.setHeld(peer, holdings[peer])
         case .failurePut(let model, let peer, let record):
             failures[model, default: [:]][peer] = record
         case .failureDeleted(let model, let peer):
@@ -91,11 +98,13 @@ public struct ClusterView: Sendable {
         guard peers[report.peer] != nil else { return }
         if let known = loads[report.peer], known.time >= report.time { return }
         loads[report.peer] = report
+        peerIndex.setReport(report.peer, report)
     }
 
     /// Forgets reports older than `maxAge`.
     public mutating func expireReports(now: MeshTime, maxAge: Duration) {
         loads = loads.filter { now - $0.value.time <= maxAge }
+        peerIndex.expireReports(now: now, maxAge: maxAge)
     }
 
     /// The live report for `peer`, if fresh enough to use.

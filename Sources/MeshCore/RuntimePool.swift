@@ -83,6 +83,11 @@ extension PeerRecord {
         guard let pools else {
             return .pool(RuntimePool(name: RuntimePool.builtin, formats: [], capacityBytes: capacityBytes))
         }
+        return Self.pool(for: format, in: pools)
+    }
+
+    /// The first ready pool of `pools` that runs `format`.
+    static func pool(for format: ModelFormat, in pools: [RuntimePool]) -> PoolMatch {
         var notReady = false
         for pool in pools where pool.runs(format) {
             if pool.ready { return .pool(pool) }

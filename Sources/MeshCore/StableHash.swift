@@ -25,8 +25,13 @@ public enum StableHash {
 
     /// The same score with the key already hashed by ``of(_:)``, for scoring many members.
     static func rendezvous(keyHash: UInt64, _ member: String) -> UInt64 {
-        mix(keyHash ^ (of(member) &* 0x9E37_79B9_7F4A_7C15))
+        rendezvous(keyHash: keyHash, memberKey: rendezvousKey(of: member))
     }
+
+    /// The member's half of the score, for members scored against many keys.
+    static func rendezvousKey(of member: String) -> UInt64 { of(member) &* 0x9E37_79B9_7F4A_7C15 }
+
+    static func rendezvous(keyHash: UInt64, memberKey: UInt64) -> UInt64 { mix(keyHash ^ memberKey) }
 
     static func mix(_ value: UInt64) -> UInt64 {
         var z = value &+ 0x9E37_79B9_7F4A_7C15

@@ -9,7 +9,8 @@ enum Fixtures {
 
     static func peerRecord(_ index: Int) -> PeerRecord {
         PeerRecord(httpAddress: "10.0.\(index / 256).\(index % 256):8008", zone: "zone-\(index % 3)", capacityBytes: 16 << 30,
-                   version: "bench", startTime: now, instance: "instance-\(index)")
+                   version: "bench", startTime: now, instance: "instance-\(index)",
+                   pools: [RuntimePool(name: RuntimePool.builtin, formats: ["onnx", "synthetic"], capacityBytes: 16 << 30)])
     }
 
     static let record = ModelRecord(type: "synthetic", sizeHintBytes: 64 << 20, created: now)

@@ -40,4 +40,12 @@ func placementBenchmarks() {
                                     excluded: [], now: Fixtures.now))
         }
     }
+    // An extra copy of a held model, one peer already tried: holders and exclusions are marked.
+    Benchmark("PlacementPolicy.choose over 1,000 peers, 2 holders, 1 tried", configuration: .init(scalingFactor: .one)) { benchmark in
+        let tried: Set<PeerID> = [Fixtures.peer(500)]
+        for _ in benchmark.scaledIterations {
+            blackHole(policy.choose(for: Fixtures.model(0), record: Fixtures.record, sizeBytes: 64 << 20, view: view,
+                                    excluded: tried, now: Fixtures.now))
+        }
+    }
 }

@@ -32,7 +32,14 @@ public struct PlacementPolicy: Sendable {
         // Routing needs only the best peer: a linear scan instead of sorting every candidate, as
         // this runs on every miss over every peer. The same order as `rank`.
         switch candidates(for: model, record: record, sizeBytes: sizeBytes, view: view, excluded: excluded, now: now, staleHolder: staleHolder) {
-        case .success(let candidates): return .peer(candidates.min(by: Candidate.isBetter)!.peer)
+        case .success(let scan):
+            // Each candidate marked as it is compared, not written back.
+            var best = scan.marked(scan.candidates[0])
+            for candidate in scan.candidates.dropFirst() {
+                let marked = scan.marked(candidate)
+                if Candidate.isBetter(marked, best) { best = marked }
+            }
+            return .peer(view.peerIndex.details[Int(best.slot)].peer)
         case .failure(let refusal): return .none(refusal)
         }
     }
@@ -43,22 +50,27 @@ public struct PlacementPolicy: Sendable {
         excluded: Set<PeerID>, now: MeshTime
     ) -> Result<[PeerID], PlacementRefusal> {
         candidates(for: model, record: record, sizeBytes: sizeBytes, view: view, excluded: excluded, now: now)
-            .map { $0.sorted(by: Candidate.isBetter).map(\.peer) }
+            .map { scan in scan.candidates.map(scan.marked).sorted(by: Candidate.isBetter).map { view.peerIndex.details[Int($0.slot)].peer } }
     }
 
-    /// Every eligible peer, unordered and marked busy or not, or why there is none.
+    /// Every eligible peer, unordered and not yet marked, or why there is none.
     func candidates(
         for model: ModelID, record: ModelRecord, sizeBytes: Int64, view: ClusterView,
         excluded: Set<PeerID>, now: MeshTime, staleHolder: PeerID? = nil
-    ) -> Result<[Candidate], PlacementRefusal> {
-        guard !view.peers.isEmpty else { return .failure(.noPeers) }
+    ) -> Result<Scan, PlacementRefusal> {
+        let index = view.peerIndex
+        guard !index.slots.isEmpty else { return .failure(.noPeers) }
         var holders = view.copies(of: model)
         if let staleHolder { holders[staleHolder] = nil }
         let failed = view.failures(of: model)
         let labels = Set(record.labels)
-        let zonesWithCopies = Set(holders.keys.compactMap { view.peers[$0]?.zone })
+        let zonesWithCopies = holders.keys.compactMap { view.peers[$0]?.zone.flatMap(index.zoneNumber(of:)) }
         let modelHash = StableHash.of(model.rawValue)
+        // Holders, tried and failed peers marked by slot (a few lookups), and each distinct pool
+        // list matched against the model's format once: the scan below hashes no peer id.
+        let marks = SlotMarks(index: index, holders: holders.keys, excluded: excluded, failed: failed.keys)
         let format = ModelFormat(record.type)
+        let pools = index.poolSets.map { PoolChoice(format: format, pools: $0) }
         // One pass over the peers (this runs on every miss): each filter below counts the peers
         // that pass it, so that an empty stage names the same refusal as filtering stage by stage.
         var available = 0, labelled = 0, running = 0, roomy = 0, healthy = 0
@@ -68,24 +80,23 @@ public struct PlacementPolicy: Sendable {
         var calmest = Int.max
         var oldestLRU: MeshTime?
         var candidates: [Candidate] = []
-        candidates.reserveCapacity(view.peers.count)
-        for (peer, peerRecord) in view.peers {
-            // (Empty sets are checked first: most misses have no exclusions, holders, failures or
-            // labels, and a lookup hashes the peer id even in an empty set.)
-            guard !peerRecord.shuttingDown, excluded.isEmpty || !excluded.contains(peer),
-                  holders.isEmpty || holders[peer] == nil else { continue }
+        candidates.reserveCapacity(index.slots.count)
+        // Whole milliseconds, as times are kept: `Duration` arithmetic is not inlined.
+        let maxAge = reportMaxAge.milliseconds
+        let slots = index.slots
+        for position in slots.indices {
+            guard !slots[position].shuttingDown, !marks.has(SlotMarks.skipped, at: position) else { continue }
             available += 1
-            guard labels.isEmpty || labels.isSubset(of: peerRecord.labels) else { continue }
+            guard labels.isEmpty || labels.isSubset(of: index.details[position].labels) else { continue }
             labelled += 1
             // The pool the copy would go to, when the peer has several (one pool, or none
             // published by an older peer: the whole peer).
-            var pool: RuntimePool?
-            var capacity = peerRecord.capacityBytes
-            if let pools = peerRecord.pools {
-                switch peerRecord.pool(for: format) {
-                case .pool(let match):
-                    capacity = match.capacityBytes
-                    if pools.count > 1 { pool = match }
+            var ownPool = false
+            var capacity = slots[position].capacityBytes
+            let poolSet = slots[position].poolSet
+            if poolSet >= 0 {
+                switch pools[poolSet].state {
+                case .ready: capacity = pools[poolSet].capacityBytes; ownPool = pools[poolSet].name != nil
                 case .notReady: poolsDown = true; continue
                 case .none: continue
                 }
@@ -94,25 +105,27 @@ public struct PlacementPolicy: Sendable {
             largestCapacity = max(largestCapacity, capacity)
             guard capacity >= sizeBytes else { continue }
             roomy += 1
-            guard failed.isEmpty || failed[peer] == nil else { continue }
+            guard !marks.has(SlotMarks.failed, at: position) else { continue }
             healthy += 1
-            let report = view.report(for: peer, now: now, maxAge: reportMaxAge)
-            let holding = view.holdings(of: peer)
+            // A report older than `maxAge` (or none: `Int64.min`, which saturates) is not used.
+            let fresh = now.millisecondsSinceEpoch.subtractingSaturating(slots[position].report.time) <= maxAge
+            let report = fresh ? slots[position].report : .absent
             // With one pool everything the peer holds is in it; with several, the pool's own use
             // as the peer last gossiped it.
-            let used = pool.map { report?.poolUsedBytes?[$0.name] ?? 0 } ?? max(holding.bytes, report?.usedBytes ?? 0)
+            let used = ownPool ? poolUse(index, position, pools[poolSet], fresh)
+                : max(slots[position].heldBytes, report.usedBytes)
             let free = capacity.subtractingSaturating(used)
-            let lru = report?.lruTime
+            let lru = report.lruTime
             let full = free < sizeBytes
-            let inFlight = (report?.inFlight ?? 0).addingSaturating(report?.loading ?? 0)
+            let inFlight = report.busy
             calmest = min(calmest, inFlight)
             if full, let lru, oldestLRU.map({ lru < $0 }) ?? true { oldestLRU = lru }
             candidates.append(Candidate(
-                peer: peer, full: full, inFlight: inFlight,
-                sameZone: !zonesWithCopies.isEmpty && (peerRecord.zone.map { zonesWithCopies.contains($0) } ?? false),
-                count: max(holding.count, report?.modelCount ?? 0),
-                free: free, lru: lru, evictionValue: report?.evictionValue,
-                tieBreak: StableHash.rendezvous(keyHash: modelHash, peer.rawValue)
+                slot: Int32(truncatingIfNeeded: position), full: full, inFlight: inFlight,
+                sameZone: !zonesWithCopies.isEmpty && zonesWithCopies.contains(slots[position].zone),
+                count: max(slots[position].heldCount, report.modelCount),
+                free: free, lru: lru, evictionValue: report.evictionValue,
+                tieBreak: StableHash.rendezvous(keyHash: modelHash, memberKey: slots[position].rendezvousKey)
             ))
         }
         guard available > 0 else {
@@ -135,19 +148,34 @@ public struct PlacementPolicy: Sendable {
             return .failure(.allFailed(model: model, lastError: failed.values.max { $0.time < $1.time }?.message ?? ""))
         }
         // A peer far busier than the calmest candidate serves this copy badly: it goes last.
-        let busyAbove = calmest.multipliedSaturating(by: 2).addingSaturating(busyMargin)
-        let step = max(1, minChurnAge.milliseconds)
-        let homes = Self.homes(among: candidates)
-        // Marked in place: this runs on every miss, over every peer.
-        for index in candidates.indices {
-            let peer = candidates[index].peer
-            candidates[index].home = peer == homes.first || peer == homes.second
-            candidates[index].busy = candidates[index].inFlight > busyAbove
-            if candidates[index].full, let lru = candidates[index].lru, let oldestLRU {
-                candidates[index].lruStep = (lru - oldestLRU).milliseconds / step
+        return .success(Scan(candidates: candidates, busyAbove: calmest.multipliedSaturating(by: 2).addingSaturating(busyMargin),
+                             oldestLRU: oldestLRU, step: max(1, minChurnAge.milliseconds), homes: Self.homes(among: candidates)))
+    }
+
+    /// The eligible peers and what marking each needs from all of them.
+    struct Scan {
+        var candidates: [Candidate]
+        var busyAbove: Int
+        var oldestLRU: MeshTime?
+        var step: Int64
+        var homes: (first: Int32?, second: Int32?)
+
+        /// `candidate` marked as a home, busy, and with its LRU step.
+        func marked(_ candidate: Candidate) -> Candidate {
+            var candidate = candidate
+            candidate.home = candidate.slot == homes.first || candidate.slot == homes.second
+            candidate.busy = candidate.inFlight > busyAbove
+            if candidate.full, let lru = candidate.lru, let oldestLRU {
+                candidate.lruStep = lru.millisecondsSinceEpoch.subtractingSaturating(oldestLRU.millisecondsSinceEpoch) / step
             }
+            return candidate
         }
-        return .success(candidates)
+    }
+
+    /// A multi-pool peer's use of `pool` as it last gossiped it (nothing known: empty).
+    private func poolUse(_ index: PeerIndex, _ position: Int, _ pool: PoolChoice, _ fresh: Bool) -> Int64 {
+        guard fresh, let name = pool.name else { return 0 }
+        return index.details[position].poolUsedBytes?[name] ?? 0
     }
 
     /// A model's homes: the two full candidates, among those that report what their cheapest
@@ -155,7 +183,7 @@ public struct PlacementPolicy: Sendable {
     /// rendezvous hash. Sending its misses there keeps its use counts in one or two places —
     /// where the policy needs them — and choosing the one with the cheaper victim of the two
     /// evens out memory between peers (two random choices).
-    static func homes(among candidates: [Candidate]) -> (first: PeerID?, second: PeerID?) {
+    static func homes(among candidates: [Candidate]) -> (first: Int32?, second: Int32?) {
         var first: Candidate?, second: Candidate?
         for candidate in candidates where candidate.full && candidate.evictionValue != nil {
             if first.map({ candidate.tieBreak > $0.tieBreak }) ?? true {
@@ -165,28 +193,43 @@ public struct PlacementPolicy: Sendable {
                 second = candidate
             }
         }
-        return (first?.peer, second?.peer)
+        return (first?.slot, second?.slot)
     }
 
     /// In-flight requests beyond twice the calmest candidate's (plus this margin) mark a peer busy.
     public var busyMargin = 4
 
+    /// One eligible peer (fields ordered so that it packs small: placement writes one per peer).
     struct Candidate {
-        var peer: PeerID
-        var full: Bool
         var inFlight: Int
-        var busy = false
-        var sameZone: Bool
         var count: Int
         var free: Int64
-        var lru: MeshTime?
+        var tieBreak: UInt64
         /// For a full peer: how many churn-guard ages its LRU model is younger than the oldest
         /// candidate's (unknown: last).
         var lruStep = Int64.max
+        var lru: MeshTime?
         var evictionValue: Double?
+        /// The peer's position in the view's peer index.
+        var slot: Int32
+        var full: Bool
+        var sameZone: Bool
+        var busy = false
         /// One of the model's two homes (see ``homes(among:)``).
         var home = false
-        var tieBreak: UInt64
+
+        init(slot: Int32, full: Bool, inFlight: Int, sameZone: Bool, count: Int, free: Int64, lru: MeshTime?,
+             evictionValue: Double?, tieBreak: UInt64) {
+            self.slot = slot
+            self.full = full
+            self.inFlight = inFlight
+            self.sameZone = sameZone
+            self.count = count
+            self.free = free
+            self.lru = lru
+            self.evictionValue = evictionValue
+            self.tieBreak = tieBreak
+        }
 
         static func isBetter(_ a: Candidate, _ b: Candidate) -> Bool {
             if a.full != b.full { return !a.full }
@@ -203,6 +246,49 @@ public struct PlacementPolicy: Sendable {
                 if a.free != b.free { return a.free > b.free }
             }
             return a.tieBreak > b.tieBreak
+        }
+    }
+}
+
+/// Peers a placement skips, marked by their position in the peer index.
+struct SlotMarks {
+    static let holder: UInt8 = 1
+    static let excluded: UInt8 = 2
+    static let failed: UInt8 = 4
+    /// Holders and tried peers are not candidates at all.
+    static let skipped = holder | excluded
+
+    /// Empty when no peer is marked (most misses): nothing is allocated.
+    private var bits: [UInt8] = []
+
+    init(index: PeerIndex, holders: some Collection<PeerID>, excluded: Set<PeerID>, failed: some Collection<PeerID>) {
+        guard !(holders.isEmpty && excluded.isEmpty && failed.isEmpty) else { return }
+        bits = Array(repeating: 0, count: index.slots.count)
+        for (peers, mark) in [(Array(holders), Self.holder), (Array(excluded), Self.excluded), (Array(failed), Self.failed)] {
+            for peer in peers { if let position = index.position(of: peer) { bits[position] |= mark } }
+        }
+    }
+
+    func has(_ mark: UInt8, at position: Int) -> Bool { !bits.isEmpty && bits[position] & mark != 0 }
+}
+
+/// Where a model of one format would go among one list of pools (several peers publish the same
+/// list, so it is worked out once per list).
+struct PoolChoice {
+    enum State { case ready, notReady, none }
+    var state: State
+    var capacityBytes: Int64 = 0
+    /// The pool's name when the list has several pools (its own use is then gossiped apart).
+    var name: String?
+
+    init(format: ModelFormat, pools: [RuntimePool]) {
+        switch PeerRecord.pool(for: format, in: pools) {
+        case .pool(let pool):
+            state = .ready
+            capacityBytes = pool.capacityBytes
+            if pools.count > 1 { name = pool.name }
+        case .notReady: state = .notReady
+        case .none: state = .none
         }
     }
 }
