@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "MeshCore", targets: ["MeshCore"]),
         .library(name: "EtcdGateway", targets: ["EtcdGateway"]),
         .library(name: "OpenInference", targets: ["OpenInference"]),
+        .library(name: "OpenInferenceGRPC", targets: ["OpenInferenceGRPC"]),
+        .library(name: "MeshGossip", targets: ["MeshGossip"]),
         .library(name: "ModelStorage", targets: ["ModelStorage"]),
         .library(name: "ONNXEngine", targets: ["ONNXEngine"]),
         // The decoders a peer runs on bytes from outside, as functions of bytes (Fuzz/ builds them into libFuzzer targets).
@@ -86,6 +88,7 @@ let package = Package(
             name: "MeshPeer",
             dependencies: [
                 "MeshCore", "MeshGossip", "EtcdGateway", "OpenInference", "ModelRuntimes", "ModelStorage", "OpenInferenceGRPC", "MeshManagementGRPC",
+                "KeepAliveHTTP",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -111,12 +114,23 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // HTTP/1.1 over keep-alive NIO channels: the peers' hops and the runtime servers' relays.
+        .target(
+            name: "KeepAliveHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ]
+        ),
         // Runtime servers beside the peer: Open Inference servers driven through their repository
         // extension (MLServer, Triton) and ModelMesh runtimes (`mmesh.ModelRuntime`).
         .target(
             name: "RemoteRuntimes",
             dependencies: [
-                "MeshCore", "ModelRuntimes", "OpenInference", "OpenInferenceGRPC", "MeshManagementGRPC",
+                "MeshCore", "ModelRuntimes", "OpenInference", "OpenInferenceGRPC", "MeshManagementGRPC", "KeepAliveHTTP",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -127,6 +141,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .testTarget(
+            name: "KeepAliveHTTPTests",
+            dependencies: [
+                "KeepAliveHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "RemoteRuntimesTests", dependencies: ["RemoteRuntimes", "MeshCore", "ModelRuntimes", "OpenInferenceGRPC"]),

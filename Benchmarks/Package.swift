@@ -12,6 +12,7 @@ let package = Package(
         // Named explicitly: a path dependency is otherwise known by its folder's name.
         .package(name: "swift-model-mesh", path: "../"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         .executableTarget(
@@ -20,6 +21,9 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MeshCore", package: "swift-model-mesh"),
                 .product(name: "OpenInference", package: "swift-model-mesh"),
+                .product(name: "OpenInferenceGRPC", package: "swift-model-mesh"),
+                .product(name: "MeshGossip", package: "swift-model-mesh"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Benchmarks/MeshBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -34,7 +34,10 @@ func mirrorBenchmarks() {
         }
         blackHole(cache)
     }
-    Benchmark("RecordCache miss: read and insert, evicting (10k records)") { benchmark in
+    // The only count that varies from run to run (by up to 1.5% here): eviction order follows the
+    // hash table's order, which Swift seeds per process.
+    Benchmark("RecordCache miss: read and insert, evicting (10k records)",
+              configuration: .init(thresholds: [.mallocCountTotal: .init(relative: [.p90: 5.0])])) { benchmark in
         var cache = full
         for index in benchmark.scaledIterations {
             let key = ModelID(trusted: "other-\(index)")
