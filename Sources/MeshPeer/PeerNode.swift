@@ -38,6 +38,8 @@ public final class PeerNode: Sendable {
     let access: AccessControl
     let tls: PeerTLS?
     let bodyBudget: BodyBudget
+    /// Connections are served on their event loop (``EventLoopAffineChannel``).
+    let eventLoops = EventLoopExecutors()
     let prometheus: PrometheusCollectorRegistry?
     let logger: Logger
     // gRPC, vmodels and background work (see GRPC/ and VModels/).
@@ -152,7 +154,8 @@ public final class PeerNode: Sendable {
         )
         let loadReports = PiggybackedLoadReports()
         forwarder = PeerForwarder(selfID: configuration.peerID, maxResponseBytes: max(configuration.maxBodyBytes, 64 << 20),
-                                  loadReports: loadReports, credentials: credentials, clock: clock, tls: tls?.client)
+                                  loadReports: loadReports, credentials: credentials, clock: clock,
+                                  tls: tls.map { ($0.client, $0.clientContext) })
         var gossipSettings = LoadGossip.Settings()
         gossipSettings.interval = configuration.gossipInterval
         gossipSettings.fanout = configuration.gossipFanout
@@ -340,7 +343,8 @@ public final class PeerNode: Sendable {
 
     func makeApplication() throws -> some Service {
         let router = Hummingbird.Router(context: MeshRequestContext.self)
-        // First, so the gate and access checks are inside the request's span.
+        router.add(middleware: OffLoopMiddleware())
+        // First after that, so the gate and access checks are inside the request's span.
         if MeshTracing.isEnabled { router.add(middleware: TracingMiddleware()) }
         router.add(middleware: PeerGateMiddleware(gate: gate))
         router.add(middleware: AccessMiddleware(access: access, logger: logger))
@@ -365,8 +369,13 @@ public final class PeerNode: Sendable {
         // Last: it wraps only the not-found responder (unknown paths, and methods a path lacks).
         router.add(middleware: UnmatchedRouteMiddleware(routes: RouteMethods(router.routes.map { ($0.path, $0.method) })))
         let serverRunning = self.serverRunning
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout)))
-        let server = try tls.map { tls in try HTTPServerBuilder.tls(http1, tlsConfiguration: tls.server) } ?? http1
+        let http1 = HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))
+        let serverTLS = tls?.server, executors = eventLoops
+        let server = HTTPServerBuilder { responder in
+            let channel = HTTP1Channel(responder: responder, configuration: http1)
+            guard let serverTLS else { return EventLoopAffineChannel(channel, executors: executors) }
+            return EventLoopAffineChannel(try TLSChannel(channel, tlsConfiguration: serverTLS), executors: executors)
+        }
         return Application(
             router: router,
             server: server,

@@ -1,4 +1,5 @@
 import Foundation
+import KeepAliveHTTP
 import MeshCore
 import NIOCore
 import NIOHTTP1
@@ -14,9 +15,16 @@ struct ServerHTTP: Sendable {
     let label: String
 
     /// `baseURL` is `http://host:port` (checked by ``RuntimeServerConfiguration``).
+    let server: KeepAliveHTTPClient.Server
+
     init(baseURL: String, label: String, maxResponseBytes: Int) {
         let (host, port) = GRPCAddress.split(String(baseURL.dropFirst("http://".count))) ?? ("127.0.0.1", 80)
-        client = KeepAliveHTTPClient(host: host, port: port, maxResponseBytes: maxResponseBytes)
+        var configuration = KeepAliveHTTPClient.Configuration(maxResponseBytes: maxResponseBytes)
+        // The server's repository and inference calls are safe to send again when a kept
+        // connection turns out closed (the server's own idle timeout).
+        configuration.retryWhenReusedConnectionCloses = true
+        client = KeepAliveHTTPClient(configuration: configuration)
+        server = .init(host: host, port: port)
         self.baseURL = baseURL
         self.label = label
     }
@@ -45,23 +53,16 @@ struct ServerHTTP: Sendable {
 
     func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, timeout: Duration) async throws -> Reply {
         do {
-            let response = try await client.send(method, path, body: body, timeout: timeout)
+            var request = KeepAliveHTTPClient.Request(method: method, path: path, body: body.map { ByteBuffer(bytes: $0) })
+            if body != nil { request.headers.add(name: "content-type", value: "application/json") }
+            let response = try await client.send(request, to: server, timeout: timeout)
             return Reply(status: response.status, body: Array(buffer: response.body))
         } catch is CancellationError {
             throw CancellationError()
         } catch let failure as KeepAliveHTTPClient.Failure {
             throw Unreachable(description: "\(label) did not answer \(method) \(path): \(failure.description)", refused: failure.refused)
         } catch {
-            throw Unreachable(description: "\(label) did not answer \(method) \(path): \(error)", refused: Self.isRefused(error))
+            throw Unreachable(description: "\(label) did not answer \(method) \(path): \(error)", refused: KeepAliveHTTPClient.isRefused(error))
         }
-    }
-
-    /// Whether `error` says nothing listens at the address.
-    static func isRefused(_ error: any Error) -> Bool {
-        if let error = error as? NIOConnectionError {
-            return error.connectionErrors.contains { isRefused($0.error) }
-        }
-        if let error = error as? IOError { return error.errnoCode == ECONNREFUSED }
-        return "\(error)".localizedCaseInsensitiveContains("connection refused")
     }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import KeepAliveHTTP
 import Logging
 import MeshCore
 import NIOCore
@@ -6,25 +7,33 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import OpenInference
+import OpenInferenceGRPC
 import Synchronization
 
-/// Sends hops to other peers over pooled keep-alive HTTP/1.1 connections (TLS when the mesh
-/// runs it) and relays the bytes.
+/// Sends hops to other peers over keep-alive HTTP/1.1 connections of their own (TLS when the
+/// mesh runs it) and relays the bytes; gossip, registration and liveness probes use
+/// AsyncHTTPClient (``peers``, ``probes``).
 public final class PeerForwarder: Sendable {
+    /// Hops: a lean client on NIO channels, whose connections are kept per event loop so that a
+    /// request handled on a loop makes its hop on that loop (``EventLoopExecutors``).
+    let hops: KeepAliveHTTPClient
     let peers: PeerHTTP
     /// For liveness probes of peers (``PeerProbe``) only.
     let probes: PeerHTTP
-    private var http: HTTPClient { peers.client }
     let selfID: PeerID
-    let maxResponseBytes: Int
     let loadReports: PiggybackedLoadReports
     let credentials: PeerCredentials
     let clock: any PeerClock
 
     init(selfID: PeerID, maxResponseBytes: Int, loadReports: PiggybackedLoadReports, credentials: PeerCredentials, clock: any PeerClock,
-         tls: TLSConfiguration? = nil, connectTimeout: Duration = .seconds(1)) {
+         tls: (configuration: TLSConfiguration, context: NIOSSLContext)? = nil, connectTimeout: Duration = .seconds(1)) {
+        var hopConfiguration = KeepAliveHTTPClient.Configuration(maxResponseBytes: maxResponseBytes)
+        hopConfiguration.connectTimeout = connectTimeout
+        hopConfiguration.maxIdlePerServer = 64
+        hopConfiguration.tls = tls?.context
+        hops = KeepAliveHTTPClient(configuration: hopConfiguration)
         var configuration = HTTPClient.Configuration()
-        configuration.tlsConfiguration = tls
+        configuration.tlsConfiguration = tls?.configuration
         configuration.httpVersion = .http1Only
         configuration.timeout.connect = .milliseconds(connectTimeout.milliseconds)
         // A refused connection must surface at once so the router can exclude the peer.
@@ -42,14 +51,14 @@ public final class PeerForwarder: Sendable {
         // would wait for a connection and time out, and a live peer would look frozen.
         self.probes = PeerHTTP(client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration), scheme: scheme)
         self.selfID = selfID
-        self.maxResponseBytes = maxResponseBytes
         self.loadReports = loadReports
         self.credentials = credentials
         self.clock = clock
     }
 
     public func shutdown() async throws {
-        try await http.shutdown()
+        hops.close()
+        try await peers.client.shutdown()
         try await probes.client.shutdown()
     }
 
@@ -58,8 +67,10 @@ public final class PeerForwarder: Sendable {
         to peer: PeerID, at record: PeerRecord, method: HTTPMethod, path: String, headers: [(String, String)],
         body: ByteBuffer?, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant
     ) async throws -> HopResult<HTTPReply> {
-        var request = HTTPClientRequest(url: peers.url(record, path))
-        request.method = method
+        guard let (host, port) = GRPCAddress.split(record.httpAddress) else {
+            throw PeerUnreachable(peer: peer, reason: "its address \(record.httpAddress) is not host:port", refused: true)
+        }
+        var request = KeepAliveHTTPClient.Request(method: method, path: path, body: body)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.headers.replaceOrAdd(name: MeshHeaders.hop, value: hop.rawValue)
         let excludedText = excluded.isEmpty ? nil : excluded.map(\.rawValue).sorted().joined(separator: ",")
@@ -71,38 +82,27 @@ public final class PeerForwarder: Sendable {
         let remaining = deadline - .now
         request.headers.replaceOrAdd(name: MeshHeaders.timeoutMillis, value: String(max(1, remaining.milliseconds)))
         MeshTracing.inject(into: &request.headers)
-        if let body { request.body = .bytes(body) }
         do {
-            let response = try await http.execute(request, timeout: .milliseconds(max(1, remaining.milliseconds)))
-            let bytes = try await response.body.collect(upTo: maxResponseBytes)
+            let response = try await hops.send(request, to: .init(host: host, port: port), timeout: max(.milliseconds(1), remaining))
             loadReports.deliver(response.headers.first(name: MeshHeaders.load), from: peer)
             let replyHeaders = response.headers.filter { $0.name.lowercased() != MeshHeaders.load }.map { ($0.name.lowercased(), $0.value) }
-            let reply = HTTPReply(status: Int(response.status.code), headers: replyHeaders, body: bytes)
+            let reply = HTTPReply(status: response.status, headers: replyHeaders, body: response.body)
             if let outcome = reply.header(MeshHeaders.route).flatMap(HopDecline.Outcome.init(rawValue:)) {
                 let revision = reply.header(MeshHeaders.revision).flatMap(Int64.init)
                 return .declined(HopDecline(outcome: outcome, revision: revision), message: reply.errorMessage)
             }
             return .served(reply)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw MeshError.deadlineExceeded("peer \(peer) did not answer before the request's deadline")
-        } catch let error as HTTPClientError where error == .connectTimeout {
-            throw PeerUnreachable(peer: peer, reason: "connection timed out", refused: true)
-        } catch let error as HTTPClientError where error == .remoteConnectionClosed {
-            throw PeerUnreachable(peer: peer, reason: "connection closed before the answer", refused: false)
-        } catch is NIOConnectionError {
-            throw PeerUnreachable(peer: peer, reason: "connection refused", refused: true)
-        } catch let error as IOError {
-            throw PeerUnreachable(peer: peer, reason: "\(error)", refused: error.errnoCode == ECONNREFUSED)
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch let error as MeshError {
-            throw error
-        } catch {
-            throw PeerUnreachable(peer: peer, reason: "\(error)", refused: false)
+        } catch let failure as KeepAliveHTTPClient.Failure {
+            switch failure.kind {
+            case .timeout:
+                throw MeshError.deadlineExceeded("peer \(peer) did not answer before the request's deadline")
+            case .connect:
+                throw PeerUnreachable(peer: peer, reason: failure.refused ? "connection refused" : failure.description, refused: true)
+            case .closed:
+                throw PeerUnreachable(peer: peer, reason: "connection closed before the answer", refused: false)
+            case .tooLarge:
+                throw PeerUnreachable(peer: peer, reason: failure.description, refused: false)
+            }
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -32,7 +32,7 @@ struct HopWatchdog: Sendable {
             group.addTask { .answered(try await hop()) }
             group.addTask {
                 while true {
-                    try await Task.sleep(for: probeAfter)
+                    try await EventLoopSleep.sleep(for: probeAfter)
                     if await !probe(peer, record) { return .frozen }
                 }
             }

@@ -18,6 +18,8 @@ struct PeerTLS: Sendable {
     let server: TLSConfiguration
     /// What REST hops to other peers present (the same certificate, for peers that ask for one) and trust.
     let client: TLSConfiguration
+    /// ``client`` made once, for REST hops' connections.
+    let clientContext: NIOSSLContext
     let grpcServer: HTTP2ServerTransport.Posix.TransportSecurity
     let grpcClient: HTTP2ClientTransport.Posix.TransportSecurity
 
@@ -68,6 +70,7 @@ struct PeerTLS: Sendable {
             client.trustRoots = roots
             client.certificateVerification = .fullVerification
             self.client = client
+            clientContext = try NIOSSLContext(configuration: client)
             grpcServer = try .tls(certificateReloader: reloader) { tls in
                 if requireClientCertificates {
                     tls.clientCertificateVerification = .noHostnameVerification

@@ -1,0 +1,274 @@
+import NIOCore
+import NIOExtras
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// HTTP/1.1 over keep-alive NIO channels kept idle between requests: a request is one write of
+/// a whole message and one aggregated response, with no connection-pool state machine or
+/// per-request task in between. Used where every request pays for the client: hops between
+/// peers, and the runtime server beside a peer.
+///
+/// A request prefers a connection on the event loop it runs on (when its task runs on one, see
+/// ``EventLoopExecutors``), so that writing, reading and resuming the task happen on one thread.
+public final class KeepAliveHTTPClient: Sendable {
+    public struct Configuration: Sendable {
+        /// Largest response body accepted; a longer one fails the request.
+        public var maxResponseBytes: Int
+        public var connectTimeout: Duration = .seconds(2)
+        /// Connections kept idle per server at most; more are closed after their request.
+        public var maxIdlePerServer = 16
+        /// Idle connections older than this are closed instead of reused (below the servers'
+        /// own idle timeout, so a request seldom meets a connection the server is closing).
+        public var idleTimeout: Duration = .seconds(60)
+        /// When a reused connection closes before any response, send the request again once on
+        /// a new one. Only for requests that are safe to repeat.
+        public var retryWhenReusedConnectionCloses = false
+        /// TLS for every connection (the server's name, or its IP address, is verified).
+        public var tls: NIOSSLContext?
+
+        public init(maxResponseBytes: Int) {
+            self.maxResponseBytes = maxResponseBytes
+        }
+    }
+
+    public struct Server: Hashable, Sendable {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    public struct Request: Sendable {
+        public var method: HTTPMethod
+        public var path: String
+        public var headers: HTTPHeaders
+        public var body: ByteBuffer?
+
+        public init(method: HTTPMethod, path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
+            self.method = method
+            self.path = path
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: ByteBuffer
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public enum Kind: Sendable, Equatable {
+            /// No connection could be made (refused, timed out, unresolvable): nothing was sent.
+            case connect
+            /// No response within the request's timeout.
+            case timeout
+            /// The connection closed, or broke, after the request was (perhaps) sent.
+            case closed
+            /// The response is larger than ``Configuration/maxResponseBytes``.
+            case tooLarge
+        }
+        public let kind: Kind
+        public let description: String
+        /// Nothing listens at the address (ECONNREFUSED).
+        public let refused: Bool
+    }
+
+    public let configuration: Configuration
+    private let group: any EventLoopGroup
+    private let idle = Mutex<[Server: [IdleConnection]]>([:])
+    private let closed = Atomic<Bool>(false)
+
+    private struct IdleConnection {
+        var channel: any Channel
+        var since: NIODeadline
+    }
+
+    public init(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.group = group
+    }
+
+    /// Sends `request` to `server` and waits at most `timeout` for the whole response.
+    public func send(_ request: Request, to server: Server, timeout: Duration) async throws -> Response {
+        var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.path, headers: request.headers)
+        if !head.headers.contains(name: "host") { head.headers.add(name: "host", value: "\(server.host):\(server.port)") }
+        head.headers.replaceOrAdd(name: "content-length", value: String(request.body?.readableBytes ?? 0))
+        let message = FullRequest(head: head, body: request.body)
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
+        let preferred = MultiThreadedEventLoopGroup.currentEventLoop
+        if let channel = takeIdle(for: server, preferring: preferred) {
+            do {
+                return try await exchange(message, on: channel, server: server, deadline: deadline)
+            } catch let failure as Failure where failure.kind == .closed && configuration.retryWhenReusedConnectionCloses {
+                // Fall through to a fresh connection.
+            }
+        }
+        let channel = try await connect(to: server, on: preferred ?? group.next(), deadline: deadline)
+        return try await exchange(message, on: channel, server: server, deadline: deadline)
+    }
+
+    /// Closes the idle connections; requests in flight finish, and their connections are closed.
+    public func close() {
+        closed.store(true, ordering: .relaxed)
+        let channels = idle.withLock { pools in
+            defer { pools.removeAll() }
+            return pools.values.flatMap { $0.map(\.channel) }
+        }
+        for channel in channels { channel.close(promise: nil) }
+    }
+
+    private func takeIdle(for server: Server, preferring loop: (any EventLoop)?) -> (any Channel)? {
+        let oldest = NIODeadline.now() - TimeAmount(configuration.idleTimeout)
+        var expired: [any Channel] = []
+        let taken: (any Channel)? = idle.withLock { pools in
+            guard var connections = pools[server] else { return nil }
+            defer { pools[server] = connections.isEmpty ? nil : connections }
+            connections.removeAll { connection in
+                let stale = !connection.channel.isActive || connection.since < oldest
+                if stale { expired.append(connection.channel) }
+                return stale
+            }
+            let index = loop.flatMap { loop in connections.lastIndex { $0.channel.eventLoop === loop } } ?? connections.indices.last
+            return index.map { connections.remove(at: $0).channel }
+        }
+        for channel in expired { channel.close(promise: nil) }
+        return taken
+    }
+
+    private func giveBack(_ channel: any Channel, to server: Server) {
+        let kept = !closed.load(ordering: .relaxed) && idle.withLock { pools in
+            guard pools[server, default: []].count < configuration.maxIdlePerServer else { return false }
+            pools[server, default: []].append(IdleConnection(channel: channel, since: .now()))
+            return true
+        }
+        if !kept { channel.close(promise: nil) }
+    }
+
+    private func connect(to server: Server, on loop: any EventLoop, deadline: NIODeadline) async throws -> any Channel {
+        let limit = configuration.maxResponseBytes
+        let tls = configuration.tls
+        // A TLS server is verified by name, or by the IP address it is reached at (no SNI then).
+        let serverName = tls != nil && !Self.isIPAddress(server.host) ? server.host : nil
+        let connectTimeout = min(TimeAmount(configuration.connectTimeout), max(.milliseconds(1), deadline - .now()))
+        let bootstrap = ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handlers = channel.pipeline.syncOperations
+                    if let tls { try handlers.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName)) }
+                    try handlers.addHTTPClientHandlers()
+                    try handlers.addHandlers([
+                        NIOHTTPClientResponseAggregator(maxContentLength: limit),
+                        OversizeResponse(limit: limit),
+                        FullRequestWriter(),
+                        RequestResponseHandler<FullRequest, NIOHTTPClientResponseFull>(),
+                    ])
+                }
+            }
+        do {
+            return try await bootstrap.connect(host: server.host, port: server.port).get()
+        } catch {
+            throw Failure(kind: .connect, description: "cannot connect to \(server.host):\(server.port): \(error)", refused: Self.isRefused(error))
+        }
+    }
+
+    /// Sends `request` on `channel` and waits for its response; the channel goes back to the
+    /// idle list if the server keeps it, and is closed on a timeout, a cancellation or an error.
+    private func exchange(_ request: FullRequest, on channel: any Channel, server: Server, deadline: NIODeadline) async throws -> Response {
+        let promise = channel.eventLoop.makePromise(of: NIOHTTPClientResponseFull.self)
+        // At the deadline the channel is closed, which fails the request's promise.
+        let timedOut = Flag()
+        let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
+            timedOut.set()
+            channel.close(promise: nil)
+        }
+        let full: NIOHTTPClientResponseFull
+        do {
+            full = try await withTaskCancellationHandler {
+                channel.writeAndFlush((request, promise), promise: nil)
+                return try await promise.futureResult.get()
+            } onCancel: {
+                channel.close(promise: nil)
+            }
+        } catch {
+            timer.cancel()
+            channel.close(promise: nil)
+            if Task.isCancelled { throw CancellationError() }
+            if timedOut.isSet {
+                throw Failure(kind: .timeout, description: "no response from \(server.host):\(server.port) in time", refused: false)
+            }
+            if let failure = error as? Failure { throw failure }
+            throw Failure(kind: .closed, description: "the connection to \(server.host):\(server.port) closed before the response (\(error))",
+                          refused: false)
+        }
+        timer.cancel()
+        if full.head.isKeepAlive { giveBack(channel, to: server) } else { channel.close(promise: nil) }
+        return Response(status: Int(full.head.status.code), headers: full.head.headers, body: full.body ?? ByteBuffer())
+    }
+
+    /// Whether `error` says nothing listens at the address.
+    public static func isRefused(_ error: any Error) -> Bool {
+        if let error = error as? NIOConnectionError {
+            return error.connectionErrors.contains { isRefused($0.error) }
+        }
+        if let error = error as? IOError { return error.errnoCode == ECONNREFUSED }
+        return "\(error)".lowercased().contains("connection refused")
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
+    }
+}
+
+private final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
+}
+
+/// A whole request: head and body, written as one.
+struct FullRequest: Sendable {
+    var head: HTTPRequestHead
+    var body: ByteBuffer?
+}
+
+/// Writes a ``FullRequest`` as its HTTP parts.
+final class FullRequestWriter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = FullRequest
+    typealias OutboundOut = HTTPClientRequestPart
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = unwrapOutboundIn(data)
+        context.write(wrapOutboundOut(.head(request.head)), promise: nil)
+        if let body = request.body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        context.write(wrapOutboundOut(.end(nil)), promise: promise)
+    }
+}
+
+/// Turns the aggregator's "response too long" event into an error that fails the request.
+final class OversizeResponse: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOHTTPClientResponseFull
+    typealias InboundOut = NIOHTTPClientResponseFull
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? NIOHTTPObjectAggregatorEvent, event == .httpFrameTooLong {
+            context.fireErrorCaught(KeepAliveHTTPClient.Failure(kind: .tooLarge, description: "the response is larger than \(limit) bytes", refused: false))
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,56 @@
+import NIOCore
+import NIOPosix
+
+/// Runs the jobs of tasks that prefer it on one NIO event loop.
+///
+/// A connection served under it (``EventLoopAffineChannel``) reads, handles and answers its
+/// requests on the thread its socket belongs to, and a hop a request makes goes out on a
+/// connection of the same loop (``KeepAliveHTTPClient`` prefers one), so writing the hop,
+/// reading the answer and resuming the request happen on that thread too, with no wake-up of
+/// another thread per step.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
+/// One executor per loop of the event loop group the servers run on, found by loop.
+struct EventLoopExecutors: Sendable {
+    private let executors: [ObjectIdentifier: EventLoopTaskExecutor]
+
+    init(group: MultiThreadedEventLoopGroup = .singleton) {
+        var executors: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
+        for loop in group.makeIterator() { executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(loop) }
+        self.executors = executors
+    }
+
+    func executor(for loop: any EventLoop) -> EventLoopTaskExecutor? {
+        executors[ObjectIdentifier(loop)]
+    }
+}
+
+/// Sleeps on an event loop's timer: the current task's loop when it runs on one, so that the
+/// wake-up, like the rest of a request, happens on that loop's thread (`Task.sleep`'s timer
+/// would wake the concurrency pool's timer thread, and a watchdog sleeps once per hop).
+enum EventLoopSleep {
+    static func sleep(for duration: Duration) async throws {
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
+        let timer = loop.scheduleTask(in: TimeAmount(duration)) {}
+        do {
+            try await withTaskCancellationHandler {
+                try await timer.futureResult.get()
+            } onCancel: {
+                timer.cancel()
+            }
+        } catch {
+            throw CancellationError()
+        }
+    }
+}

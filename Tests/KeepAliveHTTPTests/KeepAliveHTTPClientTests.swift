@@ -1,0 +1,153 @@
+import KeepAliveHTTP
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import Testing
+
+/// The keep-alive client against a small HTTP server on loopback that counts its connections.
+@Suite struct KeepAliveHTTPClientTests {
+    @Test func sequentialRequestsShareOneConnectionAndRelayHeadersAndBody() async throws {
+        try await withServer { server in
+            let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20))
+            defer { client.close() }
+            for index in 0..<3 {
+                var request = KeepAliveHTTPClient.Request(method: .POST, path: "/echo", body: ByteBuffer(string: "body \(index)"))
+                request.headers.add(name: "x-test", value: "\(index)")
+                let response = try await client.send(request, to: server.address, timeout: .seconds(5))
+                #expect(response.status == 200)
+                #expect(String(buffer: response.body) == "body \(index)")
+                #expect(response.headers.first(name: "x-echoed") == "\(index)")
+            }
+            #expect(server.connections == 1)
+        }
+    }
+
+    @Test func aResponseLargerThanTheLimitFailsAsTooLarge() async throws {
+        try await withServer { server in
+            let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1000))
+            defer { client.close() }
+            await #expect { try await client.send(.init(method: .GET, path: "/big"), to: server.address, timeout: .seconds(5)) } throws: { error in
+                (error as? KeepAliveHTTPClient.Failure)?.kind == .tooLarge
+            }
+        }
+    }
+
+    @Test func noAnswerInTimeFailsAsATimeoutAndTheNextRequestGetsANewConnection() async throws {
+        try await withServer { server in
+            let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20))
+            defer { client.close() }
+            await #expect { try await client.send(.init(method: .GET, path: "/never"), to: server.address, timeout: .milliseconds(200)) } throws: { error in
+                (error as? KeepAliveHTTPClient.Failure)?.kind == .timeout
+            }
+            let response = try await client.send(.init(method: .POST, path: "/echo", body: ByteBuffer(string: "after")), to: server.address, timeout: .seconds(5))
+            #expect(String(buffer: response.body) == "after")
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test func nothingListeningFailsAsARefusedConnect() async throws {
+        let port = try await unusedLoopbackPort()
+        let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20))
+        defer { client.close() }
+        await #expect { try await client.send(.init(method: .GET, path: "/"), to: .init(host: "127.0.0.1", port: port), timeout: .seconds(5)) } throws: { error in
+            guard let failure = error as? KeepAliveHTTPClient.Failure else { return false }
+            return failure.kind == .connect && failure.refused
+        }
+    }
+
+    @Test func aConnectionTheServerClosesOrThatIdledTooLongIsNotReused() async throws {
+        try await withServer { server in
+            var configuration = KeepAliveHTTPClient.Configuration(maxResponseBytes: 1 << 20)
+            configuration.idleTimeout = .milliseconds(100)
+            let client = KeepAliveHTTPClient(configuration: configuration)
+            defer { client.close() }
+            _ = try await client.send(.init(method: .GET, path: "/close"), to: server.address, timeout: .seconds(5))
+            _ = try await client.send(.init(method: .GET, path: "/echo"), to: server.address, timeout: .seconds(5))
+            #expect(server.connections == 2)
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await client.send(.init(method: .GET, path: "/echo"), to: server.address, timeout: .seconds(5))
+            #expect(server.connections == 3)
+        }
+    }
+}
+
+private final class ConnectionCounter: Sendable {
+    let count = Atomic<Int>(0)
+}
+
+/// Runs `body` with an HTTP/1.1 server on 127.0.0.1: `/echo` answers with the request's body
+/// and its `x-test` header as `x-echoed`, `/big` with 2,000 bytes, `/close` closes after
+/// answering, `/never` never answers.
+func withServer(_ body: (TestServerHandle) async throws -> Void) async throws {
+    let counter = ConnectionCounter()
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .childChannelInitializer { channel in
+            counter.count.add(1, ordering: .relaxed)
+            return channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                try channel.pipeline.syncOperations.addHandler(TestResponder())
+            }
+        }
+        .bind(host: "127.0.0.1", port: 0).get()
+    let handle = TestServerHandle(channel: channel, counter: counter)
+    do {
+        try await body(handle)
+    } catch {
+        try? await channel.close()
+        throw error
+    }
+    try await channel.close()
+}
+
+struct TestServerHandle: Sendable {
+    let channel: any Channel
+    fileprivate let counter: ConnectionCounter
+    var address: KeepAliveHTTPClient.Server { .init(host: "127.0.0.1", port: channel.localAddress!.port!) }
+    var connections: Int { counter.count.load(ordering: .relaxed) }
+}
+
+private final class TestResponder: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body.clear()
+        case .body(var part):
+            body.writeBuffer(&part)
+        case .end:
+            guard let head else { return }
+            var headers = HTTPHeaders()
+            var reply = ByteBuffer()
+            switch head.uri {
+            case "/never": return
+            case "/big": reply = ByteBuffer(repeating: UInt8(ascii: "x"), count: 2000)
+            case "/close": headers.add(name: "connection", value: "close")
+            default:
+                reply = body
+                if let test = head.headers.first(name: "x-test") { headers.add(name: "x-echoed", value: test) }
+            }
+            headers.add(name: "content-length", value: String(reply.readableBytes))
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(reply))), promise: nil)
+            let close = head.uri == "/close"
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                if close { context.close(promise: nil) }
+            }
+        }
+    }
+}
+
+/// A loopback port nothing listens on: bound, then closed.
+func unusedLoopbackPort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress!.port!
+    try await channel.close()
+    return port
+}
