@@ -38,7 +38,7 @@ public final class PeerNode: Sendable {
     let access: AccessControl
     let tls: PeerTLS?
     let bodyBudget: BodyBudget
-    /// Connections are served on their event loop (``EventLoopAffineChannel``).
+    /// Data-plane calls run on their connection's event loop (``EventLoopExecutors``).
     let eventLoops = EventLoopExecutors()
     let prometheus: PrometheusCollectorRegistry?
     let logger: Logger
@@ -343,8 +343,7 @@ public final class PeerNode: Sendable {
 
     func makeApplication() throws -> some Service {
         let router = Hummingbird.Router(context: MeshRequestContext.self)
-        router.add(middleware: OffLoopMiddleware())
-        // First after that, so the gate and access checks are inside the request's span.
+        // First, so the gate and access checks are inside the request's span.
         if MeshTracing.isEnabled { router.add(middleware: TracingMiddleware()) }
         router.add(middleware: PeerGateMiddleware(gate: gate))
         router.add(middleware: AccessMiddleware(access: access, logger: logger))
@@ -369,13 +368,8 @@ public final class PeerNode: Sendable {
         // Last: it wraps only the not-found responder (unknown paths, and methods a path lacks).
         router.add(middleware: UnmatchedRouteMiddleware(routes: RouteMethods(router.routes.map { ($0.path, $0.method) })))
         let serverRunning = self.serverRunning
-        let http1 = HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))
-        let serverTLS = tls?.server, executors = eventLoops
-        let server = HTTPServerBuilder { responder in
-            let channel = HTTP1Channel(responder: responder, configuration: http1)
-            guard let serverTLS else { return EventLoopAffineChannel(channel, executors: executors) }
-            return EventLoopAffineChannel(try TLSChannel(channel, tlsConfiguration: serverTLS), executors: executors)
-        }
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout)))
+        let server = try tls.map { tls in try HTTPServerBuilder.tls(http1, tlsConfiguration: tls.server) } ?? http1
         return Application(
             router: router,
             server: server,
@@ -475,7 +469,8 @@ public final class PeerNode: Sendable {
         do {
             let name = modelParameter.flatMap { context.parameters.get($0) } ?? ""
             let hop = try HopContext(request, defaultTimeout: configuration.requestTimeout)
-            (model, reply) = try await body(name, &request, hop)
+            // On the connection's event loop, where the hop's connection is chosen too.
+            (model, reply) = try await eventLoops.run(on: context.channel.eventLoop) { try await body(name, &request, hop) }
         } catch {
             let (meshError, expected) = MeshError.from(error)
             if !expected { logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"]) }

@@ -162,6 +162,39 @@ extension Integration {
             await mesh.destroy()
         }
 
+        /// REST hops check that the holder's certificate names the address it advertises, not
+        /// only that the CA signed it: a holder whose certificate names another host gets none.
+        @Test func aHopIsNotSentToAPeerWhoseCertificateNamesAnotherAddress() async throws {
+            let ca = try TestCertificateAuthority.make()
+            defer { ca.remove() }
+            let entrySecret = try ca.issue("mesh-0")
+            let misnamed = try ca.issue("mesh-1", ips: ["127.0.0.2"], dnsNames: ["elsewhere"])
+            let mesh = try await LocalMesh.start(
+                peers: 2, perPeer: [0: Self.tlsArguments(entrySecret), 1: Self.tlsArguments(misnamed) + ["--labels", "holder"]],
+                waitUntilReady: false
+            )
+            let client = try SecureClient(ca: ca.certificatePath, certificate: nil)
+            do {
+                let entry = mesh.peers[0].url
+                #expect(try await eventually(timeout: .seconds(30)) {
+                    guard let peers = try? await client.get(entry + "/v1/peers"), peers.status == 200 else { return false }
+                    return peers.text.contains("mesh-1")
+                })
+                let path = try mesh.syntheticModel("labelled")
+                let registration = #"{"id": "labelled", "type": "synthetic", "storageUri": "file://\#(path)", "labels": ["holder"]}"#
+                #expect(try await client.post(entry + "/v1/models", json: registration).status == 201)
+                // Only mesh-1 may load it, and the entry will not talk to it.
+                let reply = try await client.infer(entry, "labelled")
+                #expect(reply.status != 200, "\(reply.text)")
+                #expect(reply.header("mm-served-by") == nil)
+                #expect(reply.text.contains("mesh-1"), "\(reply.text)")
+            } catch {
+                Issue.record(error)
+            }
+            try await client.shutdown()
+            await mesh.destroy()
+        }
+
         static func grpcTransport(port: Int, ca: String, client secret: String) throws -> HTTP2ClientTransport.Posix {
             try HTTP2ClientTransport.Posix(
                 target: .ipv4(address: "127.0.0.1", port: port),

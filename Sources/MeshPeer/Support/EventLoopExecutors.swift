@@ -3,11 +3,12 @@ import NIOPosix
 
 /// Runs the jobs of tasks that prefer it on one NIO event loop.
 ///
-/// A connection served under it (``EventLoopAffineChannel``) reads, handles and answers its
-/// requests on the thread its socket belongs to, and a hop a request makes goes out on a
+/// A data-plane call handled under it (``PeerNode/handle(route:request:context:modelParameter:_:)``)
+/// runs on the thread its connection's socket belongs to, and a hop it makes goes out on a
 /// connection of the same loop (``KeepAliveHTTPClient`` prefers one), so writing the hop,
-/// reading the answer and resuming the request happen on that thread too, with no wake-up of
-/// another thread per step.
+/// reading the answer and resuming the call happen on that thread too, with no wake-up of
+/// another thread per step. (Serving whole connections this way cost throughput under many
+/// concurrent connections; see BENCHMARKS.md.)
 final class EventLoopTaskExecutor: TaskExecutor {
     let eventLoop: any EventLoop
 
@@ -33,6 +34,12 @@ struct EventLoopExecutors: Sendable {
 
     func executor(for loop: any EventLoop) -> EventLoopTaskExecutor? {
         executors[ObjectIdentifier(loop)]
+    }
+
+    /// Runs `body` on `loop`'s executor, or where it is when `loop` is not one of the group's.
+    func run<T>(on loop: any EventLoop, _ body: () async throws -> T) async throws -> T {
+        guard let executor = executor(for: loop) else { return try await body() }
+        return try await withTaskExecutorPreference(executor) { try await body() }
     }
 }
 
