@@ -10,8 +10,9 @@ import Synchronization
 /// per-request task in between. Used where every request pays for the client: hops between
 /// peers, and the runtime server beside a peer.
 ///
-/// A request prefers a connection on the event loop it runs on (when its task runs on one, see
-/// ``EventLoopExecutors``), so that writing, reading and resuming the task happen on one thread.
+/// A request prefers a connection on the event loop it runs on (when its task runs on one, as
+/// the peer's data-plane handlers do), so that writing, reading and resuming the task happen on
+/// one thread.
 public final class KeepAliveHTTPClient: Sendable {
     public struct Configuration: Sendable {
         /// Largest response body accepted; a longer one fails the request.
