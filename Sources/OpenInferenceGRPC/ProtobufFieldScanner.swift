@@ -23,6 +23,12 @@ public enum ProtobufFieldScanner {
         return text
     }
 
+    /// ``string(field:in:)`` for a message's bytes as gRPC hands them over: a call from another
+    /// module would otherwise run the generic code unspecialized (six allocations per request).
+    public static func string(field: UInt64, in bytes: [UInt8]) throws(Malformed) -> String? {
+        try string(field: field, in: bytes[...])
+    }
+
     /// Every value of length-delimited field `field` (a repeated message, string or bytes), in order.
     public static func values<Bytes: Collection<UInt8>>(field: UInt64, in bytes: Bytes) throws(Malformed) -> [Bytes.SubSequence] where Bytes.Index == Int {
         var values: [Bytes.SubSequence] = []
