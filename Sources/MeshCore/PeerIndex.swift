@@ -118,9 +118,10 @@ struct PeerIndex: Sendable {
 
     /// Drops reports older than `maxAge`, as the view's own table does.
     mutating func expireReports(now: MeshTime, maxAge: Duration) {
+        let maxAge = maxAge.milliseconds
         for position in slots.indices {
             if slots[position].report.time != .min,
-               now.millisecondsSinceEpoch.subtractingSaturating(slots[position].report.time) > maxAge.milliseconds {
+               now.millisecondsSinceEpoch.subtractingSaturating(slots[position].report.time) > maxAge {
                 slots[position].report = .absent
                 details[position].poolUsedBytes = nil
             }

@@ -264,9 +264,13 @@ struct SlotMarks {
     init(index: PeerIndex, holders: some Collection<PeerID>, excluded: Set<PeerID>, failed: some Collection<PeerID>) {
         guard !(holders.isEmpty && excluded.isEmpty && failed.isEmpty) else { return }
         bits = Array(repeating: 0, count: index.slots.count)
-        for (peers, mark) in [(Array(holders), Self.holder), (Array(excluded), Self.excluded), (Array(failed), Self.failed)] {
-            for peer in peers { if let position = index.position(of: peer) { bits[position] |= mark } }
-        }
+        mark(holders, Self.holder, in: index)
+        mark(excluded, Self.excluded, in: index)
+        mark(failed, Self.failed, in: index)
+    }
+
+    private mutating func mark(_ peers: some Sequence<PeerID>, _ mark: UInt8, in index: PeerIndex) {
+        for peer in peers { if let position = index.position(of: peer) { bits[position] |= mark } }
     }
 
     func has(_ mark: UInt8, at position: Int) -> Bool { !bits.isEmpty && bits[position] & mark != 0 }
