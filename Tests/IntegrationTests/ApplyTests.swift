@@ -132,13 +132,15 @@ extension Integration {
                 let stop = StopFlag()
                 let load = Task {
                     var statuses: [Int] = []
+                    var failures: [String] = []
                     while !stop.isSet {
                         for url in urls {
                             let reply = try? await TestHTTP.send(.POST, url + "/v2/models/moving-iris/infer", body: S3Serving.irisRequest())
                             statuses.append(reply?.status ?? -1)
+                            if let reply, reply.status != 200 { failures.append("\(url): \(reply.status) \(String(decoding: reply.body, as: UTF8.self))") }
                         }
                     }
-                    return statuses
+                    return (statuses, failures)
                 }
                 let diff = try meshctlResult(mesh, ["diff", "-f", "-"], input: manifest("onnx/iris-v2.onnx"))
                 #expect(diff.status == 1)
@@ -154,9 +156,9 @@ extension Integration {
                 #expect(moved)
                 try await Task.sleep(for: .milliseconds(300))
                 stop.set()
-                let statuses = await load.value
+                let (statuses, failures) = await load.value
                 #expect(statuses.count > 10)
-                #expect(statuses.allSatisfy { $0 == 200 }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+                #expect(statuses.allSatisfy { $0 == 200 }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count)): \(failures.prefix(3))")
                 // The model it moved off was created for it, so it is unregistered.
                 let retired = try await eventually { !(try mesh.etcdctlGet("/models/", keysOnly: true).contains(before)) }
                 #expect(retired)

@@ -145,6 +145,51 @@ import Testing
         #expect(error.decline?.revision == view.revision)
     }
 
+    /// A hop for a model this peer does not know is declined with the revision it looked at, not
+    /// answered 404: the sender's view may be ahead (a vmodel just moved off the model, and the
+    /// sender reads the vmodel again) or behind (the model was just registered).
+    @Test func aHopForAModelNotRegisteredHereIsDeclinedWithTheRevision() {
+        let view = view(peers: ["a", "b"])
+        for hop in [Hop.hitOnly, .loadLocal] {
+            var route = route(hop: hop)
+            guard case .fail(let error) = next(&route, view, record: nil) else { Issue.record("did not decline"); return }
+            #expect(error.decline == HopDecline(outcome: .unregistered, revision: view.revision))
+        }
+        var claimed = route(hop: .loadLocal)
+        #expect(next(&claimed, view) == .loadHere(decidedAt: view.revision))
+        claimed.record(.local(.unregistered(model("m"))))
+        guard case .fail(let error) = next(&claimed, view) else { Issue.record("did not decline"); return }
+        #expect(error.decline == HopDecline(outcome: .unregistered, revision: nil))
+    }
+
+    /// The sender of that hop: behind the decliner, it waits for its view and fails with "not
+    /// registered"; ahead of it, it tries another peer; told by the store, it fails at once.
+    @Test func anUnregisteredDeclineFailsOnlyOnceThisViewAgrees() {
+        var view = view(peers: ["a", "b", "c"])
+        view.addCopy(model("m"), on: peer("b"))
+        view.addCopy(model("m"), on: peer("c"))
+        var behind = route(excluded: [me])
+        guard case .forward(let first, .hitOnly) = next(&behind, view) else { Issue.record("no forward"); return }
+        behind.record(.declined(first, .unregistered, message: "model m is not registered on \(first)", revision: view.revision + 3))
+        #expect(next(&behind, view) == .waitForView(revision: view.revision + 3))
+        var caughtUp = view
+        caughtUp.advance(to: view.revision + 3)
+        guard case .fail(let gone) = next(&behind, caughtUp, record: nil) else { Issue.record("did not fail"); return }
+        #expect(gone.kind == .notFound)
+
+        var ahead = route(excluded: [me])
+        guard case .forward(let lagging, .hitOnly) = next(&ahead, view) else { Issue.record("no forward"); return }
+        ahead.record(.declined(lagging, .unregistered, message: "model m is not registered on \(lagging)", revision: view.revision - 1))
+        guard case .forward(let other, .hitOnly) = next(&ahead, view) else { Issue.record("no second forward"); return }
+        #expect(other != lagging)
+
+        var told = route(excluded: [me])
+        guard case .forward(let claimer, _) = next(&told, view) else { Issue.record("no forward"); return }
+        told.record(.declined(claimer, .unregistered, message: "m was unregistered", revision: nil))
+        guard case .fail(let error) = next(&told, view) else { Issue.record("did not fail"); return }
+        #expect(error.kind == .notFound)
+    }
+
     /// A load-local hop loads here, then serves: one decision plus the serve after the load.
     @Test func aLoadLocalHopLoadsThenServes() {
         let view = view(peers: ["a", "b"])

@@ -124,6 +124,9 @@ public struct HopDecline: Sendable, Hashable {
         case loadFailed = "load-failed"
         /// This peer cannot take the model now (refused, shutting down).
         case unavailable
+        /// The model is not registered as this peer sees it at `revision`; without a revision,
+        /// the store said so when this peer tried to claim a copy.
+        case unregistered
     }
 
     public var outcome: Outcome

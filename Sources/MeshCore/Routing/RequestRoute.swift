@@ -130,7 +130,11 @@ public struct RequestRoute: Sendable {
             waitFor = nil
             if revision > view.revision { return .waitForView(revision: revision) }
         }
-        guard let record else { return .fail(.notFound("model \(model) is not registered")) }
+        guard let record else {
+            // To the sender of a hop, whose view may be ahead of this one or behind it.
+            if hop != .external { return .fail(.declined(.unregistered, "model \(model) is not registered on \(me)", revision: view.revision)) }
+            return .fail(.notFound("model \(model) is not registered"))
+        }
         decidedAt = view.revision
         while attempts < attemptLimit {
             if let deadline, now >= deadline { break }
@@ -213,7 +217,12 @@ public struct RequestRoute: Sendable {
             conclusion = .finished(peer)
         case .local(let copyFailure):
             recordLocal(copyFailure)
+        case .declined(_, .unregistered, _, nil):
+            // The decliner read the store when it claimed a copy: the model is gone.
+            conclusion = .fail(.notFound("model \(model) is not registered"))
         case .declined(let peer, let outcome, let message, let revision):
+            // An `unregistered` decline with a revision: if this view is behind it, the next
+            // decision waits for the view and finds the model gone; if not, the decliner lags.
             excluded.insert(peer)
             if outcome == .notHere { copyGoneFrom.insert(peer) }
             if outcome != .notHere { problems.append("\(peer): \(message)") }
@@ -234,7 +243,8 @@ public struct RequestRoute: Sendable {
     private mutating func recordLocal(_ copyFailure: CopyFailure) {
         switch copyFailure {
         case .unregistered:
-            conclusion = .fail(.notFound("model \(model) is not registered"))
+            conclusion = .fail(hop != .external ? .declined(.unregistered, copyFailure.description, revision: nil)
+                                                : .notFound("model \(model) is not registered"))
         case .lostRace(_, _, let revision):
             // Another peer's copy won: decide again once the view shows it (not an exclusion).
             if hop != .external {

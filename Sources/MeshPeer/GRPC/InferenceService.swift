@@ -61,7 +61,7 @@ struct InferenceService: RegistrableRPCService {
         router.registerUnary(Method.RepositoryModelLoad.descriptor) { (request: ServerRequest<Inference_RepositoryModelLoadRequest>, _) in
             try await node.handleGRPC(route: "repository_load", metadata: request.metadata) { hop in
                 let call = try loadCall()
-                return try await node.router.withModel(try selector(request.metadata, name: request.message.modelName)) { model in
+                return try await node.router.withModel(try selector(request.metadata, name: request.message.modelName), hop: hop.hop) { model in
                     let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
                     return (model, ServerResponse(message: Inference_RepositoryModelLoadResponse(), metadata: reply.metadata))
                 }
@@ -96,7 +96,7 @@ struct InferenceService: RegistrableRPCService {
                 try await Self.infer(bytes, on: loaded, modelID: modelID, metrics: metrics)
             }
             call.atMostOnce = MeshHeaders.asksAtMostOnce(request.metadata.first(MeshHeaders.atMostOnce))
-            return try await node.router.withModel(selector) { model in
+            return try await node.router.withModel(selector, hop: hop.hop) { model in
                 let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
                 return (model, ServerResponse(message: reply.message, metadata: reply.metadata))
             }
@@ -131,7 +131,7 @@ struct InferenceService: RegistrableRPCService {
                 metadata.name = modelID.rawValue
                 return try Inference_ModelMetadataResponse(metadata).serializedBytes()
             }
-            return try await node.router.withModel(try selector(request.metadata, name: request.message.name)) { model in
+            return try await node.router.withModel(try selector(request.metadata, name: request.message.name), hop: hop.hop) { model in
                 let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
                 return (model, ServerResponse(message: try Self.decode(reply.message), metadata: reply.metadata))
             }
@@ -143,7 +143,7 @@ struct InferenceService: RegistrableRPCService {
     func modelReady(_ request: ServerRequest<Inference_ModelReadyRequest>) async throws -> ServerResponse<Inference_ModelReadyResponse> {
         try await node.handleGRPC(route: "ready", metadata: request.metadata) { hop in
             let call = try loadCall()
-            return try await node.router.withModel(try selector(request.metadata, name: request.message.name)) { model in
+            return try await node.router.withModel(try selector(request.metadata, name: request.message.name), hop: hop.hop) { model in
                 do {
                     let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
                     return (model, ServerResponse(message: .with { $0.ready = true }, metadata: reply.metadata))

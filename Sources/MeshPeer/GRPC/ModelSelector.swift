@@ -30,6 +30,13 @@ enum ModelSelector: Sendable, Equatable {
         return .name(name)
     }
 
+    /// The id as given.
+    var text: String {
+        switch self {
+        case .model(let text), .vmodel(let text), .name(let text): return text
+        }
+    }
+
     /// The vmodel a selector went through to reach `model`, if any.
     func vmodel(resolvedTo model: ModelID) -> ModelID? {
         switch self {
@@ -64,14 +71,15 @@ extension RequestRouter {
     /// Resolves `selector` and runs `body` with the model. When the model of a vmodel vanished
     /// meanwhile (a transition has just retired it and this peer's view lags), reads the vmodel
     /// from the store and tries once more with its current model, as ModelMesh does.
-    func withModel<T>(_ selector: ModelSelector, _ body: (ModelID) async throws -> T) async throws -> T {
-        let model = try await resolve(selector)
+    /// A hop names the model its sender chose; it is not resolved (the route declines it if it is
+    /// not registered here).
+    func withModel<T>(_ selector: ModelSelector, hop: Hop, _ body: (ModelID) async throws -> T) async throws -> T {
+        let model = hop == .external ? try await resolve(selector) : try MeshError.parseID(selector.text)
         do {
             return try await body(model)
         } catch let error as MeshError where error.kind == .notFound {
-            guard let vmodel = selector.vmodel(resolvedTo: model),
-                  let current = try? await mirror.store.vmodel(vmodel).record, current.activeModel != model else { throw error }
-            return try await body(current.activeModel)
+            guard let vmodel = selector.vmodel(resolvedTo: model), let moved = await currentModel(of: vmodel, insteadOf: model) else { throw error }
+            return try await body(moved)
         }
     }
 }

@@ -39,18 +39,26 @@ public struct RequestRouter: Sendable {
 
     /// Resolves `name` and routes `call` to its model. A vmodel that retires its old model does so
     /// as it switches, so a request that resolved the name just before may find that model gone:
-    /// the name is then resolved again and, if it now points elsewhere, routed there once.
+    /// the vmodel is then read again and, if it now points elsewhere, the call is routed there once.
+    /// A hop names the model its sender chose and is not resolved: whether that model is
+    /// registered is the route's to answer, with a decline the sender can act on.
     public func route<Call: RoutedCall>(
         _ call: Call, name: String, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant
     ) async throws -> (ModelID, Call.Reply) {
-        let model = try await resolve(name)
+        let model = hop == .external ? try await resolve(name) : try MeshError.parseID(name)
         do {
             return (model, try await route(call, model: model, hop: hop, excluded: excluded, deadline: deadline))
         } catch let error as MeshError where error.kind == .notFound && model.rawValue != name {
-            let moved = try await resolve(name)
-            guard moved != model else { throw error }
+            guard let vmodel = try? ModelID(name), let moved = await currentModel(of: vmodel, insteadOf: model) else { throw error }
             return (moved, try await route(call, model: moved, hop: hop, excluded: excluded, deadline: deadline))
         }
+    }
+
+    /// The model `vmodel` points at now, if not `model`. Read from the store, not the view: the
+    /// view that resolved the vmodel to a model just retired may still lag behind the switch.
+    func currentModel(of vmodel: ModelID, insteadOf model: ModelID) async -> ModelID? {
+        guard let current = try? await mirror.store.vmodel(vmodel).record, current.activeModel != model else { return nil }
+        return current.activeModel
     }
 
     /// Routes `call` for `model`. For hops from other peers (`hop` not `.external`) there is one
