@@ -1,7 +1,10 @@
 /// A bounded cache of records read on demand (model and vmodel records) and kept fresh by the
 /// cluster watch.
 ///
-/// The watch updates entries that are cached; everything else is read from etcd on a miss. A read
+/// The watch updates entries that are cached and adds records it sees written (a model is
+/// registered to be used, so its first request finds it here instead of reading etcd); those
+/// enter as least recently used, so a burst of registrations never pushes out the records that
+/// requests use. Everything else is read from etcd on a miss. A read
 /// races with the watch: an event for the key may be applied while the read is on its way, and
 /// the read's older answer must not overwrite it. Keys being read are therefore tracked, and the
 /// newest of "read result" and "event seen meanwhile" wins, by revision.
@@ -75,12 +78,17 @@ public struct RecordCache<Key: Hashable & Sendable, Record: Sendable>: Sendable 
         inFlightReads[key] = nil
     }
 
-    /// Applies a watch event: a put (record) or a delete (nil) at `revision`.
+    /// Applies a watch event: a put (record) or a delete (nil) at `revision`. A put of a key not
+    /// cached is added as the least recently used entry; a delete of one is not kept.
     public mutating func apply(_ key: Key, record: Record?, revision: Int64) {
         if inFlightReads[key] != nil {
             inFlightReads[key] = .some(Entry(record: record, revision: revision, lastUsed: 0))
         }
-        guard let existing = present[key] ?? absent[key], existing.revision < revision else { return }
+        guard let existing = present[key] ?? absent[key] else {
+            if record != nil { insert(key, Entry(record: record, revision: revision, lastUsed: 0)) }
+            return
+        }
+        guard existing.revision < revision else { return }
         insert(key, Entry(record: record, revision: revision, lastUsed: existing.lastUsed))
     }
 

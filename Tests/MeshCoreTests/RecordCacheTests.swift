@@ -18,11 +18,27 @@ import Testing
         #expect(cache.lookup("a")?.record == nil)
     }
 
-    @Test func eventsForUncachedKeysAreNotStored() {
+    /// A record the watch sees written is kept (its first request needs no read); a delete of a
+    /// key not cached is not.
+    @Test func writtenRecordsAreKeptButDeletesOfUncachedKeysAreNot() {
         var cache = RecordCache<String, Int>(capacity: 10)
         cache.apply("x", record: 1, revision: 3)
-        #expect(cache.lookup("x") == nil)
-        #expect(cache.count == 0)
+        #expect(cache.lookup("x")?.record == 1)
+        #expect(cache.lookup("x")?.revision == 3)
+        cache.apply("gone", record: nil, revision: 4)
+        #expect(cache.lookup("gone") == nil)
+        #expect(cache.count == 1)
+    }
+
+    /// Records written in a burst enter as least recently used: they push out each other, never
+    /// a record requests use.
+    @Test func aBurstOfWrittenRecordsCannotPushOutRecordsInUse() {
+        var cache = RecordCache<Int, Int>(capacity: 64)
+        for key in 0..<32 { cache.finishRead(key, record: key, revision: 1) }
+        for key in 1000..<101_000 { cache.apply(key, record: key, revision: Int64(key)) }
+        #expect(cache.count <= 64)
+        for key in 0..<32 { #expect(cache.lookup(key)?.record == key) }
+        #expect(cache.lookup(100_999)?.record == 100_999)
     }
 
     @Test func anEventDuringAReadWins() {
