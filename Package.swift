@@ -49,6 +49,7 @@ let package = Package(
         .target(
             name: "EtcdGateway",
             dependencies: [
+                "KeepAliveHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -48,6 +48,9 @@ public final class EtcdClient: Sendable {
 
     public let endpoints: [String]
     public let configuration: Configuration
+    /// Unary calls.
+    let unary: UnaryTransport
+    /// Watches (streamed responses).
     let http: HTTPClient
     let logger: Logger
     private let ownsHTTPClient: Bool
@@ -81,13 +84,15 @@ public final class EtcdClient: Sendable {
         precondition(!configuration.endpoints.isEmpty, "an etcd client needs at least one endpoint")
         self.configuration = configuration
         self.endpoints = configuration.endpoints.map(EtcdClient.normalize)
+        self.unary = UnaryTransport(endpoints: endpoints, configuration: configuration)
         self.http = httpClient
         self.ownsHTTPClient = ownsHTTPClient
         self.logger = logger
     }
 
-    /// Closes the connection pool if this client created it.
+    /// Closes the unary connections, and the watches' connection pool if this client created it.
     public func shutdown() async throws {
+        unary.close()
         if ownsHTTPClient { try await http.shutdown() }
     }
 
@@ -166,21 +171,16 @@ public final class EtcdClient: Sendable {
         timeout: Duration?,
         token: String?
     ) async throws -> Response {
-        let payload = try JSONEncoder().encode(body)
+        let payload = Array(try JSONEncoder().encode(body))
         let timeout = timeout ?? configuration.requestTimeout
         var failures: [String] = []
         for index in endpointOrder() {
             let endpoint = endpoints[index]
-            var request = HTTPClientRequest(url: endpoint + path)
-            request.method = .POST
-            request.headers.add(name: "content-type", value: "application/json")
-            if let token { request.headers.add(name: "authorization", value: token) }
-            request.body = .bytes(ByteBuffer(bytes: payload))
             do {
-                let response = try await http.execute(request, timeout: TimeAmount(timeout), logger: nil)
-                let bytes = try await response.body.collect(upTo: configuration.maxResponseBytes)
-                guard response.status == .ok else {
-                    let error = EtcdClient.serverError(endpoint: endpoint, status: response.status, body: bytes, requestedRevision: requestedRevision)
+                let (status, bytes) = try await unary.post(path, body: payload, token: token, to: index, timeout: timeout)
+                guard status == 200 else {
+                    let error = EtcdClient.serverError(endpoint: endpoint, status: HTTPResponseStatus(statusCode: status), body: bytes,
+                                                       requestedRevision: requestedRevision)
                     if EtcdClient.isMemberUnavailable(error), idempotent || EtcdClient.isNoLeader(error) {
                         failures.append("\(endpoint): \(error)")
                         continue

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import KeepAliveHTTP
 import NIOCore
 import NIOPosix
 
@@ -15,6 +16,17 @@ struct TransportFailure {
 
     init(_ error: any Error) {
         switch error {
+        case let error as KeepAliveHTTPClient.Failure:
+            switch error.kind {
+            case .connect:
+                self.init(neverSent: true, isTimeout: false, reason: error.refused ? "connection refused" : error.description)
+            case .timeout:
+                self.init(neverSent: false, isTimeout: true, reason: "timed out")
+            case .closed:
+                self.init(neverSent: false, isTimeout: false, reason: "connection closed by the server")
+            case .tooLarge:
+                self.init(neverSent: false, isTimeout: false, reason: error.description)
+            }
         case let error as HTTPClientError where error == .connectTimeout:
             self.init(neverSent: true, isTimeout: true, reason: "connection timed out")
         case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout:

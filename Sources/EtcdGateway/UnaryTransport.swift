@@ -1,0 +1,78 @@
+import KeepAliveHTTP
+import NIOCore
+import NIOSSL
+
+/// Unary gateway calls as whole HTTP/1.1 messages over keep-alive NIO connections: each call is
+/// one write and one aggregated read, with no request or response streams to drive. Watches,
+/// which stream, stay on AsyncHTTPClient.
+struct UnaryTransport: Sendable {
+    /// Where one endpoint is reached.
+    struct Endpoint: Sendable {
+        var server: KeepAliveHTTPClient.Server
+        var secure: Bool
+        /// Any path the endpoint URL carries, before `/v3/...`.
+        var pathPrefix: String
+    }
+
+    let endpoints: [Endpoint]
+    private let plain: KeepAliveHTTPClient
+    /// For `https://` endpoints; the error when their TLS configuration cannot be used.
+    private let secure: Result<KeepAliveHTTPClient, any Error>?
+
+    /// `endpoints` are normalized URLs (``EtcdClient/normalize(_:)``).
+    init(endpoints: [String], configuration: EtcdClient.Configuration) {
+        self.endpoints = endpoints.map(Self.parse)
+        var settings = KeepAliveHTTPClient.Configuration(maxResponseBytes: configuration.maxResponseBytes)
+        settings.connectTimeout = configuration.connectTimeout
+        // A call on a reused connection that closes may have been applied: it is not repeated
+        // here (the client fails over only what is safe to repeat).
+        settings.retryWhenReusedConnectionCloses = false
+        settings.maxIdlePerServer = 32
+        plain = KeepAliveHTTPClient(configuration: settings)
+        if self.endpoints.contains(where: \.secure) {
+            secure = Result {
+                var tls = settings
+                tls.tls = try NIOSSLContext(configuration: configuration.tls ?? .makeClientConfiguration())
+                return KeepAliveHTTPClient(configuration: tls)
+            }
+        } else {
+            secure = nil
+        }
+    }
+
+    /// POSTs a JSON body to `path` on endpoint `index`; returns the status and the whole body.
+    func post(_ path: String, body: [UInt8], token: String?, to index: Int, timeout: Duration) async throws -> (status: Int, body: ByteBuffer) {
+        let endpoint = endpoints[index]
+        let client = try endpoint.secure ? (secure ?? .success(plain)).get() : plain
+        var request = KeepAliveHTTPClient.Request(method: .POST, path: endpoint.pathPrefix + path, body: ByteBuffer(bytes: body))
+        request.headers.add(name: "content-type", value: "application/json")
+        if let token { request.headers.add(name: "authorization", value: token) }
+        let response = try await client.send(request, to: endpoint.server, timeout: timeout)
+        return (response.status, response.body)
+    }
+
+    func close() {
+        plain.close()
+        if case .success(let client)? = secure { client.close() }
+    }
+
+    /// `http://host:port/prefix`, with IPv6 hosts in brackets; the port defaults to the scheme's.
+    static func parse(_ url: String) -> Endpoint {
+        let secure = url.lowercased().hasPrefix("https://")
+        var rest = Substring(url.drop { $0 != ":" }.dropFirst(3))
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let pathPrefix = String(rest[slash...])
+        rest = rest[..<slash]
+        var host = rest
+        var port = secure ? 443 : 80
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            let after = rest[rest.index(after: close)...]
+            if after.hasPrefix(":"), let number = Int(after.dropFirst()) { port = number }
+        } else if let colon = rest.lastIndex(of: ":") {
+            host = rest[..<colon]
+            if let number = Int(rest[rest.index(after: colon)...]) { port = number }
+        }
+        return Endpoint(server: .init(host: String(host), port: port), secure: secure, pathPrefix: pathPrefix)
+    }
+}
