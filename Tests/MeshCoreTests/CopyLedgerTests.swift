@@ -104,6 +104,87 @@ import Testing
         #expect(ledger.copies[model("old1")] == nil)
     }
 
+    // MARK: Loading while claiming
+
+    /// The actions of a request for `name`: the claim's token, and whether the load starts with it.
+    func claimAndEarlyLoad(_ name: String, into ledger: inout Ledger) -> (token: UInt64, loadsNow: Bool)? {
+        guard case .claiming(let actions) = ledger.requestLoad(model(name), record: modelRecord(), view: view, now: clock.now),
+              case .claim(_, _, _, let token)? = actions.first else { return nil }
+        guard actions.count == 2 else { return (token, false) }
+        guard case .startLoad(model(name), _, token)? = actions.last else { return nil }
+        return (token, true)
+    }
+
+    /// A copy that evicts nothing starts loading with its claim. A load that ends first waits
+    /// for the claim: no request is served and no record written until the claim holds.
+    @Test func aCopyThatEvictsNothingLoadsWhileItClaims() throws {
+        var ledger = ledger()
+        let (token, loadsNow) = try #require(claimAndEarlyLoad("m", into: &ledger))
+        #expect(loadsNow)
+        #expect(ledger.copies[model("m")]?.phase == .claiming)
+        #expect(ledger.loadSucceeded(model("m"), token: token, instance: "m", sizeBytes: 30 * MiB, download: nil, now: clock.now).isEmpty)
+        guard case .wait = ledger.acquire(model("m"), now: clock.now) else { Issue.record("served before the claim held"); return }
+        let held = ledger.claimSucceeded(model("m"), token: token, now: clock.now)
+        guard case .settle(token, .success("m"))? = held.first else { Issue.record("waiters not served: \(held)"); return }
+        #expect(held.contains { if case .putRecord(model("m"), let record) = $0 { record.state == .loaded } else { false } })
+        #expect(ledger.copies[model("m")]?.phase == .loaded)
+        #expect(ledger.cache.usedBytes == 30 * MiB)
+        guard case .ready("m", _) = ledger.acquire(model("m"), now: clock.now) else { Issue.record("not served after the claim"); return }
+    }
+
+    /// A lost claim drops what its early load made: at once if the load ended, when it ends if not.
+    @Test func aLostClaimDropsWhatItsEarlyLoadMade() throws {
+        var ledger = ledger()
+        let lost = CopyFailure.lostRace(model("m"), holders: [peer("b")], revision: 9)
+        let (ended, _) = try #require(claimAndEarlyLoad("m", into: &ledger))
+        _ = ledger.loadSucceeded(model("m"), token: ended, instance: "m", sizeBytes: 30 * MiB, download: nil, now: clock.now)
+        let afterLoad = ledger.claimFailed(model("m"), token: ended, lost)
+        guard case .settle(ended, .failure(.lostRace))? = afterLoad.first else { Issue.record("waiters not failed: \(afterLoad)"); return }
+        #expect(afterLoad.contains { if case .unload(model("m"), "m") = $0 { true } else { false } })
+        #expect(afterLoad.contains { if case .releaseFiles(model("m")) = $0 { true } else { false } })
+        #expect(!afterLoad.contains { if case .deleteRecord = $0 { true } else { false } })
+        #expect(ledger.copies[model("m")] == nil && ledger.cache.usedBytes == 0)
+
+        let (running, _) = try #require(claimAndEarlyLoad("n", into: &ledger))
+        let beforeLoad = ledger.claimFailed(model("n"), token: running, lost)
+        #expect(!beforeLoad.contains { if case .unload = $0 { true } else { false } })
+        let late = ledger.loadSucceeded(model("n"), token: running, instance: "n", sizeBytes: 30 * MiB, download: nil, now: clock.now)
+        #expect(late.contains { if case .unload(model("n"), "n") = $0 { true } else { false } })
+        #expect(ledger.copies[model("n")] == nil && ledger.cache.usedBytes == 0)
+    }
+
+    /// An early load that fails is told when the claim holds: the record the claim wrote goes,
+    /// the failure is recorded and the waiting requests fail.
+    @Test func anEarlyLoadFailureIsSettledOnceTheClaimHolds() throws {
+        var ledger = ledger()
+        let (token, _) = try #require(claimAndEarlyLoad("m", into: &ledger))
+        #expect(ledger.loadFailed(model("m"), token: token, message: "bad file", recordFailure: true, now: clock.now).isEmpty)
+        let held = ledger.claimSucceeded(model("m"), token: token, now: clock.now)
+        guard case .settle(token, .failure(.loadFailed))? = held.first else { Issue.record("waiters not failed: \(held)"); return }
+        #expect(held.contains { if case .deleteRecord(model("m")) = $0 { true } else { false } })
+        #expect(held.contains { if case .recordFailure(model("m"), "bad file") = $0 { true } else { false } })
+        #expect(ledger.copies[model("m")] == nil && ledger.cache.usedBytes == 0)
+    }
+
+    /// Copies that evict, or come while every slot is busy or loads are queued, claim before they
+    /// load: the displaced copies' memory is never held twice, and the queue keeps its order.
+    @Test func aCopyThatEvictsOrWouldJumpTheQueueClaimsFirst() throws {
+        var ledger = ledger(capacity: 80 * MiB, maxLoadingConcurrency: 1)
+        let (first, firstEarly) = try #require(claimAndEarlyLoad("a", into: &ledger))
+        #expect(firstEarly)
+        let (second, secondEarly) = try #require(claimAndEarlyLoad("b", into: &ledger))
+        #expect(!secondEarly)
+        #expect(ledger.claimSucceeded(model("b"), token: second, now: clock.now).isEmpty)
+        #expect(ledger.copies[model("b")]?.phase == .queued)
+        #expect(ledger.claimSucceeded(model("a"), token: first, now: clock.now).isEmpty)
+        let next = ledger.loadSucceeded(model("a"), token: first, instance: "a", sizeBytes: 40 * MiB, download: nil, now: clock.now)
+        #expect(next.contains { if case .startLoad(model("b"), _, second) = $0 { true } else { false } })
+        _ = ledger.loadSucceeded(model("b"), token: second, instance: "b", sizeBytes: 40 * MiB, download: nil, now: clock.now)
+        clock.advance(.seconds(60))
+        let (_, evictingEarly) = try #require(claimAndEarlyLoad("c", into: &ledger))
+        #expect(!evictingEarly)
+    }
+
     // MARK: Refusals
 
     @Test func loadsAreRefusedWithTheirReason() {
@@ -164,9 +245,12 @@ import Testing
 
     @Test func loadsBeyondTheConcurrencyLimitQueueAndRequestsGoFirst() throws {
         var ledger = ledger(capacity: 1000 * MiB, maxLoadingConcurrency: 1)
+        // The actions that start loads: with the claim (a free slot) or once it holds.
         func claim(_ name: String, _ priority: Ledger.Priority) throws -> (UInt64, [Ledger.Action]) {
-            let token = try #require(claimToken(ledger.requestLoad(model(name), record: modelRecord(), view: view, now: clock.now, priority: priority)))
-            return (token, ledger.claimSucceeded(model(name), token: token, now: clock.now))
+            let request = ledger.requestLoad(model(name), record: modelRecord(), view: view, now: clock.now, priority: priority)
+            let token = try #require(claimToken(request))
+            guard case .claiming(let withClaim) = request else { return (token, []) }
+            return (token, withClaim + ledger.claimSucceeded(model(name), token: token, now: clock.now))
         }
         func started(_ actions: [Ledger.Action]) -> [ModelID] {
             actions.compactMap { if case .startLoad(let model, _, _) = $0 { return model } else { return nil } }

@@ -3,7 +3,10 @@
 ///
 /// A copy is **claiming** (memory reserved, its record being written with a compare-and-swap),
 /// then **queued** (waiting for one of ``Settings/maxLoadingConcurrency`` load slots: loads a
-/// request waits on before background ones), then **loading**, then **loaded**; removed while
+/// request waits on before background ones), then **loading**, then **loaded**. A copy that
+/// evicts nothing, with a slot free and no load queued, starts loading while it claims (the
+/// claim's round trip then costs a cold miss nothing); what that load produces is kept until
+/// the claim holds, and dropped if it fails. Removed while
 /// requests still use it, it is **draining** (out of routing, unloaded when the last request
 /// releases it). Every change returns the
 /// ``Action``s the shell must carry out (write or delete a record, start a load, unload an
@@ -41,6 +44,15 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         /// Copies chosen to make room, still serving until the claim holds (then evicted) or
         /// fails (then put back in the ledger).
         var displaced: [(ModelID, LocalCache.Entry)] = []
+        /// A load started with the claim, while the copy is claiming.
+        var earlyLoad: EarlyLoad?
+    }
+
+    /// A load started while its copy claims, and how it ended if it ended first.
+    enum EarlyLoad: Sendable {
+        case running
+        case succeeded(Instance, sizeBytes: Int64, download: CopyRecord.Download?, at: MeshTime)
+        case failed(message: String, recordFailure: Bool)
     }
 
     public struct Settings: Sendable {
@@ -125,7 +137,8 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     public enum LoadRequest: Sendable {
         /// A copy is here already (any phase but draining).
         case present
-        /// Room was made; carry out the actions (a claim first).
+        /// Room was made; carry out the actions: a claim first, and the load when it starts
+        /// with the claim (the shell starts it before it waits for the claim).
         case claiming([Action])
         /// This peer cannot take the model (too large, no runtime, shutting down).
         case refused(CopyFailure, Refusal)
@@ -298,14 +311,37 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         lastToken += 1
         var copy = Copy(phase: .claiming, record: record, token: lastToken, started: now, priority: priority)
         copy.displaced = victims.compactMap { victim in before.entry(victim).map { (victim, $0) } }
+        // Loading at once would hold the displaced copies' memory twice, or jump the queue.
+        let startsNow = copy.displaced.isEmpty && queuedLoads == 0 && runningLoads < settings.maxLoadingConcurrency
+        if startsNow {
+            copy.earlyLoad = .running
+            copy.loadStarted = now
+        }
         copies[model] = copy
-        return .claiming([.claim(model, CopyRecord(state: .loading, since: now, sizeBytes: size), decidedAt: view.revision, token: copy.token)])
+        let claim = Action.claim(model, CopyRecord(state: .loading, since: now, sizeBytes: size), decidedAt: view.revision, token: copy.token)
+        return .claiming(startsNow ? [claim, .startLoad(model, record, token: copy.token)] : [claim])
     }
+
+    /// Loads running, those started with their claim included.
+    var runningLoads: Int { copies.values.filter { $0.phase == .loading || $0.earlyLoad != nil }.count }
 
     /// The claim holds: the displaced copies leave and the load queues (starting at once when a
     /// load slot is free).
     public mutating func claimSucceeded(_ model: ModelID, token: UInt64, now: MeshTime) -> [Action] {
         guard var copy = copies[model], copy.token == token, copy.phase == .claiming else { return [] }
+        if let early = copy.earlyLoad {
+            copy.earlyLoad = nil
+            copy.phase = .loading
+            copies[model] = copy
+            switch early {
+            case .running:
+                return []
+            case .succeeded(let instance, let sizeBytes, let download, let at):
+                return loadSucceeded(model, token: token, instance: instance, sizeBytes: sizeBytes, download: download, now: max(at, now))
+            case .failed(let message, let recordFailure):
+                return loadFailed(model, token: token, message: message, recordFailure: recordFailure, now: now)
+            }
+        }
         let displaced = copy.displaced
         copy.displaced = []
         copy.phase = .queued
@@ -321,7 +357,7 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
 
     /// Starts queued loads while slots are free: request loads first, then by claim order.
     mutating func startQueuedLoads(now: MeshTime) -> [Action] {
-        var running = copies.values.filter { $0.phase == .loading }.count
+        var running = runningLoads
         guard running < settings.maxLoadingConcurrency else { return [] }
         let queued = copies.filter { $0.value.phase == .queued }
             .sorted { ($1.value.priority, $0.value.token) < ($0.value.priority, $1.value.token) }
@@ -369,7 +405,19 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         copies[model] = nil
         cache.remove(model)
         for (victim, entry) in copy.displaced where copies[victim] != nil { cache.restore(victim, entry) }
-        return [.settle(token: token, .failure(failure))]
+        var actions: [Action] = [.settle(token: token, .failure(failure))]
+        switch copy.earlyLoad {
+        case nil:
+            return actions
+        case .running?:
+            // The load's end finds no copy, unloads what it made and frees its slot.
+            actions.append(.releaseFiles(model))
+        case .succeeded(let instance, _, _, _)?:
+            actions += [.unload(model, instance), .releaseFiles(model)]
+        case .failed?:
+            actions.append(.releaseFiles(model))
+        }
+        return actions
     }
 
     /// The load finished: the ledger learns the true size (evicting idle models if the
@@ -377,6 +425,12 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     public mutating func loadSucceeded(
         _ model: ModelID, token: UInt64, instance: Instance, sizeBytes: Int64, download: CopyRecord.Download?, now: MeshTime
     ) -> [Action] {
+        if var copy = copies[model], copy.token == token, case .running? = copy.earlyLoad {
+            // Kept until the claim holds.
+            copy.earlyLoad = .succeeded(instance, sizeBytes: sizeBytes, download: download, at: now)
+            copies[model] = copy
+            return []
+        }
         guard var copy = copies[model], copy.token == token, copy.phase == .loading else {
             // Removed while loading (unregistered, unloaded, evicted): drop what was loaded.
             return [.unload(model, instance)] + startQueuedLoads(now: now)
@@ -405,6 +459,12 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     /// The load failed: the copy and its record go, the failure is recorded (unless the peer is
     /// shutting down) and waiting requests fail.
     public mutating func loadFailed(_ model: ModelID, token: UInt64, message: String, recordFailure: Bool, now: MeshTime) -> [Action] {
+        if var copy = copies[model], copy.token == token, case .running? = copy.earlyLoad {
+            // Told once the claim is decided: then the record goes (or was never written).
+            copy.earlyLoad = .failed(message: message, recordFailure: recordFailure)
+            copies[model] = copy
+            return []
+        }
         let failure = CopyFailure.loadFailed(model, message: message)
         var actions: [Action] = []
         if let copy = copies[model], copy.token == token {
@@ -452,6 +512,7 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
             }
         case .claiming, .queued, .loading:
             actions.append(.settle(token: copy.token, .failure(failure)))
+            if case .succeeded(let instance, _, _, _)? = copy.earlyLoad, !instanceGone { actions.append(.unload(model, instance)) }
         case .draining:
             break
         }
@@ -517,6 +578,8 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         for (model, copy) in copies.sorted(by: { $0.key < $1.key }) {
             if let instance = copy.instance {
                 actions.append(.unload(model, instance))
+            } else if case .succeeded(let instance, _, _, _)? = copy.earlyLoad {
+                actions += [.settle(token: copy.token, .failure(.shuttingDown)), .unload(model, instance)]
             } else {
                 actions.append(.settle(token: copy.token, .failure(.shuttingDown)))
             }

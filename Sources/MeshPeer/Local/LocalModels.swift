@@ -211,19 +211,24 @@ public final class LocalModels: Service, Sendable {
             throw failure
         case .claiming(let actions):
             var outcome: Promise<any LoadedModel>?
+            var claim: (record: CopyRecord, decidedAt: Int64, token: UInt64)?
+            var others: [CopyLedger<any LoadedModel>.Action] = []
             for action in actions {
-                if case .claim(_, let copyRecord, let decidedAt, let token) = action {
-                    // Registered before the claim, so a load that fails at once still reports to it.
-                    outcome = state.withLock { state in
-                        let promise = state.waiting[token] ?? Promise()
-                        state.waiting[token] = promise
-                        return promise
-                    }
-                    try await claim(model, copyRecord, decidedAt: decidedAt, token: token)
-                } else {
-                    await perform([action])
+                guard case .claim(_, let copyRecord, let decidedAt, let token) = action else {
+                    others.append(action)
+                    continue
                 }
+                // Registered before anything runs, so a load that fails at once still reports to it.
+                outcome = state.withLock { state in
+                    let promise = state.waiting[token] ?? Promise()
+                    state.waiting[token] = promise
+                    return promise
+                }
+                claim = (copyRecord, decidedAt, token)
             }
+            // A load that starts with its claim runs while the claim is written.
+            await perform(others)
+            if let claim { try await self.claim(model, claim.record, decidedAt: claim.decidedAt, token: claim.token) }
             return outcome
         }
     }
