@@ -1,10 +1,12 @@
 """Reads the OTLP/HTTP trace exports (protobuf ExportTraceServiceRequest) in a directory and
-prints, for every span name, when it starts after its trace's first span and how long it takes
-(p50 over the traces), in the order the steps start.
+prints, for every span name (prefixed by the exporting peer when several did), when it starts
+after its trace's first span and how long it takes (p50 over the traces), in the order the
+steps start.
 
     python3 otlp_spans.py DIRECTORY
 
-Only the few field numbers needed are decoded: resource_spans 1 -> scope_spans 2 -> spans 2
+Only the few field numbers needed are decoded: resource_spans 1 -> resource 1 (attributes 1:
+key 1, value 2 -> string_value 1; the peer is `service.instance.id`) and scope_spans 2 -> spans 2
 (trace_id 1, name 5, start_time_unix_nano 7, end_time_unix_nano 8).
 """
 import collections
@@ -51,13 +53,14 @@ def spans(directory):
         for number, resource_spans in fields(data):
             if number != 1:
                 continue
+            peer = instance(resource_spans)
             for number, scope_spans in fields(resource_spans):
                 if number != 2:
                     continue
                 for number, span in fields(scope_spans):
                     if number != 2:
                         continue
-                    record = {}
+                    record = {"peer": peer}
                     for field, value in fields(span):
                         if field == 1:
                             record["trace"] = value.hex()
@@ -70,9 +73,26 @@ def spans(directory):
                     yield record
 
 
+def instance(resource_spans):
+    for number, resource in fields(resource_spans):
+        if number != 1:
+            continue
+        for number, attribute in fields(resource):
+            if number != 1:
+                continue
+            parts = dict(fields(attribute))
+            if parts.get(1) == b"service.instance.id" and 2 in parts:
+                return dict(fields(parts[2])).get(1, b"").decode()
+    return ""
+
+
 def main():
     traces = collections.defaultdict(list)
-    for span in spans(sys.argv[1]):
+    every = list(spans(sys.argv[1]))
+    several = len({span["peer"] for span in every}) > 1
+    for span in every:
+        if several:
+            span["name"] = "%s %s" % (span["peer"], span["name"])
         traces[span["trace"]].append(span)
     steps = collections.defaultdict(list)
     for members in traces.values():
