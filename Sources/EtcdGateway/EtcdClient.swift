@@ -21,6 +21,10 @@ public final class EtcdClient: Sendable {
         public var connectTimeout: Duration = .seconds(2)
         /// Largest response body accepted (etcd caps requests at 1.5 MiB by default, ranges can be larger).
         public var maxResponseBytes = 512 << 20
+        /// Unary calls in flight to one endpoint at once, each on its own connection; more wait
+        /// for one to finish (within their timeout), so a burst of requests cannot open
+        /// thousands of connections to etcd.
+        public var maxConnectionsPerEndpoint = 32
         /// TLS for `https://` endpoints: the CA to trust and, for `--client-cert-auth`, a client
         /// certificate (nil: the system's roots, no certificate).
         public var tls: TLSConfiguration?

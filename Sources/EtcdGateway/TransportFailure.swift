@@ -16,6 +16,8 @@ struct TransportFailure {
 
     init(_ error: any Error) {
         switch error {
+        case is CallLimiter.TimedOut:
+            self.init(neverSent: true, isTimeout: true, reason: "every connection to it stayed busy until the call's timeout")
         case let error as KeepAliveHTTPClient.Failure:
             switch error.kind {
             case .connect:

@@ -15,6 +15,8 @@ struct UnaryTransport: Sendable {
     }
 
     let endpoints: [Endpoint]
+    /// Calls in flight per endpoint, each on its own connection.
+    let limiters: [CallLimiter]
     private let plain: KeepAliveHTTPClient
     /// For `https://` endpoints; the error when their TLS configuration cannot be used.
     private let secure: Result<KeepAliveHTTPClient, any Error>?
@@ -22,12 +24,13 @@ struct UnaryTransport: Sendable {
     /// `endpoints` are normalized URLs (``EtcdClient/normalize(_:)``).
     init(endpoints: [String], configuration: EtcdClient.Configuration) {
         self.endpoints = endpoints.map(Self.parse)
+        limiters = endpoints.map { _ in CallLimiter(limit: configuration.maxConnectionsPerEndpoint) }
         var settings = KeepAliveHTTPClient.Configuration(maxResponseBytes: configuration.maxResponseBytes)
         settings.connectTimeout = configuration.connectTimeout
         // A call on a reused connection that closes may have been applied: it is not repeated
         // here (the client fails over only what is safe to repeat).
         settings.retryWhenReusedConnectionCloses = false
-        settings.maxIdlePerServer = 32
+        settings.maxIdlePerServer = configuration.maxConnectionsPerEndpoint
         plain = KeepAliveHTTPClient(configuration: settings)
         if self.endpoints.contains(where: \.secure) {
             secure = Result {
@@ -41,13 +44,17 @@ struct UnaryTransport: Sendable {
     }
 
     /// POSTs a JSON body to `path` on endpoint `index`; returns the status and the whole body.
+    /// `timeout` covers waiting for a free connection too.
     func post(_ path: String, body: [UInt8], token: String?, to index: Int, timeout: Duration) async throws -> (status: Int, body: ByteBuffer) {
         let endpoint = endpoints[index]
         let client = try endpoint.secure ? (secure ?? .success(plain)).get() : plain
         var request = KeepAliveHTTPClient.Request(method: .POST, path: endpoint.pathPrefix + path, body: ByteBuffer(bytes: body))
         request.headers.add(name: "content-type", value: "application/json")
         if let token { request.headers.add(name: "authorization", value: token) }
-        let response = try await client.send(request, to: endpoint.server, timeout: timeout)
+        let deadline = ContinuousClock.now + timeout
+        let response = try await limiters[index].run(within: timeout) {
+            try await client.send(request, to: endpoint.server, timeout: max(.milliseconds(1), deadline - .now))
+        }
         return (response.status, response.body)
     }
 

@@ -151,6 +151,14 @@ import Testing
         let late = ledger.loadSucceeded(model("n"), token: running, instance: "n", sizeBytes: 30 * MiB, download: nil, now: clock.now)
         #expect(late.contains { if case .unload(model("n"), "n") = $0 { true } else { false } })
         #expect(ledger.copies[model("n")] == nil && ledger.cache.usedBytes == 0)
+
+        // A load that failed is recorded even though the claim was lost; the record the claim
+        // never wrote is not deleted.
+        let (failed, _) = try #require(claimAndEarlyLoad("o", into: &ledger))
+        #expect(ledger.loadFailed(model("o"), token: failed, message: "bad file", recordFailure: true, now: clock.now).isEmpty)
+        let afterFailure = ledger.claimFailed(model("o"), token: failed, lost)
+        #expect(afterFailure.contains { if case .recordFailure(model("o"), "bad file") = $0 { true } else { false } })
+        #expect(!afterFailure.contains { if case .deleteRecord = $0 { true } else { false } })
     }
 
     /// An early load that fails is told when the claim holds: the record the claim wrote goes,

@@ -414,8 +414,10 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
             actions.append(.releaseFiles(model))
         case .succeeded(let instance, _, _, _)?:
             actions += [.unload(model, instance), .releaseFiles(model)]
-        case .failed?:
+        case .failed(let message, let recordFailure)?:
+            // The load failed here whoever holds the copy now: the failure is still recorded.
             actions.append(.releaseFiles(model))
+            if recordFailure { actions.append(.recordFailure(model, message: message)) }
         }
         return actions
     }
