@@ -96,15 +96,25 @@ public struct RoutePlanner: Sendable {
         case .external:
             break
         }
-        let remote = view.copies(of: request.model).filter {
-            $0.key != local.peer && view.peers[$0.key] != nil && !request.excluded.contains($0.key)
+        // One pass over the other usable copies, building nothing when there are none (a local
+        // hit with no other copy allocates nothing here).
+        var remoteLoaded: [PeerID] = []
+        var earliestLoading: (since: MeshTime, peer: PeerID)?
+        for (peer, copy) in view.copies(of: request.model) where peer != local.peer && view.peers[peer] != nil && !request.excluded.contains(peer) {
+            if copy.state == .loaded {
+                remoteLoaded.append(peer)
+            } else if earliestLoading.map({ (copy.since, peer) < ($0.since, $0.peer) }) ?? true {
+                earliestLoading = (copy.since, peer)
+            }
         }
         // Copies on peers that are leaving serve only when there is nothing else. Sorted, so that
         // the random choice below depends on the generator alone, not on how the dictionary
         // happens to be laid out (a seeded generator then replays a decision exactly).
-        let loaded = remote.filter { $0.value.state == .loaded }.map(\.key).sorted()
-        let staying = loaded.filter { view.peers[$0]?.shuttingDown == false }
-        let remoteLoaded = staying.isEmpty ? loaded : staying
+        if remoteLoaded.count > 1 { remoteLoaded.sort() }
+        if remoteLoaded.contains(where: { view.peers[$0]?.shuttingDown == true }) {
+            let staying = remoteLoaded.filter { view.peers[$0]?.shuttingDown == false }
+            if !staying.isEmpty { remoteLoaded = staying }
+        }
 
         if let copy = local.copy, !request.excluded.contains(local.peer) {
             // Loaded here: serve unless a loaded remote copy is clearly less busy.
@@ -119,8 +129,8 @@ public struct RoutePlanner: Sendable {
             return .forward(to: best, hop: .hitOnly)
         }
         // Only loading copies: join the one that started first.
-        if let earliest = remote.min(by: { ($0.value.since, $0.key) < ($1.value.since, $1.key) }) {
-            return .forward(to: earliest.key, hop: .hitOnly)
+        if let earliest = earliestLoading {
+            return .forward(to: earliest.peer, hop: .hitOnly)
         }
         return miss(request, local: local, view: view, now: now)
     }
