@@ -346,6 +346,51 @@ import Testing
         guard case .unload(model("m"), "m")? = late.first, late.count == 1 else { Issue.record("\(late)"); return }
     }
 
+    // MARK: Record deletions seen by the watch
+
+    /// A failed load's record is deleted; the watch reports that deletion only after the next
+    /// copy of the model has claimed (and written its own record): the new copy stays.
+    @Test func theDeletionOfAnEarlierCopysRecordLeavesTheNextCopy() throws {
+        var ledger = ledger()
+        let first = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
+        _ = ledger.claimSucceeded(model("m"), token: first, revision: 10, now: clock.now)
+        let failed = ledger.loadFailed(model("m"), token: first, message: "corrupt", recordFailure: true, now: clock.now)
+        #expect(failed.contains { if case .deleteRecord(model("m")) = $0 { true } else { false } })
+        // The next copy claims before the deletion (revision 11) is seen...
+        let second = try #require(claimToken(ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)))
+        #expect(ledger.recordDeleted(model("m"), revision: 11, now: clock.now).isEmpty)
+        // ...and its claim, written at revision 12, holds.
+        _ = ledger.claimSucceeded(model("m"), token: second, revision: 12, now: clock.now)
+        #expect(ledger.copies[model("m")]?.phase == .loading)
+        // Seen once the claim held, the old deletion changes nothing either.
+        #expect(ledger.recordDeleted(model("m"), revision: 11, now: clock.now).isEmpty)
+        #expect(ledger.copies[model("m")]?.recordRevision == 12)
+        // A deletion of the new record removes the copy; its waiters fail.
+        let removed = ledger.recordDeleted(model("m"), revision: 13, now: clock.now)
+        #expect(removed.contains { if case .settle(second, .failure(.removed)) = $0 { true } else { false } })
+        #expect(!removed.contains { if case .deleteRecord = $0 { true } else { false } })
+        #expect(ledger.copies.isEmpty && ledger.cache.usedBytes == 0)
+    }
+
+    /// The claim's record was written and deleted (its lease expired) before the claim's answer
+    /// came back: the copy never comes to be, and nothing writes its record again.
+    @Test func aClaimWhoseRecordWasDeletedBeforeItsAnswerGivesTheCopyUp() throws {
+        var ledger = ledger()
+        let request = ledger.requestLoad(model("m"), record: modelRecord(), view: view, now: clock.now)
+        let token = try #require(claimToken(request))
+        guard case .claiming(let actions) = request, actions.contains(where: { if case .startLoad = $0 { true } else { false } }) else {
+            Issue.record("the load did not start with the claim: \(request)")
+            return
+        }
+        _ = ledger.loadSucceeded(model("m"), token: token, instance: "m", sizeBytes: 40 * MiB, download: nil, now: clock.now)
+        #expect(ledger.recordDeleted(model("m"), revision: 21, now: clock.now).isEmpty)
+        let answer = ledger.claimSucceeded(model("m"), token: token, revision: 20, now: clock.now)
+        #expect(answer.contains { if case .settle(token, .failure(.removed)) = $0 { true } else { false } })
+        #expect(answer.contains { if case .unload(model("m"), "m") = $0 { true } else { false } })
+        #expect(!answer.contains { if case .putRecord = $0 { true } else { false } })
+        #expect(ledger.copies.isEmpty && ledger.cache.usedBytes == 0)
+    }
+
     // MARK: Serving and removing
 
     @Test func servingCountsRequestsAndTouchesTheCopy() {

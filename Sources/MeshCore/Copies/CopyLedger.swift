@@ -46,6 +46,12 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
         var displaced: [(ModelID, LocalCache.Entry)] = []
         /// A load started with the claim, while the copy is claiming.
         var earlyLoad: EarlyLoad?
+        /// The store revision that wrote this copy's record (its claim; 0 when unknown): a
+        /// deletion seen at an older revision was of an earlier copy's record.
+        public internal(set) var recordRevision: Int64 = 0
+        /// The latest deletion of this peer's record of the model seen while claiming; the claim's
+        /// revision tells whether it came before the claim's write or removed it.
+        var deletedWhileClaiming: Int64?
     }
 
     /// A load started while its copy claims, and how it ended if it ended first.
@@ -326,9 +332,16 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     var runningLoads: Int { copies.values.filter { $0.phase == .loading || $0.earlyLoad != nil }.count }
 
     /// The claim holds: the displaced copies leave and the load queues (starting at once when a
-    /// load slot is free).
-    public mutating func claimSucceeded(_ model: ModelID, token: UInt64, now: MeshTime) -> [Action] {
+    /// load slot is free). `revision`: the store revision the claim wrote its record at (0 when
+    /// unknown: then any deletion of the record seen while claiming is taken as its).
+    public mutating func claimSucceeded(_ model: ModelID, token: UInt64, revision: Int64 = 0, now: MeshTime) -> [Action] {
         guard var copy = copies[model], copy.token == token, copy.phase == .claiming else { return [] }
+        if let deleted = copy.deletedWhileClaiming, deleted >= revision {
+            // Written, then deleted (its lease expired, an audit) before the claim's answer came
+            // back: the copy never came to be.
+            return claimFailed(model, token: token, .removed(model))
+        }
+        copy.recordRevision = revision
         if let early = copy.earlyLoad {
             copy.earlyLoad = nil
             copy.phase = .loading
@@ -396,6 +409,20 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
             churnBudget = min(burst, churnBudget + (now - last).seconds * settings.churnLimitPerSecond)
         }
         churnBudgetAt = now
+    }
+
+    /// This peer's record of `model` was deleted at `revision` (seen by the watch, not done by
+    /// this peer): the copy goes, unless the record deleted was an earlier copy's. A claiming
+    /// copy keeps the revision for its claim's answer to compare.
+    public mutating func recordDeleted(_ model: ModelID, revision: Int64, now: MeshTime) -> [Action] {
+        guard var copy = copies[model] else { return [] }
+        if copy.phase == .claiming {
+            copy.deletedWhileClaiming = max(copy.deletedWhileClaiming ?? revision, revision)
+            copies[model] = copy
+            return []
+        }
+        guard revision >= copy.recordRevision else { return [] }
+        return remove(model, deleteRecord: false, now: now)
     }
 
     /// The claim did not hold (another peer won, the model is gone, etcd failed): the memory

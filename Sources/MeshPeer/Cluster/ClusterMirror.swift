@@ -8,7 +8,8 @@ import Synchronization
 public enum MirrorEvent: Sendable, Hashable {
     case modelRegistered(ModelID)
     case modelRemoved(ModelID)
-    case copyRemoved(ModelID, PeerID)
+    /// A copy record deleted, at `revision`.
+    case copyRemoved(ModelID, PeerID, revision: Int64)
     case peerChanged(PeerID)
     case peerRemoved(PeerID)
     /// A vmodel entered (or is still in) a transition: its `transitions/` index key was written.
@@ -227,12 +228,12 @@ public final class ClusterMirror: Service, Sendable {
                     state.vmodels.apply(id, record: record, revision: revision)
                 case .transitionPending(let id):
                     events.append(.transitionPending(id))
-                case .cluster(let change):
+                case .cluster(let change, let revision):
                     state.view.apply(change)
                     switch change {
                     case .peerPut(let peer, _): events.append(.peerChanged(peer))
                     case .peerDeleted(let peer): events.append(.peerRemoved(peer))
-                    case .copyDeleted(let model, let peer): events.append(.copyRemoved(model, peer))
+                    case .copyDeleted(let model, let peer): events.append(.copyRemoved(model, peer, revision: revision))
                     default: break
                     }
                 }

@@ -50,6 +50,8 @@ public final class LocalModels: Service, Sendable {
         case load(ModelID, ModelRecord, token: UInt64, context: ServiceContext?)
         case unload(ModelID, any LoadedModel)
         case remove(ModelID, reason: String)
+        /// This peer's record of the model was deleted by someone else, at `revision`.
+        case recordDeleted(ModelID, revision: Int64)
     }
 
     /// A copy one request is using; give it back with ``release(_:)``.
@@ -239,9 +241,9 @@ public final class LocalModels: Service, Sendable {
         let failure: CopyFailure
         do {
             switch try await store.claimCopy(model, on: peerID, record: record, lease: leaseProvider(), decidedAt: decidedAt) {
-            case .claimed:
+            case .claimed(let revision):
                 let now = clock.now
-                let actions = state.withLock { $0.ledger.claimSucceeded(model, token: token, now: now) }
+                let actions = state.withLock { $0.ledger.claimSucceeded(model, token: token, revision: revision, now: now) }
                 await perform(actions)
                 return
             case .conflict(let holders, let revision):
@@ -309,6 +311,16 @@ public final class LocalModels: Service, Sendable {
         await perform(actions)
     }
 
+    /// This peer's record of `model` was deleted at `revision`: the copy goes, unless the record
+    /// was an earlier copy's (the deletion of a failed load's record seen after the next claim).
+    func recordDeleted(_ model: ModelID, revision: Int64) async {
+        let now = clock.now
+        let actions = state.withLock { $0.ledger.recordDeleted(model, revision: revision, now: now) }
+        guard !actions.isEmpty else { return }
+        logger.info("removing model", metadata: ["model": "\(model)", "reason": "its copy record was deleted"])
+        await perform(actions)
+    }
+
     /// Re-writes every copy record under a new lease (after the old one expired).
     public func restoreCopyRecords(lease: LeaseID) async {
         let actions = state.withLock { $0.ledger.recordsToRestore() }
@@ -322,10 +334,10 @@ public final class LocalModels: Service, Sendable {
         case .modelRemoved(let model):
             guard state(of: model) != nil else { return }
             jobs.yield(.remove(model, reason: "unregistered"))
-        case .copyRemoved(let model, let peer) where peer == peerID:
+        case .copyRemoved(let model, let peer, let revision) where peer == peerID:
             // A lease that expired deletes our records too; those copies are restored, not unloaded.
             guard state(of: model) != nil, peerRegistered() else { return }
-            jobs.yield(.remove(model, reason: "its copy record was deleted"))
+            jobs.yield(.recordDeleted(model, revision: revision))
         default:
             return
         }
@@ -487,6 +499,8 @@ public final class LocalModels: Service, Sendable {
                     group.addTask { await MeshTracing.within(context) { await self.performLoad(model, record, token: token) } }
                 case .remove(let model, let reason):
                     group.addTask { await self.remove(model, reason: reason, deleteRecord: false) }
+                case .recordDeleted(let model, let revision):
+                    group.addTask { await self.recordDeleted(model, revision: revision) }
                 case .unload(let model, let loaded):
                     group.addTask {
                         let started = ContinuousClock.now

@@ -14,7 +14,7 @@ extension EtcdMeshStore {
             let pinned = try await etcd(all: layout.pinned, revision: revision)
             let changes = (peers.kvs + copies.kvs + failures.kvs + pinned.kvs).compactMap { event(for: $0, deleted: false) }
                 .compactMap { event -> ClusterView.Change? in
-                    if case .cluster(let change) = event { return change }
+                    if case .cluster(let change, _) = event { return change }
                     return nil
                 }
             return ClusterSnapshot(revision: revision, changes: changes)
@@ -81,14 +81,14 @@ extension EtcdMeshStore {
             case .decision:
                 return nil
             case .peer(let peer):
-                return .cluster(deleted ? .peerDeleted(peer) : .peerPut(peer, try RecordCoding.decode(PeerRecord.self, from: kv.value)))
+                return .cluster(deleted ? .peerDeleted(peer) : .peerPut(peer, try RecordCoding.decode(PeerRecord.self, from: kv.value)), revision: kv.modRevision)
             case .copy(let model, let peer):
-                return .cluster(deleted ? .copyDeleted(model, peer) : .copyPut(model, peer, try RecordCoding.decode(CopyRecord.self, from: kv.value)))
+                return .cluster(deleted ? .copyDeleted(model, peer) : .copyPut(model, peer, try RecordCoding.decode(CopyRecord.self, from: kv.value)), revision: kv.modRevision)
             case .failure(let model, let peer):
                 return .cluster(deleted ? .failureDeleted(model, peer)
-                    : .failurePut(model, peer, try RecordCoding.decode(FailureRecord.self, from: kv.value)))
+                    : .failurePut(model, peer, try RecordCoding.decode(FailureRecord.self, from: kv.value)), revision: kv.modRevision)
             case .pinned(let model):
-                return .cluster(deleted ? .pinnedDeleted(model) : .pinnedPut(model, minCopies: Int(kv.valueString) ?? 1))
+                return .cluster(deleted ? .pinnedDeleted(model) : .pinnedPut(model, minCopies: Int(kv.valueString) ?? 1), revision: kv.modRevision)
             }
         } catch {
             logger.warning("ignoring an unreadable record in etcd", metadata: ["key": "\(key)", "error": "\(error)"])

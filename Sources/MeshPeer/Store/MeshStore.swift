@@ -190,8 +190,8 @@ public struct StoreBatch: Sendable {
 
 /// One change the mirror sees.
 public enum StoreEvent: Sendable, Equatable {
-    /// Peers, copies, failures, the minCopies index.
-    case cluster(ClusterView.Change)
+    /// Peers, copies, failures, the minCopies index, changed at `revision`.
+    case cluster(ClusterView.Change, revision: Int64)
     /// A model record written (nil: deleted), at `revision`.
     case model(ModelID, ModelRecord?, revision: Int64)
     case vmodel(ModelID, VModelRecord?, revision: Int64)

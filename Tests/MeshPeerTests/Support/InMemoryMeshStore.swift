@@ -107,15 +107,15 @@ final class InMemoryMeshStore: MeshStore {
         guard state.copies[model]?.removeValue(forKey: peer) != nil else { return }
         if state.copies[model]?.isEmpty == true { state.copies[model] = nil }
         state.copiesChanged[model] = nextRevision(state)
-        events.append(.cluster(.copyDeleted(model, peer)))
+        events.append(.cluster(.copyDeleted(model, peer), revision: nextRevision(state)))
     }
 
     private func removeModel(_ id: ModelID, _ state: inout State, _ events: inout [StoreEvent]) {
         guard state.models.removeValue(forKey: id) != nil else { return }
         events.append(.model(id, nil, revision: nextRevision(state)))
-        if state.pinned.removeValue(forKey: id) != nil { events.append(.cluster(.pinnedDeleted(id))) }
+        if state.pinned.removeValue(forKey: id) != nil { events.append(.cluster(.pinnedDeleted(id), revision: nextRevision(state))) }
         for peer in (state.copies[id] ?? [:]).keys.sorted() { deleteCopy(id, peer, &state, &events) }
-        for peer in (state.failures.removeValue(forKey: id) ?? [:]).keys.sorted() { events.append(.cluster(.failureDeleted(id, peer))) }
+        for peer in (state.failures.removeValue(forKey: id) ?? [:]).keys.sorted() { events.append(.cluster(.failureDeleted(id, peer), revision: nextRevision(state))) }
     }
 
     private func putModel(_ id: ModelID, _ record: ModelRecord, _ state: inout State, _ events: inout [StoreEvent]) {
@@ -123,9 +123,9 @@ final class InMemoryMeshStore: MeshStore {
         events.append(.model(id, record, revision: nextRevision(state)))
         if record.minCopies > 0 {
             state.pinned[id] = record.minCopies
-            events.append(.cluster(.pinnedPut(id, minCopies: record.minCopies)))
+            events.append(.cluster(.pinnedPut(id, minCopies: record.minCopies), revision: nextRevision(state)))
         } else if state.pinned.removeValue(forKey: id) != nil {
-            events.append(.cluster(.pinnedDeleted(id)))
+            events.append(.cluster(.pinnedDeleted(id), revision: nextRevision(state)))
         }
     }
 
@@ -182,7 +182,7 @@ final class InMemoryMeshStore: MeshStore {
             }
             state.copies[model, default: [:]][peer] = Entry(record: record, modRevision: nextRevision(state), lease: lease)
             state.copiesChanged[model] = nextRevision(state)
-            events.append(.cluster(.copyPut(model, peer, record)))
+            events.append(.cluster(.copyPut(model, peer, record), revision: nextRevision(state)))
             return .claimed(revision: nextRevision(state))
         }
     }
@@ -193,7 +193,7 @@ final class InMemoryMeshStore: MeshStore {
             if let existing = state.copies[model]?[peer], existing.lease != lease { return .ownedByAnotherLease }
             state.copies[model, default: [:]][peer] = Entry(record: record, modRevision: nextRevision(state), lease: lease)
             state.copiesChanged[model] = nextRevision(state)
-            events.append(.cluster(.copyPut(model, peer, record)))
+            events.append(.cluster(.copyPut(model, peer, record), revision: nextRevision(state)))
             return .written
         }
     }
@@ -234,14 +234,14 @@ final class InMemoryMeshStore: MeshStore {
         try access { state, events in
             let record = FailureRecord(time: time, message: message)
             state.failures[model, default: [:]][peer] = record
-            events.append(.cluster(.failurePut(model, peer, record)))
+            events.append(.cluster(.failurePut(model, peer, record), revision: nextRevision(state)))
         }
     }
 
     func clearFailure(_ model: ModelID, on peer: PeerID) async throws {
         try access { state, events in
             guard state.failures[model]?.removeValue(forKey: peer) != nil else { return }
-            events.append(.cluster(.failureDeleted(model, peer)))
+            events.append(.cluster(.failureDeleted(model, peer), revision: nextRevision(state)))
         }
     }
 
@@ -257,7 +257,7 @@ final class InMemoryMeshStore: MeshStore {
         try access { state, events in
             if let existing = state.peers[id], existing.lease != lease { return false }
             state.peers[id] = Entry(record: record, modRevision: nextRevision(state), lease: lease)
-            events.append(.cluster(.peerPut(id, record)))
+            events.append(.cluster(.peerPut(id, record), revision: nextRevision(state)))
             return true
         }
     }
@@ -265,7 +265,7 @@ final class InMemoryMeshStore: MeshStore {
     func putPeer(_ id: PeerID, _ record: PeerRecord, lease: LeaseID) async throws {
         try access { state, events in
             state.peers[id] = Entry(record: record, modRevision: nextRevision(state), lease: lease)
-            events.append(.cluster(.peerPut(id, record)))
+            events.append(.cluster(.peerPut(id, record), revision: nextRevision(state)))
         }
     }
 
@@ -303,7 +303,7 @@ final class InMemoryMeshStore: MeshStore {
         guard state.leases.remove(lease) != nil else { return }
         for (peer, entry) in state.peers where entry.lease == lease {
             state.peers[peer] = nil
-            events.append(.cluster(.peerDeleted(peer)))
+            events.append(.cluster(.peerDeleted(peer), revision: nextRevision(state)))
         }
         for (model, copies) in state.copies {
             for (peer, entry) in copies where entry.lease == lease { deleteCopy(model, peer, &state, &events) }
