@@ -1,3 +1,4 @@
+import Foundation
 import KeepAliveHTTP
 import NIOCore
 import NIOSSL
@@ -47,7 +48,8 @@ struct UnaryTransport: Sendable {
     /// `timeout` covers waiting for a free connection too.
     func post(_ path: String, body: [UInt8], token: String?, to index: Int, timeout: Duration) async throws -> (status: Int, body: ByteBuffer) {
         let endpoint = endpoints[index]
-        let client = try endpoint.secure ? (secure ?? .success(plain)).get() : plain
+        // `secure` exists whenever an endpoint is https.
+        let client = endpoint.secure ? try secure?.get() ?? plain : plain
         var request = KeepAliveHTTPClient.Request(method: .POST, path: endpoint.pathPrefix + path, body: ByteBuffer(bytes: body))
         request.headers.add(name: "content-type", value: "application/json")
         if let token { request.headers.add(name: "authorization", value: token) }
@@ -65,21 +67,11 @@ struct UnaryTransport: Sendable {
 
     /// `http://host:port/prefix`, with IPv6 hosts in brackets; the port defaults to the scheme's.
     static func parse(_ url: String) -> Endpoint {
-        let secure = url.lowercased().hasPrefix("https://")
-        var rest = Substring(url.drop { $0 != ":" }.dropFirst(3))
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        let pathPrefix = String(rest[slash...])
-        rest = rest[..<slash]
-        var host = rest
-        var port = secure ? 443 : 80
-        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":"), let number = Int(after.dropFirst()) { port = number }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = rest[..<colon]
-            if let number = Int(rest[rest.index(after: colon)...]) { port = number }
-        }
-        return Endpoint(server: .init(host: String(host), port: port), secure: secure, pathPrefix: pathPrefix)
+        let components = URLComponents(string: url)
+        let secure = components?.scheme?.lowercased() == "https"
+        var host = components?.host ?? ""
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return Endpoint(server: .init(host: host, port: components?.port ?? (secure ? 443 : 80)), secure: secure,
+                        pathPrefix: components?.path ?? "")
     }
 }
