@@ -29,6 +29,20 @@ import Testing
             || choose(view, excluded: [peer("a")]) == .none(.allFailed(model: model("m"), lastError: "boom")))
     }
 
+    /// When no peer is a candidate, the refusal names the first filter nobody passed.
+    @Test func refusalsNameTheFirstFilterNoPeerPasses() {
+        #expect(choose(ClusterView()) == .none(.noPeers))
+        var view = view(peers: ["a", "b", "c"], records: ["c": peerRecord(shuttingDown: true)])
+        view.addCopy(model("m"), on: peer("a"))
+        // Holding or tried, with no failure recorded: nobody is left.
+        #expect(choose(view, excluded: [peer("b")]) == .none(.noPeerLeft(model: model("m"), holders: 1, excluded: 1)))
+        // The one peer left lacks the labels; then it is too small; then its load failed.
+        #expect(choose(view, record: modelRecord(labels: ["gpu"])) == .none(.missingLabels(model: model("m"), labels: ["gpu"])))
+        #expect(choose(view, size: 2048 * MiB) == .none(.tooLarge(model: model("m"), neededBytes: 2048 * MiB, largestCapacityBytes: 1024 * MiB)))
+        view.apply(.failurePut(model("m"), peer("b"), FailureRecord(time: clock.now, message: "bad weights")))
+        #expect(choose(view) == .none(.allFailed(model: model("m"), lastError: "bad weights")))
+    }
+
     @Test func everyEligiblePeerFailedNamesTheError() {
         var view = view(peers: ["a"])
         view.apply(.failurePut(model("m"), peer("a"), FailureRecord(time: clock.now, message: "bad weights")))

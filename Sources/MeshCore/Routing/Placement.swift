@@ -33,13 +33,13 @@ public struct PlacementPolicy: Sendable {
         // this runs on every miss over every peer. The same order as `rank`.
         switch candidates(for: model, record: record, sizeBytes: sizeBytes, view: view, excluded: excluded, now: now, staleHolder: staleHolder) {
         case .success(let scan):
-            // Each candidate marked as it is compared, not written back.
-            var best = scan.marked(scan.candidates[0])
-            for candidate in scan.candidates.dropFirst() {
-                let marked = scan.marked(candidate)
-                if Candidate.isBetter(marked, best) { best = marked }
+            // Marks (busy, home, LRU step) are worked out as candidates are compared; nothing is copied.
+            let candidates = scan.candidates
+            var best = 0
+            for position in candidates.indices.dropFirst() where scan.isBetter(candidates[position], candidates[best]) {
+                best = position
             }
-            return .peer(view.peerIndex.details[Int(best.slot)].peer)
+            return .peer(view.peerIndex.details[Int(candidates[best].slot)].peer)
         case .failure(let refusal): return .none(refusal)
         }
     }
@@ -50,10 +50,10 @@ public struct PlacementPolicy: Sendable {
         excluded: Set<PeerID>, now: MeshTime
     ) -> Result<[PeerID], PlacementRefusal> {
         candidates(for: model, record: record, sizeBytes: sizeBytes, view: view, excluded: excluded, now: now)
-            .map { scan in scan.candidates.map(scan.marked).sorted(by: Candidate.isBetter).map { view.peerIndex.details[Int($0.slot)].peer } }
+            .map { scan in scan.candidates.sorted(by: scan.isBetter).map { view.peerIndex.details[Int($0.slot)].peer } }
     }
 
-    /// Every eligible peer, unordered and not yet marked, or why there is none.
+    /// Every eligible peer, unordered, or why there is none.
     func candidates(
         for model: ModelID, record: ModelRecord, sizeBytes: Int64, view: ClusterView,
         excluded: Set<PeerID>, now: MeshTime, staleHolder: PeerID? = nil
@@ -71,104 +71,176 @@ public struct PlacementPolicy: Sendable {
         let marks = SlotMarks(index: index, holders: holders.keys, excluded: excluded, failed: failed.keys)
         let format = ModelFormat(record.type)
         let pools = index.poolSets.map { PoolChoice(format: format, pools: $0) }
-        // One pass over the peers (this runs on every miss): each filter below counts the peers
-        // that pass it, so that an empty stage names the same refusal as filtering stage by stage.
-        var available = 0, labelled = 0, running = 0, roomy = 0, healthy = 0
-        var poolsDown = false
-        var largestCapacity: Int64 = 0
-        // Gathered in the same pass, for the marks below.
-        var calmest = Int.max
-        var oldestLRU: MeshTime?
+        // One pass over the peers (this runs on every miss) gathers the candidates; only when
+        // there are none does a second pass work out why.
+        var calmest = Int32.max
+        var oldestLRU = Int64.max
+        var someFullReportValue = false
         var candidates: [Candidate] = []
         candidates.reserveCapacity(index.slots.count)
         // Whole milliseconds, as times are kept: `Duration` arithmetic is not inlined.
         let maxAge = reportMaxAge.milliseconds
+        let nowMillis = now.millisecondsSinceEpoch
         let slots = index.slots
         for position in slots.indices {
-            guard !slots[position].shuttingDown, !marks.has(SlotMarks.skipped, at: position) else { continue }
-            available += 1
-            guard labels.isEmpty || labels.isSubset(of: index.details[position].labels) else { continue }
-            labelled += 1
-            // The pool the copy would go to, when the peer has several (one pool, or none
-            // published by an older peer: the whole peer).
-            var ownPool = false
-            var capacity = slots[position].capacityBytes
-            let poolSet = slots[position].poolSet
-            if poolSet >= 0 {
-                switch pools[poolSet].state {
-                case .ready: capacity = pools[poolSet].capacityBytes; ownPool = pools[poolSet].name != nil
-                case .notReady: poolsDown = true; continue
-                case .none: continue
-                }
+            guard case .eligible(let capacity, let ownPool) = stage(of: position, in: index, marks: marks, labels: labels, pools: pools, sizeBytes: sizeBytes) else {
+                continue
             }
-            running += 1
-            largestCapacity = max(largestCapacity, capacity)
-            guard capacity >= sizeBytes else { continue }
-            roomy += 1
-            guard !marks.has(SlotMarks.failed, at: position) else { continue }
-            healthy += 1
+            let slot = slots[position]
             // A report older than `maxAge` (or none: `Int64.min`, which saturates) is not used.
-            let fresh = now.millisecondsSinceEpoch.subtractingSaturating(slots[position].report.time) <= maxAge
-            let report = fresh ? slots[position].report : .absent
+            let fresh = nowMillis.subtractingSaturating(slot.report.time) <= maxAge
             // With one pool everything the peer holds is in it; with several, the pool's own use
             // as the peer last gossiped it.
-            let used = ownPool ? poolUse(index, position, pools[poolSet], fresh)
-                : max(slots[position].heldBytes, report.usedBytes)
+            let used = ownPool ? poolUse(index, position, pools[slot.poolSet], fresh)
+                : max(slot.heldBytes, fresh ? slot.report.usedBytes : 0)
             let free = capacity.subtractingSaturating(used)
-            let lru = report.lruTime
+            let lru = fresh ? slot.report.lruTime?.millisecondsSinceEpoch ?? Candidate.unknownLRU : Candidate.unknownLRU
             let full = free < sizeBytes
-            let inFlight = report.busy
+            let inFlight = fresh ? Int32(clamping: slot.report.busy) : 0
             calmest = min(calmest, inFlight)
-            if full, let lru, oldestLRU.map({ lru < $0 }) ?? true { oldestLRU = lru }
+            let evictionValue = fresh ? slot.report.evictionValue : nil
+            if full {
+                oldestLRU = min(oldestLRU, lru)
+                someFullReportValue = someFullReportValue || evictionValue != nil
+            }
             candidates.append(Candidate(
                 slot: Int32(truncatingIfNeeded: position), full: full, inFlight: inFlight,
-                sameZone: !zonesWithCopies.isEmpty && zonesWithCopies.contains(slots[position].zone),
-                count: max(slots[position].heldCount, report.modelCount),
-                free: free, lru: lru, evictionValue: report.evictionValue,
-                tieBreak: StableHash.rendezvous(keyHash: modelHash, memberKey: slots[position].rendezvousKey)
+                sameZone: !zonesWithCopies.isEmpty && zonesWithCopies.contains(slot.zone),
+                count: Int32(clamping: max(slot.heldCount, fresh ? slot.report.modelCount : 0)),
+                free: free, lru: lru, evictionValue: evictionValue
             ))
         }
-        guard available > 0 else {
-            if let last = failed.values.max(by: { $0.time < $1.time }) {
-                return .failure(.allFailed(model: model, lastError: last.message))
-            }
-            return .failure(.noPeerLeft(model: model, holders: holders.count, excluded: excluded.count))
-        }
-        guard labelled > 0 else { return .failure(.missingLabels(model: model, labels: record.labels)) }
-        guard running > 0 else {
-            if poolsDown { return .failure(.runtimeNotReady(model: model, type: record.type)) }
-            // Peers that run it were tried, or hold it already.
-            if view.someoneRuns(type: record.type) { return .failure(.noPeerLeft(model: model, holders: holders.count, excluded: excluded.count)) }
-            return .failure(.noRuntime(model: model, type: record.type, served: view.servedFormats))
-        }
-        guard roomy > 0 else {
-            return .failure(.tooLarge(model: model, neededBytes: sizeBytes, largestCapacityBytes: largestCapacity))
-        }
-        guard healthy > 0 else {
-            return .failure(.allFailed(model: model, lastError: failed.values.max { $0.time < $1.time }?.message ?? ""))
+        guard !candidates.isEmpty else {
+            return .failure(refusal(for: model, record: record, sizeBytes: sizeBytes, view: view, marks: marks, labels: labels, pools: pools,
+                                    holders: holders.count, excluded: excluded.count, failed: failed))
         }
         // A peer far busier than the calmest candidate serves this copy badly: it goes last.
-        return .success(Scan(candidates: candidates, busyAbove: calmest.multipliedSaturating(by: 2).addingSaturating(busyMargin),
-                             oldestLRU: oldestLRU, step: max(1, minChurnAge.milliseconds), homes: Self.homes(among: candidates)))
+        return .success(Scan(candidates: candidates, busyAbove: Int(calmest).multipliedSaturating(by: 2).addingSaturating(busyMargin),
+                             oldestLRU: oldestLRU, step: max(1, minChurnAge.milliseconds), modelHash: modelHash, slots: slots,
+                             homes: someFullReportValue ? Self.homes(among: candidates, modelHash: modelHash, slots: slots) : (nil, nil)))
     }
 
-    /// The eligible peers and what marking each needs from all of them.
+    /// How far a peer gets through placement's filters, in their order.
+    enum Stage {
+        /// Shutting down, holding the model already, or tried by this request.
+        case unavailable
+        /// Without the model's labels.
+        case unlabelled
+        /// Its pools do not run the model's format (`poolDown`: a pool that does is not ready).
+        case notRunning(poolDown: Bool)
+        /// The pool that runs it is smaller than the model.
+        case tooSmall(capacity: Int64)
+        /// A recent load of the model failed there.
+        case failed(capacity: Int64)
+        /// A candidate: the capacity of the pool the copy goes to (`ownPool`: one of several).
+        case eligible(capacity: Int64, ownPool: Bool)
+    }
+
+    @inline(__always)
+    private func stage(
+        of position: Int, in index: PeerIndex, marks: SlotMarks, labels: Set<String>, pools: [PoolChoice], sizeBytes: Int64
+    ) -> Stage {
+        let slot = index.slots[position]
+        guard !slot.shuttingDown, !marks.has(SlotMarks.skipped, at: position) else { return .unavailable }
+        guard labels.isEmpty || labels.isSubset(of: index.details[position].labels) else { return .unlabelled }
+        // The pool the copy would go to, when the peer has several (one pool, or none published
+        // by an older peer: the whole peer).
+        var ownPool = false
+        var capacity = slot.capacityBytes
+        if slot.poolSet >= 0 {
+            switch pools[slot.poolSet].state {
+            case .ready: capacity = pools[slot.poolSet].capacityBytes; ownPool = pools[slot.poolSet].name != nil
+            case .notReady: return .notRunning(poolDown: true)
+            case .none: return .notRunning(poolDown: false)
+            }
+        }
+        guard capacity >= sizeBytes else { return .tooSmall(capacity: capacity) }
+        guard !marks.has(SlotMarks.failed, at: position) else { return .failed(capacity: capacity) }
+        return .eligible(capacity: capacity, ownPool: ownPool)
+    }
+
+    /// Why no peer is a candidate: the first filter that no peer passes, named for the user.
+    private func refusal(
+        for model: ModelID, record: ModelRecord, sizeBytes: Int64, view: ClusterView, marks: SlotMarks, labels: Set<String>,
+        pools: [PoolChoice], holders: Int, excluded: Int, failed: [PeerID: FailureRecord]
+    ) -> PlacementRefusal {
+        var available = 0, labelled = 0, running = 0, roomy = 0
+        var poolsDown = false
+        var largestCapacity: Int64 = 0
+        for position in view.peerIndex.slots.indices {
+            switch stage(of: position, in: view.peerIndex, marks: marks, labels: labels, pools: pools, sizeBytes: sizeBytes) {
+            case .unavailable: continue
+            case .unlabelled: available += 1
+            case .notRunning(let poolDown): available += 1; labelled += 1; poolsDown = poolsDown || poolDown
+            case .tooSmall(let capacity):
+                available += 1; labelled += 1; running += 1
+                largestCapacity = max(largestCapacity, capacity)
+            case .failed(let capacity), .eligible(let capacity, _):
+                available += 1; labelled += 1; running += 1; roomy += 1
+                largestCapacity = max(largestCapacity, capacity)
+            }
+        }
+        let lastFailure = failed.values.max { $0.time < $1.time }?.message
+        guard available > 0 else {
+            if let lastFailure { return .allFailed(model: model, lastError: lastFailure) }
+            return .noPeerLeft(model: model, holders: holders, excluded: excluded)
+        }
+        guard labelled > 0 else { return .missingLabels(model: model, labels: record.labels) }
+        guard running > 0 else {
+            if poolsDown { return .runtimeNotReady(model: model, type: record.type) }
+            // Peers that run it were tried, or hold it already.
+            if view.someoneRuns(type: record.type) { return .noPeerLeft(model: model, holders: holders, excluded: excluded) }
+            return .noRuntime(model: model, type: record.type, served: view.servedFormats)
+        }
+        guard roomy > 0 else { return .tooLarge(model: model, neededBytes: sizeBytes, largestCapacityBytes: largestCapacity) }
+        return .allFailed(model: model, lastError: lastFailure ?? "")
+    }
+
+    /// The eligible peers, and what comparing two of them needs from all of them.
     struct Scan {
         var candidates: [Candidate]
         var busyAbove: Int
-        var oldestLRU: MeshTime?
+        /// The oldest LRU time among full candidates, in milliseconds (``Candidate/unknownLRU``: none known).
+        var oldestLRU: Int64
         var step: Int64
+        var modelHash: UInt64
+        /// The peer index's slots, for the rendezvous keys ties need.
+        var slots: [PeerIndex.Slot]
         var homes: (first: Int32?, second: Int32?)
 
-        /// `candidate` marked as a home, busy, and with its LRU step.
-        func marked(_ candidate: Candidate) -> Candidate {
-            var candidate = candidate
-            candidate.home = candidate.slot == homes.first || candidate.slot == homes.second
-            candidate.busy = candidate.inFlight > busyAbove
-            if candidate.full, let lru = candidate.lru, let oldestLRU {
-                candidate.lruStep = lru.millisecondsSinceEpoch.subtractingSaturating(oldestLRU.millisecondsSinceEpoch) / step
+        func tieBreak(_ candidate: Candidate) -> UInt64 { candidate.tieBreak(modelHash, slots) }
+
+        func isBusy(_ candidate: Candidate) -> Bool { Int(candidate.inFlight) > busyAbove }
+
+        func isHome(_ candidate: Candidate) -> Bool { candidate.slot == homes.first || candidate.slot == homes.second }
+
+        /// For a full peer: how many churn-guard ages its LRU model is younger than the oldest
+        /// candidate's (unknown: last).
+        func lruStep(_ candidate: Candidate) -> Int64 {
+            guard candidate.lru != Candidate.unknownLRU, oldestLRU != Candidate.unknownLRU else { return .max }
+            return candidate.lru.subtractingSaturating(oldestLRU) / step
+        }
+
+        /// Whether `a` ranks before `b` (the order the policy's documentation gives).
+        @inline(__always)
+        func isBetter(_ a: Candidate, _ b: Candidate) -> Bool {
+            if a.full != b.full { return !a.full }
+            let aBusy = isBusy(a), bBusy = isBusy(b)
+            if aBusy != bBusy { return !aBusy }
+            if a.sameZone != b.sameZone { return !a.sameZone }
+            if a.full {
+                // A home whose cheapest model is worth less; then (peers that evict by LRU) the
+                // older LRU model, an unknown one last.
+                let aHome = isHome(a), bHome = isHome(b)
+                if aHome != bHome { return aHome }
+                if aHome, a.evictionValue != b.evictionValue { return a.evictionValueOrInfinity < b.evictionValueOrInfinity }
+                let aStep = lruStep(a), bStep = lruStep(b)
+                if aStep != bStep { return aStep < bStep }
+            } else {
+                if a.count != b.count { return a.count < b.count }
+                if a.free != b.free { return a.free > b.free }
             }
-            return candidate
+            return tieBreak(a) > tieBreak(b)
         }
     }
 
@@ -183,14 +255,15 @@ public struct PlacementPolicy: Sendable {
     /// rendezvous hash. Sending its misses there keeps its use counts in one or two places —
     /// where the policy needs them — and choosing the one with the cheaper victim of the two
     /// evens out memory between peers (two random choices).
-    static func homes(among candidates: [Candidate]) -> (first: Int32?, second: Int32?) {
-        var first: Candidate?, second: Candidate?
+    static func homes(among candidates: [Candidate], modelHash: UInt64, slots: [PeerIndex.Slot]) -> (first: Int32?, second: Int32?) {
+        var first: (slot: Int32, score: UInt64)?, second: (slot: Int32, score: UInt64)?
         for candidate in candidates where candidate.full && candidate.evictionValue != nil {
-            if first.map({ candidate.tieBreak > $0.tieBreak }) ?? true {
+            let score = candidate.tieBreak(modelHash, slots)
+            if first.map({ score > $0.score }) ?? true {
                 second = first
-                first = candidate
-            } else if second.map({ candidate.tieBreak > $0.tieBreak }) ?? true {
-                second = candidate
+                first = (candidate.slot, score)
+            } else if second.map({ score > $0.score }) ?? true {
+                second = (candidate.slot, score)
             }
         }
         return (first?.slot, second?.slot)
@@ -199,27 +272,26 @@ public struct PlacementPolicy: Sendable {
     /// In-flight requests beyond twice the calmest candidate's (plus this margin) mark a peer busy.
     public var busyMargin = 4
 
-    /// One eligible peer (fields ordered so that it packs small: placement writes one per peer).
+    /// One eligible peer, as placement compares it (40 bytes and no references: placement
+    /// writes one per peer on every miss; what depends on every candidate is in ``Scan``).
     struct Candidate {
-        var inFlight: Int
-        var count: Int
+        /// ``lru`` when the peer did not report one.
+        static let unknownLRU = Int64.max
+
         var free: Int64
-        var tieBreak: UInt64
-        /// For a full peer: how many churn-guard ages its LRU model is younger than the oldest
-        /// candidate's (unknown: last).
-        var lruStep = Int64.max
-        var lru: MeshTime?
-        var evictionValue: Double?
+        /// The peer's LRU model's last use, in milliseconds since the epoch.
+        var lru: Int64
+        /// What the peer's cheapest copy is worth (cost-aware peers), when ``hasEvictionValue``.
+        private var evictionValueIfAny: Double
+        var inFlight: Int32
+        var count: Int32
         /// The peer's position in the view's peer index.
         var slot: Int32
         var full: Bool
         var sameZone: Bool
-        var busy = false
-        /// One of the model's two homes (see ``homes(among:)``).
-        var home = false
+        private var hasEvictionValue: Bool
 
-        init(slot: Int32, full: Bool, inFlight: Int, sameZone: Bool, count: Int, free: Int64, lru: MeshTime?,
-             evictionValue: Double?, tieBreak: UInt64) {
+        init(slot: Int32, full: Bool, inFlight: Int32, sameZone: Bool, count: Int32, free: Int64, lru: Int64, evictionValue: Double?) {
             self.slot = slot
             self.full = full
             self.inFlight = inFlight
@@ -227,25 +299,19 @@ public struct PlacementPolicy: Sendable {
             self.count = count
             self.free = free
             self.lru = lru
-            self.evictionValue = evictionValue
-            self.tieBreak = tieBreak
+            self.evictionValueIfAny = evictionValue ?? 0
+            self.hasEvictionValue = evictionValue != nil
         }
 
-        static func isBetter(_ a: Candidate, _ b: Candidate) -> Bool {
-            if a.full != b.full { return !a.full }
-            if a.busy != b.busy { return !a.busy }
-            if a.sameZone != b.sameZone { return !a.sameZone }
-            if a.full {
-                // A home whose cheapest model is worth less; then (peers that evict by LRU) the
-                // older LRU model, an unknown one last.
-                if a.home != b.home { return a.home }
-                if a.home, a.evictionValue != b.evictionValue { return (a.evictionValue ?? .infinity) < (b.evictionValue ?? .infinity) }
-                if a.lruStep != b.lruStep { return a.lruStep < b.lruStep }
-            } else {
-                if a.count != b.count { return a.count < b.count }
-                if a.free != b.free { return a.free > b.free }
-            }
-            return a.tieBreak > b.tieBreak
+        var evictionValue: Double? { hasEvictionValue ? evictionValueIfAny : nil }
+
+        /// An unknown value counts as worth the most.
+        var evictionValueOrInfinity: Double { hasEvictionValue ? evictionValueIfAny : .infinity }
+
+        /// The tie-break every peer computes alike: the rendezvous score of the model and the
+        /// peer, worked out only when a tie needs it.
+        func tieBreak(_ modelHash: UInt64, _ slots: [PeerIndex.Slot]) -> UInt64 {
+            StableHash.rendezvous(keyHash: modelHash, memberKey: slots[Int(slot)].rendezvousKey)
         }
     }
 }
