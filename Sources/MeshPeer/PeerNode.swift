@@ -10,6 +10,7 @@ import MeshCore
 import ModelRuntimes
 import ModelStorage
 import NIOCore
+import NIOPosix
 import OpenInference
 import Prometheus
 import ServiceLifecycle
@@ -44,6 +45,8 @@ public final class PeerNode: Sendable {
     let logger: Logger
     // gRPC, vmodels and background work (see GRPC/ and VModels/).
     let grpcClients: GRPCPeerClients
+    /// gRPC's own event loop (``PeerConfiguration/grpcOneLoop``); stopped after the services.
+    let grpcLoop: MultiThreadedEventLoopGroup?
     let grpcListening = Promise<Void>()
     let background = BackgroundWork()
     let vmodelTransitions: VModelTransitions
@@ -201,9 +204,11 @@ public final class PeerNode: Sendable {
             addCopy: { model, target in try await router.addCopy(of: model, preferring: target, forwarder: forwarder, deadline: .now + loadTimeout) },
             registration: { (membership.isRegistered, membership.lease) }, clock: clock, logger: logger
         )
+        let grpcLoop = configuration.grpcOneLoop ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
+        self.grpcLoop = grpcLoop
         grpcClients = GRPCPeerClients(selfID: configuration.peerID, maxMessageBytes: GRPCServerService.transportLimit(configuration.maxBodyBytes),
                                       loadReports: loadReports, credentials: credentials, clock: clock,
-                                      transportSecurity: tls?.grpcClient ?? .plaintext, logger: logger)
+                                      transportSecurity: tls?.grpcClient ?? .plaintext, eventLoopGroup: grpcLoop, logger: logger)
         gate = PeerGate(credentials: credentials, mirror: mirror, clock: clock,
                         grace: .seconds(2 * configuration.leaseTTLSeconds),
                         certificatesIdentifyPeers: tls != nil && configuration.tlsRequireClientCertificates)
@@ -263,7 +268,7 @@ public final class PeerNode: Sendable {
             services: [InferenceService(node: self, clients: grpcClients), ManagementService(node: self)],
             interceptors: (MeshTracing.isEnabled ? [TracingServerInterceptor()] : [])
                 + [PeerGateInterceptor(gate: gate), AccessInterceptor(access: access, logger: logger)],
-            transportSecurity: tls?.grpcServer ?? .plaintext,
+            transportSecurity: tls?.grpcServer ?? .plaintext, oneLoop: grpcLoop,
             listening: grpcListening, logger: logger
         )
     }
@@ -339,6 +344,7 @@ public final class PeerNode: Sendable {
         try? await forwarder.shutdown()
         try? await storageHTTP.shutdown()
         await store.close()
+        try? await grpcLoop?.shutdownGracefully()
     }
 
     func makeApplication() throws -> some Service {

@@ -8,8 +8,11 @@ import Testing
 extension Integration {
     /// `inference.GRPCInferenceService` on every peer, with the model held by one of them.
     @Suite struct GRPCInference {
-        @Test func everyRPCWorksThroughEveryPeer() async throws {
-            try await withMesh(peers: 3) { mesh in
+        /// Also with gRPC on one loop of its own (`--grpc-one-loop=true`) on two of the peers: calls,
+        /// hops between the two kinds of peer, and a clean stop.
+        @Test(arguments: [false, true])
+        func everyRPCWorksThroughEveryPeer(oneLoop: Bool) async throws {
+            try await withMesh(peers: 3, perPeer: oneLoop ? [0: ["--grpc-one-loop=true"], 1: ["--grpc-one-loop=true"]] : [:]) { mesh in
                 let path = try mesh.syntheticModel("grpc-model", json: #"{"loadMillis": 100, "scale": 3}"#)
                 #expect(try await mesh.peers[0].register("grpc-model", storage: path).status == 201)
                 var servers: Set<String> = []

@@ -30,6 +30,10 @@ public struct PeerConfiguration: Sendable {
     public var hopProbeFloor: Duration = .milliseconds(200)
     /// How long a probed peer has to answer its liveness route.
     public var hopProbeTimeout: Duration = .milliseconds(500)
+    /// Serve gRPC, and make gRPC hops, on one event loop thread of their own: every connection,
+    /// call and hop of gRPC then runs on that thread, without waking another per step (less CPU
+    /// per call; see BENCHMARKS.md), but built-in inference over gRPC uses one core.
+    public var grpcOneLoop = false
     /// How often the etcd watch is checked for silence while etcd moves on (zero: never).
     public var watchCheckInterval: Duration = .seconds(5)
     /// How often this peer's copy records in etcd are reconciled with what it holds (zero: never).

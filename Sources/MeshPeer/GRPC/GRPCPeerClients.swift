@@ -2,6 +2,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import MeshCore
+import NIOPosix
 import OpenInference
 import OpenInferenceGRPC
 import ServiceLifecycle
@@ -23,6 +24,8 @@ final class GRPCPeerClients: Service, Sendable {
     let credentials: PeerCredentials
     let clock: any PeerClock
     let transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity
+    /// Where the connections to peers live (the gRPC server's own loop, or NIO's shared group).
+    let eventLoopGroup: MultiThreadedEventLoopGroup
     private let started: AsyncStream<Client>.Continuation
     private let starts: AsyncStream<Client>
 
@@ -32,8 +35,10 @@ final class GRPCPeerClients: Service, Sendable {
     }
 
     init(selfID: PeerID, maxMessageBytes: Int, loadReports: PiggybackedLoadReports, credentials: PeerCredentials, clock: any PeerClock,
-         transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext, logger: Logger) {
+         transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext, eventLoopGroup: MultiThreadedEventLoopGroup? = nil,
+         logger: Logger) {
         self.transportSecurity = transportSecurity
+        self.eventLoopGroup = eventLoopGroup ?? .singletonMultiThreadedEventLoopGroup
         self.selfID = selfID
         self.credentials = credentials
         self.clock = clock
@@ -86,7 +91,8 @@ final class GRPCPeerClients: Service, Sendable {
                     // Reconnect soon after a peer restarts on the same address.
                     config.backoff = .init(initial: .milliseconds(100), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
                     config.connection.maxIdleTime = .seconds(300)
-                }
+                },
+                eventLoopGroup: eventLoopGroup
             )
             let client = GRPCClient(transport: transport, interceptors: MeshTracing.isEnabled ? [TracingClientInterceptor()] : [])
             state.clients[address] = client

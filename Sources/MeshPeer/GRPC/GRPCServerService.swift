@@ -2,6 +2,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// The peer's gRPC server (HTTP/2 on SwiftNIO) as a Service: listens until graceful shutdown,
@@ -14,6 +15,8 @@ final class GRPCServerService: Service, Sendable {
     let listening: Promise<Void>
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let transport: HTTP2ServerTransport.Posix
+    /// When set, every connection and call runs on its one loop (``PeerConfiguration/grpcOneLoop``).
+    private let oneLoop: MultiThreadedEventLoopGroup?
 
     /// `maxMessageBytes` is the largest request message accepted: a larger one is refused with
     /// RESOURCE_EXHAUSTED from its length prefix (``OversizeMessageGuard``), before it is read.
@@ -21,7 +24,8 @@ final class GRPCServerService: Service, Sendable {
     /// that, which also bounds decompressed messages.
     init(host: String, port: Int, maxMessageBytes: Int, idleTimeout: Duration = .seconds(120), peer: String, services: [any RegistrableRPCService],
          interceptors: [any ServerInterceptor] = [], transportSecurity: HTTP2ServerTransport.Posix.TransportSecurity = .plaintext,
-         listening: Promise<Void>, logger: Logger) {
+         oneLoop: MultiThreadedEventLoopGroup? = nil, listening: Promise<Void>, logger: Logger) {
+        self.oneLoop = oneLoop
         self.listening = listening
         self.host = host
         self.port = port
@@ -40,7 +44,8 @@ final class GRPCServerService: Service, Sendable {
                         )
                     }
                 }
-            }
+            },
+            eventLoopGroup: oneLoop ?? .singletonMultiThreadedEventLoopGroup
         )
         server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
     }
@@ -55,7 +60,13 @@ final class GRPCServerService: Service, Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     do {
-                        try await self.server.serve()
+                        if let loop = self.oneLoop?.next() {
+                            // The tasks the transport starts per connection and per call inherit
+                            // the preference: they run on the loop their channels belong to.
+                            try await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) { try await self.server.serve() }
+                        } else {
+                            try await self.server.serve()
+                        }
                     } catch {
                         throw GRPCListenError(host: self.host, port: self.port, cause: error)
                     }
