@@ -22,6 +22,29 @@ import Testing
         return id
     }
 
+    /// A copy record's deletion comes through the change feed with the revision that deleted it,
+    /// after the revision its claim wrote at: what tells a peer an old record's deletion from the
+    /// deletion of the copy it holds now (``CopyLedger/recordDeleted(_:revision:now:)``).
+    @Test func aCopyDeletionCarriesItsRevision() async throws {
+        try await withEtcd { server, _ in
+            let store = store([server.clientURL])
+            defer { Task { await store.close() } }
+            let model = try await registered("m", in: store)
+            let lease = try await store.grantLease(ttl: 30).lease
+            guard case .claimed(let claimed) = try await store.claimCopy(model, on: a, record: record(), lease: lease, decidedAt: 0) else {
+                Issue.record("the claim did not hold")
+                return
+            }
+            #expect(try await store.deleteCopy(model, on: a, lease: lease))
+            var deletedAt: Int64?
+            for try await batch in store.changes(after: claimed) {
+                for case .cluster(.copyDeleted(model, a), let revision) in batch.events { deletedAt = revision }
+                if deletedAt != nil { break }
+            }
+            #expect(deletedAt == claimed + 1)
+        }
+    }
+
     @Test func copyWritesAndDeletesOnlyTouchTheirOwnLeasesKeys() async throws {
         try await withEtcd { server, etcd in
             let store = store([server.clientURL])
