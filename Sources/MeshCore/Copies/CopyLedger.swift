@@ -337,7 +337,7 @@ public struct CopyLedger<Instance: Sendable>: Sendable {
     public mutating func claimSucceeded(_ model: ModelID, token: UInt64, revision: Int64 = 0, now: MeshTime) -> [Action] {
         guard var copy = copies[model], copy.token == token, copy.phase == .claiming else { return [] }
         if let deleted = copy.deletedWhileClaiming, deleted >= revision {
-            // Written, then deleted (its lease expired, an audit) before the claim's answer came
+            // Written, then deleted (by another peer, or with an expired lease) before the claim's answer came
             // back: the copy never came to be.
             return claimFailed(model, token: token, .removed(model))
         }
