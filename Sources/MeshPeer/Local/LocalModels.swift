@@ -304,20 +304,23 @@ public final class LocalModels: Service, Sendable {
     /// Removes this peer's copy of `model` (unregistration, explicit unload, its record deleted
     /// by another peer). `deleteRecord`: also delete its copy record.
     public func remove(_ model: ModelID, reason: String, deleteRecord: Bool = true) async {
-        let now = clock.now
-        let actions = state.withLock { $0.ledger.remove(model, deleteRecord: deleteRecord, now: now) }
-        guard !actions.isEmpty else { return }
-        logger.info("removing model", metadata: ["model": "\(model)", "reason": "\(reason)"])
-        await perform(actions)
+        await removing(model, reason: reason) { $0.remove(model, deleteRecord: deleteRecord, now: $1) }
     }
 
     /// This peer's record of `model` was deleted at `revision`: the copy goes, unless the record
     /// was an earlier copy's (the deletion of a failed load's record seen after the next claim).
     func recordDeleted(_ model: ModelID, revision: Int64) async {
+        await removing(model, reason: "its copy record was deleted") { $0.recordDeleted(model, revision: revision, now: $1) }
+    }
+
+    /// Carries out a removal the ledger decides, logged when it removes anything.
+    private func removing(
+        _ model: ModelID, reason: String, _ decide: (inout CopyLedger<any LoadedModel>, MeshTime) -> [CopyLedger<any LoadedModel>.Action]
+    ) async {
         let now = clock.now
-        let actions = state.withLock { $0.ledger.recordDeleted(model, revision: revision, now: now) }
+        let actions = state.withLock { decide(&$0.ledger, now) }
         guard !actions.isEmpty else { return }
-        logger.info("removing model", metadata: ["model": "\(model)", "reason": "its copy record was deleted"])
+        logger.info("removing model", metadata: ["model": "\(model)", "reason": "\(reason)"])
         await perform(actions)
     }
 

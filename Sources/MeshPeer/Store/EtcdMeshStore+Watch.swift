@@ -70,6 +70,7 @@ extension EtcdMeshStore {
     func event(for kv: KeyValue, deleted: Bool) -> StoreEvent? {
         let key = kv.keyString
         guard let entry = layout.entry(forKey: key) else { return nil }
+        func cluster(_ change: ClusterView.Change) -> StoreEvent { .cluster(change, revision: kv.modRevision) }
         do {
             switch entry {
             case .model(let id):
@@ -81,14 +82,14 @@ extension EtcdMeshStore {
             case .decision:
                 return nil
             case .peer(let peer):
-                return .cluster(deleted ? .peerDeleted(peer) : .peerPut(peer, try RecordCoding.decode(PeerRecord.self, from: kv.value)), revision: kv.modRevision)
+                return cluster(deleted ? .peerDeleted(peer) : .peerPut(peer, try RecordCoding.decode(PeerRecord.self, from: kv.value)))
             case .copy(let model, let peer):
-                return .cluster(deleted ? .copyDeleted(model, peer) : .copyPut(model, peer, try RecordCoding.decode(CopyRecord.self, from: kv.value)), revision: kv.modRevision)
+                return cluster(deleted ? .copyDeleted(model, peer) : .copyPut(model, peer, try RecordCoding.decode(CopyRecord.self, from: kv.value)))
             case .failure(let model, let peer):
-                return .cluster(deleted ? .failureDeleted(model, peer)
-                    : .failurePut(model, peer, try RecordCoding.decode(FailureRecord.self, from: kv.value)), revision: kv.modRevision)
+                return cluster(deleted ? .failureDeleted(model, peer)
+                    : .failurePut(model, peer, try RecordCoding.decode(FailureRecord.self, from: kv.value)))
             case .pinned(let model):
-                return .cluster(deleted ? .pinnedDeleted(model) : .pinnedPut(model, minCopies: Int(kv.valueString) ?? 1), revision: kv.modRevision)
+                return cluster(deleted ? .pinnedDeleted(model) : .pinnedPut(model, minCopies: Int(kv.valueString) ?? 1))
             }
         } catch {
             logger.warning("ignoring an unreadable record in etcd", metadata: ["key": "\(key)", "error": "\(error)"])
