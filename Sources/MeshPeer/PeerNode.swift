@@ -374,7 +374,10 @@ public final class PeerNode: Sendable {
         // Last: it wraps only the not-found responder (unknown paths, and methods a path lacks).
         router.add(middleware: UnmatchedRouteMiddleware(routes: RouteMethods(router.routes.map { ($0.path, $0.method) })))
         let serverRunning = self.serverRunning
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout)))
+        let http1Configuration = HTTP1Channel.Configuration(idleTimeout: TimeAmount(configuration.idleTimeout))
+        let http1 = configuration.restFastPath
+            ? HTTPServerBuilder { responder in FastPathHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1Configuration), node: self) }
+            : HTTPServerBuilder.http1(configuration: http1Configuration)
         let server = try tls.map { tls in try HTTPServerBuilder.tls(http1, tlsConfiguration: tls.server) } ?? http1
         return Application(
             router: router,
@@ -468,25 +471,38 @@ public final class PeerNode: Sendable {
         route: String, request: Request, context: MeshRequestContext, modelParameter: String? = "model",
         _ body: (String, inout Request, HopContext) async throws -> (ModelID?, HTTPReply)
     ) async -> Response {
-        let started = ContinuousClock.now
         var request = request
+        let headers = request.headers
+        let name = modelParameter.flatMap { context.parameters.get($0) } ?? ""
+        return await answer(route: route, header: { headers.value($0) }, on: context.channel.eventLoop) { hop in
+            try await body(name, &request, hop)
+        }.response
+    }
+
+    /// The part of a REST data-plane call common to every way it arrives (Hummingbird's router,
+    /// or ``InferFastPath`` on the channel): routing headers, errors as statuses, the load report
+    /// a hop carries back, metrics.
+    func answer(
+        route: String, header: (String) -> String?, on loop: any EventLoop,
+        _ body: (HopContext) async throws -> (ModelID?, HTTPReply)
+    ) async -> HTTPReply {
+        let started = ContinuousClock.now
         var model: ModelID?
         var reply: HTTPReply
         do {
-            let name = modelParameter.flatMap { context.parameters.get($0) } ?? ""
-            let hop = try HopContext(request, defaultTimeout: configuration.requestTimeout)
+            let hop = try HopContext(header: header, defaultTimeout: configuration.requestTimeout)
             // On the connection's event loop, where the hop's connection is chosen too.
-            (model, reply) = try await eventLoops.run(on: context.channel.eventLoop) { try await body(name, &request, hop) }
+            (model, reply) = try await eventLoops.run(on: loop) { try await body(hop) }
         } catch {
             let (meshError, expected) = MeshError.from(error)
             if !expected { logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"]) }
             reply = .error(meshError, peer: peerID)
         }
         // Hops carry this peer's load back to the sender.
-        if request.header(MeshHeaders.hop) != nil, let load = gossip.headerValue { reply.headers.append((MeshHeaders.load, load)) }
+        if header(MeshHeaders.hop) != nil, let load = gossip.headerValue { reply.headers.append((MeshHeaders.load, load)) }
         let handling = reply.header(MeshHeaders.servedBy).map { $0 == peerID.rawValue ? "local" : "forwarded" } ?? "none"
         metrics.request(route: route, model: model, handling: handling, code: String(reply.status), duration: .now - started)
-        return reply.response
+        return reply
     }
 }
 

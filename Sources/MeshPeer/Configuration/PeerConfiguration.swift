@@ -34,6 +34,9 @@ public struct PeerConfiguration: Sendable {
     /// call and hop of gRPC then runs on that thread, without waking another per step (less CPU
     /// per call; see BENCHMARKS.md), but built-in inference over gRPC uses one core.
     public var grpcOneLoop = false
+    /// Answer REST inference requests on the HTTP/1.1 channel (``InferFastPath``) instead of
+    /// through Hummingbird's router: the same answers with less machinery per request.
+    public var restFastPath = true
     /// How often the etcd watch is checked for silence while etcd moves on (zero: never).
     public var watchCheckInterval: Duration = .seconds(5)
     /// How often this peer's copy records in etcd are reconciled with what it holds (zero: never).

@@ -165,6 +165,8 @@ public enum PeerSettings {
         flag("per-model-metrics", \.perModelMetrics, help: "Label request metrics by model (first 1000 models)"),
         flag("grpc-one-loop", \.grpcOneLoop,
              help: "Serve gRPC and make gRPC hops on one thread of their own: less CPU per call and hop; built-in inference over gRPC then uses one core"),
+        flag("rest-fast-path", \.restFastPath,
+             help: "Answer REST inference requests on the connection's channel, without the router's per-request machinery (same answers)"),
         text("log-level", \.logLevel, help: "trace, debug, info, notice, warning, error or critical"),
         text("log-format", \.logFormat, help: "text or json"),
     ]

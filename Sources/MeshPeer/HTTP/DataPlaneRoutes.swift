@@ -43,16 +43,9 @@ struct DataPlaneRoutes {
             }
             router.post(RouterPath(prefix + "/infer")) { request, context in
                 await node.handle(route: "infer", request: request, context: context) { name, request, hop in
-                    let limit = node.configuration.maxBodyBytes
-                    // The body stays in memory until the request is answered: reserve it for that long.
-                    let reservation = min(request.headers[.contentLength].flatMap(Int.init) ?? limit, limit)
-                    return try await node.bodyBudget.withReservation(reservation) {
-                        let body = try await request.collectBody(limit: limit)
-                        let jsonLength = try Self.jsonLength(request)
-                        let call = RESTInferCall(body: body, jsonLength: jsonLength, contentType: request.header("content-type"),
-                                                 forwarder: node.forwarder, metrics: node.metrics, peerID: node.peerID,
-                                                 atMostOnce: MeshHeaders.asksAtMostOnce(request.header(MeshHeaders.atMostOnce)))
-                        return try await node.router.route(call, name: name, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
+                    let headers = request.headers
+                    return try await Self.infer(name, hop: hop, header: { headers.value($0) }, node: node) { limit in
+                        try await request.collectBody(limit: limit)
                     }
                 }
             }
@@ -98,18 +91,31 @@ struct DataPlaneRoutes {
         return value
     }
 
-    static func jsonLength(_ request: Request) throws(MeshError) -> Int? {
-        guard let text = request.header("inference-header-content-length") else { return nil }
+    /// Runs an inference request: its body is read by `collect` (given the size limit) with the
+    /// memory it may take reserved, then the call is routed. Shared by the router's infer routes
+    /// and ``InferFastPath``.
+    static func infer(
+        _ name: String, hop: HopContext, header: (String) -> String?, node: PeerNode,
+        collect: (Int) async throws -> ByteBuffer
+    ) async throws -> (ModelID, HTTPReply) {
+        let limit = node.configuration.maxBodyBytes
+        // The body stays in memory until the request is answered: reserve it for that long.
+        let reservation = min(header("content-length").flatMap(Int.init) ?? limit, limit)
+        return try await node.bodyBudget.withReservation(reservation) {
+            let body = try await collect(limit)
+            let jsonLength = try Self.jsonLength(header("inference-header-content-length"))
+            let call = RESTInferCall(body: body, jsonLength: jsonLength, contentType: header("content-type"),
+                                     forwarder: node.forwarder, metrics: node.metrics, peerID: node.peerID,
+                                     atMostOnce: MeshHeaders.asksAtMostOnce(header(MeshHeaders.atMostOnce)))
+            return try await node.router.route(call, name: name, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
+        }
+    }
+
+    static func jsonLength(_ text: String?) throws(MeshError) -> Int? {
+        guard let text else { return nil }
         guard let length = Int(text), length >= 0 else {
             throw .invalidArgument("Inference-Header-Content-Length must be a non-negative integer, not \"\(TextLimit.clip(text))\"")
         }
         return length
-    }
-}
-
-extension HopContext {
-    /// The routing parameters of a REST request, from its headers.
-    init(_ request: Request, defaultTimeout: Duration) throws(MeshError) {
-        try self.init(header: { request.header($0) }, defaultTimeout: defaultTimeout)
     }
 }

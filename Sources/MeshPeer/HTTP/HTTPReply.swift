@@ -50,11 +50,18 @@ public struct HTTPReply: Sendable {
     }
 }
 
+extension HTTPFields {
+    /// The value of a header (case-insensitive name).
+    func value(_ name: String) -> String? {
+        guard let field = HTTPField.Name(name) else { return nil }
+        return self[field]
+    }
+}
+
 extension Request {
     /// The value of a header (case-insensitive name).
     func header(_ name: String) -> String? {
-        guard let field = HTTPField.Name(name) else { return nil }
-        return headers[field]
+        headers.value(name)
     }
 
     /// The body, refused with 413 when over `limit` (checked against Content-Length before

@@ -17,12 +17,9 @@ struct AccessMiddleware: RouterMiddleware {
         }
         let required = access.policy.required(restPath: request.uri.path)
         let grant: BearerTokenTable.Grant?
-        do {
-            grant = try access.check(required, authorization: request.header("authorization"))
-        } catch {
-            var reply = HTTPReply.error(error)
-            if error.kind == .unauthenticated { reply.headers.append(("www-authenticate", "Bearer realm=\"swift-model-mesh\"")) }
-            return reply.response
+        switch access.checkREST(required, authorization: request.header("authorization")) {
+        case .success(let granted): grant = granted
+        case .failure(let refusal): return refusal.response
         }
         guard required == .role(.admin), request.method != .get, request.method != .head else {
             return try await next(request, context)
@@ -37,4 +34,24 @@ struct AccessMiddleware: RouterMiddleware {
             throw error
         }
     }
+}
+
+extension AccessControl {
+    /// ``check(_:authorization:)`` for a REST request: a refusal is the answer to send (with a
+    /// `WWW-Authenticate` challenge when no valid token came).
+    func checkREST(_ required: RequiredAccess, authorization: String?) -> Result<BearerTokenTable.Grant?, HTTPReplyRefusal> {
+        do {
+            return .success(try check(required, authorization: authorization))
+        } catch {
+            var reply = HTTPReply.error(error)
+            if error.kind == .unauthenticated { reply.headers.append(("www-authenticate", "Bearer realm=\"swift-model-mesh\"")) }
+            return .failure(HTTPReplyRefusal(reply: reply))
+        }
+    }
+}
+
+/// An answer that refuses a request, as an error so it fits a `Result`.
+struct HTTPReplyRefusal: Error {
+    let reply: HTTPReply
+    var response: Response { reply.response }
 }

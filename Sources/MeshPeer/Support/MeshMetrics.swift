@@ -58,6 +58,11 @@ public final class MeshMetrics: Sendable {
         Counter(label: "modelmesh_api_request_total", dimensions: dimensions).increment()
     }
 
+    /// A REST inference request answered on its channel (``InferFastPath``), not by the router.
+    func answeredOnChannel() {
+        Counter(label: "modelmesh_rest_channel_requests_total").increment()
+    }
+
     func invoke(model: ModelID, duration: Duration) {
         Recorder(label: "modelmesh_invoke_model_milliseconds", dimensions: [("modelId", label(model))], aggregate: true)
             .record(duration.seconds * 1000)

@@ -1,0 +1,80 @@
+import Foundation
+import MeshTestSupport
+import OpenInference
+import Testing
+
+extension Integration {
+    /// REST inference answered on the connection's channel (``InferFastPath``, the default)
+    /// answers exactly as the router does (`--rest-fast-path=false`), in order on one connection.
+    @Suite struct RESTChannelPath {
+        static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts")
+
+        /// mesh-0 and mesh-1 answer on the channel; mesh-2 only through the router.
+        static func withTwoKindsOfPeer(_ body: (LocalMesh) async throws -> Void) async throws {
+            try await withMesh(peers: 3, perPeer: [2: ["--rest-fast-path=false"]]) { mesh in
+                let path = try mesh.syntheticModel("good")
+                #expect(try await mesh.peers[0].register("good", storage: path, extra: #", "minCopies": 1"#).status == 201)
+                try await body(mesh)
+            }
+        }
+
+        @Test func everyInferenceAnswerIsTheRoutersAnswer() async throws {
+            try await Self.withTwoKindsOfPeer { mesh in
+                let cases: [(path: String, body: String, headers: [(String, String)])] = [
+                    ("/v2/models/good/infer", #"{"id": "r1", "inputs": [{"name": "INPUT0", "shape": [2], "datatype": "FP32", "data": [1, 2]}]}"#, []),
+                    ("/v2/models/good/versions/7/infer", #"{"inputs": [{"name": "INPUT0", "shape": [1], "datatype": "FP32", "data": [4]}]}"#, []),
+                    ("/v2/models/good/infer", #"{"inputs": ["#, []),
+                    ("/v2/models/good/infer", "[1, 2]", []),
+                    ("/v2/models/good/infer", #"{"inputs": [{"name": "INPUT0", "shape": [3], "datatype": "FP32", "data": [1, 2]}]}"#, []),
+                    ("/v2/models/good/infer", #"{"inputs": [{"name": "INPUT0", "shape": [2, 2], "datatype": "FP32", "data": [1, 2, 3, 4]}]}"#, []),
+                    ("/v2/models/nobody/infer", #"{"inputs": []}"#, []),
+                    ("/v2/models/Bad_Id!/infer", "{}", []),
+                    ("/v2/models/good/infer", "{}", [("inference-header-content-length", "-5")]),
+                    ("/v2/models/good/infer", #"{"inputs": []}"#, [("mm-timeout-ms", "0")]),
+                    ("/v2/models/good/infer", "", []),
+                ]
+                let before = try await mesh.peers[0].metric("modelmesh_rest_channel_requests_total")
+                for (path, body, headers) in cases {
+                    var replies: [TestHTTP.Reply] = []
+                    for peer in mesh.peers {
+                        replies.append(try await TestHTTP.send(.POST, peer.url + path, body: Array(body.utf8),
+                                                               headers: [("content-type", "application/json")] + headers))
+                    }
+                    let router = replies[2]
+                    for reply in replies.prefix(2) {
+                        #expect(reply.status == router.status, "\(path) \(body): \(reply.text) against \(router.text)")
+                        #expect(reply.header("content-type") == router.header("content-type"))
+                        #expect(reply.header("date") != nil && reply.header("server") == "swift-model-mesh")
+                        if router.status == 200 {
+                            // Served: the same outputs and id, whoever served it.
+                            let mine = try JSONParser.parse(reply.body), theirs = try JSONParser.parse(router.body)
+                            #expect(mine["outputs"] == theirs["outputs"] && mine["id"] == theirs["id"] && mine["model_name"] == theirs["model_name"])
+                            #expect(reply.header("mm-served-by") != nil)
+                        } else {
+                            #expect(reply.text == router.text)
+                        }
+                    }
+                }
+                // mesh-0 took every case on the channel (and perhaps hops from the others); mesh-2 none.
+                #expect(try await mesh.peers[0].metric("modelmesh_rest_channel_requests_total") - before >= Double(cases.count))
+                #expect(try await mesh.peers[2].metric("modelmesh_rest_channel_requests_total") == 0)
+            }
+        }
+
+        @Test func pipelinedRequestsAreAnsweredInOrderWhicheverWayEachGoes() async throws {
+            try await Self.withTwoKindsOfPeer { mesh in
+                var outputs: [String] = []
+                for peer in mesh.peers {
+                    outputs.append(try runCommand("python3", [Self.scripts.appendingPathComponent("pipelined_requests.py").path,
+                                                              "127.0.0.1", String(peer.httpPort), "good"]))
+                }
+                let value = { (input: Float) in String(format: "%.3f", expectedOutput("good", [input])[0]) }
+                let expected = ["200 \(value(1))", #"200 {"live": true}"#, "200 \(value(2))", "200 \(value(3))",
+                                "404 model nobody is not registered", "200 \(value(5))", "closed"]
+                for output in outputs {
+                    #expect(output.split(separator: "\n").map(String.init) == expected, "\(output)")
+                }
+            }
+        }
+    }
+}
