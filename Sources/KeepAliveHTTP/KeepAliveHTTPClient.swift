@@ -10,9 +10,9 @@ import Synchronization
 /// per-request task in between. Used where every request pays for the client: hops between
 /// peers, and the runtime server beside a peer.
 ///
-/// A request prefers a connection on the event loop it runs on (when its task runs on one, as
-/// the peer's data-plane handlers do), so that writing, reading and resuming the task happen on
-/// one thread.
+/// A request whose task runs on an event loop (as the peer's data-plane handlers do) uses only
+/// connections of that loop, opening one when none is idle, so that writing, reading and
+/// resuming the task happen on one thread.
 public final class KeepAliveHTTPClient: Sendable {
     public struct Configuration: Sendable {
         /// Largest response body accepted; a longer one fails the request.
@@ -135,7 +135,10 @@ public final class KeepAliveHTTPClient: Sendable {
                 if stale { expired.append(connection.channel) }
                 return stale
             }
-            let index = loop.flatMap { loop in connections.lastIndex { $0.channel.eventLoop === loop } } ?? connections.indices.last
+            // A request running on a loop takes only that loop's connections: one of another
+            // loop would cost a wake-up of that loop's thread to write, one to time, and one of
+            // this thread for the answer, on every request (a new connection here costs once).
+            let index = loop.map { loop in connections.lastIndex { $0.channel.eventLoop === loop } } ?? connections.indices.last
             return index.map { connections.remove(at: $0).channel }
         }
         for channel in expired { channel.close(promise: nil) }
