@@ -26,7 +26,7 @@ struct TransportFailure {
                 self.init(neverSent: false, isTimeout: true, reason: "timed out")
             case .closed:
                 self.init(neverSent: false, isTimeout: false, reason: "connection closed by the server")
-            case .tooLarge:
+            case .tooLarge, .unresponsive:
                 self.init(neverSent: false, isTimeout: false, reason: error.description)
             }
         case let error as HTTPClientError where error == .connectTimeout:

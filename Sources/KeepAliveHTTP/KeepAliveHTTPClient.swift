@@ -73,11 +73,27 @@ public final class KeepAliveHTTPClient: Sendable {
             case closed
             /// The response is larger than ``Configuration/maxResponseBytes``.
             case tooLarge
+            /// The server failed its ``LivenessWatch`` while the request waited.
+            case unresponsive
         }
         public let kind: Kind
         public let description: String
         /// Nothing listens at the address (ECONNREFUSED).
         public let refused: Bool
+    }
+
+    /// Tells a frozen server from a slow one while a request waits: after `interval`, and again
+    /// every `interval` while it still waits, `isAlive` is asked; when it answers false, the
+    /// request fails as ``Failure/Kind/unresponsive`` and its connection is closed. Until the
+    /// first interval passes a watch costs a timer on the connection's loop and nothing more.
+    public struct LivenessWatch: Sendable {
+        public var interval: Duration
+        public var isAlive: @Sendable () async -> Bool
+
+        public init(interval: Duration, isAlive: @escaping @Sendable () async -> Bool) {
+            self.interval = interval
+            self.isAlive = isAlive
+        }
     }
 
     public let configuration: Configuration
@@ -95,8 +111,9 @@ public final class KeepAliveHTTPClient: Sendable {
         self.group = group
     }
 
-    /// Sends `request` to `server` and waits at most `timeout` for the whole response.
-    public func send(_ request: Request, to server: Server, timeout: Duration) async throws -> Response {
+    /// Sends `request` to `server` and waits at most `timeout` for the whole response, while
+    /// `watch` (if any) says the server lives.
+    public func send(_ request: Request, to server: Server, timeout: Duration, watch: LivenessWatch? = nil) async throws -> Response {
         var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.path, headers: request.headers)
         if !head.headers.contains(name: "host") { head.headers.add(name: "host", value: "\(server.host):\(server.port)") }
         head.headers.replaceOrAdd(name: "content-length", value: String(request.body?.readableBytes ?? 0))
@@ -105,13 +122,13 @@ public final class KeepAliveHTTPClient: Sendable {
         let preferred = MultiThreadedEventLoopGroup.currentEventLoop
         if let channel = takeIdle(for: server, preferring: preferred) {
             do {
-                return try await exchange(message, on: channel, server: server, deadline: deadline)
+                return try await exchange(message, on: channel, server: server, deadline: deadline, watch: watch)
             } catch let failure as Failure where failure.kind == .closed && configuration.retryWhenReusedConnectionCloses {
                 // Fall through to a fresh connection.
             }
         }
         let channel = try await connect(to: server, on: preferred ?? group.next(), deadline: deadline)
-        return try await exchange(message, on: channel, server: server, deadline: deadline)
+        return try await exchange(message, on: channel, server: server, deadline: deadline, watch: watch)
     }
 
     /// Closes the idle connections; requests in flight finish, and their connections are closed.
@@ -184,14 +201,25 @@ public final class KeepAliveHTTPClient: Sendable {
     }
 
     /// Sends `request` on `channel` and waits for its response; the channel goes back to the
-    /// idle list if the server keeps it, and is closed on a timeout, a cancellation or an error.
-    private func exchange(_ request: FullRequest, on channel: any Channel, server: Server, deadline: NIODeadline) async throws -> Response {
+    /// idle list if the server keeps it, and is closed on a timeout, a failed liveness check, a
+    /// cancellation or an error.
+    private func exchange(
+        _ request: FullRequest, on channel: any Channel, server: Server, deadline: NIODeadline, watch: LivenessWatch?
+    ) async throws -> Response {
         let promise = channel.eventLoop.makePromise(of: NIOHTTPClientResponseFull.self)
-        // At the deadline the channel is closed, which fails the request's promise.
-        let timedOut = Flag()
+        // The deadline and a failed check end the wait by closing the channel, which fails the
+        // request's promise.
+        let wait = Wait()
         let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
-            timedOut.set()
-            channel.close(promise: nil)
+            if wait.end(.deadline) { channel.close(promise: nil) }
+        }
+        let watching = watch.map { watch in
+            let interval = TimeAmount(watch.interval)
+            return channel.eventLoop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
+                wait.check(on: channel.eventLoop) {
+                    if await !watch.isAlive(), wait.end(.unresponsive) { channel.close(promise: nil) }
+                }
+            }
         }
         let full: NIOHTTPClientResponseFull
         do {
@@ -202,18 +230,28 @@ public final class KeepAliveHTTPClient: Sendable {
                 channel.close(promise: nil)
             }
         } catch {
+            let ended = wait.end(.failed) ? nil : wait.ended
             timer.cancel()
+            watching?.cancel()
             channel.close(promise: nil)
             if Task.isCancelled { throw CancellationError() }
-            if timedOut.isSet {
+            switch ended {
+            case .deadline:
                 throw Failure(kind: .timeout, description: "no response from \(server.host):\(server.port) in time", refused: false)
+            case .unresponsive:
+                throw Failure(kind: .unresponsive, description: "\(server.host):\(server.port) stopped answering its liveness check while the request waited",
+                              refused: false)
+            default:
+                if let failure = error as? Failure { throw failure }
+                throw Failure(kind: .closed, description: "the connection to \(server.host):\(server.port) closed before the response (\(error))",
+                              refused: false)
             }
-            if let failure = error as? Failure { throw failure }
-            throw Failure(kind: .closed, description: "the connection to \(server.host):\(server.port) closed before the response (\(error))",
-                          refused: false)
         }
+        // A check that failed as the answer came has closed the channel: the answer still counts.
+        let answeredFirst = wait.end(.answered)
         timer.cancel()
-        if full.head.isKeepAlive { giveBack(channel, to: server) } else { channel.close(promise: nil) }
+        watching?.cancel()
+        if answeredFirst && full.head.isKeepAlive { giveBack(channel, to: server) } else { channel.close(promise: nil) }
         return Response(status: Int(full.head.status.code), headers: full.head.headers, body: full.body ?? ByteBuffer())
     }
 
@@ -231,10 +269,49 @@ public final class KeepAliveHTTPClient: Sendable {
     }
 }
 
-private final class Flag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
+/// How a request's wait for its response ended: the first of its answer (or failure), its
+/// deadline and a failed liveness check counts, so that a check finishing late cannot close a
+/// connection already handed back to the idle list.
+private final class Wait: Sendable {
+    enum End: Sendable {
+        case answered, failed, deadline, unresponsive
+    }
+
+    private struct State {
+        var end: End?
+        var check: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Ends the wait with `end` unless it has ended; true when this call ended it. A liveness
+    /// check still running is cancelled.
+    func end(_ end: End) -> Bool {
+        let (first, check) = state.withLock { state -> (Bool, Task<Void, Never>?) in
+            guard state.end == nil else { return (false, nil) }
+            state.end = end
+            defer { state.check = nil }
+            return (true, state.check)
+        }
+        check?.cancel()
+        return first
+    }
+
+    var ended: End? { state.withLock { $0.end } }
+
+    /// Runs `check` in a task of its own while the wait lasts (cancelled when it ends); the
+    /// future completes when the check has.
+    func check(on loop: any EventLoop, _ check: @escaping @Sendable () async -> Void) -> EventLoopFuture<Void> {
+        let done = loop.makePromise(of: Void.self)
+        state.withLock { state in
+            guard state.end == nil else { return done.succeed() }
+            state.check = Task {
+                await check()
+                done.succeed()
+            }
+        }
+        return done.futureResult
+    }
 }
 
 /// A whole request: head and body, written as one.

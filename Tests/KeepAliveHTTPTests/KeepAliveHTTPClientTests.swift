@@ -46,6 +46,48 @@ import Testing
         }
     }
 
+    @Test func aServerThatFailsItsLivenessCheckFailsTheRequestAsUnresponsiveLongBeforeTheTimeout() async throws {
+        try await withServer { server in
+            let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20))
+            defer { client.close() }
+            let checks = Atomic<Int>(0)
+            let watch = KeepAliveHTTPClient.LivenessWatch(interval: .milliseconds(50)) {
+                checks.add(1, ordering: .relaxed)
+                return false
+            }
+            let started = ContinuousClock.now
+            await #expect { try await client.send(.init(method: .GET, path: "/never"), to: server.address, timeout: .seconds(30), watch: watch) } throws: { error in
+                (error as? KeepAliveHTTPClient.Failure)?.kind == .unresponsive
+            }
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(checks.load(ordering: .relaxed) == 1)
+            // The abandoned connection is closed, not reused.
+            let response = try await client.send(.init(method: .POST, path: "/echo", body: ByteBuffer(string: "after")), to: server.address, timeout: .seconds(5))
+            #expect(String(buffer: response.body) == "after")
+            #expect(server.connections == 2)
+        }
+    }
+
+    @Test func aSlowAnswerFromALiveServerIsWaitedForAndTheChecksStopWithIt() async throws {
+        try await withServer { server in
+            let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20))
+            defer { client.close() }
+            let checks = Atomic<Int>(0)
+            let watch = KeepAliveHTTPClient.LivenessWatch(interval: .milliseconds(40)) {
+                checks.add(1, ordering: .relaxed)
+                return true
+            }
+            let response = try await client.send(.init(method: .GET, path: "/slow"), to: server.address, timeout: .seconds(30), watch: watch)
+            #expect(String(buffer: response.body) == "slow")
+            let asked = checks.load(ordering: .relaxed)
+            #expect(asked >= 2)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(checks.load(ordering: .relaxed) == asked)
+            _ = try await client.send(.init(method: .GET, path: "/echo"), to: server.address, timeout: .seconds(5), watch: watch)
+            #expect(server.connections == 1)
+        }
+    }
+
     @Test func nothingListeningFailsAsARefusedConnect() async throws {
         let port = try await unusedLoopbackPort()
         let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20))
@@ -78,7 +120,7 @@ private final class ConnectionCounter: Sendable {
 
 /// Runs `body` with an HTTP/1.1 server on 127.0.0.1: `/echo` answers with the request's body
 /// and its `x-test` header as `x-echoed`, `/big` with 2,000 bytes, `/close` closes after
-/// answering, `/never` never answers.
+/// answering, `/slow` answers `slow` after 300 ms, `/never` never answers.
 func withServer(_ body: (TestServerHandle) async throws -> Void) async throws {
     let counter = ConnectionCounter()
     let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -127,19 +169,30 @@ private final class TestResponder: ChannelInboundHandler {
             var reply = ByteBuffer()
             switch head.uri {
             case "/never": return
+            case "/slow":
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: .milliseconds(300)) {
+                    let (responder, context) = loopBound.value
+                    responder.respond(ByteBuffer(string: "slow"), headers: HTTPHeaders(), close: false, context: context)
+                }
+                return
             case "/big": reply = ByteBuffer(repeating: UInt8(ascii: "x"), count: 2000)
             case "/close": headers.add(name: "connection", value: "close")
             default:
                 reply = body
                 if let test = head.headers.first(name: "x-test") { headers.add(name: "x-echoed", value: test) }
             }
-            headers.add(name: "content-length", value: String(reply.readableBytes))
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(reply))), promise: nil)
-            let close = head.uri == "/close"
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-                if close { context.close(promise: nil) }
-            }
+            respond(reply, headers: headers, close: head.uri == "/close", context: context)
+        }
+    }
+
+    private func respond(_ reply: ByteBuffer, headers: HTTPHeaders, close: Bool, context: ChannelHandlerContext) {
+        var headers = headers
+        headers.add(name: "content-length", value: String(reply.readableBytes))
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(reply))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            if close { context.close(promise: nil) }
         }
     }
 }

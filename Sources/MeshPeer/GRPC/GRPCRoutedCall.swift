@@ -19,10 +19,12 @@ struct GRPCRoutedCall: RoutedCall {
         return GRPCReply(message: try await serveHere(model, modelID), metadata: metadata)
     }
 
-    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
-                 excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<GRPCReply> {
-        let result = try await clients.send(method, message, to: peer, at: record, hop: hop, modelID: modelID,
-                                            excluded: excluded, deadline: deadline)
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID, excluded: Set<PeerID>,
+                 deadline: ContinuousClock.Instant, liveness: HopLiveness?) async throws -> HopResult<GRPCReply> {
+        let send: @Sendable () async throws -> HopResult<GRPCReply> = { [method, message, clients] in
+            try await clients.send(method, message, to: peer, at: record, hop: hop, modelID: modelID, excluded: excluded, deadline: deadline)
+        }
+        let result = if let liveness { try await liveness.guarding(peer, send) } else { try await send() }
         metrics.forwarded(hop: hop, outcome: result.label)
         return result
     }

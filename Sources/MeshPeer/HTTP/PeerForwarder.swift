@@ -65,7 +65,7 @@ public final class PeerForwarder: Sendable {
     /// Relays one call to `peer` as a hop.
     func send(
         to peer: PeerID, at record: PeerRecord, method: HTTPMethod, path: String, headers: [(String, String)],
-        body: ByteBuffer?, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant
+        body: ByteBuffer?, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant, liveness: HopLiveness?
     ) async throws -> HopResult<HTTPReply> {
         guard let (host, port) = GRPCAddress.split(record.httpAddress) else {
             throw PeerUnreachable(peer: peer, reason: "its address \(record.httpAddress) is not host:port", refused: true)
@@ -83,7 +83,8 @@ public final class PeerForwarder: Sendable {
         request.headers.replaceOrAdd(name: MeshHeaders.timeoutMillis, value: String(max(1, remaining.milliseconds)))
         MeshTracing.inject(into: &request.headers)
         do {
-            let response = try await hops.send(request, to: .init(host: host, port: port), timeout: max(.milliseconds(1), remaining))
+            let watch = liveness.map { KeepAliveHTTPClient.LivenessWatch(interval: $0.probeAfter, isAlive: $0.answersProbe) }
+            let response = try await hops.send(request, to: .init(host: host, port: port), timeout: max(.milliseconds(1), remaining), watch: watch)
             loadReports.deliver(response.headers.first(name: MeshHeaders.load), from: peer)
             let replyHeaders = response.headers.filter { $0.name.lowercased() != MeshHeaders.load }.map { ($0.name.lowercased(), $0.value) }
             let reply = HTTPReply(status: response.status, headers: replyHeaders, body: response.body)
@@ -102,6 +103,8 @@ public final class PeerForwarder: Sendable {
                 throw PeerUnreachable(peer: peer, reason: "connection closed before the answer", refused: false)
             case .tooLarge:
                 throw PeerUnreachable(peer: peer, reason: failure.description, refused: false)
+            case .unresponsive:
+                throw PeerUnreachable(peer: peer, reason: HopLiveness.frozenReason, refused: true, mayHaveRun: true)
             }
         }
     }

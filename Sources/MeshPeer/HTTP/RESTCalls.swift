@@ -28,14 +28,14 @@ struct RESTInferCall: RoutedCall {
         return HTTPReply(status: 200, headers: headers, body: ByteBuffer(bytes: encoded.bytes))
     }
 
-    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
-                 excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<HTTPReply> {
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID, excluded: Set<PeerID>,
+                 deadline: ContinuousClock.Instant, liveness: HopLiveness?) async throws -> HopResult<HTTPReply> {
         var headers: [(String, String)] = []
         if let contentType { headers.append(("content-type", contentType)) }
         if let jsonLength { headers.append(("inference-header-content-length", String(jsonLength))) }
         let result = try await forwarder.send(
             to: peer, at: record, method: .POST, path: "/v2/models/\(modelID.rawValue)/infer", headers: headers,
-            body: body, hop: hop, excluded: excluded, deadline: deadline
+            body: body, hop: hop, excluded: excluded, deadline: deadline, liveness: liveness
         )
         metrics.forwarded(hop: hop, outcome: result.label)
         return result
@@ -54,10 +54,10 @@ struct RESTMetadataCall: RoutedCall {
         return .json(200, RESTEncoding.modelMetadata(metadata), headers: [(MeshHeaders.servedBy, peerID.rawValue)])
     }
 
-    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
-                 excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<HTTPReply> {
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID, excluded: Set<PeerID>,
+                 deadline: ContinuousClock.Instant, liveness: HopLiveness?) async throws -> HopResult<HTTPReply> {
         try await forwarder.send(to: peer, at: record, method: .GET, path: "/v2/models/\(modelID.rawValue)", headers: [],
-                                 body: nil, hop: hop, excluded: excluded, deadline: deadline)
+                                 body: nil, hop: hop, excluded: excluded, deadline: deadline, liveness: liveness)
     }
 }
 
@@ -70,10 +70,10 @@ struct RESTLoadCall: RoutedCall {
         .json(200, Array("{}".utf8), headers: [(MeshHeaders.servedBy, peerID.rawValue)])
     }
 
-    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
-                 excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<HTTPReply> {
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID, excluded: Set<PeerID>,
+                 deadline: ContinuousClock.Instant, liveness: HopLiveness?) async throws -> HopResult<HTTPReply> {
         try await forwarder.send(to: peer, at: record, method: .POST, path: "/v2/repository/models/\(modelID.rawValue)/load",
-                                 headers: [], body: nil, hop: hop, excluded: excluded, deadline: deadline)
+                                 headers: [], body: nil, hop: hop, excluded: excluded, deadline: deadline, liveness: liveness)
     }
 
     func addedCopy(_ reply: HTTPReply, by peer: PeerID) -> RequestRoute.Outcome {

@@ -17,23 +17,40 @@ struct HopWatchdog: Sendable {
     /// Whether the peer answers its liveness route (itself time-limited).
     var probe: @Sendable (PeerID, PeerRecord) async -> Bool
 
+    /// What a hop of `model` to `peer` watches while it waits.
+    func liveness(of peer: PeerID, at record: PeerRecord, model: ModelID) -> HopLiveness {
+        let probe = self.probe
+        return HopLiveness(probeAfter: budgets.probeAfter(model)) { await probe(peer, record) }
+    }
+}
+
+/// What a hop watches while it waits for its peer's answer (``HopWatchdog``): after
+/// `probeAfter`, and again at that interval, whether the peer still answers its liveness probe.
+/// A transport that can watch its own connection does so (the REST hop's keep-alive client
+/// arms a timer on the connection's loop); others wrap the hop in ``guarding(_:_:)``.
+public struct HopLiveness: Sendable {
+    public let probeAfter: Duration
+    /// Whether the peer answers its liveness route (itself time-limited).
+    public let answersProbe: @Sendable () async -> Bool
+
+    /// Why a hop whose peer failed the probe was abandoned.
+    static let frozenReason = "it stopped answering its health probe while the hop waited (frozen or cut off)"
+
     private enum Outcome<Value: Sendable>: Sendable {
         case answered(Value)
         case frozen
     }
 
-    /// Runs `hop` for `model`, abandoning it with ``PeerUnreachable`` if `peer` stops answering
-    /// probes.
-    func guarding<Value: Sendable>(
-        _ peer: PeerID, at record: PeerRecord, model: ModelID, _ hop: @escaping @Sendable () async throws -> Value
-    ) async throws -> Value {
-        let probeAfter = budgets.probeAfter(model)
+    /// Runs `hop` to `peer`, abandoning it with ``PeerUnreachable`` if the peer stops answering
+    /// probes. Costs two child tasks per hop, so transports that can watch more cheaply do.
+    public func guarding<Value: Sendable>(_ peer: PeerID, _ hop: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let probeAfter = self.probeAfter, answersProbe = self.answersProbe
         return try await withThrowingTaskGroup(of: Outcome<Value>.self) { group in
             group.addTask { .answered(try await hop()) }
             group.addTask {
                 while true {
                     try await EventLoopSleep.sleep(for: probeAfter)
-                    if await !probe(peer, record) { return .frozen }
+                    if await !answersProbe() { return .frozen }
                 }
             }
             defer { group.cancelAll() }
@@ -42,8 +59,7 @@ struct HopWatchdog: Sendable {
             case .answered(let value):
                 return value
             case .frozen:
-                throw PeerUnreachable(peer: peer, reason: "it stopped answering its health probe while the hop waited (frozen or cut off)",
-                                      refused: true, mayHaveRun: true)
+                throw PeerUnreachable(peer: peer, reason: Self.frozenReason, refused: true, mayHaveRun: true)
             }
         }
     }

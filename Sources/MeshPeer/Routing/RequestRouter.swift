@@ -152,13 +152,12 @@ public struct RequestRouter: Sendable {
                 guard let peerRecord = view.peers[target] else { continue }
                 do {
                     let excluded = route.excluded
-                    let send: @Sendable () async throws -> HopResult<Call.Reply> = {
-                        try await call.forward(to: target, at: peerRecord, hop: hop, modelID: model, excluded: excluded, deadline: deadline)
-                    }
+                    let liveness = watchdog?.liveness(of: target, at: peerRecord, model: model)
                     let started = ContinuousClock.now
                     let result = try await MeshTracing.span("mesh.hop", kind: .client, attributes: ["mesh.peer": target.rawValue, "mesh.hop": hop.rawValue]) {
                         try await health.trackOutstanding(at: target) {
-                            if let watchdog { try await watchdog.guarding(target, at: peerRecord, model: model, send) } else { try await send() }
+                            try await call.forward(to: target, at: peerRecord, hop: hop, modelID: model, excluded: excluded,
+                                                   deadline: deadline, liveness: liveness)
                         }
                     }
                     switch result {

@@ -8,9 +8,10 @@ public protocol RoutedCall: Sendable {
     /// Serves the call from a copy loaded on this peer.
     func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> Reply
     /// Sends the call to `peer` as a hop. Throws ``PeerUnreachable`` when the peer could not be
-    /// reached; answers from the peer, including errors of the model, come back as the result.
-    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
-                 excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<Reply>
+    /// reached, or stopped answering `liveness`'s probe while the hop waited (refused, may have
+    /// run); answers from the peer, including errors of the model, come back as the result.
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID, excluded: Set<PeerID>,
+                 deadline: ContinuousClock.Instant, liveness: HopLiveness?) async throws -> HopResult<Reply>
     /// What a peer's answer to a load-local hop of a copy addition means (default: the copy is
     /// there).
     func addedCopy(_ reply: Reply, by peer: PeerID) -> RequestRoute.Outcome

@@ -36,8 +36,8 @@ struct InProcessCall: RoutedCall {
 
     func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> String { me.rawValue }
 
-    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID,
-                 excluded: Set<PeerID>, deadline: ContinuousClock.Instant) async throws -> HopResult<String> {
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID, excluded: Set<PeerID>,
+                 deadline: ContinuousClock.Instant, liveness: HopLiveness?) async throws -> HopResult<String> {
         guard let target = network.target(peer, from: me, kind: hop) else {
             throw PeerUnreachable(peer: peer, reason: "connection refused", refused: true)
         }
