@@ -21,6 +21,7 @@ import Testing
     @Test(arguments: [
         "/v2/models/m/infer?x=1", "/v2/models/..%2Fetc/infer", "/v2/models//infer", "/v2/models/m/infer/", "/v2/models/m/ready",
         "/v2/models/m/versions//infer", "/v2/models/m/version/1/infer", "/v1/models/m/infer", "//v2/models/m/infer", "/v2/models/m",
+        "/v2/models/infer", "/v2/models/a/b/infer", "/v2/models/m/versions/1/2/infer", "/v2/models//versions/1/infer", "/v2/models/m/versions/",
     ])
     func otherPathsGoToTheRouter(_ path: String) {
         #expect(FastInferRequest(head(path), maxBodyBytes: 100) == nil)
@@ -36,6 +37,19 @@ import Testing
         #expect(FastInferRequest(head("/v2/models/m/infer", [(.contentLength, "4"), (.expect, "100-continue")]), maxBodyBytes: 100) == nil)
         #expect(FastInferRequest(head("/v2/models/m/infer", [(.contentLength, "4"), (.connection, "Close")]), maxBodyBytes: 100) == nil)
         #expect(FastInferRequest(head("/v2/models/m/infer", [(.contentLength, "4"), (.connection, "keep-alive")]), maxBodyBytes: 100) != nil)
+    }
+
+    @Test func headersAreReadByCanonicalName() {
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: HTTPField.Name("MM-Hop")!, value: "forward"))
+        fields.append(HTTPField(name: .contentType, value: "application/json"))
+        fields.append(HTTPField(name: HTTPField.Name("x-tag")!, value: "a"))
+        fields.append(HTTPField(name: HTTPField.Name("X-Tag")!, value: "b"))
+        #expect(fields.value("mm-hop") == "forward")
+        #expect(fields.value("Content-Type") == "application/json")
+        #expect(fields.value("x-tag") == "a, b")
+        #expect(fields.value("mm-excluded") == nil)
+        #expect(fields.value("not a name") == nil)
     }
 
     @Test func theDateHeaderIsAnIMFFixdate() {

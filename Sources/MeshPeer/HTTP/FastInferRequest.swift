@@ -14,21 +14,33 @@ struct FastInferRequest: Sendable {
     let name: String
 
     init?(_ head: HTTPRequest, maxBodyBytes: Int) {
-        guard head.method == .post, let path = head.path, !path.contains("?"), !path.contains("%") else { return nil }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        switch segments.count {
-        case 5: break
-        case 7 where segments[4] == "versions" && !segments[5].isEmpty: break
-        default: return nil
-        }
-        guard segments[0].isEmpty, segments[1] == "v2", segments[2] == "models", !segments[3].isEmpty, segments.last == "infer" else { return nil }
+        guard head.method == .post, let path = head.path, let name = Self.modelName(inInferPath: path) else { return nil }
         let fields = head.headerFields
         guard let length = fields[.contentLength].flatMap(Int.init), (0...maxBodyBytes).contains(length),
               fields[.transferEncoding] == nil, fields[.expect] == nil, fields[.connection]?.lowercased().contains("close") != true
         else { return nil }
         self.head = head
         self.path = path
-        self.name = String(segments[3])
+        self.name = name
+    }
+
+    /// `{m}` of `/v2/models/{m}/infer` or `/v2/models/{m}/versions/{v}/infer`, with no empty
+    /// segment, query or percent-encoding; read byte by byte, as every request asks it.
+    static func modelName(inInferPath path: String) -> String? {
+        let prefix = "/v2/models/".utf8, suffix = "/infer".utf8
+        let utf8 = path.utf8
+        guard utf8.count > prefix.count + suffix.count, utf8.starts(with: prefix), utf8.reversed().starts(with: suffix.reversed()),
+              !utf8.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "%") })
+        else { return nil }
+        let middle = path[utf8.index(utf8.startIndex, offsetBy: prefix.count)..<utf8.index(utf8.endIndex, offsetBy: -suffix.count)]
+        guard let slash = middle.utf8.firstIndex(of: UInt8(ascii: "/")) else { return String(middle) }
+        // The only longer spelling: `{m}/versions/{v}`, `{v}` one segment and not empty.
+        let versions = "/versions/".utf8
+        let tail = middle.utf8[slash...]
+        guard slash > middle.startIndex, tail.count > versions.count, tail.starts(with: versions),
+              !tail.dropFirst(versions.count).contains(UInt8(ascii: "/"))
+        else { return nil }
+        return String(middle[..<slash])
     }
 }
 
@@ -44,7 +56,7 @@ extension PeerNode {
             return refusal
         }
         // Hops were admitted as a peer's by the gate and carry no token.
-        if header(MeshHeaders.hop) == nil, header(MeshHeaders.excluded) == nil,
+        if access.isEnforced, header(MeshHeaders.hop) == nil, header(MeshHeaders.excluded) == nil,
            case .failure(let refusal) = access.checkREST(access.policy.required(restPath: request.path), authorization: header("authorization")) {
             return refusal.reply
         }

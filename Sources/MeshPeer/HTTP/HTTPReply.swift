@@ -53,8 +53,18 @@ public struct HTTPReply: Sendable {
 extension HTTPFields {
     /// The value of a header (case-insensitive name).
     func value(_ name: String) -> String? {
-        guard let field = HTTPField.Name(name) else { return nil }
-        return self[field]
+        // The names asked for are lowercase literals: comparing canonical names spares making
+        // (and validating) an `HTTPField.Name` on every one of a request's dozen lookups.
+        guard !name.utf8.contains(where: { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) else {
+            return HTTPField.Name(name).flatMap { self[$0] }
+        }
+        var found: String?
+        for field in self where field.name.canonicalName == name {
+            // A repeated header reads as HTTPFields joins it.
+            guard found == nil else { return HTTPField.Name(name).flatMap { self[$0] } }
+            found = field.value
+        }
+        return found
     }
 }
 

@@ -22,13 +22,13 @@ struct PeerGateMiddleware: RouterMiddleware {
 extension PeerGate {
     /// The answer to a REST request that uses a peer-only surface without the gate's leave, or
     /// nil when it may go on (everything that uses none passes untouched).
-    func refusal(method: String, path: String, header: (String) -> String?, remoteHost: String?, channel: any Channel) async -> HTTPReply? {
+    func refusal(method: String, path: String, header: (String) -> String?, remoteHost: @autoclosure () -> String?, channel: any Channel) async -> HTTPReply? {
         let hop = header(MeshHeaders.hop)
         let excluded = header(MeshHeaders.excluded)
         guard hop != nil || excluded != nil || path == PeerOnlyRequest.gossipPath else { return nil }
         let parts = PeerOnlyRequest.restParts(method: method, path: path, hop: hop, excluded: excluded)
         do {
-            try await admit(signature: header(PeerCredentials.header), parts: parts, remoteHost: remoteHost,
+            try await admit(signature: header(PeerCredentials.header), parts: parts, remoteHost: remoteHost(),
                             certificateNames: { await CertificateNames.of(channel: channel) })
             return nil
         } catch {

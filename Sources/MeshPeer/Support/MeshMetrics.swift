@@ -23,6 +23,18 @@ public final class MeshMetrics: Sendable {
     /// The `modelmesh_model_copies` series last reported: a model that lost its last copy (or
     /// its last loading one) has its series removed, so only models with copies are exported.
     private let copySeries = Mutex<Set<CopySeries>>([])
+    // The metrics every request touches, kept rather than asked of the factory each time.
+    private let channelRequests = Counter(label: "modelmesh_rest_channel_requests_total")
+    private let requestHandles = MetricHandles<RequestSeries, (Recorder, Counter)>()
+    private let invokeRecorders = MetricHandles<String, Recorder>()
+    private let forwardedCounters = MetricHandles<[String], Counter>()
+
+    private struct RequestSeries: Hashable, Sendable {
+        var route: String
+        var handling: String
+        var code: String
+        var model: String?
+    }
 
     private struct CopySeries: Hashable, Sendable {
         var model: String
@@ -51,25 +63,33 @@ public final class MeshMetrics: Sendable {
     /// One client-facing request: `route` (infer, metadata, ...), how it was handled (`local`,
     /// `forwarded`), and the HTTP or gRPC code.
     func request(route: String, model: ModelID?, handling: String, code: String, duration: Duration) {
-        var dimensions = [("method", route), ("handling", handling), ("code", code)]
-        if let model { dimensions.append(("modelId", label(model))) }
-        Recorder(label: "modelmesh_api_request_milliseconds", dimensions: dimensions, aggregate: true)
-            .record(Double(duration.milliseconds))
-        Counter(label: "modelmesh_api_request_total", dimensions: dimensions).increment()
+        let series = RequestSeries(route: route, handling: handling, code: code, model: model.map(label))
+        let (recorder, counter) = requestHandles.handle(for: series) {
+            var dimensions = [("method", route), ("handling", handling), ("code", code)]
+            if let model = series.model { dimensions.append(("modelId", model)) }
+            return (Recorder(label: "modelmesh_api_request_milliseconds", dimensions: dimensions, aggregate: true),
+                    Counter(label: "modelmesh_api_request_total", dimensions: dimensions))
+        }
+        recorder.record(Double(duration.milliseconds))
+        counter.increment()
     }
 
     /// A REST inference request answered on its channel (``InferFastPath``), not by the router.
     func answeredOnChannel() {
-        Counter(label: "modelmesh_rest_channel_requests_total").increment()
+        channelRequests.increment()
     }
 
     func invoke(model: ModelID, duration: Duration) {
-        Recorder(label: "modelmesh_invoke_model_milliseconds", dimensions: [("modelId", label(model))], aggregate: true)
-            .record(duration.seconds * 1000)
+        let model = label(model)
+        invokeRecorders.handle(for: model) {
+            Recorder(label: "modelmesh_invoke_model_milliseconds", dimensions: [("modelId", model)], aggregate: true)
+        }.record(duration.seconds * 1000)
     }
 
     func forwarded(hop: Hop, outcome: String) {
-        Counter(label: "modelmesh_forwarded_requests_total", dimensions: [("hop", hop.rawValue), ("outcome", outcome)]).increment()
+        forwardedCounters.handle(for: [hop.rawValue, outcome]) {
+            Counter(label: "modelmesh_forwarded_requests_total", dimensions: [("hop", hop.rawValue), ("outcome", outcome)])
+        }.increment()
     }
 
     func cacheMiss(model: ModelID, waited: Duration) {
