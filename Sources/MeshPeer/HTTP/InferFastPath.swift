@@ -11,7 +11,7 @@ import NIOHTTPTypes
 ///
 /// Responses leave in the order requests came: a request is taken here only when Hummingbird
 /// owes no response on the connection, and while one is answered here whatever arrives next
-/// waits, and reading stops, until its response is written.
+/// waits (and reading stops once something does) until its response is written.
 final class InferFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -90,7 +90,10 @@ final class InferFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if case .answering = state {
+        // Reading goes on while a request is answered, so that a client's next request finds the
+        // socket still watched (stopping and resuming costs two system calls a request); it
+        // stops once something waits behind the answer, which bounds what is held to a read.
+        if case .answering = state, !held.isEmpty {
             readWanted = true
         } else {
             context.read()
