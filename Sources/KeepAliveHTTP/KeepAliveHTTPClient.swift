@@ -210,17 +210,7 @@ public final class KeepAliveHTTPClient: Sendable {
         // The deadline and a failed check end the wait by closing the channel, which fails the
         // request's promise.
         let wait = Wait()
-        let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
-            if wait.end(.deadline) { channel.close(promise: nil) }
-        }
-        let watching = watch.map { watch in
-            let interval = TimeAmount(watch.interval)
-            return channel.eventLoop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
-                wait.check(on: channel.eventLoop) {
-                    if await !watch.isAlive(), wait.end(.unresponsive) { channel.close(promise: nil) }
-                }
-            }
-        }
+        wait.arm(on: channel, deadline: deadline, watch: watch)
         let full: NIOHTTPClientResponseFull
         do {
             full = try await withTaskCancellationHandler {
@@ -231,8 +221,6 @@ public final class KeepAliveHTTPClient: Sendable {
             }
         } catch {
             let ended = wait.end(.failed) ? nil : wait.ended
-            timer.cancel()
-            watching?.cancel()
             channel.close(promise: nil)
             if Task.isCancelled { throw CancellationError() }
             switch ended {
@@ -249,8 +237,6 @@ public final class KeepAliveHTTPClient: Sendable {
         }
         // A check that failed as the answer came has closed the channel: the answer still counts.
         let answeredFirst = wait.end(.answered)
-        timer.cancel()
-        watching?.cancel()
         if answeredFirst && full.head.isKeepAlive { giveBack(channel, to: server) } else { channel.close(promise: nil) }
         return Response(status: Int(full.head.status.code), headers: full.head.headers, body: full.body ?? ByteBuffer())
     }
@@ -269,9 +255,12 @@ public final class KeepAliveHTTPClient: Sendable {
     }
 }
 
-/// How a request's wait for its response ended: the first of its answer (or failure), its
+/// How a request's wait for its response ends: the first of its answer (or failure), its
 /// deadline and a failed liveness check counts, so that a check finishing late cannot close a
 /// connection already handed back to the idle list.
+///
+/// One timer runs at a time, on the connection's loop: due at the deadline, or at the next
+/// liveness check when that comes first; a check runs in a task of its own.
 private final class Wait: Sendable {
     enum End: Sendable {
         case answered, failed, deadline, unresponsive
@@ -279,38 +268,57 @@ private final class Wait: Sendable {
 
     private struct State {
         var end: End?
+        var timer: Scheduled<Void>?
         var check: Task<Void, Never>?
     }
 
     private let state = Mutex(State())
 
-    /// Ends the wait with `end` unless it has ended; true when this call ended it. A liveness
-    /// check still running is cancelled.
+    /// Ends the wait with `end` unless it has ended; true when this call ended it. Its timer
+    /// and a check still running are cancelled.
     func end(_ end: End) -> Bool {
-        let (first, check) = state.withLock { state -> (Bool, Task<Void, Never>?) in
-            guard state.end == nil else { return (false, nil) }
+        let (first, timer, check) = state.withLock { state -> (Bool, Scheduled<Void>?, Task<Void, Never>?) in
+            guard state.end == nil else { return (false, nil, nil) }
             state.end = end
-            defer { state.check = nil }
-            return (true, state.check)
+            defer { (state.timer, state.check) = (nil, nil) }
+            return (true, state.timer, state.check)
         }
+        timer?.cancel()
         check?.cancel()
         return first
     }
 
     var ended: End? { state.withLock { $0.end } }
 
-    /// Runs `check` in a task of its own while the wait lasts (cancelled when it ends); the
-    /// future completes when the check has.
-    func check(on loop: any EventLoop, _ check: @escaping @Sendable () async -> Void) -> EventLoopFuture<Void> {
-        let done = loop.makePromise(of: Void.self)
+    /// Closes `channel` at `deadline`, or when `watch` finds the server dead before then.
+    func arm(on channel: any Channel, deadline: NIODeadline, watch: KeepAliveHTTPClient.LivenessWatch?) {
+        let nextCheck = watch.map { NIODeadline.now() + TimeAmount($0.interval) }
+        let timer = channel.eventLoop.scheduleTask(deadline: min(nextCheck ?? deadline, deadline)) {
+            self.fire(on: channel, deadline: deadline, watch: watch)
+        }
+        let armed = state.withLock { state in
+            guard state.end == nil else { return false }
+            state.timer = timer
+            return true
+        }
+        if !armed { timer.cancel() }
+    }
+
+    private func fire(on channel: any Channel, deadline: NIODeadline, watch: KeepAliveHTTPClient.LivenessWatch?) {
+        guard let watch, NIODeadline.now() < deadline else {
+            if end(.deadline) { channel.close(promise: nil) }
+            return
+        }
         state.withLock { state in
-            guard state.end == nil else { return done.succeed() }
+            // A check still running when the next is due stands for both.
+            guard state.end == nil, state.check == nil else { return }
             state.check = Task {
-                await check()
-                done.succeed()
+                let alive = await watch.isAlive()
+                if !alive, self.end(.unresponsive) { channel.close(promise: nil) }
+                self.state.withLock { $0.check = nil }
             }
         }
-        return done.futureResult
+        arm(on: channel, deadline: deadline, watch: watch)
     }
 }
 
