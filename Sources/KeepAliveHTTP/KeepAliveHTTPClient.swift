@@ -209,8 +209,7 @@ public final class KeepAliveHTTPClient: Sendable {
         let promise = channel.eventLoop.makePromise(of: NIOHTTPClientResponseFull.self)
         // The deadline and a failed check end the wait by closing the channel, which fails the
         // request's promise.
-        let wait = Wait()
-        wait.arm(on: channel, deadline: deadline, watch: watch)
+        let wait = WatchedWait(on: channel.eventLoop, deadline: deadline, watch: watch) { _ in channel.close(promise: nil) }
         let full: NIOHTTPClientResponseFull
         do {
             full = try await withTaskCancellationHandler {
@@ -252,73 +251,6 @@ public final class KeepAliveHTTPClient: Sendable {
 
     static func isIPAddress(_ host: String) -> Bool {
         (try? SocketAddress(ipAddress: host, port: 0)) != nil
-    }
-}
-
-/// How a request's wait for its response ends: the first of its answer (or failure), its
-/// deadline and a failed liveness check counts, so that a check finishing late cannot close a
-/// connection already handed back to the idle list.
-///
-/// One timer runs at a time, on the connection's loop: due at the deadline, or at the next
-/// liveness check when that comes first; a check runs in a task of its own.
-private final class Wait: Sendable {
-    enum End: Sendable {
-        case answered, failed, deadline, unresponsive
-    }
-
-    private struct State {
-        var end: End?
-        var timer: Scheduled<Void>?
-        var check: Task<Void, Never>?
-    }
-
-    private let state = Mutex(State())
-
-    /// Ends the wait with `end` unless it has ended; true when this call ended it. Its timer
-    /// and a check still running are cancelled.
-    func end(_ end: End) -> Bool {
-        let (first, timer, check) = state.withLock { state -> (Bool, Scheduled<Void>?, Task<Void, Never>?) in
-            guard state.end == nil else { return (false, nil, nil) }
-            state.end = end
-            defer { (state.timer, state.check) = (nil, nil) }
-            return (true, state.timer, state.check)
-        }
-        timer?.cancel()
-        check?.cancel()
-        return first
-    }
-
-    var ended: End? { state.withLock { $0.end } }
-
-    /// Closes `channel` at `deadline`, or when `watch` finds the server dead before then.
-    func arm(on channel: any Channel, deadline: NIODeadline, watch: KeepAliveHTTPClient.LivenessWatch?) {
-        let nextCheck = watch.map { NIODeadline.now() + TimeAmount($0.interval) }
-        let timer = channel.eventLoop.scheduleTask(deadline: min(nextCheck ?? deadline, deadline)) {
-            self.fire(on: channel, deadline: deadline, watch: watch)
-        }
-        let armed = state.withLock { state in
-            guard state.end == nil else { return false }
-            state.timer = timer
-            return true
-        }
-        if !armed { timer.cancel() }
-    }
-
-    private func fire(on channel: any Channel, deadline: NIODeadline, watch: KeepAliveHTTPClient.LivenessWatch?) {
-        guard let watch, NIODeadline.now() < deadline else {
-            if end(.deadline) { channel.close(promise: nil) }
-            return
-        }
-        state.withLock { state in
-            // A check still running when the next is due stands for both.
-            guard state.end == nil, state.check == nil else { return }
-            state.check = Task {
-                let alive = await watch.isAlive()
-                if !alive, self.end(.unresponsive) { channel.close(promise: nil) }
-                self.state.withLock { $0.check = nil }
-            }
-        }
-        arm(on: channel, deadline: deadline, watch: watch)
     }
 }
 

@@ -192,7 +192,7 @@ public final class PeerNode: Sendable {
         if configuration.hopProbeAfter > .zero {
             let http = forwarder.probes, probeTimeout = configuration.hopProbeTimeout
             let budgets = HopBudgets(floor: configuration.hopProbeFloor, ceiling: configuration.hopProbeAfter)
-            requestRouter.watchdog = HopWatchdog(budgets: budgets) { peer, record in
+            requestRouter.watchdog = HopWatchdog(budgets: budgets, eventLoops: eventLoops) { peer, record in
                 await PeerProbe.answersAsLive(record, peer: peer, http: http, timeout: probeTimeout)
             }
         }

@@ -1,4 +1,7 @@
+import KeepAliveHTTP
 import MeshCore
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Tells a frozen peer from a slow one while a hop waits for its answer.
@@ -14,13 +17,16 @@ import Synchronization
 /// request's deadline.
 struct HopWatchdog: Sendable {
     let budgets: HopBudgets
+    /// The loops' executors, where guarded hops run.
+    var eventLoops: EventLoopExecutors
     /// Whether the peer answers its liveness route (itself time-limited).
     var probe: @Sendable (PeerID, PeerRecord) async -> Bool
 
     /// What a hop of `model` to `peer` watches while it waits.
     func liveness(of peer: PeerID, at record: PeerRecord, model: ModelID) -> HopLiveness {
         let probe = self.probe
-        return HopLiveness(probeAfter: budgets.probeAfter(model)) { await probe(peer, record) }
+        let executor = MultiThreadedEventLoopGroup.currentEventLoop.flatMap(eventLoops.executor(for:))
+        return HopLiveness(probeAfter: budgets.probeAfter(model), executor: executor) { await probe(peer, record) }
     }
 }
 
@@ -30,37 +36,36 @@ struct HopWatchdog: Sendable {
 /// arms a timer on the connection's loop); others wrap the hop in ``guarding(_:_:)``.
 public struct HopLiveness: Sendable {
     public let probeAfter: Duration
+    /// Where ``guarding(_:_:)`` runs a hop: the executor of the loop the request runs on.
+    let executor: (any TaskExecutor)?
     /// Whether the peer answers its liveness route (itself time-limited).
     public let answersProbe: @Sendable () async -> Bool
+
+    init(probeAfter: Duration, executor: (any TaskExecutor)? = nil, answersProbe: @escaping @Sendable () async -> Bool) {
+        self.probeAfter = probeAfter
+        self.executor = executor
+        self.answersProbe = answersProbe
+    }
 
     /// Why a hop whose peer failed the probe was abandoned.
     static let frozenReason = "it stopped answering its health probe while the hop waited (frozen or cut off)"
 
-    private enum Outcome<Value: Sendable>: Sendable {
-        case answered(Value)
-        case frozen
-    }
-
     /// Runs `hop` to `peer`, abandoning it with ``PeerUnreachable`` if the peer stops answering
-    /// probes. Costs two child tasks per hop, so transports that can watch more cheaply do.
+    /// probes. The hop runs in a task of its own, which a failed probe cancels; the probe's
+    /// timer is the current loop's (``WatchedWait``), and a task runs a probe only when one is due.
     public func guarding<Value: Sendable>(_ peer: PeerID, _ hop: @escaping @Sendable () async throws -> Value) async throws -> Value {
-        let probeAfter = self.probeAfter, answersProbe = self.answersProbe
-        return try await withThrowingTaskGroup(of: Outcome<Value>.self) { group in
-            group.addTask { .answered(try await hop()) }
-            group.addTask {
-                while true {
-                    try await EventLoopSleep.sleep(for: probeAfter)
-                    if await !answersProbe() { return .frozen }
-                }
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw CancellationError() }
-            switch first {
-            case .answered(let value):
-                return value
-            case .frozen:
+        let task = Task(executorPreference: executor) { try await hop() }
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
+        let wait = WatchedWait(on: loop, deadline: .distantFuture, watch: .init(interval: probeAfter, isAlive: answersProbe)) { _ in task.cancel() }
+        do {
+            let value = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+            _ = wait.end(.answered)
+            return value
+        } catch {
+            if !wait.end(.failed), wait.ended == .unresponsive, !Task.isCancelled {
                 throw PeerUnreachable(peer: peer, reason: Self.frozenReason, refused: true, mayHaveRun: true)
             }
+            throw error
         }
     }
 }
