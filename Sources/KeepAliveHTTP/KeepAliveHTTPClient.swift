@@ -1,5 +1,4 @@
 import NIOCore
-import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
@@ -185,12 +184,7 @@ public final class KeepAliveHTTPClient: Sendable {
                     let handlers = channel.pipeline.syncOperations
                     if let tls { try handlers.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName)) }
                     try handlers.addHTTPClientHandlers()
-                    try handlers.addHandlers([
-                        NIOHTTPClientResponseAggregator(maxContentLength: limit),
-                        OversizeResponse(limit: limit),
-                        FullRequestWriter(),
-                        RequestResponseHandler<FullRequest, NIOHTTPClientResponseFull>(),
-                    ])
+                    try handlers.addHandler(ExchangeHandler(maxResponseBytes: limit))
                 }
             }
         do {
@@ -206,11 +200,11 @@ public final class KeepAliveHTTPClient: Sendable {
     private func exchange(
         _ request: FullRequest, on channel: any Channel, server: Server, deadline: NIODeadline, watch: LivenessWatch?
     ) async throws -> Response {
-        let promise = channel.eventLoop.makePromise(of: NIOHTTPClientResponseFull.self)
+        let promise = channel.eventLoop.makePromise(of: FullResponse.self)
         // The deadline and a failed check end the wait by closing the channel, which fails the
         // request's promise.
         let wait = WatchedWait(on: channel.eventLoop, deadline: deadline, watch: watch) { _ in channel.close(promise: nil) }
-        let full: NIOHTTPClientResponseFull
+        let full: FullResponse
         do {
             full = try await withTaskCancellationHandler {
                 channel.writeAndFlush((request, promise), promise: nil)
@@ -237,7 +231,7 @@ public final class KeepAliveHTTPClient: Sendable {
         // A check that failed as the answer came has closed the channel: the answer still counts.
         let answeredFirst = wait.end(.answered)
         if answeredFirst && full.head.isKeepAlive { giveBack(channel, to: server) } else { channel.close(promise: nil) }
-        return Response(status: Int(full.head.status.code), headers: full.head.headers, body: full.body ?? ByteBuffer())
+        return Response(status: Int(full.head.status.code), headers: full.head.headers, body: full.body)
     }
 
     /// Whether `error` says nothing listens at the address.
@@ -251,42 +245,6 @@ public final class KeepAliveHTTPClient: Sendable {
 
     static func isIPAddress(_ host: String) -> Bool {
         (try? SocketAddress(ipAddress: host, port: 0)) != nil
-    }
-}
-
-/// A whole request: head and body, written as one.
-struct FullRequest: Sendable {
-    var head: HTTPRequestHead
-    var body: ByteBuffer?
-}
-
-/// Writes a ``FullRequest`` as its HTTP parts.
-final class FullRequestWriter: ChannelOutboundHandler, RemovableChannelHandler {
-    typealias OutboundIn = FullRequest
-    typealias OutboundOut = HTTPClientRequestPart
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let request = unwrapOutboundIn(data)
-        context.write(wrapOutboundOut(.head(request.head)), promise: nil)
-        if let body = request.body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.write(wrapOutboundOut(.end(nil)), promise: promise)
-    }
-}
-
-/// Turns the aggregator's "response too long" event into an error that fails the request.
-final class OversizeResponse: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOHTTPClientResponseFull
-    typealias InboundOut = NIOHTTPClientResponseFull
-    let limit: Int
-
-    init(limit: Int) { self.limit = limit }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? NIOHTTPObjectAggregatorEvent, event == .httpFrameTooLong {
-            context.fireErrorCaught(KeepAliveHTTPClient.Failure(kind: .tooLarge, description: "the response is larger than \(limit) bytes", refused: false))
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 }
 
