@@ -207,7 +207,11 @@ public final class KeepAliveHTTPClient: Sendable {
         let full: FullResponse
         do {
             full = try await withTaskCancellationHandler {
-                channel.writeAndFlush((request, promise), promise: nil)
+                // A write that never reaches the exchange handler (the connection closed on
+                // the way) fails the request instead of leaving it waiting.
+                let written = channel.eventLoop.makePromise(of: Void.self)
+                written.futureResult.whenFailure { promise.fail($0) }
+                channel.writeAndFlush((request, promise), promise: written)
                 return try await promise.futureResult.get()
             } onCancel: {
                 channel.close(promise: nil)
