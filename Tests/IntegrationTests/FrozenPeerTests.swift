@@ -43,6 +43,33 @@ extension Integration {
             }
         }
 
+        /// The same over gRPC: the entry relays the call to the holder over gRPC, and the hop's
+        /// probe abandons it for a copy the entry loads itself.
+        @Test func aGRPCHopToAFrozenHolderIsAbandonedBeforeTheDeadline() async throws {
+            try await withMesh(peers: 2, arguments: ["--lease-ttl", "60s", "--request-timeout", "30s"]) { mesh in
+                let file = try mesh.syntheticModel("frozen-grpc-model")
+                #expect(try await mesh.peers[0].register("grpc-only-copy", storage: file).status == 201)
+                let first = try await mesh.peers[0].infer("grpc-only-copy")
+                #expect(first.status == 200)
+                let holderID = try #require(first.servedBy)
+                let holder = try #require(mesh.peers.first { $0.id == holderID })
+                let entry = try #require(mesh.peers.first { $0.id != holderID })
+                let pid = try #require(holder.pid)
+
+                kill(pid, SIGSTOP)
+                defer { kill(pid, SIGCONT) }
+                let started = ContinuousClock.now
+                let answer = try await entry.withGRPC { client in try await client.infer("grpc-only-copy", [1, 2]) }
+                let waited = ContinuousClock.now - started
+                // Without the probe the call would wait out the 30 s deadline and fail.
+                #expect(answer.error == nil, "\(String(describing: answer.error)) after \(waited)")
+                #expect(answer.servedBy == entry.id)
+                #expect(answer.output.count == 2)
+                print("frozen holder over gRPC: served by the entry after \(waited)")
+                kill(pid, SIGCONT)
+            }
+        }
+
         /// A client that asks for at most one run gets a 503 saying the frozen peer may or may
         /// not have run the request, instead of a retry that could run it a second time.
         @Test func anAtMostOnceRequestIsNotRetriedAfterItsPeerFroze() async throws {
