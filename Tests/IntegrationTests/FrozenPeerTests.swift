@@ -7,18 +7,25 @@ extension Integration {
     /// hop's liveness probe: the request goes to another peer, which loads the model, instead of
     /// waiting out the deadline; and the frozen peer is skipped until it answers again.
     @Suite struct FrozenPeer {
-        @Test func aRequestForAFrozenHoldersModelIsServedElsewhereBeforeTheDeadline() async throws {
-            // A lease longer than the test, so only the probe can find the frozen peer out.
-            try await withMesh(peers: 3, arguments: ["--lease-ttl", "60s", "--request-timeout", "30s"]) { mesh in
-                let file = try mesh.syntheticModel("frozen-model")
-                #expect(try await mesh.peers[0].register("only-copy", storage: file).status == 201)
-                let first = try await mesh.peers[0].infer("only-copy")
-                #expect(first.status == 200)
-                let holderID = try #require(first.servedBy)
-                let holder = try #require(mesh.peers.first { $0.id == holderID })
-                let entry = try #require(mesh.peers.first { $0.id != holderID })
-                let pid = try #require(holder.pid)
+        /// Leases longer than the tests, so only the hop's probe can find a frozen peer out.
+        static let arguments = ["--lease-ttl", "60s", "--request-timeout", "30s"]
 
+        /// Registers `model` through the first peer and loads its one copy with a request: the
+        /// peer that holds it, another that must forward to it, and the holder's process id.
+        static func placeOnlyCopy(_ model: String, in mesh: LocalMesh) async throws -> (holderID: String, entry: MeshPeerProcess, pid: Int32) {
+            let file = try mesh.syntheticModel("\(model)-file")
+            #expect(try await mesh.peers[0].register(model, storage: file).status == 201)
+            let first = try await mesh.peers[0].infer(model)
+            #expect(first.status == 200)
+            let holderID = try #require(first.servedBy)
+            let holder = try #require(mesh.peers.first { $0.id == holderID })
+            let entry = try #require(mesh.peers.first { $0.id != holderID })
+            return (holderID, entry, try #require(holder.pid))
+        }
+
+        @Test func aRequestForAFrozenHoldersModelIsServedElsewhereBeforeTheDeadline() async throws {
+            try await withMesh(peers: 3, arguments: Self.arguments) { mesh in
+                let (holderID, entry, pid) = try await Self.placeOnlyCopy("only-copy", in: mesh)
                 kill(pid, SIGSTOP)
                 defer { kill(pid, SIGCONT) }
                 let started = ContinuousClock.now
@@ -46,16 +53,8 @@ extension Integration {
         /// The same over gRPC: the entry relays the call to the holder over gRPC, and the hop's
         /// probe abandons it for a copy the entry loads itself.
         @Test func aGRPCHopToAFrozenHolderIsAbandonedBeforeTheDeadline() async throws {
-            try await withMesh(peers: 2, arguments: ["--lease-ttl", "60s", "--request-timeout", "30s"]) { mesh in
-                let file = try mesh.syntheticModel("frozen-grpc-model")
-                #expect(try await mesh.peers[0].register("grpc-only-copy", storage: file).status == 201)
-                let first = try await mesh.peers[0].infer("grpc-only-copy")
-                #expect(first.status == 200)
-                let holderID = try #require(first.servedBy)
-                let holder = try #require(mesh.peers.first { $0.id == holderID })
-                let entry = try #require(mesh.peers.first { $0.id != holderID })
-                let pid = try #require(holder.pid)
-
+            try await withMesh(peers: 2, arguments: Self.arguments) { mesh in
+                let (_, entry, pid) = try await Self.placeOnlyCopy("grpc-only-copy", in: mesh)
                 kill(pid, SIGSTOP)
                 defer { kill(pid, SIGCONT) }
                 let started = ContinuousClock.now
@@ -73,15 +72,8 @@ extension Integration {
         /// A client that asks for at most one run gets a 503 saying the frozen peer may or may
         /// not have run the request, instead of a retry that could run it a second time.
         @Test func anAtMostOnceRequestIsNotRetriedAfterItsPeerFroze() async throws {
-            try await withMesh(peers: 2, arguments: ["--lease-ttl", "60s", "--request-timeout", "30s"]) { mesh in
-                let file = try mesh.syntheticModel("once-model")
-                #expect(try await mesh.peers[0].register("once", storage: file).status == 201)
-                let first = try await mesh.peers[0].infer("once")
-                #expect(first.status == 200)
-                let holderID = try #require(first.servedBy)
-                let holder = try #require(mesh.peers.first { $0.id == holderID })
-                let entry = try #require(mesh.peers.first { $0.id != holderID })
-                let pid = try #require(holder.pid)
+            try await withMesh(peers: 2, arguments: Self.arguments) { mesh in
+                let (_, entry, pid) = try await Self.placeOnlyCopy("once", in: mesh)
                 // The entry peer must forward: ask it before it could hold a copy itself.
                 kill(pid, SIGSTOP)
                 defer { kill(pid, SIGCONT) }
