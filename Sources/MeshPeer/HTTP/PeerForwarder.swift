@@ -83,8 +83,7 @@ public final class PeerForwarder: Sendable {
         request.headers.replaceOrAdd(name: MeshHeaders.timeoutMillis, value: String(max(1, remaining.milliseconds)))
         MeshTracing.inject(into: &request.headers)
         do {
-            let watch = liveness.map { KeepAliveHTTPClient.LivenessWatch(interval: $0.probeAfter, isAlive: $0.answersProbe) }
-            let response = try await hops.send(request, to: .init(host: host, port: port), timeout: max(.milliseconds(1), remaining), watch: watch)
+            let response = try await hops.send(request, to: .init(host: host, port: port), timeout: max(.milliseconds(1), remaining), watch: liveness?.watch)
             loadReports.deliver(response.headers.first(name: MeshHeaders.load), from: peer)
             let replyHeaders = response.headers.filter { $0.name.lowercased() != MeshHeaders.load }.map { ($0.name.lowercased(), $0.value) }
             let reply = HTTPReply(status: response.status, headers: replyHeaders, body: response.body)

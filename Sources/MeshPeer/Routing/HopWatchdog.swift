@@ -25,26 +25,24 @@ struct HopWatchdog: Sendable {
     /// What a hop of `model` to `peer` watches while it waits.
     func liveness(of peer: PeerID, at record: PeerRecord, model: ModelID) -> HopLiveness {
         let probe = self.probe
-        let executor = MultiThreadedEventLoopGroup.currentEventLoop.flatMap(eventLoops.executor(for:))
-        return HopLiveness(probeAfter: budgets.probeAfter(model), executor: executor) { await probe(peer, record) }
+        return HopLiveness(probeAfter: budgets.probeAfter(model), eventLoops: eventLoops) { await probe(peer, record) }
     }
 }
 
-/// What a hop watches while it waits for its peer's answer (``HopWatchdog``): after
-/// `probeAfter`, and again at that interval, whether the peer still answers its liveness probe.
+/// What a hop watches while it waits for its peer's answer (``HopWatchdog``): after the watch's
+/// interval, and again at that interval, whether the peer still answers its liveness probe.
 /// A transport that can watch its own connection does so (the REST hop's keep-alive client
 /// arms a timer on the connection's loop); others wrap the hop in ``guarding(_:_:)``.
 public struct HopLiveness: Sendable {
-    public let probeAfter: Duration
-    /// Where ``guarding(_:_:)`` runs a hop: the executor of the loop the request runs on.
-    let executor: (any TaskExecutor)?
-    /// Whether the peer answers its liveness route (itself time-limited).
-    public let answersProbe: @Sendable () async -> Bool
+    /// When and how the peer is probed; a REST hop hands it to its keep-alive client as is.
+    public let watch: KeepAliveHTTPClient.LivenessWatch
+    /// The loops' executors: ``guarding(_:_:)`` runs a hop on the executor of the loop the
+    /// request runs on.
+    let eventLoops: EventLoopExecutors?
 
-    init(probeAfter: Duration, executor: (any TaskExecutor)? = nil, answersProbe: @escaping @Sendable () async -> Bool) {
-        self.probeAfter = probeAfter
-        self.executor = executor
-        self.answersProbe = answersProbe
+    init(probeAfter: Duration, eventLoops: EventLoopExecutors? = nil, answersProbe: @escaping @Sendable () async -> Bool) {
+        self.watch = .init(interval: probeAfter, isAlive: answersProbe)
+        self.eventLoops = eventLoops
     }
 
     /// Why a hop whose peer failed the probe was abandoned.
@@ -54,9 +52,9 @@ public struct HopLiveness: Sendable {
     /// probes. The hop runs in a task of its own, which a failed probe cancels; the probe's
     /// timer is the current loop's (``WatchedWait``), and a task runs a probe only when one is due.
     public func guarding<Value: Sendable>(_ peer: PeerID, _ hop: @escaping @Sendable () async throws -> Value) async throws -> Value {
-        let task = Task(executorPreference: executor) { try await hop() }
-        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
-        let wait = WatchedWait(on: loop, deadline: .distantFuture, watch: .init(interval: probeAfter, isAlive: answersProbe)) { _ in task.cancel() }
+        let current = MultiThreadedEventLoopGroup.currentEventLoop
+        let task = Task(executorPreference: current.flatMap { eventLoops?.executor(for: $0) }) { try await hop() }
+        let wait = WatchedWait(on: current ?? MultiThreadedEventLoopGroup.singleton.next(), deadline: .distantFuture, watch: watch) { _ in task.cancel() }
         do {
             let value = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
             _ = wait.end(.answered)

@@ -42,22 +42,3 @@ struct EventLoopExecutors: Sendable {
         return try await withTaskExecutorPreference(executor) { try await body() }
     }
 }
-
-/// Sleeps on an event loop's timer: the current task's loop when it runs on one, so that the
-/// wake-up, like the rest of a request, happens on that loop's thread (`Task.sleep`'s timer
-/// would wake the concurrency pool's timer thread, and a watchdog sleeps once per hop).
-enum EventLoopSleep {
-    static func sleep(for duration: Duration) async throws {
-        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
-        let timer = loop.scheduleTask(in: TimeAmount(duration)) {}
-        do {
-            try await withTaskCancellationHandler {
-                try await timer.futureResult.get()
-            } onCancel: {
-                timer.cancel()
-            }
-        } catch {
-            throw CancellationError()
-        }
-    }
-}

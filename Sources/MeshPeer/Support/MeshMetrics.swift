@@ -27,13 +27,18 @@ public final class MeshMetrics: Sendable {
     private let channelRequests = Counter(label: "modelmesh_rest_channel_requests_total")
     private let requestHandles = MetricHandles<RequestSeries, (Recorder, Counter)>()
     private let invokeRecorders = MetricHandles<String, Recorder>()
-    private let forwardedCounters = MetricHandles<[String], Counter>()
+    private let forwardedCounters = MetricHandles<ForwardSeries, Counter>()
 
     private struct RequestSeries: Hashable, Sendable {
         var route: String
         var handling: String
         var code: String
         var model: String?
+    }
+
+    private struct ForwardSeries: Hashable, Sendable {
+        var hop: Hop
+        var outcome: String
     }
 
     private struct CopySeries: Hashable, Sendable {
@@ -87,7 +92,7 @@ public final class MeshMetrics: Sendable {
     }
 
     func forwarded(hop: Hop, outcome: String) {
-        forwardedCounters.handle(for: [hop.rawValue, outcome]) {
+        forwardedCounters.handle(for: ForwardSeries(hop: hop, outcome: outcome)) {
             Counter(label: "modelmesh_forwarded_requests_total", dimensions: [("hop", hop.rawValue), ("outcome", outcome)])
         }.increment()
     }
