@@ -50,17 +50,15 @@ import Testing
         try await withServer { server in
             let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20))
             defer { client.close() }
-            let checks = Atomic<Int>(0)
-            let watch = KeepAliveHTTPClient.LivenessWatch(interval: .milliseconds(50)) {
-                checks.add(1, ordering: .relaxed)
-                return false
-            }
+            let checks = CountedCheck(answer: false)
             let started = ContinuousClock.now
-            await #expect { try await client.send(.init(method: .GET, path: "/never"), to: server.address, timeout: .seconds(30), watch: watch) } throws: { error in
+            await #expect {
+                try await client.send(.init(method: .GET, path: "/never"), to: server.address, timeout: .seconds(30), watch: checks.watch(every: .milliseconds(50)))
+            } throws: { error in
                 (error as? KeepAliveHTTPClient.Failure)?.kind == .unresponsive
             }
             #expect(ContinuousClock.now - started < .seconds(10))
-            #expect(checks.load(ordering: .relaxed) == 1)
+            #expect(checks.asked == 1)
             // The abandoned connection is closed, not reused.
             let response = try await client.send(.init(method: .POST, path: "/echo", body: ByteBuffer(string: "after")), to: server.address, timeout: .seconds(5))
             #expect(String(buffer: response.body) == "after")
@@ -72,19 +70,16 @@ import Testing
         try await withServer { server in
             let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20))
             defer { client.close() }
-            let checks = Atomic<Int>(0)
-            let watch = KeepAliveHTTPClient.LivenessWatch(interval: .milliseconds(40)) {
-                checks.add(1, ordering: .relaxed)
-                return true
-            }
+            let checks = CountedCheck(answer: true)
+            let watch = checks.watch(every: .milliseconds(40))
             let response = try await client.send(.init(method: .GET, path: "/slow"), to: server.address, timeout: .seconds(30), watch: watch)
             #expect(String(buffer: response.body) == "slow")
-            #expect(checks.load(ordering: .relaxed) >= 2)
+            #expect(checks.asked >= 2)
             // A check already started when the answer came may still finish; none starts after.
             try await Task.sleep(for: .milliseconds(100))
-            let asked = checks.load(ordering: .relaxed)
+            let asked = checks.asked
             try await Task.sleep(for: .milliseconds(200))
-            #expect(checks.load(ordering: .relaxed) == asked)
+            #expect(checks.asked == asked)
             _ = try await client.send(.init(method: .GET, path: "/echo"), to: server.address, timeout: .seconds(5), watch: watch)
             #expect(server.connections == 1)
         }
@@ -205,4 +200,21 @@ func unusedLoopbackPort() async throws -> Int {
     let port = channel.localAddress!.port!
     try await channel.close()
     return port
+}
+
+/// A liveness check that always gives the same answer and counts how often it was asked.
+final class CountedCheck: Sendable {
+    let answer: Bool
+    private let count = Atomic<Int>(0)
+
+    init(answer: Bool) { self.answer = answer }
+
+    var asked: Int { count.load(ordering: .relaxed) }
+
+    func watch(every interval: Duration) -> KeepAliveHTTPClient.LivenessWatch {
+        .init(interval: interval) {
+            self.count.add(1, ordering: .relaxed)
+            return self.answer
+        }
+    }
 }
