@@ -14,7 +14,7 @@ import Testing
             for index in 0..<3 {
                 var request = KeepAliveHTTPClient.Request(method: .POST, path: "/echo", body: ByteBuffer(string: "body \(index)"))
                 request.headers.add(name: "x-test", value: "\(index)")
-                let response = try await client.send(request, to: server.address, timeout: .seconds(5))
+                let response = try await client.send(request, to: server.address, timeout: .seconds(30))
                 #expect(response.status == 200)
                 #expect(String(buffer: response.body) == "body \(index)")
                 #expect(response.headers.first(name: "x-echoed") == "\(index)")
@@ -27,7 +27,7 @@ import Testing
         try await withServer { server in
             let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1000))
             defer { client.close() }
-            await #expect { try await client.send(.init(method: .GET, path: "/big"), to: server.address, timeout: .seconds(5)) } throws: { error in
+            await #expect { try await client.send(.init(method: .GET, path: "/big"), to: server.address, timeout: .seconds(30)) } throws: { error in
                 (error as? KeepAliveHTTPClient.Failure)?.kind == .tooLarge
             }
         }
@@ -40,7 +40,7 @@ import Testing
             await #expect { try await client.send(.init(method: .GET, path: "/never"), to: server.address, timeout: .milliseconds(200)) } throws: { error in
                 (error as? KeepAliveHTTPClient.Failure)?.kind == .timeout
             }
-            let response = try await client.send(.init(method: .POST, path: "/echo", body: ByteBuffer(string: "after")), to: server.address, timeout: .seconds(5))
+            let response = try await client.send(.init(method: .POST, path: "/echo", body: ByteBuffer(string: "after")), to: server.address, timeout: .seconds(30))
             #expect(String(buffer: response.body) == "after")
             #expect(server.connections == 2)
         }
@@ -60,7 +60,7 @@ import Testing
             #expect(ContinuousClock.now - started < .seconds(10))
             #expect(checks.asked == 1)
             // The abandoned connection is closed, not reused.
-            let response = try await client.send(.init(method: .POST, path: "/echo", body: ByteBuffer(string: "after")), to: server.address, timeout: .seconds(5))
+            let response = try await client.send(.init(method: .POST, path: "/echo", body: ByteBuffer(string: "after")), to: server.address, timeout: .seconds(30))
             #expect(String(buffer: response.body) == "after")
             #expect(server.connections == 2)
         }
@@ -80,7 +80,7 @@ import Testing
             let asked = checks.asked
             try await Task.sleep(for: .milliseconds(200))
             #expect(checks.asked == asked)
-            _ = try await client.send(.init(method: .GET, path: "/echo"), to: server.address, timeout: .seconds(5), watch: watch)
+            _ = try await client.send(.init(method: .GET, path: "/echo"), to: server.address, timeout: .seconds(30), watch: watch)
             #expect(server.connections == 1)
         }
     }
@@ -89,7 +89,7 @@ import Testing
         let port = try await unusedLoopbackPort()
         let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20))
         defer { client.close() }
-        await #expect { try await client.send(.init(method: .GET, path: "/"), to: .init(host: "127.0.0.1", port: port), timeout: .seconds(5)) } throws: { error in
+        await #expect { try await client.send(.init(method: .GET, path: "/"), to: .init(host: "127.0.0.1", port: port), timeout: .seconds(30)) } throws: { error in
             guard let failure = error as? KeepAliveHTTPClient.Failure else { return false }
             return failure.kind == .connect && failure.refused
         }
@@ -101,11 +101,11 @@ import Testing
             configuration.idleTimeout = .milliseconds(100)
             let client = KeepAliveHTTPClient(configuration: configuration)
             defer { client.close() }
-            _ = try await client.send(.init(method: .GET, path: "/close"), to: server.address, timeout: .seconds(5))
-            _ = try await client.send(.init(method: .GET, path: "/echo"), to: server.address, timeout: .seconds(5))
+            _ = try await client.send(.init(method: .GET, path: "/close"), to: server.address, timeout: .seconds(30))
+            _ = try await client.send(.init(method: .GET, path: "/echo"), to: server.address, timeout: .seconds(30))
             #expect(server.connections == 2)
             try await Task.sleep(for: .milliseconds(300))
-            _ = try await client.send(.init(method: .GET, path: "/echo"), to: server.address, timeout: .seconds(5))
+            _ = try await client.send(.init(method: .GET, path: "/echo"), to: server.address, timeout: .seconds(30))
             #expect(server.connections == 3)
         }
     }
@@ -117,7 +117,7 @@ private final class ConnectionCounter: Sendable {
 
 /// Runs `body` with an HTTP/1.1 server on 127.0.0.1: `/echo` answers with the request's body
 /// and its `x-test` header as `x-echoed`, `/big` with 2,000 bytes, `/close` closes after
-/// answering, `/slow` answers `slow` after 300 ms, `/never` never answers.
+/// answering, `/slow` answers `slow` after a second, `/never` never answers.
 func withServer(_ body: (TestServerHandle) async throws -> Void) async throws {
     let counter = ConnectionCounter()
     let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -168,7 +168,7 @@ private final class TestResponder: ChannelInboundHandler {
             case "/never": return
             case "/slow":
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                context.eventLoop.scheduleTask(in: .milliseconds(300)) {
+                context.eventLoop.scheduleTask(in: .seconds(1)) {
                     let (responder, context) = loopBound.value
                     responder.respond(ByteBuffer(string: "slow"), headers: HTTPHeaders(), close: false, context: context)
                 }

@@ -48,7 +48,7 @@ import Testing
             return true
         }
         let answer = try await liveness.guarding(peer) {
-            try await Task.sleep(for: .milliseconds(200))
+            try await Task.sleep(for: .milliseconds(500))
             return 42
         }
         #expect(answer == 42)
