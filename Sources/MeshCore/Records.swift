@@ -20,10 +20,13 @@ public struct PeerRecord: Codable, Hashable, Sendable {
     /// Its runtime pools, each with the formats it runs and its own memory budget (nil: a peer
     /// of an earlier version, which runs every type in ``capacityBytes``).
     public var pools: [RuntimePool]?
+    /// What its hops understand beyond what every version does (``PeerFeature``; nil: a peer of
+    /// an earlier version), so a sender never asks a peer for what it cannot answer.
+    public var features: [String]?
 
     public init(httpAddress: String, grpcAddress: String? = nil, zone: String? = nil, labels: [String] = [],
                 capacityBytes: Int64, version: String, startTime: MeshTime, shuttingDown: Bool = false, instance: String,
-                pools: [RuntimePool]? = nil) {
+                pools: [RuntimePool]? = nil, features: [String]? = nil) {
         self.httpAddress = httpAddress
         self.grpcAddress = grpcAddress
         self.zone = zone
@@ -34,7 +37,23 @@ public struct PeerRecord: Codable, Hashable, Sendable {
         self.shuttingDown = shuttingDown
         self.instance = instance
         self.pools = pools
+        self.features = features
     }
+
+    public func has(_ feature: String) -> Bool {
+        features?.contains(feature) == true
+    }
+}
+
+/// Features a peer announces in its ``PeerRecord``.
+public enum PeerFeature {
+    /// Its REST infer route takes and answers Open Inference `ModelInferRequest` /
+    /// `ModelInferResponse` protobuf messages (`application/vnd.model-mesh.infer+protobuf`): gRPC
+    /// inference hops travel to it over the peers' HTTP/1.1 connections.
+    public static let protobufInfer = "infer-protobuf"
+
+    /// What peers of this version announce.
+    public static let all = [protobufInfer]
 }
 
 /// `<prefix>/models/<modelId>`: a registered model. Durable.

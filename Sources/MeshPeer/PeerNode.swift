@@ -136,7 +136,7 @@ public final class PeerNode: Sendable {
         var record = PeerRecord(
             httpAddress: configuration.httpAddress, grpcAddress: configuration.grpcAddress, zone: configuration.zone,
             labels: configuration.labels, capacityBytes: configuration.capacityBytes, version: configuration.version,
-            startTime: .now, instance: UUID().uuidString.lowercased()
+            startTime: .now, instance: UUID().uuidString.lowercased(), features: PeerFeature.all
         )
         record.publish(pools)
         membership = Membership(peerID: configuration.peerID, record: record, store: store,

@@ -50,10 +50,11 @@ extension Integration {
             }
         }
 
-        /// The same over gRPC: the entry relays the call to the holder over gRPC, and the hop's
-        /// probe abandons it for a copy the entry loads itself.
-        @Test func aGRPCHopToAFrozenHolderIsAbandonedBeforeTheDeadline() async throws {
-            try await withMesh(peers: 2, arguments: Self.arguments) { mesh in
+        /// The same over gRPC: the entry relays the call to the holder (as protobuf over HTTP/1.1,
+        /// or as a gRPC call), and the hop's probe abandons it for a copy the entry loads itself.
+        @Test(arguments: ["http1", "grpc"])
+        func aGRPCHopToAFrozenHolderIsAbandonedBeforeTheDeadline(inferHops: String) async throws {
+            try await withMesh(peers: 2, arguments: Self.arguments + ["--grpc-infer-hops", inferHops]) { mesh in
                 let (_, entry, pid) = try await Self.placeOnlyCopy("grpc-only-copy", in: mesh)
                 kill(pid, SIGSTOP)
                 defer { kill(pid, SIGCONT) }
@@ -64,7 +65,7 @@ extension Integration {
                 #expect(answer.error == nil, "\(String(describing: answer.error)) after \(waited)")
                 #expect(answer.servedBy == entry.id)
                 #expect(answer.output.count == 2)
-                print("frozen holder over gRPC: served by the entry after \(waited)")
+                print("frozen holder over gRPC (\(inferHops) hop): served by the entry after \(waited)")
                 kill(pid, SIGCONT)
             }
         }

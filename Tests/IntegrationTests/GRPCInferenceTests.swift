@@ -9,10 +9,13 @@ extension Integration {
     /// `inference.GRPCInferenceService` on every peer, with the model held by one of them.
     @Suite struct GRPCInference {
         /// Also with gRPC on one loop of its own (`--grpc-one-loop=true`) on two of the peers: calls,
-        /// hops between the two kinds of peer, and a clean stop.
-        @Test(arguments: [false, true])
-        func everyRPCWorksThroughEveryPeer(oneLoop: Bool) async throws {
-            try await withMesh(peers: 3, perPeer: oneLoop ? [0: ["--grpc-one-loop=true"], 1: ["--grpc-one-loop=true"]] : [:]) { mesh in
+        /// hops between the two kinds of peer, and a clean stop. `ModelInfer` hops travel as
+        /// protobuf over the peers' HTTP/1.1 connections (`--grpc-infer-hops http1`, the default)
+        /// or as gRPC calls.
+        @Test(arguments: [(false, "http1"), (true, "http1"), (false, "grpc")])
+        func everyRPCWorksThroughEveryPeer(oneLoop: Bool, inferHops: String) async throws {
+            let oneLoopPeers = oneLoop ? [0: ["--grpc-one-loop=true"], 1: ["--grpc-one-loop=true"]] : [:]
+            try await withMesh(peers: 3, arguments: ["--grpc-infer-hops", inferHops], perPeer: oneLoopPeers) { mesh in
                 let path = try mesh.syntheticModel("grpc-model", json: #"{"loadMillis": 100, "scale": 3}"#)
                 #expect(try await mesh.peers[0].register("grpc-model", storage: path).status == 201)
                 var servers: Set<String> = []
@@ -49,6 +52,10 @@ extension Integration {
                 var loads = 0.0
                 for peer in mesh.peers { loads += try await peer.metric("modelmesh_loadmodel_total") }
                 #expect(loads == 1)
+                // Only gRPC was asked: REST requests the holder answered were the inference hops.
+                let holder = try #require(mesh.peers.first { $0.id == holders.first?.peer })
+                let restHops = try await holder.metric("modelmesh_rest_channel_requests_total")
+                if inferHops == "http1" { #expect(restHops >= 4) } else { #expect(restHops == 0) }
             }
         }
 

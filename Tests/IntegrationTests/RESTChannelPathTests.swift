@@ -1,6 +1,7 @@
 import Foundation
 import MeshTestSupport
 import OpenInference
+import OpenInferenceGRPC
 import Testing
 
 extension Integration {
@@ -58,6 +59,39 @@ extension Integration {
                 // mesh-0 took every case on the channel (and perhaps hops from the others); mesh-2 none.
                 #expect(try await mesh.peers[0].metric("modelmesh_rest_channel_requests_total") - before >= Double(cases.count))
                 #expect(try await mesh.peers[2].metric("modelmesh_rest_channel_requests_total") == 0)
+            }
+        }
+
+        /// The REST infer route also takes a `ModelInferRequest` in protobuf (how gRPC inference
+        /// hops travel between peers) and answers a `ModelInferResponse`, on the channel and
+        /// through the router alike; what is not one gets a 400 that says so.
+        @Test func aProtobufInferenceRequestGetsAProtobufAnswer() async throws {
+            try await Self.withTwoKindsOfPeer { mesh in
+                let type = "application/vnd.model-mesh.infer+protobuf"
+                for raw in [true, false] {
+                    let request = Inference_ModelInferRequest(
+                        InferenceRequest(id: "pb", inputs: [Tensor(name: "INPUT0", shape: [2], floats: [1, 2])]), modelName: "good", raw: raw)
+                    for peer in mesh.peers {
+                        let reply = try await TestHTTP.send(.POST, peer.url + "/v2/models/good/infer", body: try request.serializedBytes(),
+                                                            headers: [("content-type", type)])
+                        #expect(reply.status == 200, "\(peer.id): \(reply.text)")
+                        #expect(reply.header("content-type") == type)
+                        let response = try InferenceResponse(protobuf: Inference_ModelInferResponse(serializedBytes: reply.body))
+                        #expect(response.outputs.first?.floatValues() == expectedOutput("good", [1, 2]))
+                        #expect(response.id == "pb" && response.modelName == "good")
+                    }
+                }
+                for peer in mesh.peers {
+                    let garbage = try await TestHTTP.send(.POST, peer.url + "/v2/models/good/infer", body: [0x0A, 0xFF, 0x01, 0x02],
+                                                          headers: [("content-type", "\(type); charset=binary")])
+                    #expect(garbage.status == 400)
+                    #expect(garbage.text.contains("the ModelInferRequest is not a valid protobuf message"), "\(garbage.text)")
+                    let mixed = try await TestHTTP.send(.POST, peer.url + "/v2/models/good/infer", body: [],
+                                                        headers: [("content-type", type), ("inference-header-content-length", "0")])
+                    #expect(mixed.status == 400)
+                    #expect(mixed.text.contains("Inference-Header-Content-Length applies to JSON bodies"), "\(mixed.text)")
+                    #expect(peer.isRunning)
+                }
             }
         }
 

@@ -42,6 +42,15 @@ import Testing
         #expect(problem(["lease-ttl": "1s"]) == "--lease-ttl must be at least 2s")
         #expect(problem(["capacity": "big"]) == "--capacity must be a size like 1Gi, 512Mi or 1000000, not \"big\"")
         #expect(problem(["etcd-prefix": "mm"]) == "--etcd-prefix must start with '/'")
+        #expect(problem(["grpc-infer-hops": "http2"]) == "--grpc-infer-hops must be http1 or grpc, not \"http2\"")
+    }
+
+    @Test func gRPCInferenceHopsTravelOverHTTP1UnlessToldOtherwise() throws {
+        let environment = ["HOSTNAME": "p"]
+        #expect(try PeerSettings.resolve(flags: [:], environment: environment, file: [:]).grpcInferHops == .http1)
+        #expect(try PeerSettings.resolve(flags: ["grpc-infer-hops": "grpc"], environment: environment, file: [:]).grpcInferHops == .grpc)
+        #expect(try PeerSettings.resolve(flags: [:], environment: environment.merging(["MM_GRPC_INFER_HOPS": "grpc"]) { $1 }, file: [:])
+            .grpcInferHops == .grpc)
     }
 
     @Test func needsAPeerID() {

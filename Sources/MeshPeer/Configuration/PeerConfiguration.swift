@@ -34,6 +34,10 @@ public struct PeerConfiguration: Sendable {
     /// call and hop of gRPC then runs on that thread, without waking another per step (less CPU
     /// per call; see BENCHMARKS.md), but built-in inference over gRPC uses one core.
     public var grpcOneLoop = false
+    /// How `ModelInfer` hops travel to peers that announce ``PeerFeature/protobufInfer``: as
+    /// protobuf bodies over the peers' kept-alive HTTP/1.1 connections (the REST hop's
+    /// machinery, a fraction of a gRPC call's), or as gRPC calls.
+    public var grpcInferHops = GRPCInferHops.http1
     /// Answer REST inference requests on the HTTP/1.1 channel (``InferFastPath``) instead of
     /// through Hummingbird's router: the same answers with less machinery per request.
     public var restFastPath = true
@@ -134,4 +138,10 @@ public struct PeerConfiguration: Sendable {
     /// Load reports older than this many gossip intervals are ignored (placement, scaling, status).
     public var reportMaxAge: Duration { gossipInterval * MeshDefaults.reportAgeIntervals }
     public var grpcAddress: String? { grpcPort.map { "\(advertiseHost):\($0)" } }
+}
+
+/// The protocol of a gRPC inference hop (``PeerConfiguration/grpcInferHops``).
+public enum GRPCInferHops: String, Sendable, CaseIterable {
+    case http1
+    case grpc
 }

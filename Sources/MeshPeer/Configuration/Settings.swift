@@ -165,6 +165,13 @@ public enum PeerSettings {
         flag("per-model-metrics", \.perModelMetrics, help: "Label request metrics by model (first 1000 models)"),
         flag("grpc-one-loop", \.grpcOneLoop,
              help: "Serve gRPC and make gRPC hops on one thread of their own: less CPU per call and hop; built-in inference over gRPC then uses one core"),
+        Setting(name: "grpc-infer-hops", help: "http1 (ModelInfer hops as protobuf over the peers' HTTP/1.1 connections) or grpc",
+                defaultText: GRPCInferHops.http1.rawValue) { text, configuration throws(Problem) in
+            guard let hops = GRPCInferHops(rawValue: text) else {
+                throw Problem(description: "--grpc-infer-hops must be http1 or grpc, not \"\(TextLimit.clip(text))\"")
+            }
+            configuration.grpcInferHops = hops
+        },
         flag("rest-fast-path", \.restFastPath,
              help: "Answer REST inference requests on the connection's channel, without the router's per-request machinery (same answers)"),
         text("log-level", \.logLevel, help: "trace, debug, info, notice, warning, error or critical"),

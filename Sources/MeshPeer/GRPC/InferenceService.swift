@@ -96,6 +96,7 @@ struct InferenceService: RegistrableRPCService {
                 try await Self.infer(bytes, on: loaded, modelID: modelID, metrics: metrics)
             }
             call.atMostOnce = MeshHeaders.asksAtMostOnce(request.metadata.first(MeshHeaders.atMostOnce))
+            if node.configuration.grpcInferHops == .http1 { call.http1Hops = node.forwarder }
             return try await node.router.withModel(selector, hop: hop.hop) { model in
                 let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
                 return (model, ServerResponse(message: reply.message, metadata: reply.metadata))

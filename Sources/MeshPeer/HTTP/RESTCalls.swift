@@ -15,6 +15,7 @@ struct RESTInferCall: RoutedCall {
     var atMostOnce = false
 
     func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> HTTPReply {
+        if MeshHeaders.isProtobufInfer(contentType) { return try await serveProtobuf(model, modelID: modelID) }
         let request = try RESTDecoding.request(Array(body.readableBytesView), jsonLength: jsonLength)
         let started = ContinuousClock.now
         var response = try await model.infer(request)
@@ -28,8 +29,23 @@ struct RESTInferCall: RoutedCall {
         return HTTPReply(status: 200, headers: headers, body: ByteBuffer(bytes: encoded.bytes))
     }
 
+    /// A `ModelInferRequest` in protobuf (a gRPC inference hop), answered as the gRPC service
+    /// would answer it.
+    private func serveProtobuf(_ model: any LoadedModel, modelID: ModelID) async throws -> HTTPReply {
+        guard jsonLength == nil else {
+            throw MeshError.invalidArgument("Inference-Header-Content-Length applies to JSON bodies, not to \(MeshHeaders.protobufInfer)")
+        }
+        let response = try await InferenceService.infer(Array(body.readableBytesView), on: model, modelID: modelID, metrics: metrics)
+        return HTTPReply(status: 200, headers: [("content-type", MeshHeaders.protobufInfer), (MeshHeaders.servedBy, peerID.rawValue)],
+                         body: ByteBuffer(bytes: response))
+    }
+
     func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID, excluded: Set<PeerID>,
                  deadline: ContinuousClock.Instant, liveness: HopLiveness?) async throws -> HopResult<HTTPReply> {
+        if MeshHeaders.isProtobufInfer(contentType), !record.has(PeerFeature.protobufInfer) {
+            // A peer of an earlier version (during a rolling update) would read the body as JSON.
+            return .declined(HopDecline(outcome: .unavailable), message: "peer \(peer) does not take protobuf inference requests")
+        }
         var headers: [(String, String)] = []
         if let contentType { headers.append(("content-type", contentType)) }
         if let jsonLength { headers.append(("inference-header-content-length", String(jsonLength))) }

@@ -24,4 +24,14 @@ public enum MeshHeaders {
     /// Request: select the model (or vmodel) by header, as ModelMesh clients do.
     public static let modelID = "mm-model-id"
     public static let vmodelID = "mm-vmodel-id"
+    /// Content type of an Open Inference `ModelInferRequest` (and its `ModelInferResponse`) as
+    /// protobuf bytes on the REST infer route: how gRPC inference hops travel between peers.
+    public static let protobufInfer = "application/vnd.model-mesh.infer+protobuf"
+
+    /// Whether a `Content-Type` names ``protobufInfer`` (parameters aside).
+    static func isProtobufInfer(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        // A media type holds no spaces: dropping them trims the ones around it.
+        return contentType.prefix { $0 != ";" }.lowercased().filter { $0 != " " && $0 != "\t" } == protobufInfer
+    }
 }
