@@ -38,11 +38,14 @@ final class GRPCServerService: Service, Sendable {
                 config.connection.maxIdleTime = idleTimeout
                 config.http2.maxConcurrentStreams = 1024
                 config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
-                    channel.eventLoop.submit {
+                    let addGuard: @Sendable () throws -> Void = {
                         try channel.pipeline.syncOperations.addHandler(
                             OversizeMessageGuard(limit: maxMessageBytes, peer: peer), position: .first
                         )
                     }
+                    // Called on the stream's loop: adding it there spares a scheduled task per call.
+                    guard channel.eventLoop.inEventLoop else { return channel.eventLoop.submit(addGuard) }
+                    return channel.eventLoop.makeCompletedFuture(withResultOf: addGuard)
                 }
             },
             eventLoopGroup: oneLoop ?? .singletonMultiThreadedEventLoopGroup
