@@ -14,6 +14,9 @@ import Testing
         ("application/json", false),
         ("application/vnd.model-mesh.infer+protobuf-plus", false),
         ("application/vnd.model-mesh.infer", false),
+        ("application\u{0F}vnd.model-mesh.infer+protobuf", false),
+        ("application/vnd.model-mesh.infer+protobuf;", true),
+        ("\tapplication/vnd.model-mesh.infer+protobuf\t", true),
         ("", false),
     ])
     func theContentTypeIsReadWithoutItsParameters(contentType: String, isProtobuf: Bool) {

@@ -30,8 +30,15 @@ public enum MeshHeaders {
 
     /// Whether a `Content-Type` names ``protobufInfer`` (parameters aside).
     static func isProtobufInfer(_ contentType: String?) -> Bool {
-        guard let contentType else { return false }
-        // A media type holds no spaces: dropping them trims the ones around it.
-        return contentType.prefix { $0 != ";" }.lowercased().filter { $0 != " " && $0 != "\t" } == protobufInfer
+        guard var type = contentType?.utf8[...] else { return false }
+        // Read byte by byte, without copies: every REST inference asks.
+        if let semicolon = type.firstIndex(of: UInt8(ascii: ";")) { type = type[..<semicolon] }
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        while let first = type.first, isSpace(first) { type = type.dropFirst() }
+        while let last = type.last, isSpace(last) { type = type.dropLast() }
+        let expected = protobufInfer.utf8
+        guard type.count == expected.count else { return false }
+        let uppercase = UInt8(ascii: "A")...UInt8(ascii: "Z")
+        return zip(type, expected).allSatisfy { byte, lowercase in (uppercase.contains(byte) ? byte | 0x20 : byte) == lowercase }
     }
 }
