@@ -1,4 +1,5 @@
 import MeshCore
+import NIOPosix
 import Synchronization
 
 /// Where the hop clients (HTTP and gRPC) hand the load report a peer piggybacks on its hop
@@ -17,8 +18,16 @@ final class PiggybackedLoadReports: Sendable {
         receiver.withLock { $0 = Receiver(receive: receive) }
     }
 
+    /// Takes `report` in after the answer it came with has gone on: reading it updates the
+    /// cluster view, which costs about as much as the rest of a hop on the sender and which the
+    /// request does not wait for. On an event loop (where hops run) it is the loop's next task;
+    /// elsewhere it is taken in at once.
     func deliver(_ report: String?, from peer: PeerID) {
         guard let report, let receiver = receiver.withLock({ $0 }) else { return }
-        receiver.receive(peer, report)
+        if let loop = MultiThreadedEventLoopGroup.currentEventLoop {
+            loop.execute { receiver.receive(peer, report) }
+        } else {
+            receiver.receive(peer, report)
+        }
     }
 }
