@@ -45,12 +45,10 @@ struct GRPCRoutedCall: RoutedCall {
         _ forwarder: PeerForwarder, to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID, excluded: Set<PeerID>,
         deadline: ContinuousClock.Instant, liveness: HopLiveness?
     ) async throws -> HopResult<GRPCReply> {
-        let result = try await forwarder.send(
-            to: peer, at: record, method: .POST, path: "/v2/models/\(modelID.rawValue)/infer",
-            headers: [("content-type", MeshHeaders.protobufInfer)], body: ByteBuffer(bytes: message),
-            hop: hop, excluded: excluded, deadline: deadline, liveness: liveness
-        )
-        metrics.forwarded(hop: hop, outcome: result.label)
+        let rest = RESTInferCall(body: ByteBuffer(bytes: message), jsonLength: nil, contentType: MeshHeaders.protobufInfer,
+                                 forwarder: forwarder, metrics: metrics, peerID: peerID)
+        let result = try await rest.forward(to: peer, at: record, hop: hop, modelID: modelID, excluded: excluded,
+                                            deadline: deadline, liveness: liveness)
         switch result {
         case .declined(let decline, let message):
             return .declined(decline, message: message)
