@@ -11,7 +11,7 @@ public enum RESTEncoding {
     /// (`binary_data_output`, or `binary_data` on a requested output), or when they have no JSON
     /// form (FP16, BF16).
     public static func response(_ response: InferenceResponse, for request: InferenceRequest? = nil) -> Body {
-        let allBinary = request?.parameters["binary_data_output"]?.boolValue ?? false
+        let allBinary = request.map(asksForAllOutputsInBinary) ?? false
         func wantsBinary(_ tensor: Tensor) -> Bool {
             if !tensor.datatype.hasJSONForm { return true }
             if let asked = request?.outputs.first(where: { $0.name == tensor.name })?.parameters["binary_data"]?.boolValue { return asked }
@@ -52,6 +52,16 @@ public enum RESTEncoding {
         guard !binary.isEmpty || response.outputs.contains(where: wantsBinary) else { return Body(bytes: writer.bytes, jsonLength: nil) }
         let jsonLength = writer.bytes.count
         return Body(bytes: writer.bytes + binary, jsonLength: jsonLength)
+    }
+
+    /// Whether the request asks for every output in the binary section (`binary_data_output`).
+    static func asksForAllOutputsInBinary(_ request: InferenceRequest) -> Bool {
+        request.parameters["binary_data_output"]?.boolValue ?? false
+    }
+
+    /// Whether the request asks for any output in the binary section, which a JSON answer cannot give.
+    public static func asksForBinaryOutput(_ request: InferenceRequest) -> Bool {
+        asksForAllOutputsInBinary(request) || request.outputs.contains { $0.parameters["binary_data"]?.boolValue == true }
     }
 
     /// Encodes a request (clients, tests, the load generator). With `binary`, input data goes to

@@ -14,21 +14,35 @@ struct OpenInferenceServerModel: LoadedModel {
     let metadata: ModelMetadata
 
     func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
-        let body = RESTEncoding.request(request)
-        let path = "/v2/models/\(id.rawValue)/infer"
+        let answer = try await run(RESTEncoding.request(request).bytes)
+        do {
+            return try RESTDecoding.response(answer)
+        } catch {
+            throw unreadable(error.message)
+        }
+    }
+
+    func relay(json: [UInt8], checked request: InferenceRequest) async throws -> [UInt8]? {
+        let answer = try await run(json)
+        // Passed on unread, so at least it must be a JSON object (after JSON's white space), not some proxy's page.
+        guard answer.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") else {
+            throw unreadable("the body is not a JSON object")
+        }
+        return answer
+    }
+
+    /// Sends an Open Inference JSON request for this model; returns the server's answer on
+    /// success and its failure as the mesh's error.
+    private func run(_ json: [UInt8]) async throws -> [UInt8] {
         let reply: ServerHTTP.Reply
         do {
-            reply = try await runtime.http.send(.POST, path, body: body.bytes, timeout: .seconds(3600))
+            reply = try await runtime.http.send(.POST, "/v2/models/\(id.rawValue)/infer", body: json, timeout: .seconds(3600))
         } catch {
             throw runtime.mapped(error, doing: "run \(id)")
         }
         switch reply.status {
         case 200..<300:
-            do {
-                return try RESTDecoding.response(reply.body)
-            } catch {
-                throw MeshError.internalError("\(runtime.http.label) answered \(id) with a response the mesh cannot read: \(error.message)")
-            }
+            return reply.body
         case 400, 422:
             throw MeshError.invalidArgument("\(id): \(reply.message)")
         case 404:
@@ -37,6 +51,10 @@ struct OpenInferenceServerModel: LoadedModel {
         default:
             throw MeshError.internalError("\(runtime.http.label) failed to run \(id) (HTTP \(reply.status)): \(reply.message)")
         }
+    }
+
+    private func unreadable(_ problem: String) -> MeshError {
+        MeshError.internalError("\(runtime.http.label) answered \(id) with a response the mesh cannot read: \(problem)")
     }
 
     func unload() async {

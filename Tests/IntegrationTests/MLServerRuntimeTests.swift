@@ -115,6 +115,8 @@ extension Integration {
                 #expect(try await TestHTTP.get("\(mlserver.restURL)/v2/models/\(format)-model/ready").status == 200)
                 loaded.append("\(format)-model")
             }
+            try await expectRelayedAsMLServerAnswers(entry: entry, mlserver: mlserver, fixture: try #require(fixtures["xgboost"]), model: "xgboost-model")
+
             // gRPC through the same peer, with NVIDIA's client.
             let lightgbm = try #require(fixtures["lightgbm"])
             let grpc = try runCommand("python3", ["\(Self.scripts)/grpc_infer.py", "127.0.0.1:\(entry.grpcPort)", "lightgbm-model",
@@ -156,6 +158,32 @@ extension Integration {
             #expect(try await mesh.peers[0].metric("modelmesh_loadmodel_total") >= 5)
             #expect(try await mesh.peers[0].metric("modelmesh_runtime_pool_ready", labels: #"pool="mlserver""#) == 1)
             #expect(try await mesh.peers[0].metric("modelmesh_runtime_pool_used_bytes", labels: #"pool="mlserver""#) == Double(try #require(fixtures["sklearn"]).sizeBytes))
+        }
+
+        /// The holder checks a JSON request, then passes it to MLServer and MLServer's answer back
+        /// as they are; only outputs asked for in binary make it write the answer itself.
+        func expectRelayedAsMLServerAnswers(entry: MeshPeerProcess, mlserver: MLServerProcess, fixture: Fixture, model: String) async throws {
+            let headers = [("content-type", "application/json")]
+            let request = Array(#"{"id": "relayed", "inputs": \#(Self.text(fixture.inputs))}"#.utf8)
+            let relayed = try await TestHTTP.send(.POST, entry.url + "/v2/models/\(model)/infer", body: request, headers: headers, timeout: .seconds(60))
+            let direct = try await TestHTTP.send(.POST, mlserver.restURL + "/v2/models/\(model)/infer", body: request, headers: headers, timeout: .seconds(60))
+            #expect(relayed.status == 200 && direct.status == 200, "\(relayed.text) / \(direct.text)")
+            #expect(relayed.text == direct.text)
+            #expect(relayed.header("mm-served-by") == "mesh-0")
+
+            let output = try #require(fixture.outputs.arrayValue?.first?["name"]?.stringValue)
+            let binary = Array(#"{"inputs": \#(Self.text(fixture.inputs)), "outputs": [{"name": "\#(output)", "parameters": {"binary_data": true}}]}"#.utf8)
+            let written = try await TestHTTP.send(.POST, entry.url + "/v2/models/\(model)/infer", body: binary, headers: headers, timeout: .seconds(60))
+            #expect(written.status == 200, "\(written.text)")
+            let jsonLength = try #require(written.header("inference-header-content-length").flatMap(Int.init), "\(written.text)")
+            let head = try JSONParser.parse(Array(written.body.prefix(jsonLength)))
+            #expect(head["outputs"]?.arrayValue?.first?["parameters"]?["binary_data_size"]?.int64Value == Int64(written.body.count - jsonLength))
+
+            // MLServer itself would answer this one with a bare 500.
+            let short = #"{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3]}]}"#
+            let refused = try await TestHTTP.send(.POST, entry.url + "/v2/models/\(model)/infer", body: Array(short.utf8), headers: headers, timeout: .seconds(60))
+            #expect(refused.status == 400)
+            #expect(refused.text.contains("has shape [1, 4] (4 elements) but its data has 3"), "\(refused.text)")
         }
 
         /// Whether `peer`'s MLServer pool is ready, as `entry` sees it.

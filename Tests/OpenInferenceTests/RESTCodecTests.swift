@@ -107,6 +107,18 @@ import MeshCore
         #expect(try RESTDecoding.response(mixed.bytes, jsonLength: length).outputs == response.outputs)
     }
 
+    /// What decides whether a runtime server's JSON answer can be passed on as it came.
+    @Test(arguments: [
+        (#"{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}]}"#, false),
+        (#"{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}], "parameters": {"binary_data_output": false}}"#, false),
+        (#"{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}], "parameters": {"binary_data_output": true}}"#, true),
+        (#"{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}], "outputs": [{"name": "a"}, {"name": "b", "parameters": {"binary_data": false}}]}"#, false),
+        (#"{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}], "outputs": [{"name": "a"}, {"name": "b", "parameters": {"binary_data": true}}]}"#, true),
+    ])
+    func asksForBinaryOutput(json: String, asks: Bool) throws {
+        #expect(RESTEncoding.asksForBinaryOutput(try RESTDecoding.request(Array(json.utf8))) == asks)
+    }
+
     @Test func selectingOutputs() throws {
         let response = InferenceResponse(modelName: "m", outputs: [Tensor(name: "a", shape: [1], floats: [1]), Tensor(name: "b", shape: [1], floats: [2])])
         #expect(try response.selecting([.init(name: "b")]).outputs.map(\.name) == ["b"])

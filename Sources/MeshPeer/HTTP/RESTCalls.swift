@@ -16,8 +16,16 @@ struct RESTInferCall: RoutedCall {
 
     func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> HTTPReply {
         if MeshHeaders.isProtobufInfer(contentType) { return try await serveProtobuf(model, modelID: modelID) }
-        let request = try RESTDecoding.request(Array(body.readableBytesView), jsonLength: jsonLength)
+        let json = Array(body.readableBytesView)
+        let request = try RESTDecoding.request(json, jsonLength: jsonLength)
         let started = ContinuousClock.now
+        // A runtime server speaking the same protocol gets the checked request and gives its
+        // answer as they are, unless the client wants outputs in binary, which only the peer writes.
+        if jsonLength == nil, !RESTEncoding.asksForBinaryOutput(request), let answer = try await model.relay(json: json, checked: request) {
+            metrics.invoke(model: modelID, duration: .now - started)
+            return HTTPReply(status: 200, headers: [("content-type", "application/json"), (MeshHeaders.servedBy, peerID.rawValue)],
+                             body: ByteBuffer(bytes: answer))
+        }
         var response = try await model.infer(request)
         metrics.invoke(model: modelID, duration: .now - started)
         response.modelName = modelID.rawValue
