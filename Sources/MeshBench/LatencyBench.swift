@@ -87,6 +87,7 @@ public enum LatencyBench {
         var nginx: NginxProxy?
         var mlserver: MLServerProcess?
         var runtimeMesh: LocalMesh?
+        var mlserverNginx: NginxProxy?
         let client = LoadRunner.makeClient(connections: max(options.throughputConcurrency, 16), trustingAnyCertificate: true)
         do {
             var tlsPeers: [Int: [String]] = [:]
@@ -136,6 +137,7 @@ public enum LatencyBench {
             try await BenchModels.infer("hot", at: directURL)
             if options.mlserver {
                 (mlserver, runtimeMesh) = try await startMLServerPeer(directory: mesh.workDirectory)
+                mlserverNginx = try await NginxProxy.start(upstream: "127.0.0.1:\(mlserver!.httpPort)")
             }
             log("mesh, direct server and nginx \(results.nginxVersion) ready\(options.mlserver ? ", MLServer beside a fourth peer" : "")")
 
@@ -156,19 +158,23 @@ public enum LatencyBench {
             ]
             var targets = [directURL, holder.url, entry.url, nginx!.url, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
                            "grpc://127.0.0.1:\(nginx!.grpcPort!)", tlsHolder.url, tlsEntry.url, tracedHolder.url, tracedEntry.url]
-            if let mlserver, let runtimePeer = runtimeMesh?.peers.first {
-                // One row of iris features for a scikit-learn model: MLServer alone, and the peer in front of it.
+            // Whose CPU a hop costs: the entry peer's for the mesh, nginx's (master and workers) for nginx.
+            let entryPID = entry.pid.map { [$0] } ?? []
+            var hopProcesses: [String: [Int32]] = [
+                "forwarded": entryPID, "grpc-forwarded": entryPID, "nginx": nginx!.processIDs, "nginx-grpc": nginx!.processIDs,
+            ]
+            if let mlserver, let runtimePeer = runtimeMesh?.peers.first, let mlserverNginx {
+                // One row of iris features for a scikit-learn model: MLServer alone, the peer in
+                // front of it, and nginx in front of it (what any relay on loopback costs).
                 results.latency += [
                     Variant(name: "mlserver-direct", path: "client → MLServer (scikit-learn model, no mesh)", model: "iris-sklearn", shape: [1, 4]),
                     Variant(name: "mlserver-local", path: "client → peer holding the model in its MLServer pool → MLServer", model: "iris-sklearn", shape: [1, 4]),
+                    Variant(name: "mlserver-nginx", path: "client → nginx → MLServer (one nginx hop, no mesh)", model: "iris-sklearn", shape: [1, 4]),
                 ]
-                targets += [mlserver.restURL, runtimePeer.url]
+                targets += [mlserver.restURL, runtimePeer.url, mlserverNginx.url]
+                hopProcesses["mlserver-local"] = runtimePeer.pid.map { [$0] } ?? []
+                hopProcesses["mlserver-nginx"] = mlserverNginx.processIDs
             }
-            // Whose CPU a hop costs: the entry peer's for the mesh, nginx's (master and workers) for nginx.
-            let entryPID = entry.pid.map { [$0] } ?? []
-            let hopProcesses: [String: [Int32]] = [
-                "forwarded": entryPID, "grpc-forwarded": entryPID, "nginx": nginx!.processIDs, "nginx-grpc": nginx!.processIDs,
-            ]
             for round in 0..<options.rounds {
                 for index in results.latency.indices {
                     var load = LoadOptions(
@@ -240,6 +246,7 @@ public enum LatencyBench {
             await traced?.destroy()
             authority.remove()
             await nginx?.stop()
+            await mlserverNginx?.stop()
             await direct?.stop()
             await runtimeMesh?.destroy()
             await mlserver?.stop()
@@ -248,6 +255,7 @@ public enum LatencyBench {
         }
         try? await client.shutdown()
         await nginx?.stop()
+        await mlserverNginx?.stop()
         await direct?.stop()
         await runtimeMesh?.destroy()
         await mlserver?.stop()

@@ -61,6 +61,11 @@ extension LatencyBench.Results {
         if let runtimeServer {
             added.add(["mesh in front of MLServer (mlserver-local − mlserver-direct)", Figures.micros(runtimeServer.p50), Figures.micros(runtimeServer.p90),
                        Figures.micros(runtimeServer.p99), "≤ local hit + 100 µs at p50", runtimeServer.p50 <= mesh.p50 + 100 ? "yes" : "no"])
+            if latency.contains(where: { $0.name == "mlserver-nginx" }) {
+                let proxy = self.added("mlserver-nginx", over: "mlserver-direct")
+                added.add(["nginx in front of MLServer (mlserver-nginx − mlserver-direct)", Figures.micros(proxy.p50), Figures.micros(proxy.p90),
+                           Figures.micros(proxy.p99), "baseline", ""])
+            }
         }
         let tlsHop = latency.contains(where: { $0.name == "tls-forwarded" }) ? self.added("tls-forwarded", over: "tls-local") : nil
         if let tlsHop {
@@ -88,6 +93,9 @@ extension LatencyBench.Results {
             table.add(["REST", Figures.micros(mesh), Figures.micros(proxy), "≤ nginx", mesh <= proxy ? "yes" : "no"])
             if let meshGRPC = cpu["grpc-forwarded"], let proxyGRPC = cpu["nginx-grpc"] {
                 table.add(["gRPC", Figures.micros(meshGRPC), Figures.micros(proxyGRPC), "≤ nginx", meshGRPC <= proxyGRPC ? "yes" : "no"])
+            }
+            if let meshRelay = cpu["mlserver-local"], let proxyRelay = cpu["mlserver-nginx"] {
+                table.add(["REST, in front of MLServer (the peer whose pool it is)", Figures.micros(meshRelay), Figures.micros(proxyRelay), "—", ""])
             }
             text.append(table.text)
             text.append("")

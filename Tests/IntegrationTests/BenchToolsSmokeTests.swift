@@ -63,7 +63,7 @@ extension Integration {
         @Test func latencyBenchRunsEveryPathInQuickMode() async throws {
             let results = try await LatencyBench.run(.quick) { _ in }
             #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "grpc-local", "grpc-forwarded", "nginx-grpc", "tls-local", "tls-forwarded",
-                                                       "traced-local", "traced-forwarded", "mlserver-direct", "mlserver-local"])
+                                                       "traced-local", "traced-forwarded", "mlserver-direct", "mlserver-local", "mlserver-nginx"])
             for variant in results.latency {
                 #expect(variant.measurement.requests > 0, "\(variant.name)")
                 #expect(variant.measurement.errorCount == 0, "\(variant.name): \(variant.measurement.errors)")
@@ -78,6 +78,9 @@ extension Integration {
             #expect(results.markdown.contains("Mutual-TLS hop / plaintext hop at p50"))
             #expect(results.markdown.contains("Tracing every request"))
             #expect(results.markdown.contains("mesh in front of MLServer (mlserver-local − mlserver-direct)"))
+            #expect(results.markdown.contains("nginx in front of MLServer (mlserver-nginx − mlserver-direct)"))
+            #expect(results.markdown.contains("REST, in front of MLServer"))
+            #expect(results.latency.first { $0.name == "mlserver-local" }?.hopCPUPerRequest ?? 0 > 0)
             #expect(results.markdown.contains("one nginx hop over gRPC"))
             #expect(results.markdown.contains("CPU per forwarded request"))
             #expect(results.latency.first { $0.name == "forwarded" }?.hopCPUPerRequest ?? 0 > 0)
