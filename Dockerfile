@@ -19,10 +19,8 @@ COPY Sources ./Sources
 # The manifest names the test targets, and SwiftPM checks that their directories exist.
 COPY Tests ./Tests
 # Stripping the DWARF data cuts the binaries by a third; their symbols stay, for crash backtraces.
-# Full cross-module optimisation, as tools/lib.sh's release builds: NIO's and Hummingbird's generic
-# code specialised where the peer calls it.
-RUN swift build -c release --static-swift-stdlib -Xswiftc -cross-module-optimization --product modelmesh \
-    && swift build -c release --static-swift-stdlib -Xswiftc -cross-module-optimization --product meshctl \
+RUN swift build -c release --static-swift-stdlib --product modelmesh \
+    && swift build -c release --static-swift-stdlib --product meshctl \
     && mkdir /staging \
     && cp "$(swift build -c release --show-bin-path)/modelmesh" "$(swift build -c release --show-bin-path)/meshctl" /staging/ \
     && strip --strip-debug /staging/modelmesh /staging/meshctl

@@ -39,13 +39,6 @@ ensure_pip() {
     python3 -m pip install -q "${missing[@]}"
 }
 
-# Flags of every release build here: Swift's full cross-module optimisation, so that the generic
-# code of NIO, Hummingbird and the peer's own modules is specialised where it is called (the
-# peer's CPU per forwarded request fell by 13% in BENCHMARKS.md's side-by-side runs). One set for
-# all: SwiftPM rebuilds everything when the flags change. The Dockerfile passes the same flag.
-# Usage: swift build "${release_flags[@]}" --product modelmesh
-release_flags=(-c release -Xswiftc -cross-module-optimization)
-
 repo_root() {
     cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd
 }
