@@ -64,17 +64,17 @@ public protocol LoadedModel: Sendable {
     var metadata: ModelMetadata { get }
     /// Runs one request. Bad input throws `MeshError.invalidArgument`.
     func infer(_ request: InferenceRequest) async throws -> InferenceResponse
-    /// Runs a request that arrived as Open Inference JSON, already read and checked (`request`),
-    /// by passing `json` itself to the server that runs the model, and returns that server's
-    /// JSON answer as it came; nil when no such server runs the model (the caller then calls
-    /// ``infer(_:)``). Spares encoding the request again and reading and writing the answer.
-    func relay(json: [UInt8], checked request: InferenceRequest) async throws -> [UInt8]?
+    /// Runs a request that arrived as Open Inference JSON, which the caller has already read and
+    /// checked, by passing `json` itself to the server that runs the model, and returns that
+    /// server's JSON answer as it came; nil when no such server runs the model (the caller then
+    /// calls ``infer(_:)``). Spares encoding the request again and reading and writing the answer.
+    func relay(json: [UInt8]) async throws -> [UInt8]?
     /// Releases the model's memory; called once, after the last request finished.
     func unload() async
 }
 
 extension LoadedModel {
-    public func relay(json: [UInt8], checked request: InferenceRequest) async throws -> [UInt8]? { nil }
+    public func relay(json: [UInt8]) async throws -> [UInt8]? { nil }
 }
 
 /// The runtimes of a peer, looked up by model type.

@@ -22,7 +22,7 @@ struct OpenInferenceServerModel: LoadedModel {
         }
     }
 
-    func relay(json: [UInt8], checked request: InferenceRequest) async throws -> [UInt8]? {
+    func relay(json: [UInt8]) async throws -> [UInt8]? {
         let answer = try await run(json)
         // Passed on unread, so at least it must be a JSON object (after JSON's white space), not some proxy's page.
         guard answer.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") else {

@@ -21,7 +21,7 @@ struct RESTInferCall: RoutedCall {
         let started = ContinuousClock.now
         // A runtime server speaking the same protocol gets the checked request and gives its
         // answer as they are, unless the client wants outputs in binary, which only the peer writes.
-        if jsonLength == nil, !RESTEncoding.asksForBinaryOutput(request), let answer = try await model.relay(json: json, checked: request) {
+        if jsonLength == nil, !RESTEncoding.asksForBinaryOutput(request), let answer = try await model.relay(json: json) {
             metrics.invoke(model: modelID, duration: .now - started)
             return HTTPReply(status: 200, headers: [("content-type", "application/json"), (MeshHeaders.servedBy, peerID.rawValue)],
                              body: ByteBuffer(bytes: answer))
