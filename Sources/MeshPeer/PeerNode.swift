@@ -40,7 +40,9 @@ public final class PeerNode: Sendable {
     let tls: PeerTLS?
     let bodyBudget: BodyBudget
     /// Data-plane calls run on their connection's event loop (``EventLoopExecutors``).
-    let eventLoops = EventLoopExecutors()
+    /// Executors over the loops data-plane calls arrive on: the servers' shared loops, and
+    /// gRPC's own with ``PeerConfiguration/grpcOneLoop``.
+    let eventLoops: EventLoopExecutors
     let prometheus: PrometheusCollectorRegistry?
     let logger: Logger
     // gRPC, vmodels and background work (see GRPC/ and VModels/).
@@ -113,6 +115,9 @@ public final class PeerNode: Sendable {
         self.tls = tls
         bodyBudget = BodyBudget(totalBytes: Int(clamping: configuration.bodyMemoryBytes))
         self.configuration = configuration
+        let grpcLoop = configuration.grpcOneLoop ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
+        self.grpcLoop = grpcLoop
+        eventLoops = EventLoopExecutors(groups: [.singleton] + (grpcLoop.map { [$0] } ?? []))
         self.runtimes = runtimes
         self.storage = storage
         self.storageHTTP = storageHTTP
@@ -204,8 +209,6 @@ public final class PeerNode: Sendable {
             addCopy: { model, target in try await router.addCopy(of: model, preferring: target, forwarder: forwarder, deadline: .now + loadTimeout) },
             registration: { (membership.isRegistered, membership.lease) }, clock: clock, logger: logger
         )
-        let grpcLoop = configuration.grpcOneLoop ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
-        self.grpcLoop = grpcLoop
         grpcClients = GRPCPeerClients(selfID: configuration.peerID, maxMessageBytes: GRPCServerService.transportLimit(configuration.maxBodyBytes),
                                       loadReports: loadReports, credentials: credentials, clock: clock,
                                       transportSecurity: tls?.grpcClient ?? .plaintext, eventLoopGroup: grpcLoop, logger: logger)
@@ -269,8 +272,17 @@ public final class PeerNode: Sendable {
             interceptors: (MeshTracing.isEnabled ? [TracingServerInterceptor()] : [])
                 + [PeerGateInterceptor(gate: gate), AccessInterceptor(access: access, logger: logger)],
             transportSecurity: tls?.grpcServer ?? .plaintext, oneLoop: grpcLoop,
+            inferFastPath: grpcInferFastPath(),
             listening: grpcListening, logger: logger
         )
+    }
+
+    /// Makes the handler that answers `ModelInfer` on each HTTP/2 stream, unless turned off;
+    /// traced calls take grpc-swift's way, where the tracing interceptor is.
+    private func grpcInferFastPath() -> (@Sendable () -> GRPCInferFastPath)? {
+        guard configuration.grpcFastPath, !MeshTracing.isEnabled else { return nil }
+        let maxMessageBytes = configuration.maxBodyBytes
+        return { GRPCInferFastPath(node: self, maxMessageBytes: maxMessageBytes) }
     }
 
     // MARK: Running

@@ -41,6 +41,9 @@ public struct PeerConfiguration: Sendable {
     /// Answer REST inference requests on the HTTP/1.1 channel (``InferFastPath``) instead of
     /// through Hummingbird's router: the same answers with less machinery per request.
     public var restFastPath = true
+    /// Answer plain gRPC `ModelInfer` calls on their HTTP/2 stream (``GRPCInferFastPath``)
+    /// instead of through grpc-swift's server: the same answers with less machinery per call.
+    public var grpcFastPath = true
     /// How often the etcd watch is checked for silence while etcd moves on (zero: never).
     public var watchCheckInterval: Duration = .seconds(5)
     /// How often this peer's copy records in etcd are reconciled with what it holds (zero: never).

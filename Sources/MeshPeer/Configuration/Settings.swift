@@ -174,6 +174,8 @@ public enum PeerSettings {
         },
         flag("rest-fast-path", \.restFastPath,
              help: "Answer REST inference requests on the connection's channel, without the router's per-request machinery (same answers)"),
+        flag("grpc-fast-path", \.grpcFastPath,
+             help: "Answer gRPC ModelInfer calls on their HTTP/2 stream, without grpc-swift's per-call machinery (same answers)"),
         text("log-level", \.logLevel, help: "trace, debug, info, notice, warning, error or critical"),
         text("log-format", \.logFormat, help: "text or json"),
     ]

@@ -24,7 +24,8 @@ final class GRPCServerService: Service, Sendable {
     /// that, which also bounds decompressed messages.
     init(host: String, port: Int, maxMessageBytes: Int, idleTimeout: Duration = .seconds(120), peer: String, services: [any RegistrableRPCService],
          interceptors: [any ServerInterceptor] = [], transportSecurity: HTTP2ServerTransport.Posix.TransportSecurity = .plaintext,
-         oneLoop: MultiThreadedEventLoopGroup? = nil, listening: Promise<Void>, logger: Logger) {
+         oneLoop: MultiThreadedEventLoopGroup? = nil, inferFastPath: (@Sendable () -> GRPCInferFastPath)? = nil,
+         listening: Promise<Void>, logger: Logger) {
         self.oneLoop = oneLoop
         self.listening = listening
         self.host = host
@@ -37,11 +38,12 @@ final class GRPCServerService: Service, Sendable {
                 config.rpc.maxRequestPayloadSize = Self.transportLimit(maxMessageBytes)
                 config.connection.maxIdleTime = idleTimeout
                 config.http2.maxConcurrentStreams = 1024
+                config.connection.flushCoalescing = nil
                 config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
                     let addGuard: @Sendable () throws -> Void = {
-                        try channel.pipeline.syncOperations.addHandler(
-                            OversizeMessageGuard(limit: maxMessageBytes, peer: peer), position: .first
-                        )
+                        let pipeline = channel.pipeline.syncOperations
+                        if let inferFastPath { try pipeline.addHandler(inferFastPath(), position: .first) }
+                        try pipeline.addHandler(OversizeMessageGuard(limit: maxMessageBytes, peer: peer), position: .first)
                     }
                     // Called on the stream's loop: adding it there spares a scheduled task per call.
                     guard channel.eventLoop.inEventLoop else { return channel.eventLoop.submit(addGuard) }

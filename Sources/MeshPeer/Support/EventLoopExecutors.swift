@@ -22,13 +22,15 @@ final class EventLoopTaskExecutor: TaskExecutor {
     }
 }
 
-/// One executor per loop of the event loop group the servers run on, found by loop.
+/// One executor per loop of the event loop groups the servers run on, found by loop.
 struct EventLoopExecutors: Sendable {
     private let executors: [ObjectIdentifier: EventLoopTaskExecutor]
 
-    init(group: MultiThreadedEventLoopGroup = .singleton) {
+    init(groups: [MultiThreadedEventLoopGroup] = [.singleton]) {
         var executors: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
-        for loop in group.makeIterator() { executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(loop) }
+        for group in groups {
+            for loop in group.makeIterator() { executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(loop) }
+        }
         self.executors = executors
     }
 

@@ -25,6 +25,7 @@ public final class MeshMetrics: Sendable {
     private let copySeries = Mutex<Set<CopySeries>>([])
     // The metrics every request touches, kept rather than asked of the factory each time.
     private let channelRequests = Counter(label: "modelmesh_rest_channel_requests_total")
+    private let streamRequests = Counter(label: "modelmesh_grpc_stream_requests_total")
     private let requestHandles = MetricHandles<RequestSeries, (Recorder, Counter)>()
     private let invokeRecorders = MetricHandles<String, Recorder>()
     private let forwardedCounters = MetricHandles<ForwardSeries, Counter>()
@@ -82,6 +83,12 @@ public final class MeshMetrics: Sendable {
     /// A REST inference request answered on its channel (``InferFastPath``), not by the router.
     func answeredOnChannel() {
         channelRequests.increment()
+    }
+
+    /// A gRPC `ModelInfer` call answered on its HTTP/2 stream (``GRPCInferFastPath``), not by
+    /// grpc-swift's server.
+    func answeredOnGRPCStream() {
+        streamRequests.increment()
     }
 
     func invoke(model: ModelID, duration: Duration) {

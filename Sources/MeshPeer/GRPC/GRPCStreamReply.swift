@@ -1,0 +1,61 @@
+import Foundation
+import GRPCCore
+import NIOHPACK
+
+/// A unary call's answer as ``GRPCInferFastPath`` writes it: headers, the message and trailers,
+/// or a status alone (gRPC's trailers-only response), spelled as grpc-swift's transport spells
+/// them.
+enum GRPCStreamReply: Sendable {
+    case message(headers: HPACKHeaders, message: [UInt8], trailers: HPACKHeaders)
+    case status(trailers: HPACKHeaders)
+
+    init(_ response: ServerResponse<[UInt8]>) {
+        switch response.accepted {
+        case .success(let contents):
+            var headers: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+            Self.add(contents.metadata, to: &headers)
+            var trailers: HPACKHeaders = ["grpc-status": "0"]
+            Self.add(contents.trailingMetadata, to: &trailers)
+            self = .message(headers: headers, message: contents.message, trailers: trailers)
+        case .failure(let error):
+            self.init(error)
+        }
+    }
+
+    init(_ error: RPCError) {
+        var trailers: HPACKHeaders = [":status": "200", "content-type": "application/grpc", "grpc-status": String(error.code.rawValue)]
+        if !error.message.isEmpty { trailers.add(name: "grpc-message", value: OversizeMessageGuard.percentEncoded(error.message)) }
+        Self.add(error.metadata, to: &trailers)
+        self = .status(trailers: trailers)
+    }
+
+    /// The call's metadata from its request headers, as grpc-swift reads it: `-bin` values
+    /// base64-decoded (kept as text when they are not base64), pseudo-headers left out.
+    static func metadata(of headers: HPACKHeaders) -> Metadata {
+        var metadata = Metadata()
+        metadata.reserveCapacity(headers.count)
+        for (name, value, _) in headers where !name.hasPrefix(":") {
+            if name.hasSuffix("-bin"), let bytes = Data(base64Encoded: padded(value)) {
+                metadata.addBinary(Array(bytes), forKey: name)
+            } else {
+                metadata.addString(value, forKey: name)
+            }
+        }
+        return metadata
+    }
+
+    private static func add(_ metadata: Metadata, to headers: inout HPACKHeaders) {
+        for entry in metadata {
+            switch entry.value {
+            case .string(let text): headers.add(name: entry.key.lowercased(), value: text)
+            case .binary(let bytes): headers.add(name: entry.key.lowercased(), value: Data(bytes).base64EncodedString())
+            }
+        }
+    }
+
+    /// gRPC senders may leave base64's padding out.
+    private static func padded(_ text: String) -> String {
+        let remainder = text.utf8.count % 4
+        return remainder == 0 ? text : text + String(repeating: "=", count: 4 - remainder)
+    }
+}

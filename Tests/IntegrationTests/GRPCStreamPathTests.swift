@@ -1,0 +1,100 @@
+import Foundation
+import GRPCCore
+import MeshTestSupport
+import OpenInference
+import OpenInferenceGRPC
+import Testing
+
+extension Integration {
+    /// gRPC `ModelInfer` answered on its HTTP/2 stream (``GRPCInferFastPath``, the default)
+    /// answers exactly as grpc-swift's server does (`--grpc-fast-path=false`), and leaves every
+    /// other call, and every unusually spelled one, to grpc-swift.
+    @Suite struct GRPCStreamPath {
+        static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts")
+
+        /// mesh-0 and mesh-1 answer on the stream; mesh-2 only through grpc-swift. The model has
+        /// one copy, so some calls are served where they arrive and others hop.
+        static func withTwoKindsOfPeer(_ body: (LocalMesh) async throws -> Void) async throws {
+            try await withMesh(peers: 3, perPeer: [2: ["--grpc-fast-path=false"]]) { mesh in
+                let path = try mesh.syntheticModel("good")
+                #expect(try await mesh.peers[0].register("good", storage: path, extra: #", "minCopies": 1"#).status == 201)
+                try await body(mesh)
+            }
+        }
+
+        @Test func everyInferenceAnswerIsGRPCSwiftsAnswer() async throws {
+            try await Self.withTwoKindsOfPeer { mesh in
+                let request = { (model: String, values: [Float], raw: Bool) in
+                    Inference_ModelInferRequest(InferenceRequest(id: "r1", inputs: [Tensor(name: "INPUT0", shape: [values.count], floats: values)]),
+                                                modelName: model, raw: raw)
+                }
+                var wrongShape = request("good", [1, 2, 3, 4], true)
+                wrongShape.inputs[0].shape = [2, 3]
+                var byHeader = request("", [5], false)
+                byHeader.modelName = ""
+                let cases: [(name: String, message: Inference_ModelInferRequest, metadata: Metadata)] = [
+                    ("raw", request("good", [1, 2], true), [:]),
+                    ("typed", request("good", [4], false), [:]),
+                    ("by header", byHeader, ["mm-model-id": "good"]),
+                    ("wrong shape", wrongShape, [:]),
+                    ("unknown model", request("nobody", [1], true), [:]),
+                    ("hostile id", request("Bad_Id!", [1], true), [:]),
+                    ("no time left", request("good", [1], true), ["mm-timeout-ms": "0"]),
+                    ("bad grpc-timeout", request("good", [1], true), ["mm-timeout-ms": "x"]),
+                    ("forged hop", request("good", [1], true), ["mm-hop": "forward"]),
+                ]
+                let before = try await mesh.peers[0].metric("modelmesh_grpc_stream_requests_total")
+                for (name, message, metadata) in cases {
+                    var results: [GRPCInferResult] = []
+                    for peer in mesh.peers {
+                        results.append(try await peer.withGRPC { client in try await client.infer(message, metadata: metadata) })
+                    }
+                    let grpcSwift = results[2]
+                    for result in results.prefix(2) {
+                        #expect(result.error?.code == grpcSwift.error?.code, "\(name): \(String(describing: result.error)) against \(String(describing: grpcSwift.error))")
+                        #expect(result.error?.message == grpcSwift.error?.message, "\(name)")
+                        #expect(result.error?.metadata[stringValues: "mm-route"].first(where: { _ in true })
+                                == grpcSwift.error?.metadata[stringValues: "mm-route"].first(where: { _ in true }), "\(name)")
+                        #expect(result.servedBy != nil, "\(name)")
+                        #expect(result.response?.outputs == grpcSwift.response?.outputs, "\(name)")
+                        #expect(result.response?.id == grpcSwift.response?.id && result.response?.modelName == grpcSwift.response?.modelName, "\(name)")
+                    }
+                }
+                #expect(try await mesh.peers[0].withGRPC { client in try await client.infer(cases[0].message).output } == expectedOutput("good", [1, 2]))
+                // mesh-0 took every call on the stream; mesh-2 none.
+                #expect(try await mesh.peers[0].metric("modelmesh_grpc_stream_requests_total") - before >= Double(cases.count + 1))
+                #expect(try await mesh.peers[2].metric("modelmesh_grpc_stream_requests_total") == 0)
+                // The other methods are grpc-swift's, on the same connections.
+                for peer in mesh.peers {
+                    try await peer.withGRPC { client in
+                        #expect(try await client.inference.serverLive(Inference_ServerLiveRequest()).live)
+                        let metadata = try await client.inference.modelMetadata(.with { $0.name = "good" })
+                        #expect(metadata.name == "good" && metadata.inputs.first?.name == "INPUT0")
+                    }
+                }
+            }
+        }
+
+        /// A compressed call, two messages or none on the unary method, and binary metadata:
+        /// grpcio's answers are the same from every peer, and the peer keeps answering.
+        @Test func unusuallySpelledCallsGetGRPCSwiftsAnswers() async throws {
+            try await Self.withTwoKindsOfPeer { mesh in
+                var outputs: [String] = []
+                for peer in mesh.peers {
+                    outputs.append(try runCommand("python3", [Self.scripts.appendingPathComponent("grpc_unusual_calls.py").path,
+                                                              "127.0.0.1:\(peer.grpcPort)", "good"]))
+                }
+                let lines = outputs[2].split(separator: "\n").map(String.init)
+                let value = String(format: "%.3f", expectedOutput("good", [1, 2])[0])
+                #expect(lines.count == 6)
+                #expect(lines.first == "plain OK \(value)" && lines.last == "plain-again OK \(value)", "\(outputs[2])")
+                #expect(lines.contains("binary-metadata OK \(value)"), "\(outputs[2])")
+                #expect(lines.filter { $0.contains(" OK ") }.count == 3, "\(outputs[2])")
+                for output in outputs.prefix(2) {
+                    #expect(output == outputs[2])
+                }
+                for peer in mesh.peers { #expect(peer.isRunning) }
+            }
+        }
+    }
+}
