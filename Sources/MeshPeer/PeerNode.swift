@@ -278,10 +278,11 @@ public final class PeerNode: Sendable {
     }
 
     /// Makes the handler that answers `ModelInfer` on each HTTP/2 stream, unless turned off;
-    /// traced calls take grpc-swift's way, where the tracing interceptor is.
+    /// traced calls take grpc-swift's way, where the tracing interceptor is, and so do messages
+    /// larger than a small body (the handler holds a message's frames as well as the message).
     private func grpcInferFastPath() -> (@Sendable () -> GRPCInferFastPath)? {
         guard configuration.grpcFastPath, !MeshTracing.isEnabled else { return nil }
-        let maxMessageBytes = configuration.maxBodyBytes
+        let maxMessageBytes = min(configuration.maxBodyBytes, bodyBudget.smallBytes)
         return { GRPCInferFastPath(node: self, maxMessageBytes: maxMessageBytes) }
     }
 

@@ -64,6 +64,12 @@ extension Integration {
                 // mesh-0 took every call on the stream; mesh-2 none.
                 #expect(try await mesh.peers[0].metric("modelmesh_grpc_stream_requests_total") - before >= Double(cases.count + 1))
                 #expect(try await mesh.peers[2].metric("modelmesh_grpc_stream_requests_total") == 0)
+                // A message over 1 MiB is grpc-swift's to read, and served all the same.
+                let taken = try await mesh.peers[0].metric("modelmesh_grpc_stream_requests_total")
+                let large = [Float](repeating: 3, count: 300_000)
+                let result = try await mesh.peers[0].withGRPC { client in try await client.infer("good", large) }
+                #expect(result.error == nil && result.output == expectedOutput("good", large))
+                #expect(try await mesh.peers[0].metric("modelmesh_grpc_stream_requests_total") == taken)
                 // The other methods are grpc-swift's, on the same connections.
                 for peer in mesh.peers {
                     try await peer.withGRPC { client in
