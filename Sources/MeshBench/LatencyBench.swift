@@ -281,7 +281,8 @@ public enum LatencyBench {
                 _ = try runCommand("python3", ["examples/train_runtime_models.py", mesh.workDirectory.appending("trained")])
                 let peer = mesh.peers[0]
                 let registration = #"{"id": "iris-sklearn", "type": "sklearn", "storageUri": "trained/iris-sklearn/model.joblib"}"#
-                // The pool opens once the peer has found MLServer ready.
+                // The peer takes the registration for the type its pool declares at once; its
+                // pool opens once it has found MLServer ready, and until then inference is 503.
                 let deadline = ContinuousClock.now + .seconds(30)
                 var status = try await TestHTTP.post(peer.url + "/v1/models", json: registration).status
                 while status != 201, ContinuousClock.now < deadline {
@@ -290,7 +291,11 @@ public enum LatencyBench {
                 }
                 let request = #"{"inputs": [{"name": "INPUT0", "datatype": "FP32", "shape": [1, 4], "data": [5.1, 3.5, 1.4, 0.2]}]}"#
                 for url in [peer.url, server.restURL] {
-                    let reply = try await TestHTTP.post(url + "/v2/models/iris-sklearn/infer", json: request, timeout: .seconds(60))
+                    var reply = try await TestHTTP.post(url + "/v2/models/iris-sklearn/infer", json: request, timeout: .seconds(60))
+                    while reply.status == 503, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(200))
+                        reply = try await TestHTTP.post(url + "/v2/models/iris-sklearn/infer", json: request, timeout: .seconds(60))
+                    }
                     guard reply.status == 200 else { throw TestSupportError("iris-sklearn at \(url): \(reply.status) \(reply.text)\n\(mesh.logs())") }
                 }
                 return (server, mesh)
