@@ -82,6 +82,21 @@ extension Integration {
                 #expect(hop.text.contains("client certificate names client"))
                 let gossip = try await client.send(.POST, other.url + "/_mesh/gossip", body: Array("{}".utf8))
                 #expect(gossip.status == 403)
+                // Over gRPC the same: a hop with the client's certificate is refused (and declined
+                // to its sender); with a peer's certificate, from the same address, it is served.
+                let hopMetadata: Metadata = ["mm-hop": "hit-only"]
+                let refused = try await withGRPCClient(transport: try Self.grpcTransport(port: holder.grpcPort, ca: ca.certificatePath, client: clientSecret)) { grpc in
+                    try await grpc.infer("secure", metadata: hopMetadata)
+                }
+                #expect(refused.error?.code == .permissionDenied, "\(String(describing: refused.error))")
+                #expect(refused.error?.message.contains("client certificate names client") == true, "\(String(describing: refused.error))")
+                #expect(refused.error?.metadata[stringValues: "mm-route"].first(where: { _ in true }) == "unavailable")
+                let peerSecret = try ca.issue("another-peer")
+                let admitted = try await withGRPCClient(transport: try Self.grpcTransport(port: holder.grpcPort, ca: ca.certificatePath, client: peerSecret)) { grpc in
+                    try await grpc.infer("secure", metadata: hopMetadata)
+                }
+                #expect(admitted.error == nil, "\(String(describing: admitted.error))")
+                #expect(admitted.servedBy == holder.id)
 
                 // meshctl with the CA, the client certificate and a token.
                 let meshctl = try MeshPeerProcess.executable("meshctl")
