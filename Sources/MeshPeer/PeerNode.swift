@@ -270,7 +270,7 @@ public final class PeerNode: Sendable {
             peer: peerID.rawValue,
             services: [InferenceService(node: self, clients: grpcClients), ManagementService(node: self)],
             interceptors: (MeshTracing.isEnabled ? [TracingServerInterceptor()] : [])
-                + [PeerGateInterceptor(gate: gate), AccessInterceptor(access: access, logger: logger)],
+                + [ManagementOnPoolInterceptor(), PeerGateInterceptor(gate: gate), AccessInterceptor(access: access, logger: logger)],
             transportSecurity: tls?.grpcServer ?? .plaintext, oneLoop: grpcLoop,
             inferFastPath: grpcInferFastPath(),
             listening: grpcListening, logger: logger

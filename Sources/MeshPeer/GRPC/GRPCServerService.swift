@@ -65,12 +65,12 @@ final class GRPCServerService: Service, Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     do {
+                        // The tasks the transport starts per connection and per call inherit
+                        // the preference: they run on the loop their channels belong to.
                         if let loop = self.oneLoop?.next() {
-                            // The tasks the transport starts per connection and per call inherit
-                            // the preference: they run on the loop their channels belong to.
                             try await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) { try await self.server.serve() }
                         } else {
-                            try await self.server.serve()
+                            try await withTaskExecutorPreference(LoopFollowingTaskExecutor(group: .singleton)) { try await self.server.serve() }
                         }
                     } catch {
                         throw GRPCListenError(host: self.host, port: self.port, cause: error)

@@ -22,6 +22,25 @@ final class EventLoopTaskExecutor: TaskExecutor {
     }
 }
 
+/// Runs each job on the event loop of the thread that enqueues it (a job enqueued by a thread of
+/// no loop goes to the group's next loop), so that a task resumed by a channel's loop goes on on
+/// that loop instead of waking a thread of Swift's pool. grpc-swift's server runs under it: the
+/// tasks it starts per connection and per call then follow their connection's loop, as
+/// ``EventLoopTaskExecutor`` keeps a data-plane call on its own.
+final class LoopFollowingTaskExecutor: TaskExecutor {
+    let group: MultiThreadedEventLoopGroup
+
+    init(group: MultiThreadedEventLoopGroup) {
+        self.group = group
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
 /// One executor per loop of the event loop groups the servers run on, found by loop.
 struct EventLoopExecutors: Sendable {
     private let executors: [ObjectIdentifier: EventLoopTaskExecutor]
