@@ -39,9 +39,8 @@ public final class PeerNode: Sendable {
     let access: AccessControl
     let tls: PeerTLS?
     let bodyBudget: BodyBudget
-    /// Data-plane calls run on their connection's event loop (``EventLoopExecutors``).
-    /// Executors over the loops data-plane calls arrive on: the servers' shared loops, and
-    /// gRPC's own with ``PeerConfiguration/grpcOneLoop``.
+    /// Data-plane calls run on their connection's event loop: executors over the loops they
+    /// arrive on, the servers' shared loops and gRPC's own with ``PeerConfiguration/grpcOneLoop``.
     let eventLoops: EventLoopExecutors
     let prometheus: PrometheusCollectorRegistry?
     let logger: Logger

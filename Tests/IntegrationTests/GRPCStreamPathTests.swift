@@ -40,7 +40,7 @@ extension Integration {
                     ("unknown model", request("nobody", [1], true), [:]),
                     ("hostile id", request("Bad_Id!", [1], true), [:]),
                     ("no time left", request("good", [1], true), ["mm-timeout-ms": "0"]),
-                    ("bad grpc-timeout", request("good", [1], true), ["mm-timeout-ms": "x"]),
+                    ("bad mm-timeout-ms", request("good", [1], true), ["mm-timeout-ms": "x"]),
                     ("forged hop", request("good", [1], true), ["mm-hop": "forward"]),
                 ]
                 let before = try await mesh.peers[0].metric("modelmesh_grpc_stream_requests_total")
