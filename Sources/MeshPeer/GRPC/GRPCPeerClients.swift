@@ -91,6 +91,9 @@ final class GRPCPeerClients: Service, Sendable {
                     // Reconnect soon after a peer restarts on the same address.
                     config.backoff = .init(initial: .milliseconds(100), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
                     config.connection.maxIdleTime = .seconds(300)
+                    // A hop is one request at a time per call: holding its flush (up to 100 µs
+                    // by default) to batch writes only delays it.
+                    config.connection.flushCoalescing = nil
                 },
                 eventLoopGroup: eventLoopGroup
             )
