@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
+import OpenInferenceGRPC
 
 /// Answers `ModelInfer` calls on their HTTP/2 stream: the call's frames are gathered here and
 /// one task on the stream's event loop routes it (``PeerNode/answerGRPCInfer(metadata:message:channel:)``),
@@ -18,7 +19,7 @@ final class GRPCInferFastPath: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundOut = HTTP2Frame.FramePayload
     typealias OutboundOut = HTTP2Frame.FramePayload
 
-    static let path = "/inference.GRPCInferenceService/ModelInfer"
+    static let path = "/" + Inference_GRPCInferenceService.Method.ModelInfer.descriptor.fullyQualifiedMethod
 
     private enum State {
         /// Before the request's headers.

@@ -23,10 +23,16 @@ enum GRPCStreamReply: Sendable {
     }
 
     init(_ error: RPCError) {
+        self = .status(trailers: Self.trailersOnly(error))
+    }
+
+    /// A status alone: `:status` and `content-type` with `grpc-status`, `grpc-message` and the
+    /// error's metadata.
+    static func trailersOnly(_ error: RPCError) -> HPACKHeaders {
         var trailers: HPACKHeaders = [":status": "200", "content-type": "application/grpc", "grpc-status": String(error.code.rawValue)]
         if !error.message.isEmpty { trailers.add(name: "grpc-message", value: OversizeMessageGuard.percentEncoded(error.message)) }
-        Self.add(error.metadata, to: &trailers)
-        self = .status(trailers: trailers)
+        add(error.metadata, to: &trailers)
+        return trailers
     }
 
     /// The call's metadata from its request headers, as grpc-swift reads it: `-bin` values

@@ -1,3 +1,4 @@
+import GRPCCore
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -55,10 +56,9 @@ final class OversizeMessageGuard: ChannelInboundHandler, RemovableChannelHandler
     private func refuse(context: ChannelHandlerContext, length: Int) {
         refused = true
         let message = "the request message is \(length) bytes; this peer accepts at most \(limit) (--max-body-bytes)"
-        let trailers: HPACKHeaders = [
-            ":status": "200", "content-type": "application/grpc", "grpc-status": "8",
-            "grpc-message": Self.percentEncoded(message), MeshHeaders.servedBy: peer,
-        ]
+        var metadata = Metadata()
+        metadata.addString(peer, forKey: MeshHeaders.servedBy)
+        let trailers = GRPCStreamReply.trailersOnly(RPCError(code: .resourceExhausted, message: message, metadata: metadata))
         context.write(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
         // The client has not finished sending: NO_ERROR tells it to stop and keep the status.
         context.writeAndFlush(wrapOutboundOut(.rstStream(.noError)), promise: nil)

@@ -4,31 +4,22 @@ import NIOCore
 import OpenInferenceGRPC
 
 extension PeerNode {
-    /// `ModelInfer` as its interceptors name it.
-    static let modelInferMethod = "inference.GRPCInferenceService/ModelInfer"
-
     /// Answers a `ModelInfer` call taken by ``GRPCInferFastPath`` as grpc-swift's server would:
     /// the peer gate and the access check of its interceptors, then the method's own handling.
     func answerGRPCInfer(metadata: Metadata, message: [UInt8], channel: any Channel) async -> GRPCStreamReply {
         metrics.answeredOnGRPCStream()
-        let hop = metadata.first(MeshHeaders.hop)
-        let excluded = metadata.first(MeshHeaders.excluded)
-        if hop != nil || excluded != nil {
-            // As `PeerGateInterceptor`: a peer's call is admitted by the gate and needs no token.
-            let parts = PeerOnlyRequest.grpcParts(method: Self.modelInferMethod, model: metadata.first(MeshHeaders.modelID), hop: hop, excluded: excluded)
-            let connection = channel.parent ?? channel
+        let method = Inference_GRPCInferenceService.Method.ModelInfer.descriptor.fullyQualifiedMethod
+        // The TLS handler, and so the caller's certificate, is on the connection's channel.
+        let connection = channel.parent ?? channel
+        if let refusal = await gate.refusal(method: method, metadata: metadata, remoteHost: channel.remoteAddress?.ipAddress,
+                                            certificateNames: { await CertificateNames.of(channel: connection) }) {
+            return GRPCStreamReply(refusal)
+        }
+        // As `AccessInterceptor`: hops admitted by the gate carry no token; it audits management
+        // calls only.
+        if access.isEnforced, metadata.first(MeshHeaders.hop) == nil, metadata.first(MeshHeaders.excluded) == nil {
             do {
-                try await gate.admit(signature: metadata.first(PeerCredentials.header), parts: parts, remoteHost: channel.remoteAddress?.ipAddress,
-                                     certificateNames: { await CertificateNames.of(channel: connection) })
-            } catch {
-                var status = error.rpcError()
-                if hop != nil { status.metadata.addString(HopDecline.Outcome.unavailable.rawValue, forKey: MeshHeaders.route) }
-                return GRPCStreamReply(status)
-            }
-        } else if access.isEnforced {
-            // As `AccessInterceptor` (which audits management calls only).
-            do {
-                _ = try access.check(access.policy.required(grpcMethod: Self.modelInferMethod), authorization: metadata.first("authorization"))
+                _ = try access.check(access.policy.required(grpcMethod: method), authorization: metadata.first("authorization"))
             } catch {
                 return GRPCStreamReply(error.rpcError())
             }
