@@ -285,8 +285,11 @@ let package = Package(
         .target(
             name: "MeshBench",
             dependencies: [
-                "LoadGenerator", "MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "ModelRuntimes",
+                "LoadGenerator", "MeshTestSupport", "EtcdGateway", "MeshCore", "OpenInference", "OpenInferenceGRPC", "ModelRuntimes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

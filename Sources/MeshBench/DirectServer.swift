@@ -9,10 +9,11 @@ import OpenInference
 /// The "direct" baseline: the synthetic runtime behind the same HTTP server (Hummingbird, same
 /// settings as a peer) and the same Open Inference codec as a peer, with nothing of the mesh in
 /// between: no registry lookup, routing decision, copy bookkeeping, metrics or hop headers.
-/// A local hit through a peer minus this is what the mesh adds.
+/// A local hit through a peer minus this is what the mesh adds. With a gRPC port it also serves
+/// `ModelInfer` there (``DirectGRPCService``).
 public enum DirectServer {
     /// Serves `POST /v2/models/{m}/infer` for one model loaded from `modelFile` until cancelled.
-    public static func run(host: String, port: Int, model name: String, modelFile: String) async throws {
+    public static func run(host: String, port: Int, grpcPort: Int? = nil, model name: String, modelFile: String) async throws {
         let id = try ModelID(name)
         let model = try await SyntheticRuntime().load(ModelSource(id: id, type: SyntheticRuntime.modelType, path: modelFile))
         let router = Router(context: BasicRequestContext.self)
@@ -48,7 +49,21 @@ public enum DirectServer {
         logger.logLevel = .warning
         let app = Application(router: router, configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "direct"),
                               logger: logger)
-        try await app.runService()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let grpcPort {
+                let (server, transport) = DirectGRPCService.server(host: host, port: grpcPort, name: name, model: model)
+                group.addTask { try await server.serve() }
+                // Listening before REST answers, so REST's readiness covers both.
+                _ = try await transport.listeningAddress
+                group.addTask {
+                    try await app.runService()
+                    server.beginGracefulShutdown()
+                }
+            } else {
+                try await app.runService()
+            }
+            try await group.waitForAll()
+        }
     }
 
     static func reply(_ error: MeshError) -> Response {

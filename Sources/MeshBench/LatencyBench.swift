@@ -103,12 +103,12 @@ public enum LatencyBench {
             let scaleFile = try mesh.syntheticModel("scaler", json: "{}")
 
             // The direct baseline, and nginx in front of the peer that holds the model.
-            let directPort = FreePort.next()
+            let directPort = FreePort.next(), directGRPCPort = FreePort.next()
             direct = try ManagedProcess(
                 name: "direct", executable: try MeshPeerProcess.executable("mesh-bench"),
-                arguments: ["direct-server", "--port", String(directPort), "--model", "hot", "--model-file", hotFile],
+                arguments: ["direct-server", "--port", String(directPort), "--grpc-port", String(directGRPCPort), "--model", "hot", "--model-file", hotFile],
                 logPath: mesh.workDirectory.appending("direct.log"))
-            let directURL = "http://127.0.0.1:\(directPort)"
+            let directURL = "http://127.0.0.1:\(directPort)", directGRPC = "grpc://127.0.0.1:\(directGRPCPort)"
             try await waitForReady(directURL, process: direct!)
             nginx = try await NginxProxy.start(upstream: "127.0.0.1:\(holder.httpPort)", grpcUpstream: "127.0.0.1:\(holder.grpcPort)")
             // A third mesh that traces every request and exports the spans (to the direct
@@ -148,6 +148,7 @@ public enum LatencyBench {
                 Variant(name: "local", path: "client → peer holding the model"),
                 Variant(name: "forwarded", path: "client → entry peer → holder (one mesh hop)"),
                 Variant(name: "nginx", path: "client → nginx → holder (one nginx hop)"),
+                Variant(name: "grpc-direct", path: "gRPC client → direct gRPC server (grpc-swift 2, runtime + codec, no mesh)"),
                 Variant(name: "grpc-local", path: "gRPC client → peer holding the model"),
                 Variant(name: "grpc-forwarded", path: "gRPC client → entry peer → holder (one mesh hop over gRPC)"),
                 Variant(name: "nginx-grpc", path: "gRPC client → nginx (grpc_pass) → holder (one nginx hop over gRPC)"),
@@ -156,7 +157,7 @@ public enum LatencyBench {
                 Variant(name: "traced-local", path: "client → peer holding the model, tracing every request (OTLP export)"),
                 Variant(name: "traced-forwarded", path: "client → entry peer → holder, tracing every request on both"),
             ]
-            var targets = [directURL, holder.url, entry.url, nginx!.url, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
+            var targets = [directURL, holder.url, entry.url, nginx!.url, directGRPC, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
                            "grpc://127.0.0.1:\(nginx!.grpcPort!)", tlsHolder.url, tlsEntry.url, tracedHolder.url, tracedEntry.url]
             // Whose CPU a hop costs: the entry peer's for the mesh, nginx's (master and workers) for nginx.
             let entryPID = entry.pid.map { [$0] } ?? []
@@ -201,7 +202,7 @@ public enum LatencyBench {
 
             // 2. Throughput of one peer: closed loop, many requests in flight.
             for (name, url) in [("peer, local hit", holder.url), ("peer, local hit, gRPC", "grpc://127.0.0.1:\(holder.grpcPort)"),
-                                ("direct server", directURL)] {
+                                ("direct server", directURL), ("direct server, gRPC", directGRPC)] {
                 let runner = try LoadRunner(options: LoadOptions(
                     targets: [url], models: ["hot"], mode: .closedLoop(concurrency: options.throughputConcurrency),
                     duration: seconds(options.throughputSeconds), warmup: .seconds(1), tensorElements: options.elements

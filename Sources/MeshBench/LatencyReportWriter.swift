@@ -46,6 +46,11 @@ extension LatencyBench.Results {
         added.add(["one mesh hop (forwarded − local)", Figures.micros(hop.p50), Figures.micros(hop.p90), Figures.micros(hop.p99),
                    "≤ nginx hop at p50", hop.p50 <= nginxHop.p50 ? "yes" : "no"])
         added.add(["one nginx hop (nginx − local)", Figures.micros(nginxHop.p50), Figures.micros(nginxHop.p90), Figures.micros(nginxHop.p99), "baseline", ""])
+        let grpcMesh = latency.contains(where: { $0.name == "grpc-direct" }) ? self.added("grpc-local", over: "grpc-direct") : nil
+        if let grpcMesh {
+            added.add(["mesh on a gRPC local hit (grpc-local − grpc-direct)", Figures.micros(grpcMesh.p50), Figures.micros(grpcMesh.p90),
+                       Figures.micros(grpcMesh.p99), "—", ""])
+        }
         if latency.contains(where: { $0.name == "grpc-forwarded" }) {
             let grpcHop = self.added("grpc-forwarded", over: "grpc-local")
             let nginxGRPC = latency.contains(where: { $0.name == "nginx-grpc" }) ? self.added("nginx-grpc", over: "grpc-local") : nil
@@ -74,6 +79,18 @@ extension LatencyBench.Results {
         }
         text.append(added.text)
         text.append("")
+        let restLocal = variant("local").p50, grpcLocal = variant("grpc-local").p50
+        if latency.contains(where: { $0.name == "grpc-local" }), restLocal > 0 {
+            let ratio = Double(grpcLocal) / Double(restLocal)
+            var line = "gRPC local hit / REST local hit at p50: \(Figures.ratio(ratio)) (target ≤ 1.3: \(ratio <= 1.3 ? "met" : "not met"))"
+            let grpcDirect = variant("grpc-direct").p50, restDirect = variant("direct").p50
+            if grpcDirect > 0, restDirect > 0 {
+                line += "; the direct servers, gRPC / REST: \(Figures.ratio(Double(grpcDirect) / Double(restDirect))), which is what grpc-swift 2 and HTTP/2 cost "
+                    + "against Hummingbird and HTTP/1.1 with no mesh in either"
+            }
+            text.append(line + ".")
+            text.append("")
+        }
         if let tlsHop, hop.p50 > 0 {
             text.append("Mutual-TLS hop / plaintext hop at p50: \(Figures.ratio(tlsHop.p50 / hop.p50)) (a second mesh of two peers with "
                 + "certificates from a test CA, measured in the same rounds; the hop reuses its keep-alive TLS connections).")
@@ -123,6 +140,18 @@ extension LatencyBench.Results {
         }
         text.append(throughputTable.text)
         text.append("")
+        let rates = Dictionary(throughput.compactMap { row in row.report.map { (row.name, $0.throughput) } }, uniquingKeysWith: { first, _ in first })
+        if let peer = rates["peer, local hit"], let direct = rates["direct server"], direct > 0 {
+            var line = "Peer / direct server (target ≥ 0.8): REST \(Figures.ratio(peer / direct))"
+            if let peerGRPC = rates["peer, local hit, gRPC"] {
+                if let directGRPC = rates["direct server, gRPC"], directGRPC > 0 {
+                    line += ", gRPC \(Figures.ratio(peerGRPC / directGRPC)) against the direct gRPC server"
+                }
+                line += " and \(Figures.ratio(peerGRPC / direct)) against the direct REST server"
+            }
+            text.append(line + ".")
+            text.append("")
+        }
 
         text.append("### Cold misses")
         text.append("")

@@ -101,14 +101,15 @@ struct Churn: AsyncParsableCommand {
 struct DirectServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "direct-server",
-        abstract: "Serve one synthetic model over Open Inference REST with no mesh in the path (the baseline)."
+        abstract: "Serve one synthetic model over Open Inference REST (and gRPC) with no mesh in the path (the baseline)."
     )
     @Option var host = "127.0.0.1"
     @Option var port: Int
+    @Option(help: "Also serve ModelInfer over gRPC on this port.") var grpcPort: Int?
     @Option var model: String
     @Option var modelFile: String
 
     func run() async throws {
-        try await DirectServer.run(host: host, port: port, model: model, modelFile: modelFile)
+        try await DirectServer.run(host: host, port: port, grpcPort: grpcPort, model: model, modelFile: modelFile)
     }
 }

@@ -62,7 +62,7 @@ extension Integration {
 
         @Test func latencyBenchRunsEveryPathInQuickMode() async throws {
             let results = try await LatencyBench.run(.quick) { _ in }
-            #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "grpc-local", "grpc-forwarded", "nginx-grpc", "tls-local", "tls-forwarded",
+            #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "grpc-direct", "grpc-local", "grpc-forwarded", "nginx-grpc", "tls-local", "tls-forwarded",
                                                        "traced-local", "traced-forwarded", "mlserver-direct", "mlserver-local", "mlserver-nginx"])
             for variant in results.latency {
                 #expect(variant.measurement.requests > 0, "\(variant.name)")
@@ -84,7 +84,12 @@ extension Integration {
             #expect(results.markdown.contains("one nginx hop over gRPC"))
             #expect(results.markdown.contains("CPU per forwarded request"))
             #expect(results.latency.first { $0.name == "forwarded" }?.hopCPUPerRequest ?? 0 > 0)
-            #expect(results.throughput.map(\.name) == ["peer, local hit", "peer, local hit, gRPC", "direct server"])
+            #expect(results.markdown.contains("mesh on a gRPC local hit (grpc-local − grpc-direct)"))
+            #expect(results.markdown.contains("gRPC local hit / REST local hit at p50"))
+            #expect(results.markdown.contains("the direct servers, gRPC / REST"))
+            #expect(results.throughput.map(\.name) == ["peer, local hit", "peer, local hit, gRPC", "direct server", "direct server, gRPC"])
+            #expect(results.throughput.allSatisfy { ($0.report?.errors ?? 1) == 0 && ($0.report?.requests ?? 0) > 0 })
+            #expect(results.markdown.contains("against the direct gRPC server"))
         }
     }
 }
