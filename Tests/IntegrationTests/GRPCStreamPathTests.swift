@@ -10,16 +10,9 @@ extension Integration {
     /// answers exactly as grpc-swift's server does (`--grpc-fast-path=false`), and leaves every
     /// other call, and every unusually spelled one, to grpc-swift.
     @Suite struct GRPCStreamPath {
-        static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts")
-
-        /// mesh-0 and mesh-1 answer on the stream; mesh-2 only through grpc-swift. The model has
-        /// one copy, so some calls are served where they arrive and others hop.
+        /// mesh-0 and mesh-1 answer on the stream; mesh-2 only through grpc-swift.
         static func withTwoKindsOfPeer(_ body: (LocalMesh) async throws -> Void) async throws {
-            try await withMesh(peers: 3, perPeer: [2: ["--grpc-fast-path=false"]]) { mesh in
-                let path = try mesh.syntheticModel("good")
-                #expect(try await mesh.peers[0].register("good", storage: path, extra: #", "minCopies": 1"#).status == 201)
-                try await body(mesh)
-            }
+            try await withFastPathAndSlowPathPeers(disabling: "--grpc-fast-path=false", body)
         }
 
         @Test func everyInferenceAnswerIsGRPCSwiftsAnswer() async throws {
@@ -87,7 +80,7 @@ extension Integration {
             try await Self.withTwoKindsOfPeer { mesh in
                 var outputs: [String] = []
                 for peer in mesh.peers {
-                    outputs.append(try runCommand("python3", [Self.scripts.appendingPathComponent("grpc_unusual_calls.py").path,
+                    outputs.append(try runCommand("python3", [integrationScripts.appendingPathComponent("grpc_unusual_calls.py").path,
                                                               "127.0.0.1:\(peer.grpcPort)", "good"]))
                 }
                 let lines = outputs[2].split(separator: "\n").map(String.init)

@@ -24,6 +24,20 @@ func withMesh<T>(
     }
 }
 
+/// The helper scripts the integration tests run (Python clients).
+let integrationScripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts")
+
+/// Three peers where mesh-2 runs with `disabledFastPath` (for example `--rest-fast-path=false`)
+/// and the others with it on, and a synthetic model `good` with one copy, so that some calls are
+/// served where they arrive and others hop: a fast path's answers compared with the slow one's.
+func withFastPathAndSlowPathPeers(disabling disabledFastPath: String, _ body: (LocalMesh) async throws -> Void) async throws {
+    try await withMesh(peers: 3, perPeer: [2: [disabledFastPath]]) { mesh in
+        let path = try mesh.syntheticModel("good")
+        #expect(try await mesh.peers[0].register("good", storage: path, extra: #", "minCopies": 1"#).status == 201)
+        try await body(mesh)
+    }
+}
+
 /// What an inference through the mesh returned.
 struct InferResult {
     var status: Int

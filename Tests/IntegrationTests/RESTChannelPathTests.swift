@@ -8,15 +8,9 @@ extension Integration {
     /// REST inference answered on the connection's channel (``InferFastPath``, the default)
     /// answers exactly as the router does (`--rest-fast-path=false`), in order on one connection.
     @Suite struct RESTChannelPath {
-        static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts")
-
         /// mesh-0 and mesh-1 answer on the channel; mesh-2 only through the router.
         static func withTwoKindsOfPeer(_ body: (LocalMesh) async throws -> Void) async throws {
-            try await withMesh(peers: 3, perPeer: [2: ["--rest-fast-path=false"]]) { mesh in
-                let path = try mesh.syntheticModel("good")
-                #expect(try await mesh.peers[0].register("good", storage: path, extra: #", "minCopies": 1"#).status == 201)
-                try await body(mesh)
-            }
+            try await withFastPathAndSlowPathPeers(disabling: "--rest-fast-path=false", body)
         }
 
         @Test func everyInferenceAnswerIsTheRoutersAnswer() async throws {
@@ -99,7 +93,7 @@ extension Integration {
             try await Self.withTwoKindsOfPeer { mesh in
                 var outputs: [String] = []
                 for peer in mesh.peers {
-                    outputs.append(try runCommand("python3", [Self.scripts.appendingPathComponent("pipelined_requests.py").path,
+                    outputs.append(try runCommand("python3", [integrationScripts.appendingPathComponent("pipelined_requests.py").path,
                                                               "127.0.0.1", String(peer.httpPort), "good"]))
                 }
                 let value = { (input: Float) in String(format: "%.3f", expectedOutput("good", [input])[0]) }

@@ -55,8 +55,8 @@ import Testing
     }
 
     @Test func theOversizeGuardPercentEncodesItsMessage() {
-        #expect(OversizeMessageGuard.percentEncoded("100% sure: ok") == "100%25 sure: ok")
-        #expect(OversizeMessageGuard.percentEncoded("é\n") == "%C3%A9%0A")
+        #expect(GRPCStreamReply.percentEncoded("100% sure: ok") == "100%25 sure: ok")
+        #expect(GRPCStreamReply.percentEncoded("é\n") == "%C3%A9%0A")
     }
 
     @Test func peerAddressesSplitIntoHostAndPort() {

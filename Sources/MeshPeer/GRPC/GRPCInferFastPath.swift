@@ -10,10 +10,10 @@ import OpenInferenceGRPC
 /// between them) cost a local hit four times a REST one (BENCHMARKS.md).
 ///
 /// Only a plainly spelled call is taken: `POST`, `application/grpc[+proto]`, no compression, and
-/// one uncompressed message of at most `maxMessageBytes` ending the stream. Anything else (and every other method) goes on to
-/// grpc-swift unchanged, with the frames held so far, which answers it as before; grpc-swift's
-/// task for a stream taken here ends quietly when the stream closes, having never seen its
-/// headers.
+/// one uncompressed message of at most `maxMessageBytes` ending the stream. Anything else (and
+/// every other method) goes on to grpc-swift unchanged, with the frames held so far, which
+/// answers it as before; grpc-swift's task for a stream taken here ends quietly when the stream
+/// closes, having never seen its headers.
 final class GRPCInferFastPath: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias InboundOut = HTTP2Frame.FramePayload

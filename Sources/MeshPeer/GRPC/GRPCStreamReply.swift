@@ -30,7 +30,7 @@ enum GRPCStreamReply: Sendable {
     /// error's metadata.
     static func trailersOnly(_ error: RPCError) -> HPACKHeaders {
         var trailers: HPACKHeaders = [":status": "200", "content-type": "application/grpc", "grpc-status": String(error.code.rawValue)]
-        if !error.message.isEmpty { trailers.add(name: "grpc-message", value: OversizeMessageGuard.percentEncoded(error.message)) }
+        if !error.message.isEmpty { trailers.add(name: "grpc-message", value: percentEncoded(error.message)) }
         add(error.metadata, to: &trailers)
         return trailers
     }
@@ -59,9 +59,26 @@ enum GRPCStreamReply: Sendable {
         }
     }
 
+    /// grpc-message is percent-encoded outside printable ASCII (and for '%' itself).
+    static func percentEncoded(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            if byte >= 0x20 && byte <= 0x7E && byte != UInt8(ascii: "%") {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+
     /// gRPC senders may leave base64's padding out.
     private static func padded(_ text: String) -> String {
         let remainder = text.utf8.count % 4
         return remainder == 0 ? text : text + String(repeating: "=", count: 4 - remainder)
     }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
