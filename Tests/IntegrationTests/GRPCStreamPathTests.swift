@@ -10,13 +10,8 @@ extension Integration {
     /// answers exactly as grpc-swift's server does (`--grpc-fast-path=false`), and leaves every
     /// other call, and every unusually spelled one, to grpc-swift.
     @Suite struct GRPCStreamPath {
-        /// mesh-0 and mesh-1 answer on the stream; mesh-2 only through grpc-swift.
-        static func withTwoKindsOfPeer(_ body: (LocalMesh) async throws -> Void) async throws {
-            try await withFastPathAndSlowPathPeers(disabling: "--grpc-fast-path=false", body)
-        }
-
         @Test func everyInferenceAnswerIsGRPCSwiftsAnswer() async throws {
-            try await Self.withTwoKindsOfPeer { mesh in
+            try await withFastPathAndSlowPathPeers(disabling: "--grpc-fast-path=false") { mesh in
                 let request = { (model: String, values: [Float], raw: Bool) in
                     Inference_ModelInferRequest(InferenceRequest(id: "r1", inputs: [Tensor(name: "INPUT0", shape: [values.count], floats: values)]),
                                                 modelName: model, raw: raw)
@@ -77,7 +72,7 @@ extension Integration {
         /// A compressed call, two messages or none on the unary method, and binary metadata:
         /// grpcio's answers are the same from every peer, and the peer keeps answering.
         @Test func unusuallySpelledCallsGetGRPCSwiftsAnswers() async throws {
-            try await Self.withTwoKindsOfPeer { mesh in
+            try await withFastPathAndSlowPathPeers(disabling: "--grpc-fast-path=false") { mesh in
                 var outputs: [String] = []
                 for peer in mesh.peers {
                     outputs.append(try runCommand("python3", [integrationScripts.appendingPathComponent("grpc_unusual_calls.py").path,

@@ -8,13 +8,8 @@ extension Integration {
     /// REST inference answered on the connection's channel (``InferFastPath``, the default)
     /// answers exactly as the router does (`--rest-fast-path=false`), in order on one connection.
     @Suite struct RESTChannelPath {
-        /// mesh-0 and mesh-1 answer on the channel; mesh-2 only through the router.
-        static func withTwoKindsOfPeer(_ body: (LocalMesh) async throws -> Void) async throws {
-            try await withFastPathAndSlowPathPeers(disabling: "--rest-fast-path=false", body)
-        }
-
         @Test func everyInferenceAnswerIsTheRoutersAnswer() async throws {
-            try await Self.withTwoKindsOfPeer { mesh in
+            try await withFastPathAndSlowPathPeers(disabling: "--rest-fast-path=false") { mesh in
                 let cases: [(path: String, body: String, headers: [(String, String)])] = [
                     ("/v2/models/good/infer", #"{"id": "r1", "inputs": [{"name": "INPUT0", "shape": [2], "datatype": "FP32", "data": [1, 2]}]}"#, []),
                     ("/v2/models/good/versions/7/infer", #"{"inputs": [{"name": "INPUT0", "shape": [1], "datatype": "FP32", "data": [4]}]}"#, []),
@@ -60,7 +55,7 @@ extension Integration {
         /// hops travel between peers) and answers a `ModelInferResponse`, on the channel and
         /// through the router alike; what is not one gets a 400 that says so.
         @Test func aProtobufInferenceRequestGetsAProtobufAnswer() async throws {
-            try await Self.withTwoKindsOfPeer { mesh in
+            try await withFastPathAndSlowPathPeers(disabling: "--rest-fast-path=false") { mesh in
                 let type = "application/vnd.model-mesh.infer+protobuf"
                 for raw in [true, false] {
                     let request = Inference_ModelInferRequest(
@@ -90,7 +85,7 @@ extension Integration {
         }
 
         @Test func pipelinedRequestsAreAnsweredInOrderWhicheverWayEachGoes() async throws {
-            try await Self.withTwoKindsOfPeer { mesh in
+            try await withFastPathAndSlowPathPeers(disabling: "--rest-fast-path=false") { mesh in
                 var outputs: [String] = []
                 for peer in mesh.peers {
                     outputs.append(try runCommand("python3", [integrationScripts.appendingPathComponent("pipelined_requests.py").path,
