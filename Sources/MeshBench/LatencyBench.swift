@@ -88,6 +88,8 @@ public enum LatencyBench {
         var mlserver: MLServerProcess?
         var runtimeMesh: LocalMesh?
         var mlserverNginx: NginxProxy?
+        // Bare SwiftNIO relays: the floor a hop built on NIO starts from, beside nginx.
+        var relays: [ManagedProcess] = []
         let client = LoadRunner.makeClient(connections: max(options.throughputConcurrency, 16), trustingAnyCertificate: true)
         do {
             var tlsPeers: [Int: [String]] = [:]
@@ -111,6 +113,8 @@ public enum LatencyBench {
             let directURL = "http://127.0.0.1:\(directPort)", directGRPC = "grpc://127.0.0.1:\(directGRPCPort)"
             try await waitForReady(directURL, process: direct!)
             nginx = try await NginxProxy.start(upstream: "127.0.0.1:\(holder.httpPort)", grpcUpstream: "127.0.0.1:\(holder.grpcPort)")
+            let relayURL = try await startRelay(.http, upstream: "127.0.0.1:\(holder.httpPort)", directory: mesh.workDirectory, into: &relays)
+            let spliceURL = try await startRelay(.tcp, upstream: "127.0.0.1:\(holder.httpPort)", directory: mesh.workDirectory, into: &relays)
             // A third mesh that traces every request and exports the spans (to the direct
             // server, which also takes OTLP exports).
             let otlp = ["--otlp-endpoint", directURL + "/v1/traces"]
@@ -139,6 +143,10 @@ public enum LatencyBench {
                 (mlserver, runtimeMesh) = try await startMLServerPeer(directory: mesh.workDirectory)
                 mlserverNginx = try await NginxProxy.start(upstream: "127.0.0.1:\(mlserver!.httpPort)")
             }
+            var mlserverRelayURL: String?
+            if let mlserver {
+                mlserverRelayURL = try await startRelay(.http, upstream: "127.0.0.1:\(mlserver.httpPort)", directory: mesh.workDirectory, into: &relays)
+            }
             log("mesh, direct server and nginx \(results.nginxVersion) ready\(options.mlserver ? ", MLServer beside a fourth peer" : "")")
 
             // 1. Latency, closed loop with one request in flight, variants interleaved by round so
@@ -148,6 +156,8 @@ public enum LatencyBench {
                 Variant(name: "local", path: "client → peer holding the model"),
                 Variant(name: "forwarded", path: "client → entry peer → holder (one mesh hop)"),
                 Variant(name: "nginx", path: "client → nginx → holder (one nginx hop)"),
+                Variant(name: "nio-relay", path: "client → bare SwiftNIO HTTP/1.1 relay → holder (NIO's codecs, nothing else)"),
+                Variant(name: "tcp-relay", path: "client → bare SwiftNIO TCP splice → holder (no parsing at all)"),
                 Variant(name: "grpc-direct", path: "gRPC client → direct gRPC server (grpc-swift 2, runtime + codec, no mesh)"),
                 Variant(name: "grpc-local", path: "gRPC client → peer holding the model"),
                 Variant(name: "grpc-forwarded", path: "gRPC client → entry peer → holder (one mesh hop over gRPC)"),
@@ -157,24 +167,27 @@ public enum LatencyBench {
                 Variant(name: "traced-local", path: "client → peer holding the model, tracing every request (OTLP export)"),
                 Variant(name: "traced-forwarded", path: "client → entry peer → holder, tracing every request on both"),
             ]
-            var targets = [directURL, holder.url, entry.url, nginx!.url, directGRPC, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
+            var targets = [directURL, holder.url, entry.url, nginx!.url, relayURL, spliceURL, directGRPC, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
                            "grpc://127.0.0.1:\(nginx!.grpcPort!)", tlsHolder.url, tlsEntry.url, tracedHolder.url, tracedEntry.url]
             // Whose CPU a hop costs: the entry peer's for the mesh, nginx's (master and workers) for nginx.
             let entryPID = entry.pid.map { [$0] } ?? []
             var hopProcesses: [String: [Int32]] = [
                 "forwarded": entryPID, "grpc-forwarded": entryPID, "nginx": nginx!.processIDs, "nginx-grpc": nginx!.processIDs,
+                "nio-relay": [relays[0].pid], "tcp-relay": [relays[1].pid],
             ]
-            if let mlserver, let runtimePeer = runtimeMesh?.peers.first, let mlserverNginx {
+            if let mlserver, let runtimePeer = runtimeMesh?.peers.first, let mlserverNginx, let mlserverRelayURL {
                 // One row of iris features for a scikit-learn model: MLServer alone, the peer in
                 // front of it, and nginx in front of it (what any relay on loopback costs).
                 results.latency += [
                     Variant(name: "mlserver-direct", path: "client → MLServer (scikit-learn model, no mesh)", model: "iris-sklearn", shape: [1, 4]),
                     Variant(name: "mlserver-local", path: "client → peer holding the model in its MLServer pool → MLServer", model: "iris-sklearn", shape: [1, 4]),
                     Variant(name: "mlserver-nginx", path: "client → nginx → MLServer (one nginx hop, no mesh)", model: "iris-sklearn", shape: [1, 4]),
+                    Variant(name: "mlserver-nio-relay", path: "client → bare SwiftNIO HTTP/1.1 relay → MLServer", model: "iris-sklearn", shape: [1, 4]),
                 ]
-                targets += [mlserver.restURL, runtimePeer.url, mlserverNginx.url]
+                targets += [mlserver.restURL, runtimePeer.url, mlserverNginx.url, mlserverRelayURL]
                 hopProcesses["mlserver-local"] = runtimePeer.pid.map { [$0] } ?? []
                 hopProcesses["mlserver-nginx"] = mlserverNginx.processIDs
+                hopProcesses["mlserver-nio-relay"] = [relays[2].pid]
             }
             for round in 0..<options.rounds {
                 for index in results.latency.indices {
@@ -248,6 +261,7 @@ public enum LatencyBench {
             authority.remove()
             await nginx?.stop()
             await mlserverNginx?.stop()
+            for relay in relays { await relay.stop() }
             await direct?.stop()
             await runtimeMesh?.destroy()
             await mlserver?.stop()
@@ -257,6 +271,7 @@ public enum LatencyBench {
         try? await client.shutdown()
         await nginx?.stop()
         await mlserverNginx?.stop()
+        for relay in relays { await relay.stop() }
         await direct?.stop()
         await runtimeMesh?.destroy()
         await mlserver?.stop()
@@ -308,6 +323,20 @@ public enum LatencyBench {
             await server.stop()
             throw error
         }
+    }
+
+    /// Starts `mesh-bench nio-relay` in front of `upstream`, kept in `relays` (to be stopped
+    /// whatever happens next), and returns its URL once a request goes through it.
+    static func startRelay(_ mode: NIORelay.Mode, upstream: String, directory: TemporaryDirectory, into relays: inout [ManagedProcess]) async throws -> String {
+        let port = FreePort.next()
+        let relay = try ManagedProcess(
+            name: "\(mode)-relay-\(relays.count)", executable: try MeshPeerProcess.executable("mesh-bench"),
+            arguments: ["nio-relay", "--port", String(port), "--upstream", upstream, "--mode", mode.rawValue],
+            logPath: directory.appending("\(mode)-relay-\(relays.count).log"))
+        relays.append(relay)
+        let url = "http://127.0.0.1:\(port)"
+        try await waitForReady(url, process: relay)
+        return url
     }
 
     static func seconds(_ value: Double) -> Duration { .milliseconds(Int64(value * 1000)) }

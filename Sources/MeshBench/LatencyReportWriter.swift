@@ -46,6 +46,11 @@ extension LatencyBench.Results {
         added.add(["one mesh hop (forwarded − local)", Figures.micros(hop.p50), Figures.micros(hop.p90), Figures.micros(hop.p99),
                    "≤ nginx hop at p50", hop.p50 <= nginxHop.p50 ? "yes" : "no"])
         added.add(["one nginx hop (nginx − local)", Figures.micros(nginxHop.p50), Figures.micros(nginxHop.p90), Figures.micros(nginxHop.p99), "baseline", ""])
+        for (name, label) in [("nio-relay", "one bare SwiftNIO HTTP/1.1 relay hop (nio-relay − local)"), ("tcp-relay", "one bare SwiftNIO TCP splice (tcp-relay − local)")]
+        where latency.contains(where: { $0.name == name }) {
+            let floor = self.added(name, over: "local")
+            added.add([label, Figures.micros(floor.p50), Figures.micros(floor.p90), Figures.micros(floor.p99), "floor", ""])
+        }
         let grpcMesh = latency.contains(where: { $0.name == "grpc-direct" }) ? self.added("grpc-local", over: "grpc-direct") : nil
         if let grpcMesh {
             added.add(["mesh on a gRPC local hit (grpc-local − grpc-direct)", Figures.micros(grpcMesh.p50), Figures.micros(grpcMesh.p90),
@@ -70,6 +75,11 @@ extension LatencyBench.Results {
                 let proxy = self.added("mlserver-nginx", over: "mlserver-direct")
                 added.add(["nginx in front of MLServer (mlserver-nginx − mlserver-direct)", Figures.micros(proxy.p50), Figures.micros(proxy.p90),
                            Figures.micros(proxy.p99), "baseline", ""])
+            }
+            if latency.contains(where: { $0.name == "mlserver-nio-relay" }) {
+                let floor = self.added("mlserver-nio-relay", over: "mlserver-direct")
+                added.add(["bare SwiftNIO relay in front of MLServer (mlserver-nio-relay − mlserver-direct)", Figures.micros(floor.p50), Figures.micros(floor.p90),
+                           Figures.micros(floor.p99), "floor", ""])
             }
         }
         let tlsHop = latency.contains(where: { $0.name == "tls-forwarded" }) ? self.added("tls-forwarded", over: "tls-local") : nil
@@ -105,23 +115,34 @@ extension LatencyBench.Results {
         }
         let cpu = Dictionary(uniqueKeysWithValues: latency.compactMap { variant in variant.hopCPUPerRequest.map { (variant.name, $0) } })
         if let mesh = cpu["forwarded"], let proxy = cpu["nginx"] {
-            var table = MarkdownTable(["CPU per forwarded request (µs), in the process that makes the hop", "mesh entry peer", "nginx", "target", "met"],
-                                      alignRight: [false, true, true, false, false])
-            table.add(["REST", Figures.micros(mesh), Figures.micros(proxy), "≤ nginx", mesh <= proxy ? "yes" : "no"])
+            let floor = { (name: String) in cpu[name].map(Figures.micros) ?? "—" }
+            var table = MarkdownTable(["CPU per forwarded request (µs), in the process that makes the hop", "mesh entry peer", "nginx",
+                                       "bare SwiftNIO relay (HTTP / TCP)", "target", "met"],
+                                      alignRight: [false, true, true, true, false, false])
+            table.add(["REST", Figures.micros(mesh), Figures.micros(proxy), "\(floor("nio-relay")) / \(floor("tcp-relay"))", "≤ nginx", mesh <= proxy ? "yes" : "no"])
             if let meshGRPC = cpu["grpc-forwarded"], let proxyGRPC = cpu["nginx-grpc"] {
-                table.add(["gRPC", Figures.micros(meshGRPC), Figures.micros(proxyGRPC), "≤ nginx", meshGRPC <= proxyGRPC ? "yes" : "no"])
+                table.add(["gRPC", Figures.micros(meshGRPC), Figures.micros(proxyGRPC), "—", "≤ nginx", meshGRPC <= proxyGRPC ? "yes" : "no"])
             }
             if let meshRelay = cpu["mlserver-local"], let proxyRelay = cpu["mlserver-nginx"] {
-                table.add(["REST, in front of MLServer (the peer whose pool it is)", Figures.micros(meshRelay), Figures.micros(proxyRelay), "—", ""])
+                table.add(["REST, in front of MLServer (the peer whose pool it is)", Figures.micros(meshRelay), Figures.micros(proxyRelay),
+                           floor("mlserver-nio-relay"), "—", ""])
             }
             text.append(table.text)
             text.append("")
-            text.append("User and system CPU time (/proc) of the entry peer, or of nginx's master and workers, while the variant ran, "
+            text.append("User and system CPU time (/proc) of the entry peer, of nginx's master and workers, or of the relay, while the variant ran, "
                 + "divided by its requests; one request in flight, so this includes what an idle process spends between requests.")
             text.append("")
         }
         if nginxHop.p50 > 0 {
-            text.append("Mesh hop / nginx hop at p50: \(Figures.ratio(hop.p50 / nginxHop.p50)). The added figures subtract percentiles of separate runs; "
+            var floorRatio = ""
+            if latency.contains(where: { $0.name == "nio-relay" }) {
+                let floor = self.added("nio-relay", over: "local")
+                if floor.p50 > 0 {
+                    floorRatio = " Mesh hop / bare SwiftNIO relay hop: \(Figures.ratio(hop.p50 / floor.p50)); bare SwiftNIO relay / nginx: "
+                        + "\(Figures.ratio(floor.p50 / nginxHop.p50))."
+                }
+            }
+            text.append("Mesh hop / nginx hop at p50: \(Figures.ratio(hop.p50 / nginxHop.p50)).\(floorRatio) The added figures subtract percentiles of separate runs; "
                 + "they are estimates of the typical added time, not percentiles of a per-request difference.")
             text.append("")
         }

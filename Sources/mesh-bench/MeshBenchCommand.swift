@@ -7,7 +7,7 @@ struct MeshBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mesh-bench",
         abstract: "Side-by-side benchmarks of the mesh on loopback (driven by tools/bench and tools/bench-scale).",
-        subcommands: [Latency.self, Scale.self, Churn.self, DirectServerCommand.self]
+        subcommands: [Latency.self, Scale.self, Churn.self, DirectServerCommand.self, NIORelayCommand.self]
     )
 }
 
@@ -111,5 +111,24 @@ struct DirectServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await DirectServer.run(host: host, port: port, grpcPort: grpcPort, model: model, modelFile: modelFile)
+    }
+}
+
+struct NIORelayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nio-relay",
+        abstract: "Relay connections to one upstream with nothing but SwiftNIO (the floor beside nginx for a hop)."
+    )
+    @Option var host = "127.0.0.1"
+    @Option var port: Int
+    @Option(help: "host:port to relay to") var upstream: String
+    @Option(help: "http: through NIO's HTTP/1.1 codecs; tcp: bytes spliced as read") var mode: String = "http"
+
+    func run() async throws {
+        guard let mode = NIORelay.Mode(rawValue: mode) else { throw ValidationError("--mode is http or tcp") }
+        guard let colon = upstream.lastIndex(of: ":"), let upstreamPort = Int(upstream[upstream.index(after: colon)...]) else {
+            throw ValidationError("--upstream is host:port")
+        }
+        try await NIORelay.run(host: host, port: port, upstreamHost: String(upstream[..<colon]), upstreamPort: upstreamPort, mode: mode)
     }
 }

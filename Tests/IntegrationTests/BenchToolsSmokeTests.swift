@@ -62,8 +62,9 @@ extension Integration {
 
         @Test func latencyBenchRunsEveryPathInQuickMode() async throws {
             let results = try await LatencyBench.run(.quick) { _ in }
-            #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "grpc-direct", "grpc-local", "grpc-forwarded", "nginx-grpc", "tls-local", "tls-forwarded",
-                                                       "traced-local", "traced-forwarded", "mlserver-direct", "mlserver-local", "mlserver-nginx"])
+            #expect(results.latency.map(\.name) == ["direct", "local", "forwarded", "nginx", "nio-relay", "tcp-relay", "grpc-direct", "grpc-local", "grpc-forwarded",
+                                                       "nginx-grpc", "tls-local", "tls-forwarded", "traced-local", "traced-forwarded",
+                                                       "mlserver-direct", "mlserver-local", "mlserver-nginx", "mlserver-nio-relay"])
             for variant in results.latency {
                 #expect(variant.measurement.requests > 0, "\(variant.name)")
                 #expect(variant.measurement.errorCount == 0, "\(variant.name): \(variant.measurement.errors)")
@@ -80,6 +81,11 @@ extension Integration {
             #expect(results.markdown.contains("mesh in front of MLServer (mlserver-local − mlserver-direct)"))
             #expect(results.markdown.contains("nginx in front of MLServer (mlserver-nginx − mlserver-direct)"))
             #expect(results.markdown.contains("REST, in front of MLServer"))
+            // The bare SwiftNIO relays (HTTP and TCP, and in front of MLServer) answered every request above.
+            #expect(results.markdown.contains("one bare SwiftNIO HTTP/1.1 relay hop (nio-relay − local)"))
+            #expect(results.markdown.contains("one bare SwiftNIO TCP splice (tcp-relay − local)"))
+            #expect(results.markdown.contains("bare SwiftNIO relay in front of MLServer"))
+            #expect(results.markdown.contains("Mesh hop / bare SwiftNIO relay hop"))
             #expect(results.latency.first { $0.name == "mlserver-local" }?.hopCPUPerRequest ?? 0 > 0)
             #expect(results.markdown.contains("one nginx hop over gRPC"))
             #expect(results.markdown.contains("CPU per forwarded request"))
