@@ -177,7 +177,8 @@ public enum LatencyBench {
             ]
             if let mlserver, let runtimePeer = runtimeMesh?.peers.first, let mlserverNginx, let mlserverRelayURL {
                 // One row of iris features for a scikit-learn model: MLServer alone, the peer in
-                // front of it, and nginx in front of it (what any relay on loopback costs).
+                // front of it, and nginx and a bare NIO relay in front of it (what any relay on
+                // loopback costs).
                 results.latency += [
                     Variant(name: "mlserver-direct", path: "client → MLServer (scikit-learn model, no mesh)", model: "iris-sklearn", shape: [1, 4]),
                     Variant(name: "mlserver-local", path: "client → peer holding the model in its MLServer pool → MLServer", model: "iris-sklearn", shape: [1, 4]),

@@ -115,17 +115,17 @@ extension LatencyBench.Results {
         }
         let cpu = Dictionary(uniqueKeysWithValues: latency.compactMap { variant in variant.hopCPUPerRequest.map { (variant.name, $0) } })
         if let mesh = cpu["forwarded"], let proxy = cpu["nginx"] {
-            let floor = { (name: String) in cpu[name].map(Figures.micros) ?? "—" }
+            let relayCPU = { (name: String) in cpu[name].map(Figures.micros) ?? "—" }
             var table = MarkdownTable(["CPU per forwarded request (µs), in the process that makes the hop", "mesh entry peer", "nginx",
                                        "bare SwiftNIO relay (HTTP / TCP)", "target", "met"],
                                       alignRight: [false, true, true, true, false, false])
-            table.add(["REST", Figures.micros(mesh), Figures.micros(proxy), "\(floor("nio-relay")) / \(floor("tcp-relay"))", "≤ nginx", mesh <= proxy ? "yes" : "no"])
+            table.add(["REST", Figures.micros(mesh), Figures.micros(proxy), "\(relayCPU("nio-relay")) / \(relayCPU("tcp-relay"))", "≤ nginx", mesh <= proxy ? "yes" : "no"])
             if let meshGRPC = cpu["grpc-forwarded"], let proxyGRPC = cpu["nginx-grpc"] {
                 table.add(["gRPC", Figures.micros(meshGRPC), Figures.micros(proxyGRPC), "—", "≤ nginx", meshGRPC <= proxyGRPC ? "yes" : "no"])
             }
             if let meshRelay = cpu["mlserver-local"], let proxyRelay = cpu["mlserver-nginx"] {
                 table.add(["REST, in front of MLServer (the peer whose pool it is)", Figures.micros(meshRelay), Figures.micros(proxyRelay),
-                           floor("mlserver-nio-relay"), "—", ""])
+                           relayCPU("mlserver-nio-relay"), "—", ""])
             }
             text.append(table.text)
             text.append("")

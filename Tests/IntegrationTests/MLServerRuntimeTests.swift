@@ -7,7 +7,7 @@ extension Integration {
     /// A real MLServer beside one peer, serving a scikit-learn, an XGBoost and a LightGBM model
     /// the fixtures train; the other peer runs the built-in runtimes only.
     @Suite struct MLServerRuntime {
-        static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts").path
+        static let scripts = integrationScripts.path
         static let formats = ["sklearn", "xgboost", "lightgbm"]
         /// Each model's planned memory: its file's bytes times this (the pool fits two of them).
         static let multiplier = 100.0

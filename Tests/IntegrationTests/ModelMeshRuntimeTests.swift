@@ -8,7 +8,7 @@ extension Integration {
     /// grpcio: Scripts/spi_runtime.py) beside one peer: called as ModelMesh calls it.
     @Suite struct ModelMeshRuntime {
         static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        static let scripts = tests.appendingPathComponent("Scripts").path
+        static let scripts = integrationScripts.path
         static let proto = tests.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Protos/mmesh/model-runtime.proto").path
 
         static func ensurePython() throws {

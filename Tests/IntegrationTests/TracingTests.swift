@@ -8,7 +8,7 @@ extension Integration {
     /// Traces of forwarded requests, exported over OTLP/HTTP by real peers to a receiver the
     /// test starts (a small Python server that keeps every export).
     @Suite struct Tracing {
-        static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts").path
+        static let scripts = integrationScripts.path
 
         /// A W3C trace id and a traceparent that continues it (sampled).
         static func trace() -> (id: String, header: String) {
