@@ -29,12 +29,12 @@ public enum NIORelay {
                         switch mode {
                         case .http:
                             try inboundHandlers.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
-                            try inboundHandlers.addHandler(RequestRelay(upstream: outbound))
+                            try inboundHandlers.addHandler(PartRelay(requestsTo: outbound))
                             try outboundHandlers.addHTTPClientHandlers()
-                            try outboundHandlers.addHandler(ResponseRelay(downstream: inbound))
+                            try outboundHandlers.addHandler(PartRelay(responsesTo: inbound))
                         case .tcp:
-                            try inboundHandlers.addHandler(ByteRelay(to: outbound))
-                            try outboundHandlers.addHandler(ByteRelay(to: inbound))
+                            try inboundHandlers.addHandler(PartRelay(splicingTo: outbound))
+                            try outboundHandlers.addHandler(PartRelay(splicingTo: inbound))
                         }
                     }
             }
@@ -48,58 +48,56 @@ public enum NIORelay {
     }
 }
 
-/// Client → upstream: each request part re-encoded for the upstream, flushed once per read.
-private final class RequestRelay: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    let upstream: any Channel
-
-    init(upstream: any Channel) { self.upstream = upstream }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head): upstream.write(HTTPClientRequestPart.head(head), promise: nil)
-        case .body(let bytes): upstream.write(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil)
-        case .end(let trailers): upstream.write(HTTPClientRequestPart.end(trailers), promise: nil)
-        }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) { upstream.flush() }
-    func channelInactive(context: ChannelHandlerContext) { upstream.close(promise: nil) }
-    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-}
-
-/// Upstream → client: each response part re-encoded for the client, flushed once per read.
-private final class ResponseRelay: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    let downstream: any Channel
-
-    init(downstream: any Channel) { self.downstream = downstream }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head): downstream.write(HTTPServerResponsePart.head(head), promise: nil)
-        case .body(let bytes): downstream.write(HTTPServerResponsePart.body(.byteBuffer(bytes)), promise: nil)
-        case .end(let trailers): downstream.write(HTTPServerResponsePart.end(trailers), promise: nil)
-        }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) { downstream.flush() }
-    func channelInactive(context: ChannelHandlerContext) { downstream.close(promise: nil) }
-    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-}
-
-/// Bytes from one connection written to the other as read, flushed once per read.
-private final class ByteRelay: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
+/// Each part read on one connection written to the other as `forward` makes it, flushed once per
+/// read; either side closing closes both.
+private final class PartRelay<In, Out: Sendable>: ChannelInboundHandler {
+    typealias InboundIn = In
     let other: any Channel
+    let forward: (In) -> Out
 
-    init(to other: any Channel) { self.other = other }
+    init(to other: any Channel, forward: @escaping (In) -> Out) {
+        self.other = other
+        self.forward = forward
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        other.write(unwrapInboundIn(data), promise: nil)
+        other.write(forward(unwrapInboundIn(data)), promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { other.flush() }
     func channelInactive(context: ChannelHandlerContext) { other.close(promise: nil) }
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
+
+extension PartRelay where In == ByteBuffer, Out == ByteBuffer {
+    /// Bytes as read.
+    convenience init(splicingTo other: any Channel) {
+        self.init(to: other) { $0 }
+    }
+}
+
+extension PartRelay where In == HTTPServerRequestPart, Out == HTTPClientRequestPart {
+    /// A client's request parts, re-encoded for the upstream.
+    convenience init(requestsTo upstream: any Channel) {
+        self.init(to: upstream) { part in
+            switch part {
+            case .head(let head): .head(head)
+            case .body(let bytes): .body(.byteBuffer(bytes))
+            case .end(let trailers): .end(trailers)
+            }
+        }
+    }
+}
+
+extension PartRelay where In == HTTPClientResponsePart, Out == HTTPServerResponsePart {
+    /// The upstream's response parts, re-encoded for the client.
+    convenience init(responsesTo downstream: any Channel) {
+        self.init(to: downstream) { part in
+            switch part {
+            case .head(let head): .head(head)
+            case .body(let bytes): .body(.byteBuffer(bytes))
+            case .end(let trailers): .end(trailers)
+            }
+        }
+    }
 }
