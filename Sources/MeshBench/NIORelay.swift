@@ -29,9 +29,9 @@ public enum NIORelay {
                         switch mode {
                         case .http:
                             try inboundHandlers.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
-                            try inboundHandlers.addHandler(PartRelay(requestsTo: outbound))
+                            try inboundHandlers.addHandler(PartRelay<HTTPServerRequestPart, HTTPClientRequestPart>(encodingFor: outbound))
                             try outboundHandlers.addHTTPClientHandlers()
-                            try outboundHandlers.addHandler(PartRelay(responsesTo: inbound))
+                            try outboundHandlers.addHandler(PartRelay<HTTPClientResponsePart, HTTPServerResponsePart>(encodingFor: inbound))
                         case .tcp:
                             try inboundHandlers.addHandler(PartRelay(splicingTo: outbound))
                             try outboundHandlers.addHandler(PartRelay(splicingTo: inbound))
@@ -76,23 +76,11 @@ extension PartRelay where In == ByteBuffer, Out == ByteBuffer {
     }
 }
 
-extension PartRelay where In == HTTPServerRequestPart, Out == HTTPClientRequestPart {
-    /// A client's request parts, re-encoded for the upstream.
-    convenience init(requestsTo upstream: any Channel) {
-        self.init(to: upstream) { part in
-            switch part {
-            case .head(let head): .head(head)
-            case .body(let bytes): .body(.byteBuffer(bytes))
-            case .end(let trailers): .end(trailers)
-            }
-        }
-    }
-}
-
-extension PartRelay where In == HTTPClientResponsePart, Out == HTTPServerResponsePart {
-    /// The upstream's response parts, re-encoded for the client.
-    convenience init(responsesTo downstream: any Channel) {
-        self.init(to: downstream) { part in
+extension PartRelay {
+    /// HTTP parts as one side's decoder gives them, re-encoded for the other side: requests from
+    /// the client to the upstream, responses from the upstream to the client.
+    convenience init<Head: Sendable>(encodingFor other: any Channel) where In == HTTPPart<Head, ByteBuffer>, Out == HTTPPart<Head, IOData> {
+        self.init(to: other) { part in
             switch part {
             case .head(let head): .head(head)
             case .body(let bytes): .body(.byteBuffer(bytes))
