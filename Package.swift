@@ -300,7 +300,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mesh-bench",
-            dependencies: ["MeshBench", "LoadGenerator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MeshBench", "LoadGenerator", "OpenInferenceGRPC", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "BenchToolsTests", dependencies: ["LoadGenerator", "MeshBench", "OpenInference", "OpenInferenceGRPC"]),
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")]),

@@ -113,8 +113,8 @@ public enum LatencyBench {
             let directURL = "http://127.0.0.1:\(directPort)", directGRPC = "grpc://127.0.0.1:\(directGRPCPort)"
             try await waitForReady(directURL, process: direct!)
             nginx = try await NginxProxy.start(upstream: "127.0.0.1:\(holder.httpPort)", grpcUpstream: "127.0.0.1:\(holder.grpcPort)")
-            let relayURL = try await startRelay(.http, upstream: "127.0.0.1:\(holder.httpPort)", directory: mesh.workDirectory, into: &relays)
-            let spliceURL = try await startRelay(.tcp, upstream: "127.0.0.1:\(holder.httpPort)", directory: mesh.workDirectory, into: &relays)
+            let relay = try await startRelay(.http, upstream: "127.0.0.1:\(holder.httpPort)", directory: mesh.workDirectory, into: &relays)
+            let splice = try await startRelay(.tcp, upstream: "127.0.0.1:\(holder.httpPort)", directory: mesh.workDirectory, into: &relays)
             // A third mesh that traces every request and exports the spans (to the direct
             // server, which also takes OTLP exports).
             let otlp = ["--otlp-endpoint", directURL + "/v1/traces"]
@@ -143,9 +143,9 @@ public enum LatencyBench {
                 (mlserver, runtimeMesh) = try await startMLServerPeer(directory: mesh.workDirectory)
                 mlserverNginx = try await NginxProxy.start(upstream: "127.0.0.1:\(mlserver!.httpPort)")
             }
-            var mlserverRelayURL: String?
+            var mlserverRelay: (url: String, pid: Int32)?
             if let mlserver {
-                mlserverRelayURL = try await startRelay(.http, upstream: "127.0.0.1:\(mlserver.httpPort)", directory: mesh.workDirectory, into: &relays)
+                mlserverRelay = try await startRelay(.http, upstream: "127.0.0.1:\(mlserver.httpPort)", directory: mesh.workDirectory, into: &relays)
             }
             log("mesh, direct server and nginx \(results.nginxVersion) ready\(options.mlserver ? ", MLServer beside a fourth peer" : "")")
 
@@ -167,15 +167,15 @@ public enum LatencyBench {
                 Variant(name: "traced-local", path: "client → peer holding the model, tracing every request (OTLP export)"),
                 Variant(name: "traced-forwarded", path: "client → entry peer → holder, tracing every request on both"),
             ]
-            var targets = [directURL, holder.url, entry.url, nginx!.url, relayURL, spliceURL, directGRPC, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
+            var targets = [directURL, holder.url, entry.url, nginx!.url, relay.url, splice.url, directGRPC, "grpc://127.0.0.1:\(holder.grpcPort)", "grpc://127.0.0.1:\(entry.grpcPort)",
                            "grpc://127.0.0.1:\(nginx!.grpcPort!)", tlsHolder.url, tlsEntry.url, tracedHolder.url, tracedEntry.url]
             // Whose CPU a hop costs: the entry peer's for the mesh, nginx's (master and workers) for nginx.
             let entryPID = entry.pid.map { [$0] } ?? []
             var hopProcesses: [String: [Int32]] = [
                 "forwarded": entryPID, "grpc-forwarded": entryPID, "nginx": nginx!.processIDs, "nginx-grpc": nginx!.processIDs,
-                "nio-relay": [relays[0].pid], "tcp-relay": [relays[1].pid],
+                "nio-relay": [relay.pid], "tcp-relay": [splice.pid],
             ]
-            if let mlserver, let runtimePeer = runtimeMesh?.peers.first, let mlserverNginx, let mlserverRelayURL {
+            if let mlserver, let runtimePeer = runtimeMesh?.peers.first, let mlserverNginx, let mlserverRelay {
                 // One row of iris features for a scikit-learn model: MLServer alone, the peer in
                 // front of it, and nginx and a bare NIO relay in front of it (what any relay on
                 // loopback costs).
@@ -185,10 +185,10 @@ public enum LatencyBench {
                     Variant(name: "mlserver-nginx", path: "client → nginx → MLServer (one nginx hop, no mesh)", model: "iris-sklearn", shape: [1, 4]),
                     Variant(name: "mlserver-nio-relay", path: "client → bare SwiftNIO HTTP/1.1 relay → MLServer", model: "iris-sklearn", shape: [1, 4]),
                 ]
-                targets += [mlserver.restURL, runtimePeer.url, mlserverNginx.url, mlserverRelayURL]
+                targets += [mlserver.restURL, runtimePeer.url, mlserverNginx.url, mlserverRelay.url]
                 hopProcesses["mlserver-local"] = runtimePeer.pid.map { [$0] } ?? []
                 hopProcesses["mlserver-nginx"] = mlserverNginx.processIDs
-                hopProcesses["mlserver-nio-relay"] = [relays[2].pid]
+                hopProcesses["mlserver-nio-relay"] = [mlserverRelay.pid]
             }
             for round in 0..<options.rounds {
                 for index in results.latency.indices {
@@ -327,8 +327,9 @@ public enum LatencyBench {
     }
 
     /// Starts `mesh-bench nio-relay` in front of `upstream`, kept in `relays` (to be stopped
-    /// whatever happens next), and returns its URL once a request goes through it.
-    static func startRelay(_ mode: NIORelay.Mode, upstream: String, directory: TemporaryDirectory, into relays: inout [ManagedProcess]) async throws -> String {
+    /// whatever happens next), and returns its URL and process once a request goes through it.
+    static func startRelay(_ mode: NIORelay.Mode, upstream: String, directory: TemporaryDirectory,
+                           into relays: inout [ManagedProcess]) async throws -> (url: String, pid: Int32) {
         let port = FreePort.next()
         let relay = try ManagedProcess(
             name: "\(mode)-relay-\(relays.count)", executable: try MeshPeerProcess.executable("mesh-bench"),
@@ -337,7 +338,7 @@ public enum LatencyBench {
         relays.append(relay)
         let url = "http://127.0.0.1:\(port)"
         try await waitForReady(url, process: relay)
-        return url
+        return (url, relay.pid)
     }
 
     static func seconds(_ value: Double) -> Duration { .milliseconds(Int64(value * 1000)) }

@@ -9,7 +9,7 @@ import NIOPosix
 /// on NIO pays); in `.tcp` mode bytes are spliced with no parsing at all (what NIO's channels
 /// and the kernel alone cost).
 public enum NIORelay {
-    public enum Mode: String, Sendable, CaseIterable {
+    public enum Mode: String, Sendable {
         case http, tcp
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeshBench
+import OpenInferenceGRPC
 
 @main
 struct MeshBenchCommand: AsyncParsableCommand {
@@ -126,9 +127,7 @@ struct NIORelayCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let mode = NIORelay.Mode(rawValue: mode) else { throw ValidationError("--mode is http or tcp") }
-        guard let colon = upstream.lastIndex(of: ":"), let upstreamPort = Int(upstream[upstream.index(after: colon)...]) else {
-            throw ValidationError("--upstream is host:port")
-        }
-        try await NIORelay.run(host: host, port: port, upstreamHost: String(upstream[..<colon]), upstreamPort: upstreamPort, mode: mode)
+        guard let (upstreamHost, upstreamPort) = GRPCAddress.split(upstream) else { throw ValidationError("--upstream is host:port") }
+        try await NIORelay.run(host: host, port: port, upstreamHost: upstreamHost, upstreamPort: upstreamPort, mode: mode)
     }
 }
