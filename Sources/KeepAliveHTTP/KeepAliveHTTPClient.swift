@@ -111,23 +111,54 @@ public final class KeepAliveHTTPClient: Sendable {
     }
 
     /// Sends `request` to `server` and waits at most `timeout` for the whole response, while
-    /// `watch` (if any) says the server lives.
+    /// `watch` (if any) says the server lives. Cancelling the task closes the connection.
     public func send(_ request: Request, to server: Server, timeout: Duration, watch: LivenessWatch? = nil) async throws -> Response {
+        let cancellation = ExchangeCancellation()
+        do {
+            return try await withTaskCancellationHandler {
+                try await start(request, to: server, timeout: timeout, watch: watch,
+                                preferring: MultiThreadedEventLoopGroup.currentEventLoop, cancellation: cancellation).get()
+            } onCancel: {
+                cancellation.cancel()
+            }
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw error
+        }
+    }
+
+    /// ``send(_:to:timeout:watch:)`` without a task, for callers on an event loop: the exchange
+    /// uses a connection of `loop` (opening one when none is idle), and the future completes
+    /// there, so a handler can relay the answer without leaving its thread.
+    public func send(_ request: Request, to server: Server, timeout: Duration, watch: LivenessWatch? = nil,
+                     on loop: any EventLoop) -> EventLoopFuture<Response> {
+        start(request, to: server, timeout: timeout, watch: watch, preferring: loop, cancellation: nil)
+    }
+
+    private func start(
+        _ request: Request, to server: Server, timeout: Duration, watch: LivenessWatch?, preferring preferred: (any EventLoop)?,
+        cancellation: ExchangeCancellation?
+    ) -> EventLoopFuture<Response> {
         var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.path, headers: request.headers)
         if !head.headers.contains(name: "host") { head.headers.add(name: "host", value: "\(server.host):\(server.port)") }
         head.headers.replaceOrAdd(name: "content-length", value: String(request.body?.readableBytes ?? 0))
         let message = FullRequest(head: head, body: request.body)
         let deadline = NIODeadline.now() + TimeAmount(timeout)
-        let preferred = MultiThreadedEventLoopGroup.currentEventLoop
-        if let channel = takeIdle(for: server, preferring: preferred) {
-            do {
-                return try await exchange(message, on: channel, server: server, deadline: deadline, watch: watch)
-            } catch let failure as Failure where failure.kind == .closed && configuration.retryWhenReusedConnectionCloses {
-                // Fall through to a fresh connection.
+        let loop = preferred ?? group.next()
+        let fresh = { @Sendable () -> EventLoopFuture<Response> in
+            self.connect(to: server, on: loop, deadline: deadline).flatMap { channel in
+                self.exchange(message, on: channel, server: server, deadline: deadline, watch: watch, cancellation: cancellation)
             }
         }
-        let channel = try await connect(to: server, on: preferred ?? group.next(), deadline: deadline)
-        return try await exchange(message, on: channel, server: server, deadline: deadline, watch: watch)
+        guard let channel = takeIdle(for: server, preferring: preferred) else { return fresh() }
+        let reused = exchange(message, on: channel, server: server, deadline: deadline, watch: watch, cancellation: cancellation)
+        guard configuration.retryWhenReusedConnectionCloses else { return reused }
+        return reused.flatMapError { error in
+            guard let failure = error as? Failure, failure.kind == .closed, cancellation?.isCancelled != true else {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+            return fresh()
+        }
     }
 
     /// Closes the idle connections; requests in flight finish, and their connections are closed.
@@ -170,7 +201,7 @@ public final class KeepAliveHTTPClient: Sendable {
         if !kept { channel.close(promise: nil) }
     }
 
-    private func connect(to server: Server, on loop: any EventLoop, deadline: NIODeadline) async throws -> any Channel {
+    private func connect(to server: Server, on loop: any EventLoop, deadline: NIODeadline) -> EventLoopFuture<any Channel> {
         let limit = configuration.maxResponseBytes
         let tls = configuration.tls
         // A TLS server is verified by name, or by the IP address it is reached at (no SNI then).
@@ -187,9 +218,7 @@ public final class KeepAliveHTTPClient: Sendable {
                     try handlers.addHandler(ExchangeHandler(maxResponseBytes: limit))
                 }
             }
-        do {
-            return try await bootstrap.connect(host: server.host, port: server.port).get()
-        } catch {
+        return bootstrap.connect(host: server.host, port: server.port).flatMapErrorThrowing { error in
             throw Failure(kind: .connect, description: "cannot connect to \(server.host):\(server.port): \(error)", refused: Self.isRefused(error))
         }
     }
@@ -198,28 +227,23 @@ public final class KeepAliveHTTPClient: Sendable {
     /// idle list if the server keeps it, and is closed on a timeout, a failed liveness check, a
     /// cancellation or an error.
     private func exchange(
-        _ request: FullRequest, on channel: any Channel, server: Server, deadline: NIODeadline, watch: LivenessWatch?
-    ) async throws -> Response {
-        let promise = channel.eventLoop.makePromise(of: FullResponse.self)
-        // The deadline and a failed check end the wait by closing the channel, which fails the
-        // request's promise.
-        let wait = WatchedWait(on: channel.eventLoop, deadline: deadline, watch: watch) { _ in channel.close(promise: nil) }
-        let full: FullResponse
-        do {
-            full = try await withTaskCancellationHandler {
-                // A write that never reaches the exchange handler (the connection closed on
-                // the way) fails the request instead of leaving it waiting.
-                let written = channel.eventLoop.makePromise(of: Void.self)
-                written.futureResult.whenFailure { promise.fail($0) }
-                channel.writeAndFlush((request, promise), promise: written)
-                return try await promise.futureResult.get()
-            } onCancel: {
-                channel.close(promise: nil)
-            }
-        } catch {
+        _ request: FullRequest, on channel: any Channel, server: Server, deadline: NIODeadline, watch: LivenessWatch?,
+        cancellation: ExchangeCancellation?
+    ) -> EventLoopFuture<Response> {
+        let loop = channel.eventLoop
+        let promise = loop.makePromise(of: FullResponse.self)
+        // The deadline, a failed check and a cancellation end the wait by closing the channel,
+        // which fails the request's promise.
+        let wait = WatchedWait(on: loop, deadline: deadline, watch: watch) { _ in channel.close(promise: nil) }
+        cancellation?.watch(channel)
+        // A write that never reaches the exchange handler (the connection closed on the way)
+        // fails the request instead of leaving it waiting.
+        let written = loop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { promise.fail($0) }
+        channel.writeAndFlush((request, promise), promise: written)
+        return promise.futureResult.flatMapErrorThrowing { error in
             let ended = wait.end(.failed) ? nil : wait.ended
             channel.close(promise: nil)
-            if Task.isCancelled { throw CancellationError() }
             switch ended {
             case .deadline:
                 throw Failure(kind: .timeout, description: "no response from \(server.host):\(server.port) in time", refused: false)
@@ -231,11 +255,12 @@ public final class KeepAliveHTTPClient: Sendable {
                 throw Failure(kind: .closed, description: "the connection to \(server.host):\(server.port) closed before the response (\(error))",
                               refused: false)
             }
+        }.map { full in
+            // A check that failed as the answer came has closed the channel: the answer still counts.
+            let answeredFirst = wait.end(.answered)
+            if answeredFirst && full.head.isKeepAlive { self.giveBack(channel, to: server) } else { channel.close(promise: nil) }
+            return Response(status: Int(full.head.status.code), headers: full.head.headers, body: full.body)
         }
-        // A check that failed as the answer came has closed the channel: the answer still counts.
-        let answeredFirst = wait.end(.answered)
-        if answeredFirst && full.head.isKeepAlive { giveBack(channel, to: server) } else { channel.close(promise: nil) }
-        return Response(status: Int(full.head.status.code), headers: full.head.headers, body: full.body)
     }
 
     /// Whether `error` says nothing listens at the address.

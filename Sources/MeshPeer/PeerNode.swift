@@ -499,13 +499,28 @@ public final class PeerNode: Sendable {
         _ body: (HopContext) async throws -> (ModelID?, HTTPReply)
     ) async -> HTTPReply {
         let started = ContinuousClock.now
-        var model: ModelID?
-        var reply: HTTPReply
+        let result: Result<(ModelID?, HTTPReply), any Error>
         do {
             let hop = try HopContext(header: header, defaultTimeout: configuration.requestTimeout)
             // On the connection's event loop, where the hop's connection is chosen too.
-            (model, reply) = try await eventLoops.run(on: loop) { try await body(hop) }
+            result = .success(try await eventLoops.run(on: loop) { try await body(hop) })
         } catch {
+            result = .failure(error)
+        }
+        return reply(to: route, header: header, started: started, result)
+    }
+
+    /// The reply to a REST data-plane call that ended with `result`: errors as statuses, the
+    /// load report a hop carries back, and the call's metrics.
+    func reply(
+        to route: String, header: (String) -> String?, started: ContinuousClock.Instant, _ result: Result<(ModelID?, HTTPReply), any Error>
+    ) -> HTTPReply {
+        var model: ModelID?
+        var reply: HTTPReply
+        switch result {
+        case .success(let answer):
+            (model, reply) = answer
+        case .failure(let error):
             let (meshError, expected) = MeshError.from(error)
             if !expected { logger.error("unexpected error", metadata: ["route": "\(route)", "error": "\(error)"]) }
             reply = .error(meshError, peer: peerID)

@@ -74,11 +74,16 @@ extension Integration {
         /// not have run the request, instead of a retry that could run it a second time.
         @Test func anAtMostOnceRequestIsNotRetriedAfterItsPeerFroze() async throws {
             try await withMesh(peers: 2, arguments: Self.arguments) { mesh in
-                let (_, entry, pid) = try await Self.placeOnlyCopy("once", in: mesh)
-                // The entry peer must forward: ask it before it could hold a copy itself.
+                let (holderID, entry, pid) = try await Self.placeOnlyCopy("once", in: mesh)
+                // The entry peer must forward: it holds no copy, and this request, relayed to
+                // the holder, leaves the model's record in its cache, so that the next one makes
+                // its hop from the channel (``RESTChannelPath``).
+                #expect(try await entry.infer("once").servedBy == holderID)
+                let hops = try await entry.metric("modelmesh_rest_channel_hops_total")
                 kill(pid, SIGSTOP)
                 defer { kill(pid, SIGCONT) }
                 let answer = try await entry.infer("once", headers: [("mm-at-most-once", "true")])
+                #expect(try await entry.metric("modelmesh_rest_channel_hops_total") - hops == 1)
                 #expect(answer.status == 503)
                 #expect(answer.error?.contains("may or may not have run") == true, "\(answer.error ?? "")")
                 #expect(answer.error?.contains("mm-at-most-once") == true)

@@ -99,5 +99,40 @@ extension Integration {
                 }
             }
         }
+
+        /// A client's request whose route starts with a hop makes it from the channel, with no
+        /// task (`modelmesh_rest_channel_hops_total`), and carries on as the router's loop does
+        /// when the hop fails: a holder that froze is probed and skipped, and the entry loads the
+        /// model (a request that asked to run at most once: `FrozenPeer`).
+        @Test func aHopMadeFromTheChannelCarriesOnAsTheRoutersWhenItsPeerFails() async throws {
+            try await withMesh(peers: 2, arguments: ["--lease-ttl", "60s", "--request-timeout", "30s"]) { mesh in
+                let file = try mesh.syntheticModel("relayed-file")
+                #expect(try await mesh.peers[0].register("relayed", storage: file).status == 201)
+                let first = try await mesh.peers[0].infer("relayed")
+                let holderID = try #require(first.servedBy)
+                let holder = try #require(mesh.peers.first { $0.id == holderID })
+                let entry = try #require(mesh.peers.first { $0.id != holderID })
+                // The entry's first request reads the model's record; from then on it is cached.
+                #expect(try await entry.infer("relayed").servedBy == holderID)
+                let hops = { try await entry.metric("modelmesh_rest_channel_hops_total") }
+                let before = try await hops()
+                for value in [Float(1), 2, 3] {
+                    let answer = try await entry.infer("relayed", [value])
+                    #expect(answer.status == 200 && answer.servedBy == holderID)
+                    #expect(answer.output == expectedOutput("relayed", [value]))
+                }
+                #expect(try await hops() - before == 3)
+
+                let pid = try #require(holder.pid)
+                kill(pid, SIGSTOP)
+                defer { kill(pid, SIGCONT) }
+                let retried = try await entry.infer("relayed", [4])
+                #expect(retried.status == 200, "\(retried.error ?? "")")
+                #expect(retried.servedBy == entry.id)
+                #expect(retried.output == expectedOutput("relayed", [4]))
+                #expect(try await hops() - before == 4)
+                kill(pid, SIGCONT)
+            }
+        }
     }
 }

@@ -109,6 +109,47 @@ import Testing
             #expect(server.connections == 3)
         }
     }
+
+    /// A handler on an event loop sends without a task: each loop's requests share a connection
+    /// of that loop, the answer arrives there, and a timeout fails the future as one.
+    @Test func requestsSentFromALoopUseThatLoopsConnectionAndCompleteOnIt() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        try await withServer { server in
+            let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20), group: group)
+            defer { client.close() }
+            let loops = Array(group.makeIterator())
+            for round in 0..<2 {
+                for (index, loop) in loops.enumerated() {
+                    let request = KeepAliveHTTPClient.Request(method: .POST, path: "/echo", body: ByteBuffer(string: "\(round) \(index)"))
+                    let answered = try await client.send(request, to: server.address, timeout: .seconds(30), on: loop)
+                        .map { response in (String(buffer: response.body), loop.inEventLoop) }.get()
+                    #expect(answered.0 == "\(round) \(index)")
+                    #expect(answered.1, "the answer completed off the request's loop")
+                }
+            }
+            #expect(server.connections == loops.count)
+            let late = client.send(.init(method: .GET, path: "/never"), to: server.address, timeout: .milliseconds(200), on: loops[0])
+            await #expect { try await late.get() } throws: { error in (error as? KeepAliveHTTPClient.Failure)?.kind == .timeout }
+        }
+        try await group.shutdownGracefully()
+    }
+
+    @Test func cancellingTheWaitingTaskClosesItsConnection() async throws {
+        try await withServer { server in
+            let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20))
+            defer { client.close() }
+            let waiting = Task { try await client.send(.init(method: .GET, path: "/never"), to: server.address, timeout: .seconds(30)) }
+            try await Task.sleep(for: .milliseconds(200))
+            waiting.cancel()
+            let started = ContinuousClock.now
+            await #expect(throws: CancellationError.self) { try await waiting.value }
+            #expect(ContinuousClock.now - started < .seconds(10))
+            // The cancelled request's connection was closed, not handed to the next request.
+            let response = try await client.send(.init(method: .POST, path: "/echo", body: ByteBuffer(string: "next")), to: server.address, timeout: .seconds(30))
+            #expect(String(buffer: response.body) == "next")
+            #expect(server.connections == 2)
+        }
+    }
 }
 
 private final class ConnectionCounter: Sendable {

@@ -89,6 +89,12 @@ public final class ClusterMirror: Service, Sendable {
         }
     }
 
+    /// The model's record when the cache holds it, without a read (nil: not cached, or not
+    /// registered).
+    public func cachedModel(_ id: ModelID) -> ModelRecord? {
+        state.withLock { $0.models.lookup(id) }?.record
+    }
+
     public func vmodel(_ id: ModelID) async throws -> VModelRecord? {
         if let entry = state.withLock({ $0.vmodels.lookup(id) }) { return entry.record }
         state.withLock { $0.vmodels.beginRead(id) }

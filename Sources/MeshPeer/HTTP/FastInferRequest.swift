@@ -48,7 +48,6 @@ extension PeerNode {
     /// Answers a ``FastInferRequest`` as the router would: the peer gate and the access check of
     /// its middleware, then the infer route's own handling.
     func answer(_ request: FastInferRequest, body: ByteBuffer, channel: any Channel) async -> HTTPReply {
-        metrics.answeredOnChannel()
         let fields = request.head.headerFields
         let header = { (name: String) in fields.value(name) }
         if let refusal = await gate.refusal(method: "POST", path: request.path, header: header,
@@ -63,5 +62,60 @@ extension PeerNode {
         return await answer(route: "infer", header: header, on: channel.eventLoop) { hop in
             try await DataPlaneRoutes.infer(request.name, hop: hop, header: header, node: self) { _ in body }
         }
+    }
+
+    /// Answers a client's ``FastInferRequest`` whose route starts with a hop from `loop` itself,
+    /// with no task: the hop is written and its answer relayed by the channels' handlers, as a
+    /// proxy would. Only when the hop does not serve the call (declined, unreachable) does a
+    /// task go on with the route. Nil when the request takes the usual way: a hop or peer-only
+    /// request (the gate's), a model this peer holds or whose record is not cached, a protobuf
+    /// body, or headers the usual way answers with an error.
+    func forwardAtOnce(_ request: FastInferRequest, body: ByteBuffer, on loop: any EventLoop) -> EventLoopFuture<HTTPReply>? {
+        let started = ContinuousClock.now
+        let fields = request.head.headerFields
+        let header: @Sendable (String) -> String? = { fields.value($0) }
+        guard header(MeshHeaders.hop) == nil, header(MeshHeaders.excluded) == nil else { return nil }
+        if access.isEnforced,
+           case .failure(let refusal) = access.checkREST(access.policy.required(restPath: request.path), authorization: header("authorization")) {
+            return loop.makeSucceededFuture(refusal.reply)
+        }
+        let contentType = header("content-type")
+        guard !MeshHeaders.isProtobufInfer(contentType),
+              let context = try? HopContext(header: header, defaultTimeout: configuration.requestTimeout),
+              case .success(let jsonLength) = Result(catching: { try DataPlaneRoutes.jsonLength(header("inference-header-content-length")) }),
+              let model = try? ModelID(request.name), let record = mirror.cachedModel(model),
+              let planned = router.plannedHop(model: model, record: record, excluded: context.excluded, deadline: context.deadline)
+        else { return nil }
+        let call = RESTInferCall(body: body, jsonLength: jsonLength, contentType: contentType, forwarder: forwarder, metrics: metrics,
+                                 peerID: peerID, atMostOnce: MeshHeaders.asksAtMostOnce(header(MeshHeaders.atMostOnce)))
+        metrics.hoppedFromChannel()
+        let promise = loop.makePromise(of: HTTPReply.self)
+        let finish = { @Sendable (result: Result<HTTPReply, any Error>) in
+            promise.succeed(self.reply(to: "infer", header: header, started: started, result.map { (model, $0) }))
+        }
+        let liveness = router.watchdog?.liveness(of: planned.target, at: planned.record, model: model)
+        let hopStarted = ContinuousClock.now
+        health.beginOutstanding(at: planned.target)
+        call.forward(to: planned.target, at: planned.record, hop: planned.hop, modelID: model, excluded: planned.route.excluded,
+                     deadline: context.deadline, liveness: liveness, on: loop).whenComplete { result in
+            self.health.endOutstanding(at: planned.target)
+            var route = planned.route
+            do {
+                if let reply = try self.router.settle(result, of: planned.hop, to: planned.target, started: hopStarted, call: call, route: &route) {
+                    return finish(.success(reply))
+                }
+            } catch {
+                return finish(.failure(error))
+            }
+            // Declined or unreachable: the route goes on as the router's loop would.
+            Task(executorPreference: self.eventLoops.executor(for: loop)) { [route] in
+                do {
+                    finish(.success(try await self.router.resume(route, call: call, deadline: context.deadline)))
+                } catch {
+                    finish(.failure(error))
+                }
+            }
+        }
+        return promise.futureResult
     }
 }

@@ -143,6 +143,11 @@ final class InferFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let channel = context.channel
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        node.metrics.answeredOnChannel()
+        if let forwarded = node.forwardAtOnce(request, body: body, on: loop) {
+            forwarded.whenSuccess { bound.value.handler.finish($0, context: bound.value.context) }
+            return
+        }
         Task(executorPreference: node.eventLoops.executor(for: loop)) {
             let reply = await node.answer(request, body: body, channel: channel)
             if loop.inEventLoop {

@@ -67,6 +67,43 @@ public final class PeerForwarder: Sendable {
         to peer: PeerID, at record: PeerRecord, method: HTTPMethod, path: String, headers: [(String, String)],
         body: ByteBuffer?, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant, liveness: HopLiveness?
     ) async throws -> HopResult<HTTPReply> {
+        let (request, server) = try hopRequest(to: peer, at: record, method: method, path: path, headers: headers, body: body,
+                                               hop: hop, excluded: excluded, deadline: deadline)
+        do {
+            let response = try await hops.send(request, to: server, timeout: max(.milliseconds(1), deadline - .now), watch: liveness?.watch)
+            return result(of: response, from: peer)
+        } catch let failure as KeepAliveHTTPClient.Failure {
+            throw Self.error(for: failure, peer: peer)
+        }
+    }
+
+    /// ``send(to:at:method:path:headers:body:hop:excluded:deadline:liveness:)`` without a task,
+    /// from a handler on `loop`: the hop uses a connection of that loop and completes there.
+    func send(
+        to peer: PeerID, at record: PeerRecord, method: HTTPMethod, path: String, headers: [(String, String)],
+        body: ByteBuffer?, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant, liveness: HopLiveness?,
+        on loop: any EventLoop
+    ) -> EventLoopFuture<HopResult<HTTPReply>> {
+        do {
+            let (request, server) = try hopRequest(to: peer, at: record, method: method, path: path, headers: headers, body: body,
+                                                   hop: hop, excluded: excluded, deadline: deadline)
+            return hops.send(request, to: server, timeout: max(.milliseconds(1), deadline - .now), watch: liveness?.watch, on: loop)
+                .map { self.result(of: $0, from: peer) }
+                .flatMapErrorThrowing { error in
+                    guard let failure = error as? KeepAliveHTTPClient.Failure else { throw error }
+                    throw Self.error(for: failure, peer: peer)
+                }
+        } catch {
+            return loop.makeFailedFuture(error)
+        }
+    }
+
+    /// The hop's request: the call's headers and the routing headers, signed when the mesh
+    /// has a secret, with the time left to its deadline.
+    private func hopRequest(
+        to peer: PeerID, at record: PeerRecord, method: HTTPMethod, path: String, headers: [(String, String)],
+        body: ByteBuffer?, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant
+    ) throws -> (KeepAliveHTTPClient.Request, KeepAliveHTTPClient.Server) {
         guard let (host, port) = GRPCAddress.split(record.httpAddress) else {
             throw PeerUnreachable(peer: peer, reason: "its address \(record.httpAddress) is not host:port", refused: true)
         }
@@ -79,32 +116,36 @@ public final class PeerForwarder: Sendable {
         if let signature = credentials.sign(parts, peer: selfID, now: clock.now) {
             request.headers.replaceOrAdd(name: PeerCredentials.header, value: signature)
         }
-        let remaining = deadline - .now
-        request.headers.replaceOrAdd(name: MeshHeaders.timeoutMillis, value: String(max(1, remaining.milliseconds)))
+        request.headers.replaceOrAdd(name: MeshHeaders.timeoutMillis, value: String(max(1, (deadline - .now).milliseconds)))
         MeshTracing.inject(into: &request.headers)
-        do {
-            let response = try await hops.send(request, to: .init(host: host, port: port), timeout: max(.milliseconds(1), remaining), watch: liveness?.watch)
-            loadReports.deliver(response.headers.first(name: MeshHeaders.load), from: peer)
-            let replyHeaders = response.headers.filter { $0.name.lowercased() != MeshHeaders.load }.map { ($0.name.lowercased(), $0.value) }
-            let reply = HTTPReply(status: response.status, headers: replyHeaders, body: response.body)
-            if let outcome = reply.header(MeshHeaders.route).flatMap(HopDecline.Outcome.init(rawValue:)) {
-                let revision = reply.header(MeshHeaders.revision).flatMap(Int64.init)
-                return .declined(HopDecline(outcome: outcome, revision: revision), message: reply.errorMessage)
-            }
-            return .served(reply)
-        } catch let failure as KeepAliveHTTPClient.Failure {
-            switch failure.kind {
-            case .timeout:
-                throw MeshError.deadlineExceeded("peer \(peer) did not answer before the request's deadline")
-            case .connect:
-                throw PeerUnreachable(peer: peer, reason: failure.refused ? "connection refused" : failure.description, refused: true)
-            case .closed:
-                throw PeerUnreachable(peer: peer, reason: "connection closed before the answer", refused: false)
-            case .tooLarge:
-                throw PeerUnreachable(peer: peer, reason: failure.description, refused: false)
-            case .unresponsive:
-                throw PeerUnreachable(peer: peer, reason: HopLiveness.frozenReason, refused: true, mayHaveRun: true)
-            }
+        return (request, .init(host: host, port: port))
+    }
+
+    /// What the peer's answer is: served, or declined with the reason its headers give. The
+    /// load report it carries is delivered on the way.
+    private func result(of response: KeepAliveHTTPClient.Response, from peer: PeerID) -> HopResult<HTTPReply> {
+        loadReports.deliver(response.headers.first(name: MeshHeaders.load), from: peer)
+        let replyHeaders = response.headers.filter { $0.name.lowercased() != MeshHeaders.load }.map { ($0.name.lowercased(), $0.value) }
+        let reply = HTTPReply(status: response.status, headers: replyHeaders, body: response.body)
+        if let outcome = reply.header(MeshHeaders.route).flatMap(HopDecline.Outcome.init(rawValue:)) {
+            let revision = reply.header(MeshHeaders.revision).flatMap(Int64.init)
+            return .declined(HopDecline(outcome: outcome, revision: revision), message: reply.errorMessage)
+        }
+        return .served(reply)
+    }
+
+    private static func error(for failure: KeepAliveHTTPClient.Failure, peer: PeerID) -> any Error {
+        switch failure.kind {
+        case .timeout:
+            return MeshError.deadlineExceeded("peer \(peer) did not answer before the request's deadline")
+        case .connect:
+            return PeerUnreachable(peer: peer, reason: failure.refused ? "connection refused" : failure.description, refused: true)
+        case .closed:
+            return PeerUnreachable(peer: peer, reason: "connection closed before the answer", refused: false)
+        case .tooLarge:
+            return PeerUnreachable(peer: peer, reason: failure.description, refused: false)
+        case .unresponsive:
+            return PeerUnreachable(peer: peer, reason: HopLiveness.frozenReason, refused: true, mayHaveRun: true)
         }
     }
 }

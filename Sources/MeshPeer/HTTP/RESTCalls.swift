@@ -54,16 +54,36 @@ struct RESTInferCall: RoutedCall {
             // A peer of an earlier version (during a rolling update) would read the body as JSON.
             return .declined(HopDecline(outcome: .unavailable), message: "peer \(peer) does not take protobuf inference requests")
         }
-        var headers: [(String, String)] = []
-        if let contentType { headers.append(("content-type", contentType)) }
-        if let jsonLength { headers.append(("inference-header-content-length", String(jsonLength))) }
         let result = try await forwarder.send(
-            to: peer, at: record, method: .POST, path: "/v2/models/\(modelID.rawValue)/infer", headers: headers,
+            to: peer, at: record, method: .POST, path: Self.path(of: modelID), headers: hopHeaders,
             body: body, hop: hop, excluded: excluded, deadline: deadline, liveness: liveness
         )
         metrics.forwarded(hop: hop, outcome: result.label)
         return result
     }
+
+    /// ``forward(to:at:hop:modelID:excluded:deadline:liveness:)`` from a handler on `loop`, for a
+    /// JSON body (a protobuf one may need the check above).
+    func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID, excluded: Set<PeerID>,
+                 deadline: ContinuousClock.Instant, liveness: HopLiveness?, on loop: any EventLoop) -> EventLoopFuture<HopResult<HTTPReply>> {
+        let metrics = self.metrics
+        return forwarder.send(
+            to: peer, at: record, method: .POST, path: Self.path(of: modelID), headers: hopHeaders,
+            body: body, hop: hop, excluded: excluded, deadline: deadline, liveness: liveness, on: loop
+        ).map { result in
+            metrics.forwarded(hop: hop, outcome: result.label)
+            return result
+        }
+    }
+
+    private var hopHeaders: [(String, String)] {
+        var headers: [(String, String)] = []
+        if let contentType { headers.append(("content-type", contentType)) }
+        if let jsonLength { headers.append(("inference-header-content-length", String(jsonLength))) }
+        return headers
+    }
+
+    private static func path(of model: ModelID) -> String { "/v2/models/\(model.rawValue)/infer" }
 }
 
 /// `GET /v2/models/{m}`: served by a holder (loading the model if needed: its inputs and outputs

@@ -32,14 +32,21 @@ public final class PeerHealth: Sendable {
 
     /// Counts requests this peer has outstanding at `peer` while `body` runs.
     public func trackOutstanding<T>(at peer: PeerID, _ body: () async throws -> T) async rethrows -> T {
-        outstandingRequests.withLock { $0[peer, default: 0] += 1 }
-        defer {
-            outstandingRequests.withLock { counts in
-                let remaining = (counts[peer] ?? 1) - 1
-                counts[peer] = remaining > 0 ? remaining : nil
-            }
-        }
+        beginOutstanding(at: peer)
+        defer { endOutstanding(at: peer) }
         return try await body()
+    }
+
+    /// Counts one more request outstanding at `peer`, until ``endOutstanding(at:)``.
+    func beginOutstanding(at peer: PeerID) {
+        outstandingRequests.withLock { $0[peer, default: 0] += 1 }
+    }
+
+    func endOutstanding(at peer: PeerID) {
+        outstandingRequests.withLock { counts in
+            let remaining = (counts[peer] ?? 1) - 1
+            counts[peer] = remaining > 0 ? remaining : nil
+        }
     }
 
     public var outstanding: [PeerID: Int] { outstandingRequests.withLock { $0 } }

@@ -150,39 +150,21 @@ public struct RequestRouter: Sendable {
 
             case .forward(let target, let hop):
                 guard let peerRecord = view.peers[target] else { continue }
+                let excluded = route.excluded
+                let liveness = watchdog?.liveness(of: target, at: peerRecord, model: model)
+                let started = ContinuousClock.now
+                let result: Result<HopResult<Call.Reply>, any Error>
                 do {
-                    let excluded = route.excluded
-                    let liveness = watchdog?.liveness(of: target, at: peerRecord, model: model)
-                    let started = ContinuousClock.now
-                    let result = try await MeshTracing.span("mesh.hop", kind: .client, attributes: ["mesh.peer": target.rawValue, "mesh.hop": hop.rawValue]) {
+                    result = .success(try await MeshTracing.span("mesh.hop", kind: .client, attributes: ["mesh.peer": target.rawValue, "mesh.hop": hop.rawValue]) {
                         try await health.trackOutstanding(at: target) {
                             try await call.forward(to: target, at: peerRecord, hop: hop, modelID: model, excluded: excluded,
                                                    deadline: deadline, liveness: liveness)
                         }
-                    }
-                    switch result {
-                    case .served(let reply):
-                        // Only served hops say how long the model takes (a decline answers at once).
-                        if hop == .hitOnly { watchdog?.budgets.observe(model, .now - started) }
-                        if case .addCopy = route.goal {
-                            route.record(call.addedCopy(reply, by: target))
-                            continue
-                        }
-                        return reply
-                    case .declined(let decline, let message):
-                        route.record(.declined(target, decline.outcome, message: message, revision: decline.revision))
-                    }
-                } catch let error as PeerUnreachable {
-                    if error.refused { health.markUnreachable(target, now: clock.now) }
-                    if call.atMostOnce, error.mayHaveRun {
-                        throw MeshError.unavailable(
-                            "peer \(target) failed after the request was sent to it (\(error.reason)), so it may or may not have run; "
-                                + "not retried elsewhere because the request set \(MeshHeaders.atMostOnce)"
-                        )
-                    }
-                    route.record(.unreachable(target, reason: error.reason, refused: error.refused))
-                    logger.info("peer unreachable; trying elsewhere", metadata: ["peer": "\(target)", "model": "\(model)", "reason": "\(error.reason)"])
+                    })
+                } catch {
+                    result = .failure(error)
                 }
+                if let reply = try settle(result, of: hop, to: target, started: started, call: call, route: &route) { return reply }
 
             case .loadHere:
                 guard let record else { continue }
@@ -206,5 +188,76 @@ public struct RequestRouter: Sendable {
                 throw error
             }
         }
+    }
+
+    /// Records in `route` how a hop to `target` went: returns the reply when it served the call,
+    /// nil when the route goes on (declined, unreachable, or a copy added), and throws what ends
+    /// the route.
+    func settle<Call: RoutedCall>(
+        _ result: Result<HopResult<Call.Reply>, any Error>, of hop: Hop, to target: PeerID, started: ContinuousClock.Instant,
+        call: Call, route: inout RequestRoute
+    ) throws -> Call.Reply? {
+        do {
+            switch try result.get() {
+            case .served(let reply):
+                // Only served hops say how long the model takes (a decline answers at once).
+                if hop == .hitOnly { watchdog?.budgets.observe(route.model, .now - started) }
+                if case .addCopy = route.goal {
+                    route.record(call.addedCopy(reply, by: target))
+                    return nil
+                }
+                return reply
+            case .declined(let decline, let message):
+                route.record(.declined(target, decline.outcome, message: message, revision: decline.revision))
+                return nil
+            }
+        } catch let error as PeerUnreachable {
+            if error.refused { health.markUnreachable(target, now: clock.now) }
+            if call.atMostOnce, error.mayHaveRun {
+                throw MeshError.unavailable(
+                    "peer \(target) failed after the request was sent to it (\(error.reason)), so it may or may not have run; "
+                        + "not retried elsewhere because the request set \(MeshHeaders.atMostOnce)"
+                )
+            }
+            route.record(.unreachable(target, reason: error.reason, refused: error.refused))
+            logger.info("peer unreachable; trying elsewhere", metadata: ["peer": "\(target)", "model": "\(route.model)", "reason": "\(error.reason)"])
+            return nil
+        }
+    }
+
+    // MARK: A first hop made from a channel handler
+
+    /// A client call's route whose first step is a hop, for a handler that makes the hop on its
+    /// event loop without a task, and goes on with ``resume(_:call:deadline:)`` only when the
+    /// hop does not serve the call (``settle(_:of:to:started:call:route:)``).
+    struct PlannedHop: Sendable {
+        var route: RequestRoute
+        let target: PeerID
+        let record: PeerRecord
+        let hop: Hop
+    }
+
+    /// The first step of serving a client's call for `model` (registered as `record`), when it
+    /// is a hop; nil when this peer holds a copy or the route does something else first (the
+    /// caller then routes the call as usual).
+    func plannedHop(model: ModelID, record: ModelRecord, excluded: Set<PeerID>, deadline: ContinuousClock.Instant) -> PlannedHop? {
+        guard local.state(of: model) == nil else { return nil }
+        var route = makeRoute(model: model, hop: .external, goal: .serve, excluded: excluded, deadline: deadline)
+        var random = SystemRandomNumberGenerator()
+        let view = mirror.view
+        let here = RoutePlanner.Local(peer: peerID, copy: nil, inFlight: local.inFlight, outstanding: health.outstanding)
+        guard case .forward(let target, let hop) = route.next(record: record, view: view, local: here, now: clock.now, using: &random),
+              let peerRecord = view.peers[target]
+        else { return nil }
+        return PlannedHop(route: route, target: target, record: peerRecord, hop: hop)
+    }
+
+    /// Goes on with a route after ``settle(_:of:to:started:call:route:)`` recorded its hop.
+    func resume<Call: RoutedCall>(_ route: RequestRoute, call: Call, deadline: ContinuousClock.Instant) async throws -> Call.Reply {
+        var route = route
+        guard let reply = try await drive(&route, call: call, deadline: deadline) else {
+            throw MeshError.internalError("routing \(route.model) ended without an answer")
+        }
+        return reply
     }
 }

@@ -25,6 +25,7 @@ public final class MeshMetrics: Sendable {
     private let copySeries = Mutex<Set<CopySeries>>([])
     // The metrics every request touches, kept rather than asked of the factory each time.
     private let channelRequests = Counter(label: "modelmesh_rest_channel_requests_total")
+    private let channelHops = Counter(label: "modelmesh_rest_channel_hops_total")
     private let streamRequests = Counter(label: "modelmesh_grpc_stream_requests_total")
     private let requestHandles = MetricHandles<RequestSeries, (Recorder, Counter)>()
     private let invokeRecorders = MetricHandles<String, Recorder>()
@@ -83,6 +84,12 @@ public final class MeshMetrics: Sendable {
     /// A REST inference request answered on its channel (``InferFastPath``), not by the router.
     func answeredOnChannel() {
         channelRequests.increment()
+    }
+
+    /// A REST inference request of a client whose first hop left from its channel, with no task
+    /// (``PeerNode/forwardAtOnce(_:body:on:)``).
+    func hoppedFromChannel() {
+        channelHops.increment()
     }
 
     /// A gRPC `ModelInfer` call answered on its HTTP/2 stream (``GRPCInferFastPath``), not by
