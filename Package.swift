@@ -83,7 +83,10 @@ let package = Package(
         // The load-report messages peers gossip, and how a peer reads another's.
         .target(name: "MeshGossip", dependencies: ["MeshCore"]),
         // The ModelRuntime SPI and the built-in runtimes.
-        .target(name: "ModelRuntimes", dependencies: ["MeshCore", "OpenInference", "ONNXEngine"]),
+        .target(
+            name: "ModelRuntimes",
+            dependencies: ["MeshCore", "OpenInference", "ONNXEngine", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // The shell: registration, mirror, local models, routing, forwarding, HTTP and gRPC servers.
         .target(
             name: "MeshPeer",

@@ -110,14 +110,21 @@ public final class KeepAliveHTTPClient: Sendable {
         self.group = group
     }
 
+    /// What a request without a task is answered with, on its connection's event loop.
+    public typealias Completion = @Sendable (Result<Response, any Error>) -> Void
+
     /// Sends `request` to `server` and waits at most `timeout` for the whole response, while
     /// `watch` (if any) says the server lives. Cancelling the task closes the connection.
     public func send(_ request: Request, to server: Server, timeout: Duration, watch: LivenessWatch? = nil) async throws -> Response {
         let cancellation = ExchangeCancellation()
+        let preferred = MultiThreadedEventLoopGroup.currentEventLoop
         do {
             return try await withTaskCancellationHandler {
-                try await start(request, to: server, timeout: timeout, watch: watch,
-                                preferring: MultiThreadedEventLoopGroup.currentEventLoop, cancellation: cancellation).get()
+                try await withUnsafeThrowingContinuation { continuation in
+                    start(request, to: server, timeout: timeout, watch: watch, preferring: preferred, cancellation: cancellation) {
+                        continuation.resume(with: $0)
+                    }
+                }
             } onCancel: {
                 cancellation.cancel()
             }
@@ -128,36 +135,42 @@ public final class KeepAliveHTTPClient: Sendable {
     }
 
     /// ``send(_:to:timeout:watch:)`` without a task, for callers on an event loop: the exchange
-    /// uses a connection of `loop` (opening one when none is idle), and the future completes
-    /// there, so a handler can relay the answer without leaving its thread.
+    /// uses a connection of `loop` (opening one when none is idle) and `completion` runs there,
+    /// so a handler can relay the answer without leaving its thread.
     public func send(_ request: Request, to server: Server, timeout: Duration, watch: LivenessWatch? = nil,
-                     on loop: any EventLoop) -> EventLoopFuture<Response> {
-        start(request, to: server, timeout: timeout, watch: watch, preferring: loop, cancellation: nil)
+                     on loop: any EventLoop, then completion: @escaping Completion) {
+        start(request, to: server, timeout: timeout, watch: watch, preferring: loop, cancellation: nil, then: completion)
     }
 
     private func start(
         _ request: Request, to server: Server, timeout: Duration, watch: LivenessWatch?, preferring preferred: (any EventLoop)?,
-        cancellation: ExchangeCancellation?
-    ) -> EventLoopFuture<Response> {
+        cancellation: ExchangeCancellation?, then completion: @escaping Completion
+    ) {
         var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.path, headers: request.headers)
         if !head.headers.contains(name: "host") { head.headers.add(name: "host", value: "\(server.host):\(server.port)") }
         head.headers.replaceOrAdd(name: "content-length", value: String(request.body?.readableBytes ?? 0))
         let message = FullRequest(head: head, body: request.body)
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         let loop = preferred ?? group.next()
-        let fresh = { @Sendable () -> EventLoopFuture<Response> in
-            self.connect(to: server, on: loop, deadline: deadline).flatMap { channel in
-                self.exchange(message, on: channel, server: server, deadline: deadline, watch: watch, cancellation: cancellation)
+        let fresh = { @Sendable () in
+            self.connect(to: server, on: loop, deadline: deadline).whenComplete { connected in
+                switch connected {
+                case .success(let channel):
+                    self.exchange(message, on: channel, server: server, deadline: deadline, watch: watch, cancellation: cancellation, then: completion)
+                case .failure(let error):
+                    completion(.failure(error))
+                }
             }
         }
         guard let channel = takeIdle(for: server, preferring: preferred) else { return fresh() }
-        let reused = exchange(message, on: channel, server: server, deadline: deadline, watch: watch, cancellation: cancellation)
-        guard configuration.retryWhenReusedConnectionCloses else { return reused }
-        return reused.flatMapError { error in
-            guard let failure = error as? Failure, failure.kind == .closed, cancellation?.isCancelled != true else {
-                return channel.eventLoop.makeFailedFuture(error)
+        guard configuration.retryWhenReusedConnectionCloses else {
+            return exchange(message, on: channel, server: server, deadline: deadline, watch: watch, cancellation: cancellation, then: completion)
+        }
+        exchange(message, on: channel, server: server, deadline: deadline, watch: watch, cancellation: cancellation) { result in
+            if case .failure(let failure as Failure) = result, failure.kind == .closed, cancellation?.isCancelled != true {
+                return fresh()
             }
-            return fresh()
+            completion(result)
         }
     }
 
@@ -223,13 +236,13 @@ public final class KeepAliveHTTPClient: Sendable {
         }
     }
 
-    /// Sends `request` on `channel` and waits for its response; the channel goes back to the
-    /// idle list if the server keeps it, and is closed on a timeout, a failed liveness check, a
-    /// cancellation or an error.
+    /// Sends `request` on `channel` and completes with its response; the channel goes back to
+    /// the idle list if the server keeps it, and is closed on a timeout, a failed liveness check,
+    /// a cancellation or an error.
     private func exchange(
         _ request: FullRequest, on channel: any Channel, server: Server, deadline: NIODeadline, watch: LivenessWatch?,
-        cancellation: ExchangeCancellation?
-    ) -> EventLoopFuture<Response> {
+        cancellation: ExchangeCancellation?, then completion: @escaping Completion
+    ) {
         let loop = channel.eventLoop
         let promise = loop.makePromise(of: FullResponse.self)
         // The deadline, a failed check and a cancellation end the wait by closing the channel,
@@ -241,25 +254,34 @@ public final class KeepAliveHTTPClient: Sendable {
         let written = loop.makePromise(of: Void.self)
         written.futureResult.whenFailure { promise.fail($0) }
         channel.writeAndFlush((request, promise), promise: written)
-        return promise.futureResult.flatMapErrorThrowing { error in
-            let ended = wait.end(.failed) ? nil : wait.ended
-            channel.close(promise: nil)
-            switch ended {
-            case .deadline:
-                throw Failure(kind: .timeout, description: "no response from \(server.host):\(server.port) in time", refused: false)
-            case .unresponsive:
-                throw Failure(kind: .unresponsive, description: "\(server.host):\(server.port) stopped answering its liveness check while the request waited",
-                              refused: false)
-            default:
-                if let failure = error as? Failure { throw failure }
-                throw Failure(kind: .closed, description: "the connection to \(server.host):\(server.port) closed before the response (\(error))",
-                              refused: false)
+        promise.futureResult.whenComplete { result in
+            switch result {
+            case .success(let full):
+                // A check that failed as the answer came has closed the channel: the answer still counts.
+                let answeredFirst = wait.end(.answered)
+                if answeredFirst && full.head.isKeepAlive { self.giveBack(channel, to: server) } else { channel.close(promise: nil) }
+                completion(.success(Response(status: Int(full.head.status.code), headers: full.head.headers, body: full.body)))
+            case .failure(let error):
+                let ended = wait.end(.failed) ? nil : wait.ended
+                channel.close(promise: nil)
+                completion(.failure(Self.failure(error, ended: ended, server: server)))
             }
-        }.map { full in
-            // A check that failed as the answer came has closed the channel: the answer still counts.
-            let answeredFirst = wait.end(.answered)
-            if answeredFirst && full.head.isKeepAlive { self.giveBack(channel, to: server) } else { channel.close(promise: nil) }
-            return Response(status: Int(full.head.status.code), headers: full.head.headers, body: full.body)
+        }
+    }
+
+    /// What a failed exchange tells its caller: how the wait ended, when the deadline or a check
+    /// ended it, else how the connection failed.
+    private static func failure(_ error: any Error, ended: WatchedWait.End?, server: Server) -> any Error {
+        switch ended {
+        case .deadline:
+            return Failure(kind: .timeout, description: "no response from \(server.host):\(server.port) in time", refused: false)
+        case .unresponsive:
+            return Failure(kind: .unresponsive, description: "\(server.host):\(server.port) stopped answering its liveness check while the request waited",
+                           refused: false)
+        default:
+            if let failure = error as? Failure { return failure }
+            return Failure(kind: .closed, description: "the connection to \(server.host):\(server.port) closed before the response (\(error))",
+                           refused: false)
         }
     }
 

@@ -1,4 +1,5 @@
 import MeshCore
+import NIOCore
 import OpenInference
 
 /// What a runtime is given to load: the model's identity and type, and its files on local disk.
@@ -69,12 +70,24 @@ public protocol LoadedModel: Sendable {
     /// server's JSON answer as it came; nil when no such server runs the model (the caller then
     /// calls ``infer(_:)``). Spares encoding the request again and reading and writing the answer.
     func relay(json: [UInt8]) async throws -> [UInt8]?
+    /// Whether the model relays requests without a task, from a caller's event loop
+    /// (``relay(json:on:then:)``).
+    var relaysFromEventLoop: Bool { get }
+    /// ``relay(json:)`` without a task, for a caller on an event loop: the request leaves on a
+    /// connection of `loop` and `completion` runs there with the server's answer. Called only
+    /// when ``relaysFromEventLoop``.
+    func relay(json: ByteBuffer, on loop: any EventLoop, then completion: @escaping @Sendable (Result<ByteBuffer, any Error>) -> Void)
     /// Releases the model's memory; called once, after the last request finished.
     func unload() async
 }
 
 extension LoadedModel {
     public func relay(json: [UInt8]) async throws -> [UInt8]? { nil }
+    public var relaysFromEventLoop: Bool { false }
+
+    public func relay(json: ByteBuffer, on loop: any EventLoop, then completion: @escaping @Sendable (Result<ByteBuffer, any Error>) -> Void) {
+        completion(.failure(MeshError.internalError("this model does not relay requests from an event loop")))
+    }
 }
 
 /// The runtimes of a peer, looked up by model type.

@@ -1,5 +1,6 @@
 import MeshCore
 import ModelRuntimes
+import NIOCore
 import OpenInference
 
 /// A model loaded in an Open Inference server: requests are relayed to the server's REST
@@ -23,23 +24,47 @@ struct OpenInferenceServerModel: LoadedModel {
     }
 
     func relay(json: [UInt8]) async throws -> [UInt8]? {
-        let answer = try await run(json)
-        // Passed on unread, so at least it must be a JSON object (after JSON's white space), not some proxy's page.
+        try Self.checkedJSON(try await run(json), unreadable: unreadable)
+    }
+
+    var relaysFromEventLoop: Bool { true }
+
+    func relay(json: ByteBuffer, on loop: any EventLoop, then completion: @escaping @Sendable (Result<ByteBuffer, any Error>) -> Void) {
+        runtime.http.send(.POST, inferPath, body: Array(buffer: json), timeout: Self.inferTimeout, on: loop) { replied in
+            completion(Result {
+                let reply = try replied.mapError { runtime.mapped($0, doing: "run \(id)") }.get()
+                return ByteBuffer(bytes: try Self.checkedJSON(try answer(reply), unreadable: unreadable))
+            })
+        }
+    }
+
+    /// Passed on unread, an answer must at least be a JSON object (after JSON's white space),
+    /// not some proxy's page.
+    private static func checkedJSON(_ answer: [UInt8], unreadable: (String) -> MeshError) throws -> [UInt8] {
         guard answer.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") else {
             throw unreadable("the body is not a JSON object")
         }
         return answer
     }
 
+    private var inferPath: String { "/v2/models/\(id.rawValue)/infer" }
+    private static let inferTimeout: Duration = .seconds(3600)
+
     /// Sends an Open Inference JSON request for this model; returns the server's answer on
     /// success and its failure as the mesh's error.
     private func run(_ json: [UInt8]) async throws -> [UInt8] {
         let reply: ServerHTTP.Reply
         do {
-            reply = try await runtime.http.send(.POST, "/v2/models/\(id.rawValue)/infer", body: json, timeout: .seconds(3600))
+            reply = try await runtime.http.send(.POST, inferPath, body: json, timeout: Self.inferTimeout)
         } catch {
             throw runtime.mapped(error, doing: "run \(id)")
         }
+        return try answer(reply)
+    }
+
+    /// The server's answer to an inference request: its body on success, its failure as the
+    /// mesh's error.
+    private func answer(_ reply: ServerHTTP.Reply) throws -> [UInt8] {
         switch reply.status {
         case 200..<300:
             return reply.body

@@ -53,16 +53,34 @@ struct ServerHTTP: Sendable {
 
     func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, timeout: Duration) async throws -> Reply {
         do {
-            var request = KeepAliveHTTPClient.Request(method: method, path: path, body: body.map { ByteBuffer(bytes: $0) })
-            if body != nil { request.headers.add(name: "content-type", value: "application/json") }
-            let response = try await client.send(request, to: server, timeout: timeout)
+            let response = try await client.send(request(method, path, body: body), to: server, timeout: timeout)
             return Reply(status: response.status, body: Array(buffer: response.body))
         } catch is CancellationError {
             throw CancellationError()
-        } catch let failure as KeepAliveHTTPClient.Failure {
-            throw Unreachable(description: "\(label) did not answer \(method) \(path): \(failure.description)", refused: failure.refused)
         } catch {
-            throw Unreachable(description: "\(label) did not answer \(method) \(path): \(error)", refused: KeepAliveHTTPClient.isRefused(error))
+            throw unreachable(method, path, error)
         }
+    }
+
+    /// ``send(_:_:body:timeout:)`` from a caller on `loop`, on a connection of that loop;
+    /// `completion` runs there.
+    func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, timeout: Duration, on loop: any EventLoop,
+              then completion: @escaping @Sendable (Result<Reply, any Error>) -> Void) {
+        client.send(request(method, path, body: body), to: server, timeout: timeout, on: loop) { answered in
+            completion(answered.map { Reply(status: $0.status, body: Array(buffer: $0.body)) }.mapError { unreachable(method, path, $0) })
+        }
+    }
+
+    private func request(_ method: HTTPMethod, _ path: String, body: [UInt8]?) -> KeepAliveHTTPClient.Request {
+        var request = KeepAliveHTTPClient.Request(method: method, path: path, body: body.map { ByteBuffer(bytes: $0) })
+        if body != nil { request.headers.add(name: "content-type", value: "application/json") }
+        return request
+    }
+
+    private func unreachable(_ method: HTTPMethod, _ path: String, _ error: any Error) -> Unreachable {
+        if let failure = error as? KeepAliveHTTPClient.Failure {
+            return Unreachable(description: "\(label) did not answer \(method) \(path): \(failure.description)", refused: failure.refused)
+        }
+        return Unreachable(description: "\(label) did not answer \(method) \(path): \(error)", refused: KeepAliveHTTPClient.isRefused(error))
     }
 }

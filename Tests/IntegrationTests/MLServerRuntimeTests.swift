@@ -115,7 +115,8 @@ extension Integration {
                 #expect(try await TestHTTP.get("\(mlserver.restURL)/v2/models/\(format)-model/ready").status == 200)
                 loaded.append("\(format)-model")
             }
-            try await expectRelayedAsMLServerAnswers(entry: entry, mlserver: mlserver, fixture: try #require(fixtures["xgboost"]), model: "xgboost-model")
+            try await expectRelayedAsMLServerAnswers(entry: entry, holder: mesh.peers[0], mlserver: mlserver, fixture: try #require(fixtures["xgboost"]),
+                                                     model: "xgboost-model")
 
             // gRPC through the same peer, with NVIDIA's client.
             let lightgbm = try #require(fixtures["lightgbm"])
@@ -155,21 +156,39 @@ extension Integration {
             let reloaded = try await Self.inferREST(entry, "sklearn-model", try #require(fixtures["sklearn"]))
             #expect(reloaded.status == 200, "\(reloaded.text)")
             #expect(try await TestHTTP.get("\(mlserver.restURL)/v2/models/sklearn-model/ready").status == 200)
-            #expect(try await mesh.peers[0].metric("modelmesh_loadmodel_total") >= 5)
+            // The same, asked of the holder itself, which relays the request from its channel.
+            #expect(try await TestHTTP.post("\(mlserver.restURL)/v2/repository/models/sklearn-model/unload", json: "{}").status == 200)
+            let relays = try await mesh.peers[0].metric("modelmesh_rest_channel_runtime_relays_total")
+            let reloadedHere = try await Self.inferREST(mesh.peers[0], "sklearn-model", try #require(fixtures["sklearn"]))
+            #expect(reloadedHere.status == 200, "\(reloadedHere.text)")
+            try Self.expectOutputs(reloadedHere.body, try #require(fixtures["sklearn"]), model: "sklearn-model")
+            #expect(try await mesh.peers[0].metric("modelmesh_rest_channel_runtime_relays_total") - relays == 1)
+            #expect(try await TestHTTP.get("\(mlserver.restURL)/v2/models/sklearn-model/ready").status == 200)
+            #expect(try await mesh.peers[0].metric("modelmesh_loadmodel_total") >= 6)
             #expect(try await mesh.peers[0].metric("modelmesh_runtime_pool_ready", labels: #"pool="mlserver""#) == 1)
             #expect(try await mesh.peers[0].metric("modelmesh_runtime_pool_used_bytes", labels: #"pool="mlserver""#) == Double(try #require(fixtures["sklearn"]).sizeBytes))
         }
 
         /// The holder checks a JSON request, then passes it to MLServer and MLServer's answer back
-        /// as they are; only outputs asked for in binary make it write the answer itself.
-        func expectRelayedAsMLServerAnswers(entry: MeshPeerProcess, mlserver: MLServerProcess, fixture: Fixture, model: String) async throws {
+        /// as they are; only outputs asked for in binary make it write the answer itself. Asked
+        /// of the holder itself, the request is relayed from its channel, with no task
+        /// (`modelmesh_rest_channel_runtime_relays_total`), and answered the same.
+        func expectRelayedAsMLServerAnswers(entry: MeshPeerProcess, holder: MeshPeerProcess, mlserver: MLServerProcess, fixture: Fixture,
+                                            model: String) async throws {
             let headers = [("content-type", "application/json")]
             let request = Array(#"{"id": "relayed", "inputs": \#(Self.text(fixture.inputs))}"#.utf8)
+            let relays = { try await holder.metric("modelmesh_rest_channel_runtime_relays_total") }
+            let before = try await relays()
             let relayed = try await TestHTTP.send(.POST, entry.url + "/v2/models/\(model)/infer", body: request, headers: headers, timeout: .seconds(60))
             let direct = try await TestHTTP.send(.POST, mlserver.restURL + "/v2/models/\(model)/infer", body: request, headers: headers, timeout: .seconds(60))
             #expect(relayed.status == 200 && direct.status == 200, "\(relayed.text) / \(direct.text)")
             #expect(relayed.text == direct.text)
             #expect(relayed.header("mm-served-by") == "mesh-0")
+            #expect(try await relays() == before, "a hop from the entry took the channel's way")
+            let relayedHere = try await TestHTTP.send(.POST, holder.url + "/v2/models/\(model)/infer", body: request, headers: headers, timeout: .seconds(60))
+            #expect(relayedHere.status == 200 && relayedHere.text == direct.text, "\(relayedHere.text)")
+            #expect(relayedHere.header("mm-served-by") == "mesh-0")
+            #expect(try await relays() - before == 1)
 
             let output = try #require(fixture.outputs.arrayValue?.first?["name"]?.stringValue)
             let binary = Array(#"{"inputs": \#(Self.text(fixture.inputs)), "outputs": [{"name": "\#(output)", "parameters": {"binary_data": true}}]}"#.utf8)
@@ -181,9 +200,15 @@ extension Integration {
 
             // MLServer itself would answer this one with a bare 500.
             let short = #"{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3]}]}"#
-            let refused = try await TestHTTP.send(.POST, entry.url + "/v2/models/\(model)/infer", body: Array(short.utf8), headers: headers, timeout: .seconds(60))
-            #expect(refused.status == 400)
-            #expect(refused.text.contains("has shape [1, 4] (4 elements) but its data has 3"), "\(refused.text)")
+            for peer in [entry, holder] {
+                let refused = try await TestHTTP.send(.POST, peer.url + "/v2/models/\(model)/infer", body: Array(short.utf8), headers: headers, timeout: .seconds(60))
+                #expect(refused.status == 400)
+                #expect(refused.text.contains("has shape [1, 4] (4 elements) but its data has 3"), "\(refused.text)")
+            }
+            let writtenHere = try await TestHTTP.send(.POST, holder.url + "/v2/models/\(model)/infer", body: binary, headers: headers, timeout: .seconds(60))
+            #expect(writtenHere.status == 200 && writtenHere.header("inference-header-content-length") != nil, "\(writtenHere.text)")
+            // Neither the refused request nor the one with binary outputs was relayed as it came.
+            #expect(try await relays() - before == 1)
         }
 
         /// Whether `peer`'s MLServer pool is ready, as `entry` sees it.

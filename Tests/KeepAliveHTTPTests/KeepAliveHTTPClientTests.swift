@@ -111,7 +111,7 @@ import Testing
     }
 
     /// A handler on an event loop sends without a task: each loop's requests share a connection
-    /// of that loop, the answer arrives there, and a timeout fails the future as one.
+    /// of that loop, the answer arrives there, and a timeout fails the request as one.
     @Test func requestsSentFromALoopUseThatLoopsConnectionAndCompleteOnIt() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         try await withServer { server in
@@ -121,15 +121,23 @@ import Testing
             for round in 0..<2 {
                 for (index, loop) in loops.enumerated() {
                     let request = KeepAliveHTTPClient.Request(method: .POST, path: "/echo", body: ByteBuffer(string: "\(round) \(index)"))
-                    let answered = try await client.send(request, to: server.address, timeout: .seconds(30), on: loop)
-                        .map { response in (String(buffer: response.body), loop.inEventLoop) }.get()
+                    let answered: (String, Bool) = try await withCheckedThrowingContinuation { continuation in
+                        client.send(request, to: server.address, timeout: .seconds(30), on: loop) { result in
+                            continuation.resume(with: result.map { (String(buffer: $0.body), loop.inEventLoop) })
+                        }
+                    }
                     #expect(answered.0 == "\(round) \(index)")
                     #expect(answered.1, "the answer completed off the request's loop")
                 }
             }
             #expect(server.connections == loops.count)
-            let late = client.send(.init(method: .GET, path: "/never"), to: server.address, timeout: .milliseconds(200), on: loops[0])
-            await #expect { try await late.get() } throws: { error in (error as? KeepAliveHTTPClient.Failure)?.kind == .timeout }
+            let late: Result<KeepAliveHTTPClient.Response, any Error> = await withCheckedContinuation { continuation in
+                client.send(.init(method: .GET, path: "/never"), to: server.address, timeout: .milliseconds(200), on: loops[0]) {
+                    continuation.resume(returning: $0)
+                }
+            }
+            #expect(throws: KeepAliveHTTPClient.Failure.self) { try late.get() }
+            if case .failure(let failure as KeepAliveHTTPClient.Failure) = late { #expect(failure.kind == .timeout) }
         }
         try await group.shutdownGracefully()
     }

@@ -144,10 +144,10 @@ final class InferFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         node.metrics.answeredOnChannel()
-        if let forwarded = node.forwardAtOnce(request, body: body, on: loop) {
-            forwarded.whenSuccess { bound.value.handler.finish($0, context: bound.value.context) }
-            return
+        let answeredHere = node.answerAtOnce(request, body: body, on: loop) { reply in
+            bound.value.handler.finish(reply, context: bound.value.context)
         }
+        if answeredHere { return }
         Task(executorPreference: node.eventLoops.executor(for: loop)) {
             let reply = await node.answer(request, body: body, channel: channel)
             if loop.inEventLoop {

@@ -78,23 +78,24 @@ public final class PeerForwarder: Sendable {
     }
 
     /// ``send(to:at:method:path:headers:body:hop:excluded:deadline:liveness:)`` without a task,
-    /// from a handler on `loop`: the hop uses a connection of that loop and completes there.
+    /// from a handler on `loop`: the hop uses a connection of that loop and `completion` runs
+    /// there.
     func send(
         to peer: PeerID, at record: PeerRecord, method: HTTPMethod, path: String, headers: [(String, String)],
         body: ByteBuffer?, hop: Hop, excluded: Set<PeerID>, deadline: ContinuousClock.Instant, liveness: HopLiveness?,
-        on loop: any EventLoop
-    ) -> EventLoopFuture<HopResult<HTTPReply>> {
+        on loop: any EventLoop, then completion: @escaping @Sendable (Result<HopResult<HTTPReply>, any Error>) -> Void
+    ) {
+        let request: KeepAliveHTTPClient.Request, server: KeepAliveHTTPClient.Server
         do {
-            let (request, server) = try hopRequest(to: peer, at: record, method: method, path: path, headers: headers, body: body,
-                                                   hop: hop, excluded: excluded, deadline: deadline)
-            return hops.send(request, to: server, timeout: max(.milliseconds(1), deadline - .now), watch: liveness?.watch, on: loop)
-                .map { self.result(of: $0, from: peer) }
-                .flatMapErrorThrowing { error in
-                    guard let failure = error as? KeepAliveHTTPClient.Failure else { throw error }
-                    throw Self.error(for: failure, peer: peer)
-                }
+            (request, server) = try hopRequest(to: peer, at: record, method: method, path: path, headers: headers, body: body,
+                                               hop: hop, excluded: excluded, deadline: deadline)
         } catch {
-            return loop.makeFailedFuture(error)
+            return completion(.failure(error))
+        }
+        hops.send(request, to: server, timeout: max(.milliseconds(1), deadline - .now), watch: liveness?.watch, on: loop) { answered in
+            completion(answered.map { self.result(of: $0, from: peer) }.mapError { error in
+                (error as? KeepAliveHTTPClient.Failure).map { Self.error(for: $0, peer: peer) } ?? error
+            })
         }
     }
 

@@ -63,16 +63,17 @@ struct RESTInferCall: RoutedCall {
     }
 
     /// ``forward(to:at:hop:modelID:excluded:deadline:liveness:)`` from a handler on `loop`, for a
-    /// JSON body (a protobuf one may need the check above).
+    /// JSON body (a protobuf one may need the check above); `completion` runs on `loop`.
     func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID, excluded: Set<PeerID>,
-                 deadline: ContinuousClock.Instant, liveness: HopLiveness?, on loop: any EventLoop) -> EventLoopFuture<HopResult<HTTPReply>> {
+                 deadline: ContinuousClock.Instant, liveness: HopLiveness?, on loop: any EventLoop,
+                 then completion: @escaping @Sendable (Result<HopResult<HTTPReply>, any Error>) -> Void) {
         let metrics = self.metrics
-        return forwarder.send(
+        forwarder.send(
             to: peer, at: record, method: .POST, path: Self.path(of: modelID), headers: hopHeaders,
             body: body, hop: hop, excluded: excluded, deadline: deadline, liveness: liveness, on: loop
-        ).map { result in
-            metrics.forwarded(hop: hop, outcome: result.label)
-            return result
+        ) { result in
+            if case .success(let answer) = result { metrics.forwarded(hop: hop, outcome: answer.label) }
+            completion(result)
         }
     }
 

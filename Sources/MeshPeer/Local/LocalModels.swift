@@ -86,6 +86,14 @@ public final class LocalModels: Service, Sendable {
         state.withLock { $0.ledger.state(of: model) }
     }
 
+    /// The state of this peer's copy of `model`, and whether a loaded one relays requests from
+    /// an event loop (``LoadedModel/relaysFromEventLoop``); nil when there is none.
+    func copy(of model: ModelID) -> (state: LocalCache.State, relaysFromEventLoop: Bool)? {
+        state.withLock { state in
+            state.ledger.state(of: model).map { ($0, state.ledger.copies[model]?.instance?.relaysFromEventLoop ?? false) }
+        }
+    }
+
     /// Requests using a copy here now.
     public var inFlight: Int { state.withLock { $0.ledger.inFlight } }
 
@@ -142,6 +150,20 @@ public final class LocalModels: Service, Sendable {
         }
     }
 
+    /// A loaded copy for one request when one is ready now (nil otherwise: ``acquire(_:until:)``
+    /// waits for a load or says why there is none), for a caller that cannot wait.
+    func acquireNow(_ model: ModelID) -> Use? {
+        let now = clock.now
+        let use: Use? = state.withLock { state in
+            guard state.ledger.state(of: model) == .loaded, case .ready(let instance, let token) = state.ledger.acquire(model, now: now) else {
+                return nil
+            }
+            return Use(model: model, instance: instance, token: token)
+        }
+        if use != nil { publishMetrics() }
+        return use
+    }
+
     private enum AcquireStep {
         case use(Use)
         case fail(CopyFailure)
@@ -153,6 +175,17 @@ public final class LocalModels: Service, Sendable {
         await perform(actions)
         // A model no request uses any more can be evicted: a load waiting for room may go on.
         signalRoom()
+    }
+
+    /// ``release(_:)`` for a caller that cannot wait: what the release sets off (the unload of a
+    /// draining copy) runs in a task of its own.
+    func releaseNow(_ use: Use) {
+        let actions = state.withLock { $0.ledger.release(use.model, token: use.token) }
+        guard !actions.isEmpty else { return signalRoom() }
+        Task {
+            await self.perform(actions)
+            self.signalRoom()
+        }
     }
 
     /// Wakes the loads waiting for room (they ask the ledger again).

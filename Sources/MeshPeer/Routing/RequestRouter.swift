@@ -225,11 +225,17 @@ public struct RequestRouter: Sendable {
         }
     }
 
-    // MARK: A first hop made from a channel handler
+    // MARK: A first step taken from a channel handler
 
-    /// A client call's route whose first step is a hop, for a handler that makes the hop on its
-    /// event loop without a task, and goes on with ``resume(_:call:deadline:)`` only when the
-    /// hop does not serve the call (``settle(_:of:to:started:call:route:)``).
+    /// The first step of a client's call, for a handler that takes it on its event loop without
+    /// a task: serving from the copy here, or a hop, made there and handed to
+    /// ``resume(_:call:deadline:)`` only when it does not serve the call
+    /// (``settle(_:of:to:started:call:route:)``).
+    enum FirstStep: Sendable {
+        case serveHere
+        case hop(PlannedHop)
+    }
+
     struct PlannedHop: Sendable {
         var route: RequestRoute
         let target: PeerID
@@ -237,19 +243,23 @@ public struct RequestRouter: Sendable {
         let hop: Hop
     }
 
-    /// The first step of serving a client's call for `model` (registered as `record`), when it
-    /// is a hop; nil when this peer holds a copy or the route does something else first (the
-    /// caller then routes the call as usual).
-    func plannedHop(model: ModelID, record: ModelRecord, excluded: Set<PeerID>, deadline: ContinuousClock.Instant) -> PlannedHop? {
-        guard local.state(of: model) == nil else { return nil }
+    /// The first step of serving a client's call for `model` (registered as `record`, and in
+    /// `copy` state here); nil when the route does something else first (the caller then routes
+    /// the call as usual).
+    func firstStep(model: ModelID, record: ModelRecord, copy: LocalCache.State?, excluded: Set<PeerID>,
+                   deadline: ContinuousClock.Instant) -> FirstStep? {
         var route = makeRoute(model: model, hop: .external, goal: .serve, excluded: excluded, deadline: deadline)
         var random = SystemRandomNumberGenerator()
         let view = mirror.view
-        let here = RoutePlanner.Local(peer: peerID, copy: nil, inFlight: local.inFlight, outstanding: health.outstanding)
-        guard case .forward(let target, let hop) = route.next(record: record, view: view, local: here, now: clock.now, using: &random),
-              let peerRecord = view.peers[target]
-        else { return nil }
-        return PlannedHop(route: route, target: target, record: peerRecord, hop: hop)
+        let here = RoutePlanner.Local(peer: peerID, copy: copy, inFlight: local.inFlight, outstanding: health.outstanding)
+        switch route.next(record: record, view: view, local: here, now: clock.now, using: &random) {
+        case .serveHere:
+            return .serveHere
+        case .forward(let target, let hop):
+            return view.peers[target].map { .hop(PlannedHop(route: route, target: target, record: $0, hop: hop)) }
+        default:
+            return nil
+        }
     }
 
     /// Goes on with a route after ``settle(_:of:to:started:call:route:)`` recorded its hop.

@@ -26,6 +26,7 @@ public final class MeshMetrics: Sendable {
     // The metrics every request touches, kept rather than asked of the factory each time.
     private let channelRequests = Counter(label: "modelmesh_rest_channel_requests_total")
     private let channelHops = Counter(label: "modelmesh_rest_channel_hops_total")
+    private let channelRelays = Counter(label: "modelmesh_rest_channel_runtime_relays_total")
     private let streamRequests = Counter(label: "modelmesh_grpc_stream_requests_total")
     private let requestHandles = MetricHandles<RequestSeries, (Recorder, Counter)>()
     private let invokeRecorders = MetricHandles<String, Recorder>()
@@ -87,9 +88,15 @@ public final class MeshMetrics: Sendable {
     }
 
     /// A REST inference request of a client whose first hop left from its channel, with no task
-    /// (``PeerNode/forwardAtOnce(_:body:on:)``).
+    /// (``PeerNode/answerAtOnce(_:body:on:)``).
     func hoppedFromChannel() {
         channelHops.increment()
+    }
+
+    /// A REST inference request of a client relayed from its channel, with no task, to the
+    /// runtime server holding the model here.
+    func relayedFromChannel() {
+        channelRelays.increment()
     }
 
     /// A gRPC `ModelInfer` call answered on its HTTP/2 stream (``GRPCInferFastPath``), not by
