@@ -69,6 +69,41 @@ extension Integration {
             }
         }
 
+        /// A client's call whose route starts with a hop makes it from the stream's event loop,
+        /// with no task (`modelmesh_grpc_stream_hops_total`), named by its message or by
+        /// `mm-model-id`; when the holder froze, the hop is abandoned and the entry loads the
+        /// model, as grpc-swift's way does.
+        @Test func aHopMadeFromTheStreamCarriesOnWhenItsPeerFails() async throws {
+            try await withMesh(peers: 2, arguments: ["--lease-ttl", "60s", "--request-timeout", "30s"]) { mesh in
+                let file = try mesh.syntheticModel("streamed-file")
+                #expect(try await mesh.peers[0].register("streamed", storage: file).status == 201)
+                let holderID = try #require(try await mesh.peers[0].infer("streamed").servedBy)
+                let holder = try #require(mesh.peers.first { $0.id == holderID })
+                let entry = try #require(mesh.peers.first { $0.id != holderID })
+                // The entry's first call reads the model's record; from then on it is cached.
+                #expect(try await entry.withGRPC { try await $0.infer("streamed") }.servedBy == holderID)
+                let hops = { try await entry.metric("modelmesh_grpc_stream_hops_total") }
+                let before = try await hops()
+                for (values, metadata) in [([Float(1), 2], Metadata()), ([3], ["mm-model-id": "streamed"])] {
+                    let model = metadata.isEmpty ? "streamed" : ""
+                    let result = try await entry.withGRPC { try await $0.infer(model, values, metadata: metadata) }
+                    #expect(result.error == nil && result.servedBy == holderID, "\(String(describing: result.error))")
+                    #expect(result.output == expectedOutput("streamed", values))
+                }
+                #expect(try await hops() - before == 2)
+
+                let pid = try #require(holder.pid)
+                kill(pid, SIGSTOP)
+                defer { kill(pid, SIGCONT) }
+                let retried = try await entry.withGRPC { try await $0.infer("streamed", [4]) }
+                #expect(retried.error == nil, "\(String(describing: retried.error))")
+                #expect(retried.servedBy == entry.id)
+                #expect(retried.output == expectedOutput("streamed", [4]))
+                #expect(try await hops() - before == 3)
+                kill(pid, SIGCONT)
+            }
+        }
+
         /// A compressed call, two messages or none on the unary method, and binary metadata:
         /// grpcio's answers are the same from every peer, and the peer keeps answering.
         @Test func unusuallySpelledCallsGetGRPCSwiftsAnswers() async throws {

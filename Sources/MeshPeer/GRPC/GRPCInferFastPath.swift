@@ -4,8 +4,10 @@ import NIOHTTP2
 import OpenInferenceGRPC
 
 /// Answers `ModelInfer` calls on their HTTP/2 stream: the call's frames are gathered here and
-/// one task on the stream's event loop routes it (``PeerNode/answerGRPCInfer(metadata:message:channel:)``),
-/// then the answer is written as frames. grpc-swift's per-call machinery (its stream state
+/// a client's call whose route starts with a hop is relayed from the stream's event loop
+/// (``PeerNode/answerGRPCInferAtOnce(metadata:message:on:then:)``), any other routed by one task
+/// on that loop (``PeerNode/answerGRPCInfer(metadata:message:channel:)``), then the answer is
+/// written as frames. grpc-swift's per-call machinery (its stream state
 /// machine, the async request and response sequences, the interceptors, the router, the tasks
 /// between them) cost a local hit four times a REST one (BENCHMARKS.md).
 ///
@@ -125,6 +127,11 @@ final class GRPCInferFastPath: ChannelInboundHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
         let metadata = GRPCStreamReply.metadata(of: headers)
+        node.metrics.answeredOnGRPCStream()
+        let answeredHere = node.answerGRPCInferAtOnce(metadata: metadata, message: message, on: loop) { reply in
+            bound.value.handler.finish(reply, context: bound.value.context)
+        }
+        if answeredHere { return }
         answer = Task(executorPreference: node.eventLoops.executor(for: loop)) {
             let reply = await node.answerGRPCInfer(metadata: metadata, message: message, channel: channel)
             if loop.inEventLoop {

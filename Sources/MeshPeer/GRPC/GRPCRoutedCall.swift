@@ -49,6 +49,12 @@ struct GRPCRoutedCall: RoutedCall {
                                  forwarder: forwarder, metrics: metrics, peerID: peerID)
         let result = try await rest.forward(to: peer, at: record, hop: hop, modelID: modelID, excluded: excluded,
                                             deadline: deadline, liveness: liveness)
+        return try Self.grpcResult(of: result, from: peer)
+    }
+
+    /// A protobuf inference hop's answer as the call's: the peer's error answers come back as
+    /// the gRPC statuses of their kinds, marked as its own.
+    static func grpcResult(of result: HopResult<HTTPReply>, from peer: PeerID) throws -> HopResult<GRPCReply> {
         switch result {
         case .declined(let decline, let message):
             return .declined(decline, message: message)

@@ -80,28 +80,38 @@ struct InferenceService: RegistrableRPCService {
 
     func modelInfer(_ request: ServerRequest<[UInt8]>) async throws -> ServerResponse<[UInt8]> {
         try await node.handleGRPC(route: "infer", metadata: request.metadata) { hop in
-            let bytes = request.message
-            let selector = try ModelSelector.from(request.metadata) { () throws(MeshError) in
-                do {
-                    return try ProtobufFieldScanner.string(field: 1, in: bytes) ?? ""
-                } catch {
-                    throw .invalidArgument("the ModelInferRequest is not a valid protobuf message: \(error)")
-                }
-            }
-            let metrics = node.metrics
-            var call = GRPCRoutedCall(
-                method: Method.ModelInfer.descriptor, message: bytes, clients: clients,
-                metrics: metrics, peerID: node.peerID
-            ) { loaded, modelID in
-                try await Self.infer(bytes, on: loaded, modelID: modelID, metrics: metrics)
-            }
-            call.atMostOnce = MeshHeaders.asksAtMostOnce(request.metadata.first(MeshHeaders.atMostOnce))
-            if node.configuration.grpcInferHops == .http1 { call.http1Hops = node.forwarder }
+            let selector = try Self.selector(of: request.message, metadata: request.metadata)
+            let call = inferCall(request.message, metadata: request.metadata)
             return try await node.router.withModel(selector, hop: hop.hop) { model in
                 let reply = try await node.router.route(call, model: model, hop: hop.hop, excluded: hop.excluded, deadline: hop.deadline)
                 return (model, ServerResponse(message: reply.message, metadata: reply.metadata))
             }
         }
+    }
+
+    /// How a `ModelInfer` call names its model: a header, else the message's `model_name`.
+    static func selector(of bytes: [UInt8], metadata: Metadata) throws(MeshError) -> ModelSelector {
+        try ModelSelector.from(metadata) { () throws(MeshError) in
+            do {
+                return try ProtobufFieldScanner.string(field: 1, in: bytes) ?? ""
+            } catch {
+                throw .invalidArgument("the ModelInferRequest is not a valid protobuf message: \(error)")
+            }
+        }
+    }
+
+    /// The call the router serves or relays for a `ModelInfer` request's bytes.
+    func inferCall(_ bytes: [UInt8], metadata: Metadata) -> GRPCRoutedCall {
+        let metrics = node.metrics
+        var call = GRPCRoutedCall(
+            method: Method.ModelInfer.descriptor, message: bytes, clients: clients,
+            metrics: metrics, peerID: node.peerID
+        ) { loaded, modelID in
+            try await Self.infer(bytes, on: loaded, modelID: modelID, metrics: metrics)
+        }
+        call.atMostOnce = MeshHeaders.asksAtMostOnce(metadata.first(MeshHeaders.atMostOnce))
+        if node.configuration.grpcInferHops == .http1 { call.http1Hops = node.forwarder }
+        return call
     }
 
     /// Decodes, runs and encodes one inference on a local copy; the response uses raw contents

@@ -7,7 +7,6 @@ extension PeerNode {
     /// Answers a `ModelInfer` call taken by ``GRPCInferFastPath`` as grpc-swift's server would:
     /// the peer gate and the access check of its interceptors, then the method's own handling.
     func answerGRPCInfer(metadata: Metadata, message: [UInt8], channel: any Channel) async -> GRPCStreamReply {
-        metrics.answeredOnGRPCStream()
         let method = Inference_GRPCInferenceService.Method.ModelInfer.descriptor.fullyQualifiedMethod
         // The TLS handler, and so the caller's certificate, is on the connection's channel.
         let connection = channel.parent ?? channel

@@ -40,7 +40,10 @@ extension PeerNode {
         switch step {
         case .hop(let planned):
             metrics.hoppedFromChannel()
-            hop(planned, call: call, model: model, deadline: context.deadline, on: loop, then: answered)
+            hopAtOnce(planned, call: call, model: model, deadline: context.deadline, on: loop, send: { liveness, done in
+                call.forward(to: planned.target, at: planned.record, hop: planned.hop, modelID: model, excluded: planned.route.excluded,
+                             deadline: context.deadline, liveness: liveness, on: loop, then: done)
+            }, then: answered)
             return true
         case .serveHere:
             guard jsonLength == nil, relayHere(call, model: model, context: context, on: loop, then: answered) else { return false }
@@ -49,17 +52,17 @@ extension PeerNode {
         }
     }
 
-    /// Makes a route's first hop from `loop`; when it does not serve the call, a task goes on
-    /// with the route.
-    private func hop(
-        _ planned: RequestRouter.PlannedHop, call: RESTInferCall, model: ModelID, deadline: ContinuousClock.Instant, on loop: any EventLoop,
-        then completion: @escaping @Sendable (Result<HTTPReply, any Error>) -> Void
+    /// Makes a route's first hop from `loop` with `send` (which completes on `loop`); when it
+    /// does not serve the call, a task goes on with the route.
+    func hopAtOnce<Call: RoutedCall>(
+        _ planned: RequestRouter.PlannedHop, call: Call, model: ModelID, deadline: ContinuousClock.Instant, on loop: any EventLoop,
+        send: (HopLiveness?, @escaping @Sendable (Result<HopResult<Call.Reply>, any Error>) -> Void) -> Void,
+        then completion: @escaping @Sendable (Result<Call.Reply, any Error>) -> Void
     ) {
         let liveness = router.watchdog?.liveness(of: planned.target, at: planned.record, model: model)
         let started = ContinuousClock.now
         health.beginOutstanding(at: planned.target)
-        call.forward(to: planned.target, at: planned.record, hop: planned.hop, modelID: model, excluded: planned.route.excluded,
-                     deadline: deadline, liveness: liveness, on: loop) { result in
+        send(liveness) { result in
             self.health.endOutstanding(at: planned.target)
             var route = planned.route
             do {

@@ -28,6 +28,7 @@ public final class MeshMetrics: Sendable {
     private let channelHops = Counter(label: "modelmesh_rest_channel_hops_total")
     private let channelRelays = Counter(label: "modelmesh_rest_channel_runtime_relays_total")
     private let streamRequests = Counter(label: "modelmesh_grpc_stream_requests_total")
+    private let streamHops = Counter(label: "modelmesh_grpc_stream_hops_total")
     private let requestHandles = MetricHandles<RequestSeries, (Recorder, Counter)>()
     private let invokeRecorders = MetricHandles<String, Recorder>()
     private let forwardedCounters = MetricHandles<ForwardSeries, Counter>()
@@ -97,6 +98,12 @@ public final class MeshMetrics: Sendable {
     /// runtime server holding the model here.
     func relayedFromChannel() {
         channelRelays.increment()
+    }
+
+    /// A client's gRPC `ModelInfer` call whose first hop left from its HTTP/2 stream, with no
+    /// task (``PeerNode/answerGRPCInferAtOnce(metadata:message:on:then:)``).
+    func hoppedFromGRPCStream() {
+        streamHops.increment()
     }
 
     /// A gRPC `ModelInfer` call answered on its HTTP/2 stream (``GRPCInferFastPath``), not by
