@@ -3,8 +3,10 @@ import NIOCore
 import NIOHTTPTypes
 
 /// Answers inference requests (``FastInferRequest``) on the HTTP/1.1 channel itself: the
-/// request's parts are gathered here and one task on the connection's event loop routes it,
-/// then the reply is written as three parts. Everything else goes on to Hummingbird, whose
+/// request's parts are gathered here; a client's request whose route starts with a hop or a
+/// runtime server's copy here is answered from the connection's event loop
+/// (``PeerNode/answerAtOnce(_:body:on:then:)``), any other routed by one task on that loop; then
+/// the reply is written as three parts. Everything else goes on to Hummingbird, whose
 /// per-request machinery (the async inbound and outbound streams, the request and response
 /// objects, the router and its middleware) costs a hop or a local hit more than the mesh's own
 /// work (BENCHMARKS.md).

@@ -62,8 +62,9 @@ struct RESTInferCall: RoutedCall {
         return result
     }
 
-    /// ``forward(to:at:hop:modelID:excluded:deadline:liveness:)`` from a handler on `loop`, for a
-    /// JSON body (a protobuf one may need the check above); `completion` runs on `loop`.
+    /// ``forward(to:at:hop:modelID:excluded:deadline:liveness:)`` from a handler on `loop`;
+    /// `completion` runs on `loop`. The caller of a protobuf body checks that the peer takes one
+    /// (as above).
     func forward(to peer: PeerID, at record: PeerRecord, hop: Hop, modelID: ModelID, excluded: Set<PeerID>,
                  deadline: ContinuousClock.Instant, liveness: HopLiveness?, on loop: any EventLoop,
                  then completion: @escaping @Sendable (Result<HopResult<HTTPReply>, any Error>) -> Void) {

@@ -89,7 +89,7 @@ public final class MeshMetrics: Sendable {
     }
 
     /// A REST inference request of a client whose first hop left from its channel, with no task
-    /// (``PeerNode/answerAtOnce(_:body:on:)``).
+    /// (``PeerNode/answerAtOnce(_:body:on:then:)``).
     func hoppedFromChannel() {
         channelHops.increment()
     }
