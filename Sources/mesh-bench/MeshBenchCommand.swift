@@ -99,19 +99,24 @@ struct Churn: AsyncParsableCommand {
     }
 }
 
+/// Where a benchmark's server listens.
+struct ListenOptions: ParsableArguments {
+    @Option var host = "127.0.0.1"
+    @Option var port: Int
+}
+
 struct DirectServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "direct-server",
         abstract: "Serve one synthetic model over Open Inference REST (and gRPC) with no mesh in the path (the baseline)."
     )
-    @Option var host = "127.0.0.1"
-    @Option var port: Int
+    @OptionGroup var listen: ListenOptions
     @Option(help: "Also serve ModelInfer over gRPC on this port.") var grpcPort: Int?
     @Option var model: String
     @Option var modelFile: String
 
     func run() async throws {
-        try await DirectServer.run(host: host, port: port, grpcPort: grpcPort, model: model, modelFile: modelFile)
+        try await DirectServer.run(host: listen.host, port: listen.port, grpcPort: grpcPort, model: model, modelFile: modelFile)
     }
 }
 
@@ -120,14 +125,13 @@ struct NIORelayCommand: AsyncParsableCommand {
         commandName: "nio-relay",
         abstract: "Relay connections to one upstream with nothing but SwiftNIO (the floor beside nginx for a hop)."
     )
-    @Option var host = "127.0.0.1"
-    @Option var port: Int
+    @OptionGroup var listen: ListenOptions
     @Option(help: "host:port to relay to") var upstream: String
     @Option(help: "http: through NIO's HTTP/1.1 codecs; tcp: bytes spliced as read") var mode: String = "http"
 
     func run() async throws {
         guard let mode = NIORelay.Mode(rawValue: mode) else { throw ValidationError("--mode is http or tcp") }
         guard let (upstreamHost, upstreamPort) = GRPCAddress.split(upstream) else { throw ValidationError("--upstream is host:port") }
-        try await NIORelay.run(host: host, port: port, upstreamHost: upstreamHost, upstreamPort: upstreamPort, mode: mode)
+        try await NIORelay.run(host: listen.host, port: listen.port, upstreamHost: upstreamHost, upstreamPort: upstreamPort, mode: mode)
     }
 }

@@ -1,7 +1,6 @@
 import MeshCore
 import ModelRuntimes
 import NIOCore
-import OpenInference
 
 extension PeerNode {
     /// Answers a client's ``FastInferRequest`` from `loop` itself, with no task, when its route
@@ -46,7 +45,7 @@ extension PeerNode {
             }, then: answered)
             return true
         case .serveHere:
-            guard jsonLength == nil, relayHere(call, model: model, context: context, on: loop, then: answered) else { return false }
+            guard relayHere(call, model: model, context: context, on: loop, then: answered) else { return false }
             metrics.relayedFromChannel()
             return true
         }
@@ -85,15 +84,14 @@ extension PeerNode {
 
     /// Serves a JSON request from the ready copy here by relaying it, checked as
     /// ``RESTInferCall/serve(_:modelID:)`` checks it, to the runtime server that holds the model,
-    /// on a connection of `loop`. False when the request needs the usual way (binary outputs, a
+    /// on a connection of `loop`. False when the request needs the usual way (binary parts, a
     /// body that does not read, no copy ready now). When the server no longer holds the model,
     /// the copy goes and a task routes the request again, as the router does.
     private func relayHere(
         _ call: RESTInferCall, model: ModelID, context: HopContext, on loop: any EventLoop,
         then completion: @escaping @Sendable (Result<HTTPReply, any Error>) -> Void
     ) -> Bool {
-        guard let request = try? RESTDecoding.request(Array(call.body.readableBytesView), jsonLength: nil),
-              !RESTEncoding.asksForBinaryOutput(request), let use = local.acquireNow(model)
+        guard let (_, relayable) = try? call.checked(Array(call.body.readableBytesView)), relayable, let use = local.acquireNow(model)
         else { return false }
         let started = ContinuousClock.now
         use.instance.relay(json: call.body, on: loop) { result in
@@ -102,12 +100,10 @@ extension PeerNode {
             case .success(let answer):
                 self.metrics.invoke(model: model, duration: .now - started)
                 self.router.watchdog?.budgets.observe(model, .now - started)
-                completion(.success(HTTPReply(status: 200, headers: [("content-type", "application/json"), (MeshHeaders.servedBy, self.peerID.rawValue)],
-                                              body: answer)))
+                completion(.success(call.relayed(answer)))
             case .failure(let gone as ModelGoneFromRuntime):
-                self.logger.warning("the runtime no longer holds the model; removing the copy", metadata: ["model": "\(model)", "reason": "\(gone)"])
                 Task(executorPreference: self.eventLoops.executor(for: loop)) {
-                    await self.local.remove(model, reason: "its runtime server no longer holds it")
+                    await self.local.runtimeLost(model, gone)
                     do {
                         completion(.success(try await self.router.route(call, model: model, hop: .external, excluded: context.excluded,
                                                                         deadline: context.deadline)))

@@ -17,14 +17,11 @@ struct RESTInferCall: RoutedCall {
     func serve(_ model: any LoadedModel, modelID: ModelID) async throws -> HTTPReply {
         if MeshHeaders.isProtobufInfer(contentType) { return try await serveProtobuf(model, modelID: modelID) }
         let json = Array(body.readableBytesView)
-        let request = try RESTDecoding.request(json, jsonLength: jsonLength)
+        let (request, relayable) = try checked(json)
         let started = ContinuousClock.now
-        // A runtime server speaking the same protocol gets the checked request and gives its
-        // answer as they are, unless the client wants outputs in binary, which only the peer writes.
-        if jsonLength == nil, !RESTEncoding.asksForBinaryOutput(request), let answer = try await model.relay(json: json) {
+        if relayable, let answer = try await model.relay(json: json) {
             metrics.invoke(model: modelID, duration: .now - started)
-            return HTTPReply(status: 200, headers: [("content-type", "application/json"), (MeshHeaders.servedBy, peerID.rawValue)],
-                             body: ByteBuffer(bytes: answer))
+            return relayed(ByteBuffer(bytes: answer))
         }
         var response = try await model.infer(request)
         metrics.invoke(model: modelID, duration: .now - started)
@@ -35,6 +32,19 @@ struct RESTInferCall: RoutedCall {
                        (MeshHeaders.servedBy, peerID.rawValue)]
         if let length = encoded.jsonLength { headers.append(("inference-header-content-length", String(length))) }
         return HTTPReply(status: 200, headers: headers, body: ByteBuffer(bytes: encoded.bytes))
+    }
+
+    /// The request `json` (the body) holds, read and checked, and whether a runtime server
+    /// speaking the same protocol may take it as it came and give its answer as it is: not when
+    /// binary parts come in or are asked for, which only the peer reads and writes.
+    func checked(_ json: [UInt8]) throws -> (request: InferenceRequest, relayable: Bool) {
+        let request = try RESTDecoding.request(json, jsonLength: jsonLength)
+        return (request, jsonLength == nil && !RESTEncoding.asksForBinaryOutput(request))
+    }
+
+    /// The reply carrying a runtime server's JSON answer as it came.
+    func relayed(_ answer: ByteBuffer) -> HTTPReply {
+        HTTPReply(status: 200, headers: [("content-type", "application/json"), (MeshHeaders.servedBy, peerID.rawValue)], body: answer)
     }
 
     /// A `ModelInferRequest` in protobuf (a gRPC inference hop), answered as the gRPC service

@@ -177,6 +177,13 @@ public final class LocalModels: Service, Sendable {
         signalRoom()
     }
 
+    /// The runtime server holding `model` lost it (`gone`): the copy goes, and requests route
+    /// elsewhere or load it again.
+    func runtimeLost(_ model: ModelID, _ gone: ModelGoneFromRuntime) async {
+        logger.warning("the runtime no longer holds the model; removing the copy", metadata: ["model": "\(model)", "reason": "\(gone)"])
+        await remove(model, reason: "its runtime server no longer holds it")
+    }
+
     /// ``release(_:)`` for a caller that cannot wait: what the release sets off (the unload of a
     /// draining copy) runs in a task of its own.
     func releaseNow(_ use: Use) {

@@ -137,8 +137,7 @@ public struct RequestRouter: Sendable {
                     } catch let gone as ModelGoneFromRuntime {
                         // The runtime server lost it: the copy goes, and the request goes on elsewhere (or loads again).
                         await self.local.release(use)
-                        logger.warning("the runtime no longer holds the model; removing the copy", metadata: ["model": "\(model)", "reason": "\(gone)"])
-                        await self.local.remove(model, reason: "its runtime server no longer holds it")
+                        await self.local.runtimeLost(model, gone)
                         throw CopyFailure.removed(model)
                     } catch {
                         await self.local.release(use)
