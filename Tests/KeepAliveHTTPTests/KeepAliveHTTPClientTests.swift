@@ -67,21 +67,8 @@ import Testing
     }
 
     @Test func aSlowAnswerFromALiveServerIsWaitedForAndTheChecksStopWithIt() async throws {
-        // The checks' timer runs on the connection's loop: a loop of its own, so that another
-        // test holding up the shared loops cannot stop the checks while the answer waits.
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        do {
-            try await exerciseSlowAnswer(group: group)
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
-        }
-        try await group.shutdownGracefully()
-    }
-
-    private func exerciseSlowAnswer(group: any EventLoopGroup) async throws {
         try await withServer { server in
-            let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20), group: group)
+            let client = KeepAliveHTTPClient(configuration: .init(maxResponseBytes: 1 << 20))
             defer { client.close() }
             let checks = CountedCheck(answer: true)
             let watch = checks.watch(every: .milliseconds(40))
