@@ -72,8 +72,14 @@ import Testing
             defer { client.close() }
             let checks = CountedCheck(answer: true)
             let watch = checks.watch(every: .milliseconds(40))
-            let response = try await client.send(.init(method: .GET, path: "/slow"), to: server.address, timeout: .seconds(30), watch: watch)
-            #expect(String(buffer: response.body) == "slow")
+            // The answer is held until two checks were asked (not for a fixed time: a test run
+            // whose concurrency pool is busy with other tests may start a check seconds late).
+            async let answer = client.send(.init(method: .GET, path: "/held"), to: server.address, timeout: .seconds(60), watch: watch)
+            let patience = ContinuousClock.now + .seconds(30)
+            while checks.asked < 2, ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(20)) }
+            server.releaseHeld()
+            let response = try await answer
+            #expect(String(buffer: response.body) == "held")
             #expect(checks.asked >= 2)
             // A check already started when the answer came may still finish; none starts after.
             try await Task.sleep(for: .milliseconds(100))
@@ -166,20 +172,22 @@ private final class ConnectionCounter: Sendable {
 
 /// Runs `body` with an HTTP/1.1 server on 127.0.0.1: `/echo` answers with the request's body
 /// and its `x-test` header as `x-echoed`, `/big` with 2,000 bytes, `/close` closes after
-/// answering, `/slow` answers `slow` after a second, `/never` never answers.
+/// answering, `/held` answers `held` once the test calls
+/// ``TestServerHandle/releaseHeld()``, `/never` never answers.
 func withServer(_ body: (TestServerHandle) async throws -> Void) async throws {
     let counter = ConnectionCounter()
+    let held = HeldAnswers()
     let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
         .childChannelInitializer { channel in
             counter.count.add(1, ordering: .relaxed)
             return channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                try channel.pipeline.syncOperations.addHandler(TestResponder())
+                try channel.pipeline.syncOperations.addHandler(TestResponder(held: held))
             }
         }
         .bind(host: "127.0.0.1", port: 0).get()
-    let handle = TestServerHandle(channel: channel, counter: counter)
+    let handle = TestServerHandle(channel: channel, counter: counter, held: held)
     do {
         try await body(handle)
     } catch {
@@ -192,15 +200,41 @@ func withServer(_ body: (TestServerHandle) async throws -> Void) async throws {
 struct TestServerHandle: Sendable {
     let channel: any Channel
     fileprivate let counter: ConnectionCounter
+    fileprivate let held: HeldAnswers
     var address: KeepAliveHTTPClient.Server { .init(host: "127.0.0.1", port: channel.localAddress!.port!) }
     var connections: Int { counter.count.load(ordering: .relaxed) }
+
+    /// Answers the `/held` requests waiting so far.
+    func releaseHeld() { held.releaseAll() }
+}
+
+/// `/held` requests waiting for their answer.
+private final class HeldAnswers: Sendable {
+    private let waiting = Mutex<[@Sendable () -> Void]>([])
+
+    func hold(_ answer: @escaping @Sendable () -> Void) {
+        waiting.withLock { $0.append(answer) }
+    }
+
+    func releaseAll() {
+        let answers = waiting.withLock { waiting in
+            defer { waiting.removeAll() }
+            return waiting
+        }
+        for answer in answers { answer() }
+    }
 }
 
 private final class TestResponder: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
+    private let held: HeldAnswers
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
+
+    init(held: HeldAnswers) {
+        self.held = held
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -215,11 +249,14 @@ private final class TestResponder: ChannelInboundHandler {
             var reply = ByteBuffer()
             switch head.uri {
             case "/never": return
-            case "/slow":
-                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                context.eventLoop.scheduleTask(in: .seconds(1)) {
-                    let (responder, context) = loopBound.value
-                    responder.respond(ByteBuffer(string: "slow"), headers: HTTPHeaders(), close: false, context: context)
+            case "/held":
+                let loop = context.eventLoop
+                let loopBound = NIOLoopBound((self, context), eventLoop: loop)
+                held.hold {
+                    loop.execute {
+                        let (responder, context) = loopBound.value
+                        responder.respond(ByteBuffer(string: "held"), headers: HTTPHeaders(), close: false, context: context)
+                    }
                 }
                 return
             case "/big": reply = ByteBuffer(repeating: UInt8(ascii: "x"), count: 2000)
