@@ -85,7 +85,10 @@ let package = Package(
         // The ModelRuntime SPI and the built-in runtimes.
         .target(
             name: "ModelRuntimes",
-            dependencies: ["MeshCore", "OpenInference", "ONNXEngine", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "MeshCore", "OpenInference", "ONNXEngine", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         // The shell: registration, mirror, local models, routing, forwarding, HTTP and gRPC servers.
         .target(
@@ -309,7 +312,13 @@ let package = Package(
         .testTarget(name: "EtcdGatewayTests", dependencies: ["EtcdGateway", "MeshTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "OpenInferenceTests", dependencies: ["OpenInference", "MeshCore"]),
         .testTarget(name: "OpenInferenceGRPCTests", dependencies: ["OpenInferenceGRPC", "OpenInference", "MeshCore"]),
-        .testTarget(name: "ModelRuntimesTests", dependencies: ["ModelRuntimes", "OpenInference", "MeshCore"]),
+        .testTarget(
+            name: "ModelRuntimesTests",
+            dependencies: [
+                "ModelRuntimes", "OpenInference", "MeshCore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "MeshPeerTests", dependencies: ["MeshPeer", "MeshCore", "OpenInference", "MeshTestSupport", "EtcdGateway", "OpenInferenceGRPC"]),
         // Multi-process tests: real etcd, real peer processes, real sockets.
         .testTarget(

@@ -65,6 +65,8 @@ public enum LatencyBench {
         public var throughput: [(name: String, client: String, report: LoadReport?, wrk: Double?)] = []
         public var cold: [(name: String, report: LoadReport)] = []
         public var scaleUp: (report: LoadReport, peers: [String], initialHolder: String)?
+        /// A small model's latency on a peer busy computing another (``BusyPeerBench``).
+        public var busyPeer: [BusyPeerBench.Row] = []
         public var loadAverageBefore = ""
         public var loadAverageAfter = ""
         public var nginxVersion = ""
@@ -254,6 +256,10 @@ public enum LatencyBench {
                 results.scaleUp = (report, mesh.peers.map(\.id), initialHolder)
                 log("scale-up: first seen \(report.firstSeen)")
             }
+
+            // 5. A peer busy computing: does a small model's request wait for another model's
+            // computation?
+            results.busyPeer = try await BusyPeerBench.run(options, client: client, log: log)
         } catch {
             log("benchmark failed: \(error)\n\(mesh.logs(lines: 20))")
             try? await client.shutdown()

@@ -213,6 +213,39 @@ extension LatencyBench.Results {
             }
             text.append("")
         }
+        if !busyPeer.isEmpty {
+            text.append(busyPeerMarkdown)
+        }
+        return text.joined(separator: "\n")
+    }
+
+    var busyPeerMarkdown: String {
+        var text: [String] = []
+        text.append("### A peer busy computing")
+        text.append("")
+        text.append("Two one-peer meshes, measured in alternating rounds (\(options.rounds) of \(Figures.seconds(options.roundSeconds)) s each): "
+            + "\(BusyPeerBench.computingConcurrency) requests at a time of a model that computes for \(BusyPeerBench.computeMillis) ms "
+            + "(synthetic `computeMillis`, a CPU kept busy) and, beside them, one request at a time of a small model (the \(options.elements)-element doubler). "
+            + "One peer computes on its inference threads (the default), the other on the requests' event loops (`--inference-threads 0`).")
+        text.append("")
+        var table = MarkdownTable(["computation runs", "small model: requests", "p50 (µs)", "p90 (µs)", "p99 (µs)", "max (µs)", "errors",
+                                   "computing model: requests", "errors"],
+                                  alignRight: [false, true, true, true, true, true, true, true, true])
+        for row in busyPeer {
+            let s = row.small.recorder.summary
+            table.add([row.name, String(row.small.requests), Figures.micros(s.p50), Figures.micros(s.p90), Figures.micros(s.p99), Figures.micros(s.max),
+                       String(row.small.errorCount), String(row.computing.requests), String(row.computing.errorCount)])
+        }
+        text.append(table.text)
+        text.append("")
+        if busyPeer.count == 2 {
+            let threads = busyPeer[0].small.recorder.summary, loops = busyPeer[1].small.recorder.summary
+            if threads.p50 > 0, threads.p99 > 0 {
+                text.append("Small model on the event loops / on a peer with inference threads: p50 \(Figures.ratio(Double(loops.p50) / Double(threads.p50))), "
+                    + "p99 \(Figures.ratio(Double(loops.p99) / Double(threads.p99))).")
+                text.append("")
+            }
+        }
         return text.joined(separator: "\n")
     }
 }

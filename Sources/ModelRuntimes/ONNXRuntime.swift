@@ -5,13 +5,17 @@ import OpenInference
 
 /// The built-in ONNX runtime: serves ONNX graphs (scikit-learn, XGBoost, LightGBM and small
 /// neural networks through their exporters) in process, so one container per pod serves real
-/// models. Execution is ``ONNXEngine``'s; this adapter maps Open Inference tensors and errors.
+/// models. Execution is ``ONNXEngine``'s, on the given ``InferenceThreads``; this adapter maps Open
+/// Inference tensors and errors.
 public struct ONNXRuntime: ModelRuntime {
     public static let modelType = "onnx"
     public let name = "onnx"
     public let modelTypes: Set<String> = [ONNXRuntime.modelType]
+    let compute: InferenceThreads
 
-    public init() {}
+    public init(compute: InferenceThreads = .caller) {
+        self.compute = compute
+    }
 
     /// The weights dominate an ONNX model's memory; the file size is a fair first estimate.
     public func predictSize(of source: ModelSource) async -> Int64? {
@@ -25,7 +29,7 @@ public struct ONNXRuntime: ModelRuntime {
         let file = try Self.modelFile(in: source.path)
         do {
             let model = try ONNXModel(contentsOf: URL(fileURLWithPath: file))
-            return ONNXLoadedModel(id: source.id, model: model)
+            return ONNXLoadedModel(id: source.id, model: model, compute: compute)
         } catch {
             throw MeshError.failedPrecondition("\(source.id): \(error.description)")
         }
@@ -53,10 +57,13 @@ final class ONNXLoadedModel: LoadedModel {
     let id: ModelID
     let model: ONNXModel
     let metadata: ModelMetadata
+    let compute: InferenceThreads
+    private let cost = ComputeCost()
 
-    init(id: ModelID, model: ONNXModel) {
+    init(id: ModelID, model: ONNXModel, compute: InferenceThreads) {
         self.id = id
         self.model = model
+        self.compute = compute
         metadata = ModelMetadata(
             name: id.rawValue, platform: "onnx_onnxv1",
             inputs: model.inputs.map(ONNXLoadedModel.metadata),
@@ -67,6 +74,10 @@ final class ONNXLoadedModel: LoadedModel {
     var sizeBytes: Int64 { Int64(model.residentBytes) }
 
     func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
+        try await compute.run(inputBytes: request.inputBytes, cost: cost) { try self.inferNow(request) }
+    }
+
+    private func inferNow(_ request: InferenceRequest) throws -> InferenceResponse {
         try metadata.validate(request)
         var inputs: [String: ONNXTensor] = [:]
         for tensor in request.inputs {

@@ -9,33 +9,40 @@ import OpenInference
 ///
 /// Model file (every field optional):
 /// ```json
-/// {"loadMillis": 200, "sizeBytes": 1048576, "inferMillis": 2, "scale": 2, "offset": 1,
-///  "failLoad": false, "failMessage": "weights are corrupt", "allocate": false}
+/// {"loadMillis": 200, "sizeBytes": 1048576, "inferMillis": 2, "computeMillis": 0, "scale": 2,
+///  "offset": 1, "failLoad": false, "failMessage": "weights are corrupt", "allocate": false}
 /// ```
 /// `OUTPUT0[i] = INPUT0[i] * scale + offset`; `offset` defaults to a number derived from the model
 /// id (``defaultOffset(for:)``). `allocate` really allocates `sizeBytes` so resident memory is honest.
+/// `inferMillis` waits without using the CPU, as a model served elsewhere would; `computeMillis`
+/// keeps a CPU busy for that long, on the ``InferenceThreads``, as a model that computes does.
 public struct SyntheticRuntime: ModelRuntime {
     public static let modelType = "synthetic"
     public let name = "synthetic"
     public let modelTypes: Set<String> = [SyntheticRuntime.modelType]
+    let compute: InferenceThreads
 
-    public init() {}
+    public init(compute: InferenceThreads = .caller) {
+        self.compute = compute
+    }
 
     public struct Definition: Codable, Sendable, Hashable {
         public var loadMillis: Int = 0
         public var sizeBytes: Int64 = 1 << 20
         public var inferMillis: Int = 0
+        public var computeMillis: Int = 0
         public var scale: Double = 1
         public var offset: Double?
         public var failLoad = false
         public var failMessage: String?
         public var allocate = false
 
-        public init(loadMillis: Int = 0, sizeBytes: Int64 = 1 << 20, inferMillis: Int = 0, scale: Double = 1,
+        public init(loadMillis: Int = 0, sizeBytes: Int64 = 1 << 20, inferMillis: Int = 0, computeMillis: Int = 0, scale: Double = 1,
                     offset: Double? = nil, failLoad: Bool = false, failMessage: String? = nil, allocate: Bool = false) {
             self.loadMillis = loadMillis
             self.sizeBytes = sizeBytes
             self.inferMillis = inferMillis
+            self.computeMillis = computeMillis
             self.scale = scale
             self.offset = offset
             self.failLoad = failLoad
@@ -43,13 +50,14 @@ public struct SyntheticRuntime: ModelRuntime {
             self.allocate = allocate
         }
 
-        enum CodingKeys: String, CodingKey { case loadMillis, sizeBytes, inferMillis, scale, offset, failLoad, failMessage, allocate }
+        enum CodingKeys: String, CodingKey { case loadMillis, sizeBytes, inferMillis, computeMillis, scale, offset, failLoad, failMessage, allocate }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             loadMillis = try c.decodeIfPresent(Int.self, forKey: .loadMillis) ?? 0
             sizeBytes = try c.decodeIfPresent(Int64.self, forKey: .sizeBytes) ?? 1 << 20
             inferMillis = try c.decodeIfPresent(Int.self, forKey: .inferMillis) ?? 0
+            computeMillis = try c.decodeIfPresent(Int.self, forKey: .computeMillis) ?? 0
             scale = try c.decodeIfPresent(Double.self, forKey: .scale) ?? 1
             offset = try c.decodeIfPresent(Double.self, forKey: .offset)
             failLoad = try c.decodeIfPresent(Bool.self, forKey: .failLoad) ?? false
@@ -73,7 +81,7 @@ public struct SyntheticRuntime: ModelRuntime {
         if definition.failLoad {
             throw MeshError.failedPrecondition(definition.failMessage ?? "synthetic model \(source.id) is configured to fail loading")
         }
-        return SyntheticModel(id: source.id, definition: definition)
+        return SyntheticModel(id: source.id, definition: definition, compute: compute)
     }
 
     func definition(at path: String) throws -> Definition {
@@ -103,12 +111,15 @@ final class SyntheticModel: LoadedModel {
     let definition: SyntheticRuntime.Definition
     let sizeBytes: Int64
     let metadata: ModelMetadata
+    let compute: InferenceThreads
+    private let cost = ComputeCost()
     private let invocations = Counter()
     private let ballast: [UInt8]
 
-    init(id: ModelID, definition: SyntheticRuntime.Definition) {
+    init(id: ModelID, definition: SyntheticRuntime.Definition, compute: InferenceThreads) {
         self.id = id
         self.definition = definition
+        self.compute = compute
         self.sizeBytes = definition.sizeBytes
         self.ballast = definition.allocate ? [UInt8](repeating: 1, count: Int(definition.sizeBytes)) : []
         self.metadata = ModelMetadata(
@@ -127,6 +138,10 @@ final class SyntheticModel: LoadedModel {
             throw MeshError.invalidArgument("input 'INPUT0' must be FP32")
         }
         if definition.inferMillis > 0 { try await Task.sleep(for: .milliseconds(definition.inferMillis)) }
+        if definition.computeMillis > 0 {
+            let busy = Duration.milliseconds(definition.computeMillis)
+            try await compute.run(inputBytes: request.inputBytes, cost: cost) { Self.keepBusy(for: busy) }
+        }
         let offset = definition.offset ?? SyntheticRuntime.defaultOffset(for: id)
         let scale = definition.scale
         let output = values.map { Float(Double($0) * scale + offset) }
@@ -139,6 +154,12 @@ final class SyntheticModel: LoadedModel {
     }
 
     func unload() async {}
+
+    /// Keeps this thread's CPU busy for `duration`.
+    static func keepBusy(for duration: Duration) {
+        let end = ContinuousClock.now + duration
+        while ContinuousClock.now < end {}
+    }
 }
 
 import Synchronization

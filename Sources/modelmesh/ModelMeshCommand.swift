@@ -4,6 +4,7 @@ import Logging
 import MeshPeer
 import Metrics
 import ModelRuntimes
+import NIOPosix
 import OTel
 import OpenInference
 import Prometheus
@@ -69,6 +70,10 @@ struct ModelMeshCommand: AsyncParsableCommand {
         factory.valueHistogramBuckets["modelmesh_loaded_model_size_bytes"] = [1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
         MetricsSystem.bootstrap(factory)
 
+        // The built-in runtimes compute on threads of their own, stopped once the peer has stopped.
+        let inferencePool = configuration.inferenceThreads > 0 ? NIOThreadPool(numberOfThreads: configuration.inferenceThreads) : nil
+        inferencePool?.start()
+        let inference = inferencePool.map { InferenceThreads($0) } ?? .caller
         let node: PeerNode
         do {
             // The built-in runtimes, then the runtime servers beside the peer.
@@ -77,11 +82,12 @@ struct ModelMeshCommand: AsyncParsableCommand {
             } ?? []
             node = try await PeerNode.make(
                 configuration: configuration,
-                runtimes: RuntimeRegistry([SyntheticRuntime(), ONNXRuntime()] + servers),
+                runtimes: RuntimeRegistry([SyntheticRuntime(compute: inference), ONNXRuntime(compute: inference)] + servers),
                 prometheus: registry,
                 logger: logger
             )
         } catch {
+            try? await inferencePool?.shutdownGracefully()
             FileHandle.standardError.write(Data("modelmesh: cannot start: \(error)\n".utf8))
             throw ExitCode(1)
         }
@@ -91,11 +97,16 @@ struct ModelMeshCommand: AsyncParsableCommand {
             "advertise": "\(configuration.httpAddress)", "etcd": "\(configuration.etcdEndpoints.joined(separator: ","))",
             "prefix": "\(configuration.layout.prefix)", "capacity": "\(configuration.capacityBytes)",
         ])
+        var failure: (any Error)?
         do {
             try await node.run(first: first)
         } catch {
-            logger.critical("\(error)")
-            FileHandle.standardError.write(Data("modelmesh: \(error)\n".utf8))
+            failure = error
+        }
+        try? await inferencePool?.shutdownGracefully()
+        if let failure {
+            logger.critical("\(failure)")
+            FileHandle.standardError.write(Data("modelmesh: \(failure)\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -78,6 +78,12 @@ extension Integration {
             #expect(results.markdown.contains("one mesh hop over mutual TLS"))
             #expect(results.markdown.contains("Mutual-TLS hop / plaintext hop at p50"))
             #expect(results.markdown.contains("Tracing every request"))
+            #expect(results.busyPeer.map(\.name) == ["inference threads", "on the event loops"])
+            for row in results.busyPeer {
+                #expect(row.small.requests > 0 && row.small.errorCount == 0, "\(row.name): \(row.small.errors)")
+                #expect(row.computing.requests > 0 && row.computing.errorCount == 0, "\(row.name): \(row.computing.errors)")
+            }
+            #expect(results.markdown.contains("### A peer busy computing"))
             #expect(results.markdown.contains("mesh in front of MLServer (mlserver-local − mlserver-direct)"))
             #expect(results.markdown.contains("nginx in front of MLServer (mlserver-nginx − mlserver-direct)"))
             #expect(results.markdown.contains("REST, in front of MLServer"))

@@ -70,6 +70,36 @@ extension Integration {
             }
         }
 
+        /// The other side of the probe: a holder busy computing a model for long is slow, not
+        /// frozen. Its computation runs on its inference threads, not on the event loops that
+        /// answer the probe, so the hops waiting behind it are not abandoned and the model is not
+        /// loaded a second time. (With `--inference-threads 0` about half of these requests were
+        /// taken from the holder and served by a copy the entry loaded.)
+        @Test func aHolderBusyComputingIsNotTakenForFrozen() async throws {
+            try await withMesh(peers: 2, arguments: Self.arguments) { mesh in
+                let file = try mesh.syntheticModel("computes-file", json: #"{"computeMillis": 300}"#)
+                #expect(try await mesh.peers[0].register("computes", storage: file).status == 201)
+                let first = try await mesh.peers[0].infer("computes")
+                #expect(first.status == 200)
+                let holderID = try #require(first.servedBy)
+                let entry = try #require(mesh.peers.first { $0.id != holderID })
+                // Eight clients at once, three requests each: on a holder with two inference
+                // threads a request waits up to about a second, past the probe's floor (200 ms).
+                let answers = try await withThrowingTaskGroup(of: [InferResult].self) { group in
+                    for _ in 0..<8 {
+                        group.addTask { [try await entry.infer("computes"), try await entry.infer("computes"), try await entry.infer("computes")] }
+                    }
+                    return try await group.reduce(into: []) { $0 += $1 }
+                }
+                #expect(answers.count == 24)
+                for answer in answers {
+                    #expect(answer.status == 200, "\(answer.error ?? "")")
+                    #expect(answer.servedBy == holderID)
+                }
+                #expect(try await entry.metric("modelmesh_loadmodel_total") == 0)
+            }
+        }
+
         /// A client that asks for at most one run gets a 503 saying the frozen peer may or may
         /// not have run the request, instead of a retry that could run it a second time.
         @Test func anAtMostOnceRequestIsNotRetriedAfterItsPeerFroze() async throws {

@@ -1,4 +1,5 @@
 import MeshCore
+import NIOCore
 
 /// Everything a peer can be told, with the defaults a production mesh starts from.
 public struct PeerConfiguration: Sendable {
@@ -63,6 +64,9 @@ public struct PeerConfiguration: Sendable {
     /// Open HTTP connections at most; more wait in the listen backlog.
     public var maxConnections = 4096
     public var recordCacheSize = 10_000
+    /// Threads that run the built-in runtimes' computation (``InferenceThreads``), one per core
+    /// the container may use by default; zero computes on the request's own event loop.
+    public var inferenceThreads = System.coreCount
     public var modelsRoot = "/models"
     /// A file holding the cluster's shared secret (a mounted Secret): peers sign hops and gossip
     /// with it and accept peer-only requests only when signed (nil: from peers' addresses only).

@@ -130,6 +130,14 @@ public enum PeerSettings {
         duration("idle-timeout", \.idleTimeout, help: "Client connections idle this long are closed (HTTP and gRPC)"),
         count("max-connections", \.maxConnections, help: "Open HTTP connections at most; more wait to be accepted"),
         count("record-cache-size", \.recordCacheSize, help: "Model and vmodel records cached in memory"),
+        Setting(name: "inference-threads",
+                help: "Threads that run built-in models' computation (ONNX), so that it holds up no connection; 0: on the request's event loop",
+                defaultText: "one per CPU the peer may use") { text, configuration throws(Problem) in
+            guard let value = Int(text), (0...1024).contains(value) else {
+                throw Problem(description: "--inference-threads must be a number of threads from 0 to 1024, not \"\(TextLimit.clip(text))\"")
+            }
+            configuration.inferenceThreads = value
+        },
         text("models-root", \.modelsRoot, help: "Root for relative storage paths (a mounted volume)"),
         optionalText("storage-config", \.storageConfigPath, help: "storage-config Secret directory or JSON file (ModelMesh format); reloaded on change",
                      defaultText: "none"),

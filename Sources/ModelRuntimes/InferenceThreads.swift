@@ -1,0 +1,60 @@
+import NIOPosix
+import OpenInference
+
+/// Where the built-in runtimes run a model's own computation.
+///
+/// A request's task runs on the event loop of its connection, which is what a hop or a relay
+/// to a runtime server wants: they only wait. A model that computes is different: for as long as
+/// it computes, every other connection of that loop waits too, and so do the liveness probes
+/// other peers judge this peer by, so a peer busy with a long inference looks frozen to them.
+/// On threads of their own, computations leave the loop (and Swift's concurrency pool, where
+/// the peer's management work runs) and the request's task resumes on its loop with the answer.
+///
+/// Moving costs a thread switch each way (about 20 µs of latency and of CPU), more than a small
+/// model's whole computation. So a computation its model's record (``ComputeCost``) expects to
+/// take less than ``inlineBelow`` runs where it is asked, like the rest of the request; a
+/// model's first computation, and any expected to take longer, run on the threads.
+public struct InferenceThreads: Sendable {
+    private let pool: NIOThreadPool?
+    /// Computations expected to take less than this run on the caller's thread.
+    public let inlineBelow: Duration
+
+    /// Every computation runs on the caller's own thread (benchmarks, tests and tools of one model).
+    public static let caller = InferenceThreads(pool: nil, inlineBelow: .zero)
+
+    /// Computations run on `pool`'s threads, save those expected to take less than
+    /// `inlineBelow`; the pool's owner starts it and shuts it down.
+    public init(_ pool: NIOThreadPool, inlineBelow: Duration = .microseconds(50)) {
+        self.init(pool: pool, inlineBelow: inlineBelow)
+    }
+
+    private init(pool: NIOThreadPool?, inlineBelow: Duration) {
+        self.pool = pool
+        self.inlineBelow = inlineBelow
+    }
+
+    /// Whether computations can leave the caller's thread.
+    public var isSeparate: Bool { pool != nil }
+
+    /// Runs `body`, a computation of the model whose record is `cost` over `inputBytes` bytes of
+    /// input, here or on one of the threads (behind the computations submitted before it).
+    func run<Value: Sendable>(inputBytes: Int, cost: ComputeCost, _ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+        guard let pool else { return try body() }
+        if let expected = cost.expected(inputBytes: inputBytes), expected < inlineBelow {
+            return try cost.measuring(inputBytes: inputBytes, body)
+        }
+        return try await pool.runIfActive { try cost.measuring(inputBytes: inputBytes, body) }
+    }
+}
+
+extension InferenceRequest {
+    /// The bytes of its input tensors' data, the measure of a computation's size.
+    var inputBytes: Int {
+        inputs.reduce(0) { total, tensor in
+            switch tensor.data {
+            case .raw(let bytes): return total + bytes.count
+            case .bytes(let elements): return elements.reduce(total) { $0 + $1.count }
+            }
+        }
+    }
+}

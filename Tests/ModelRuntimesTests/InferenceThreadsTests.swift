@@ -1,0 +1,104 @@
+import Foundation
+import MeshCore
+import ModelRuntimes
+import NIOCore
+import NIOPosix
+import OpenInference
+import Synchronization
+import Testing
+
+/// Where the built-in runtimes compute: on ``InferenceThreads`` the request's event loop runs
+/// other work meanwhile, unless the model is known to compute for less than a thread switch
+/// costs; on the caller's thread the loop waits for the computation.
+@Suite(.timeLimit(.minutes(5))) struct InferenceThreadsTests {
+    /// Runs a task's jobs on one event loop, as the peer runs a request's task.
+    final class LoopExecutor: TaskExecutor {
+        let loop: any EventLoop
+        init(_ loop: any EventLoop) { self.loop = loop }
+        func enqueue(_ job: consuming ExecutorJob) {
+            let job = UnownedJob(job)
+            loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        }
+    }
+
+    /// Infers from a task on `loop`, after queueing a job on that loop, and says which finished
+    /// first: the queued job runs before the inference ends only if the computation left the loop.
+    static func order(inferring request: InferenceRequest, on model: any LoadedModel, loop: any EventLoop) async throws -> [String] {
+        let order = Mutex<[String]>([])
+        let executor = LoopExecutor(loop)
+        try await Task(executorPreference: executor) {
+            loop.execute { order.withLock { $0.append("loop") } }
+            _ = try await model.infer(request)
+            order.withLock { $0.append("inference") }
+        }.value
+        try await loop.submit {}.get()
+        return order.withLock { $0 }
+    }
+
+    static func synthetic(_ compute: InferenceThreads) async throws -> any LoadedModel {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("computes-\(UUID().uuidString).json").path
+        try Data(#"{"computeMillis": 50, "scale": 2, "offset": 0}"#.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try await SyntheticRuntime(compute: compute).load(ModelSource(id: try ModelID("computes"), type: "synthetic", path: path))
+    }
+
+    static func iris(_ compute: InferenceThreads) async throws -> any LoadedModel {
+        try await ONNXRuntime(compute: compute).load(
+            ModelSource(id: try ModelID("iris"), type: "onnx", path: "\(ONNXRuntimeTests.fixtures)/iris-classifier.onnx"))
+    }
+
+    static let vector = InferenceRequest(inputs: [Tensor(name: "INPUT0", shape: [2], floats: [1, 2])])
+    static let flower = InferenceRequest(inputs: [Tensor(name: "float_input", shape: [1, 4], floats: [5.1, 3.5, 1.4, 0.2])])
+
+    /// Bounds wide enough for a loaded machine: the synthetic model computes 50 ms, the iris
+    /// classifier some µs.
+    static func threads(_ pool: NIOThreadPool) -> InferenceThreads {
+        InferenceThreads(pool, inlineBelow: .milliseconds(5))
+    }
+
+    @Test func aComputingModelLeavesItsRequestsLoopFreeMeanwhile() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let synthetic = try await Self.synthetic(Self.threads(pool))
+        for _ in 0..<3 {
+            #expect(try await Self.order(inferring: Self.vector, on: synthetic, loop: group.next()) == ["loop", "inference"])
+        }
+        #expect(try await synthetic.infer(Self.vector).outputs.first?.floatValues() == [2, 4])
+        // Bad input is refused from the threads as it is here.
+        let fresh = try await Self.iris(Self.threads(pool))
+        await #expect(throws: MeshError.invalidArgument("input 'float_input' has shape [1, 3] but iris expects [-1, 4] (-1: any size)")) {
+            _ = try await fresh.infer(InferenceRequest(inputs: [Tensor(name: "float_input", shape: [1, 3], floats: [1, 2, 3])]))
+        }
+        try await pool.shutdownGracefully()
+        try await group.shutdownGracefully()
+    }
+
+    /// A model's first computation leaves the loop; once its computations are known to be short,
+    /// they run where they are asked, and a large batch of the same model leaves again.
+    @Test func aShortComputationStaysOnItsLoopOnceKnown() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let onnx = try await Self.iris(Self.threads(pool))
+        #expect(try await Self.order(inferring: Self.flower, on: onnx, loop: group.next()) == ["loop", "inference"])
+        #expect(try await Self.order(inferring: Self.flower, on: onnx, loop: group.next()) == ["inference", "loop"])
+        #expect(try await onnx.infer(Self.flower).outputs.first?.int64Values() == [0])
+        // 100,000 rows: expected to take far longer than the bound, so it leaves the loop.
+        let rows = 100_000
+        let batch = InferenceRequest(inputs: [Tensor(name: "float_input", shape: [rows, 4], floats: Array(repeating: 1, count: rows * 4))])
+        #expect(try await Self.order(inferring: batch, on: onnx, loop: group.next()) == ["loop", "inference"])
+        try await pool.shutdownGracefully()
+        try await group.shutdownGracefully()
+    }
+
+    @Test func onTheCallersThreadTheLoopWaitsForTheComputation() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        #expect(!InferenceThreads.caller.isSeparate)
+        let synthetic = try await Self.synthetic(.caller)
+        #expect(try await Self.order(inferring: Self.vector, on: synthetic, loop: group.next()) == ["inference", "loop"])
+        let onnx = try await Self.iris(.caller)
+        #expect(try await Self.order(inferring: Self.flower, on: onnx, loop: group.next()) == ["inference", "loop"])
+        try await group.shutdownGracefully()
+    }
+}
