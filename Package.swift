@@ -87,7 +87,7 @@ let package = Package(
             name: "ModelRuntimes",
             dependencies: [
                 "MeshCore", "OpenInference", "ONNXEngine", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The shell: registration, mirror, local models, routing, forwarding, HTTP and gRPC servers.

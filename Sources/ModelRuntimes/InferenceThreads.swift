@@ -1,5 +1,7 @@
+import CoreMetrics
 import NIOPosix
 import OpenInference
+import Synchronization
 
 /// Where the built-in runtimes run a model's own computation.
 ///
@@ -16,6 +18,7 @@ import OpenInference
 /// model's first computation, and any expected to take longer, run on the threads.
 public struct InferenceThreads: Sendable {
     private let pool: NIOThreadPool?
+    private let tally: Tally
     /// Computations expected to take less than this run on the caller's thread.
     public let inlineBelow: Duration
 
@@ -31,19 +34,65 @@ public struct InferenceThreads: Sendable {
     private init(pool: NIOThreadPool?, inlineBelow: Duration) {
         self.pool = pool
         self.inlineBelow = inlineBelow
+        self.tally = Tally()
     }
 
     /// Whether computations can leave the caller's thread.
     public var isSeparate: Bool { pool != nil }
+
+    /// Computations run so far: on the threads, and where they were asked (those expected to be
+    /// short); none are counted for ``caller``.
+    public var counts: (onThreads: Int, inline: Int) {
+        (tally.onThreads.load(ordering: .relaxed), tally.inline.load(ordering: .relaxed))
+    }
 
     /// Runs `body`, a computation of the model whose record is `cost` over `inputBytes` bytes of
     /// input, here or on one of the threads (behind the computations submitted before it).
     func run<Value: Sendable>(inputBytes: Int, cost: ComputeCost, _ body: @escaping @Sendable () throws -> Value) async throws -> Value {
         guard let pool else { return try body() }
         if let expected = cost.expected(inputBytes: inputBytes), expected < inlineBelow {
+            tally.ranInline()
             return try cost.measuring(inputBytes: inputBytes, body)
         }
-        return try await pool.runIfActive { try cost.measuring(inputBytes: inputBytes, body) }
+        let submitted = ContinuousClock.now
+        tally.submitted()
+        defer { tally.finished() }
+        // A computation whose task is cancelled while it waits for a thread is not run.
+        return try await pool.runIfActive { [tally] in
+            tally.started(waited: ContinuousClock.now - submitted)
+            return try cost.measuring(inputBytes: inputBytes, body)
+        }
+    }
+
+    /// What the threads did, counted and exported as metrics.
+    private final class Tally: Sendable {
+        let onThreads = Atomic<Int>(0)
+        let inline = Atomic<Int>(0)
+        private let pendingNow = Atomic<Int>(0)
+        private let onThreadsCounter = CoreMetrics.Counter(label: "modelmesh_inference_computations_total", dimensions: [("ran", "threads")])
+        private let inlineCounter = CoreMetrics.Counter(label: "modelmesh_inference_computations_total", dimensions: [("ran", "loop")])
+        /// Computations given to the threads and not finished: running, or waiting for a thread.
+        private let pending = Gauge(label: "modelmesh_inference_threads_pending")
+        private let waits = Recorder(label: "modelmesh_inference_thread_wait_milliseconds", aggregate: true)
+
+        func ranInline() {
+            inline.add(1, ordering: .relaxed)
+            inlineCounter.increment()
+        }
+
+        func submitted() {
+            pending.record(pendingNow.add(1, ordering: .relaxed).newValue)
+        }
+
+        func started(waited: Duration) {
+            onThreads.add(1, ordering: .relaxed)
+            onThreadsCounter.increment()
+            waits.record(Double(waited.components.seconds) * 1000 + Double(waited.components.attoseconds) / 1e15)
+        }
+
+        func finished() {
+            pending.record(pendingNow.subtract(1, ordering: .relaxed).newValue)
+        }
     }
 }
 

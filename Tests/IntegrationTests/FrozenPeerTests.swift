@@ -97,6 +97,10 @@ extension Integration {
                     #expect(answer.servedBy == holderID)
                 }
                 #expect(try await entry.metric("modelmesh_loadmodel_total") == 0)
+                // Every computation, the placing request's too, ran on the holder's threads.
+                let holder = try #require(mesh.peers.first { $0.id == holderID })
+                #expect(try await holder.metric("modelmesh_inference_computations_total", labels: #"ran="threads""#) == 25)
+                #expect(try await holder.metric("modelmesh_inference_computations_total", labels: #"ran="loop""#) == 0)
             }
         }
 
