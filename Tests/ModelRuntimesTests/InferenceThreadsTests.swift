@@ -52,55 +52,61 @@ import Testing
     static let flower = InferenceRequest(inputs: [Tensor(name: "float_input", shape: [1, 4], floats: [5.1, 3.5, 1.4, 0.2])])
 
     /// Bounds wide enough for a loaded machine: the synthetic model computes 200 ms, the iris
-    /// classifier some µs.
+    /// classifier well under a millisecond even in a debug build.
     static func threads(_ pool: NIOThreadPool) -> InferenceThreads {
-        InferenceThreads(pool, inlineBelow: .milliseconds(5))
+        InferenceThreads(pool, inlineBelow: .milliseconds(50))
+    }
+
+    /// Runs `body` with a loop for requests and one inference thread, and stops both.
+    static func withLoopAndThread(_ body: (any EventLoop, NIOThreadPool) async throws -> Void) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        var failure: (any Error)?
+        do { try await body(group.next(), pool) } catch { failure = error }
+        try await pool.shutdownGracefully()
+        try await group.shutdownGracefully()
+        if let failure { throw failure }
     }
 
     /// (The order shows where a computation ran only when it takes long: a task whose
     /// computation finished on a thread before the task had quite suspended goes on at once,
     /// ahead of the loop's queue. ``InferenceThreads/counts`` says it for short ones.)
     @Test func aComputingModelLeavesItsRequestsLoopFreeMeanwhile() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let pool = NIOThreadPool(numberOfThreads: 1)
-        pool.start()
-        let threads = Self.threads(pool)
-        let synthetic = try await Self.synthetic(threads)
-        for _ in 0..<2 {
-            #expect(try await Self.order(inferring: Self.vector, on: synthetic, loop: group.next()) == ["loop", "inference"])
+        try await Self.withLoopAndThread { loop, pool in
+            let threads = Self.threads(pool)
+            let synthetic = try await Self.synthetic(threads)
+            for _ in 0..<2 {
+                #expect(try await Self.order(inferring: Self.vector, on: synthetic, loop: loop) == ["loop", "inference"])
+            }
+            #expect(try await synthetic.infer(Self.vector).outputs.first?.floatValues() == [2, 4])
+            #expect(threads.counts == (onThreads: 3, inline: 0))
+            // Bad input is refused from the threads as it is here.
+            let fresh = try await Self.iris(Self.threads(pool))
+            await #expect(throws: MeshError.invalidArgument("input 'float_input' has shape [1, 3] but iris expects [-1, 4] (-1: any size)")) {
+                _ = try await fresh.infer(InferenceRequest(inputs: [Tensor(name: "float_input", shape: [1, 3], floats: [1, 2, 3])]))
+            }
         }
-        #expect(try await synthetic.infer(Self.vector).outputs.first?.floatValues() == [2, 4])
-        #expect(threads.counts == (onThreads: 3, inline: 0))
-        // Bad input is refused from the threads as it is here.
-        let fresh = try await Self.iris(Self.threads(pool))
-        await #expect(throws: MeshError.invalidArgument("input 'float_input' has shape [1, 3] but iris expects [-1, 4] (-1: any size)")) {
-            _ = try await fresh.infer(InferenceRequest(inputs: [Tensor(name: "float_input", shape: [1, 3], floats: [1, 2, 3])]))
-        }
-        try await pool.shutdownGracefully()
-        try await group.shutdownGracefully()
     }
 
     /// A model's first computation leaves the loop; once its computations are known to be short,
     /// they run where they are asked, and a large batch of the same model leaves again.
     @Test func aShortComputationStaysOnItsLoopOnceKnown() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let pool = NIOThreadPool(numberOfThreads: 1)
-        pool.start()
-        let threads = Self.threads(pool)
-        let onnx = try await Self.iris(threads)
-        #expect(try await onnx.infer(Self.flower).outputs.first?.int64Values() == [0])
-        #expect(threads.counts == (onThreads: 1, inline: 0))
-        // Known to take some µs now: it stays where it is asked, and so does the loop's queue.
-        #expect(try await Self.order(inferring: Self.flower, on: onnx, loop: group.next()) == ["inference", "loop"])
-        #expect(try await onnx.infer(Self.flower).outputs.first?.int64Values() == [0])
-        #expect(threads.counts == (onThreads: 1, inline: 2))
-        // 100,000 rows: expected to take far longer than the bound, so it leaves the loop.
-        let rows = 100_000
-        let batch = InferenceRequest(inputs: [Tensor(name: "float_input", shape: [rows, 4], floats: Array(repeating: 1, count: rows * 4))])
-        #expect(try await onnx.infer(batch).outputs.first?.int64Values()?.count == rows)
-        #expect(threads.counts == (onThreads: 2, inline: 2))
-        try await pool.shutdownGracefully()
-        try await group.shutdownGracefully()
+        try await Self.withLoopAndThread { loop, pool in
+            let threads = Self.threads(pool)
+            let onnx = try await Self.iris(threads)
+            #expect(try await onnx.infer(Self.flower).outputs.first?.int64Values() == [0])
+            #expect(threads.counts == (onThreads: 1, inline: 0))
+            // Known to be short now: it stays where it is asked, and so does the loop's queue.
+            #expect(try await Self.order(inferring: Self.flower, on: onnx, loop: loop) == ["inference", "loop"])
+            #expect(try await onnx.infer(Self.flower).outputs.first?.int64Values() == [0])
+            #expect(threads.counts == (onThreads: 1, inline: 2))
+            // 100,000 rows: expected to take far longer than the bound, so it leaves the loop.
+            let rows = 100_000
+            let batch = InferenceRequest(inputs: [Tensor(name: "float_input", shape: [rows, 4], floats: Array(repeating: 1, count: rows * 4))])
+            #expect(try await onnx.infer(batch).outputs.first?.int64Values()?.count == rows)
+            #expect(threads.counts == (onThreads: 2, inline: 2))
+        }
     }
 
     @Test func onTheCallersThreadTheLoopWaitsForTheComputation() async throws {
