@@ -1,4 +1,5 @@
 import CoreMetrics
+import MeshCore
 import NIOPosix
 import OpenInference
 import Synchronization
@@ -40,11 +41,20 @@ public struct InferenceThreads: Sendable {
     /// Whether computations can leave the caller's thread.
     public var isSeparate: Bool { pool != nil }
 
+    /// The deadline of the request whose computations run in this task, when it has one: a
+    /// computation still waiting for a thread when it passes is not run, since nobody waits for
+    /// its answer any more (an overloaded peer would otherwise spend its CPU on answers that
+    /// are thrown away, and fall further behind).
+    @TaskLocal public static var deadline: ContinuousClock.Instant?
+
     /// Computations run so far: on the threads, and where they were asked (those expected to be
     /// short); none are counted for ``caller``.
     public var counts: (onThreads: Int, inline: Int) {
         (tally.onThreads.load(ordering: .relaxed), tally.inline.load(ordering: .relaxed))
     }
+
+    /// Computations not run because their request's deadline passed while they waited.
+    public var expired: Int { tally.expired.load(ordering: .relaxed) }
 
     /// Runs `body`, a computation of the model whose record is `cost` over `inputBytes` bytes of
     /// input, here or on one of the threads (behind the computations submitted before it).
@@ -55,23 +65,37 @@ public struct InferenceThreads: Sendable {
             return try cost.measuring(inputBytes: inputBytes, body)
         }
         let submitted = ContinuousClock.now
+        let deadline = Self.deadline
         tally.submitted()
         defer { tally.finished() }
-        // A computation whose task is cancelled while it waits for a thread is not run.
+        // A computation whose task is cancelled while it waits for a thread is not run either.
         return try await pool.runIfActive { [tally] in
-            tally.started(waited: ContinuousClock.now - submitted)
+            let started = ContinuousClock.now
+            if let deadline, started >= deadline {
+                tally.expiredWaiting()
+                throw MeshError.deadlineExceeded(
+                    "the request's deadline passed while its computation waited \(Self.millis(started - submitted)) ms for an inference thread "
+                        + "(every thread was busy); more threads (--inference-threads), copies elsewhere or a longer deadline would have served it")
+            }
+            tally.started(waited: started - submitted)
             return try cost.measuring(inputBytes: inputBytes, body)
         }
+    }
+
+    static func millis(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// What the threads did, counted and exported as metrics.
     private final class Tally: Sendable {
         let onThreads = Atomic<Int>(0)
         let inline = Atomic<Int>(0)
+        let expired = Atomic<Int>(0)
         private let pendingNow = Atomic<Int>(0)
         private let onThreadsCounter = CoreMetrics.Counter(label: "modelmesh_inference_computations_total", dimensions: [("ran", "threads")])
         private let inlineCounter = CoreMetrics.Counter(label: "modelmesh_inference_computations_total", dimensions: [("ran", "loop")])
         /// Computations given to the threads and not finished: running, or waiting for a thread.
+        private let expiredCounter = CoreMetrics.Counter(label: "modelmesh_inference_expired_total")
         private let pending = Gauge(label: "modelmesh_inference_threads_pending")
         private let waits = Recorder(label: "modelmesh_inference_thread_wait_milliseconds", aggregate: true)
 
@@ -88,6 +112,11 @@ public struct InferenceThreads: Sendable {
             onThreads.add(1, ordering: .relaxed)
             onThreadsCounter.increment()
             waits.record(Double(waited.components.seconds) * 1000 + Double(waited.components.attoseconds) / 1e15)
+        }
+
+        func expiredWaiting() {
+            expired.add(1, ordering: .relaxed)
+            expiredCounter.increment()
         }
 
         func finished() {

@@ -109,6 +109,32 @@ import Testing
         }
     }
 
+    /// With the one thread busy for a second, a computation whose request's deadline is 100 ms
+    /// away is not run when the thread frees up; one with time left is.
+    @Test func aComputationWhoseDeadlinePassedWhileItWaitedIsNotRun() async throws {
+        try await Self.withLoopAndThread { _, pool in
+            let threads = Self.threads(pool)
+            let long = try await Self.synthetic(threads, millis: 1000)
+            let short = try await Self.synthetic(threads, millis: 1)
+            let first = Task { try await long.infer(Self.vector) }
+            while threads.counts.onThreads == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            do {
+                _ = try await InferenceThreads.$deadline.withValue(.now + .milliseconds(100)) { try await short.infer(Self.vector) }
+                Issue.record("a computation whose deadline had passed ran")
+            } catch let error as MeshError {
+                #expect(error.kind == .deadlineExceeded)
+                #expect(error.message.contains("waited") && error.message.contains("--inference-threads"), "\(error.message)")
+            }
+            _ = try await first.value
+            #expect(threads.expired == 1)
+            #expect(threads.counts == (onThreads: 1, inline: 0))
+            // Time left when the thread takes it: it runs.
+            let answer = try await InferenceThreads.$deadline.withValue(.now + .seconds(60)) { try await short.infer(Self.vector) }
+            #expect(answer.outputs.first?.floatValues() == [2, 4])
+            #expect(threads.counts == (onThreads: 2, inline: 0))
+        }
+    }
+
     @Test func onTheCallersThreadTheLoopWaitsForTheComputation() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         #expect(!InferenceThreads.caller.isSeparate)

@@ -129,7 +129,7 @@ public struct RequestRouter: Sendable {
                     do {
                         let started = ContinuousClock.now
                         let reply = try await MeshTracing.span("mesh.infer", attributes: ["mesh.model": model.rawValue]) {
-                            try await call.serve(use.instance, modelID: model)
+                            try await InferenceThreads.$deadline.withValue(deadline) { try await call.serve(use.instance, modelID: model) }
                         }
                         watchdog?.budgets.observe(model, .now - started)
                         await self.local.release(use)
