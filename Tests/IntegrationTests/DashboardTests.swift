@@ -25,12 +25,19 @@ extension Integration {
             ("copies per model", "modelmesh_model_copies"),
             ("gossip age", "modelmesh_gossip_report_age_seconds"),
             ("etcd latency", "modelmesh_etcd_request_milliseconds_bucket"),
+            ("inference threads' pending computations", "modelmesh_inference_threads_pending"),
+            ("wait for an inference thread", "modelmesh_inference_thread_wait_milliseconds_bucket"),
         ]
 
         @Test func everySeriesTheDashboardQueriesIsServedByRealPeers() async throws {
             let dashboard = try Self.dashboard()
-            let queried = Self.seriesNames(in: Self.panels(of: dashboard).flatMap(\.exprs) + Self.variableQueries(of: dashboard))
-            #expect(queried.count >= 12, "\(queried.sorted())")
+            let all = Self.seriesNames(in: Self.panels(of: dashboard).flatMap(\.exprs) + Self.variableQueries(of: dashboard))
+            #expect(all.count >= 12, "\(all.sorted())")
+            // The inference threads' series appear once a model computed; that model comes last,
+            // after the copies are counted.
+            let threads = all.filter { $0.hasPrefix("modelmesh_inference_") }
+            let queried = all.subtracting(threads)
+            #expect(threads.count >= 2, "\(all.sorted())")
             // Room for one 4 MiB model per peer: the third model evicts one used seconds before
             // (within the churn guard, so it counts as recently used too).
             try await withMesh(peers: 2, arguments: ["--capacity", "6Mi"]) { mesh in
@@ -86,6 +93,16 @@ extension Integration {
                     return views.allSatisfy { $0.loaded == 2 && $0.third >= 1 && $0.unheard == 0 && $0.age <= 5 }
                 }
                 #expect(agreed, "\(report)")
+
+                let computes = try mesh.syntheticModel("computes", json: #"{"computeMillis": 2, "sizeBytes": 1048576}"#)
+                #expect(try await mesh.peers[0].register("computes", storage: computes, extra: #", "sizeHintBytes": 1048576"#).status == 201)
+                #expect(try await mesh.peers[0].infer("computes").status == 200)
+                let computed = try await eventually {
+                    let lines = try await Self.scrape(mesh.peers).split(separator: "\n")
+                    missing = threads.filter { !Self.serves($0, in: lines) }.sorted()
+                    return missing.isEmpty
+                }
+                #expect(computed, "the dashboard queries inference-thread series no peer serves: \(missing)")
             }
         }
 
