@@ -94,8 +94,8 @@ public struct InferenceThreads: Sendable {
         private let pendingNow = Atomic<Int>(0)
         private let onThreadsCounter = CoreMetrics.Counter(label: "modelmesh_inference_computations_total", dimensions: [("ran", "threads")])
         private let inlineCounter = CoreMetrics.Counter(label: "modelmesh_inference_computations_total", dimensions: [("ran", "loop")])
-        /// Computations given to the threads and not finished: running, or waiting for a thread.
         private let expiredCounter = CoreMetrics.Counter(label: "modelmesh_inference_expired_total")
+        /// Computations given to the threads and not finished: running, or waiting for a thread.
         private let pending = Gauge(label: "modelmesh_inference_threads_pending")
         private let waits = Recorder(label: "modelmesh_inference_thread_wait_milliseconds", aggregate: true)
 
