@@ -139,8 +139,8 @@ final class SyntheticModel: LoadedModel {
         }
         if definition.inferMillis > 0 { try await Task.sleep(for: .milliseconds(definition.inferMillis)) }
         if definition.computeMillis > 0 {
-            let busy = Duration.milliseconds(definition.computeMillis)
-            try await compute.run(inputBytes: request.inputBytes, cost: cost) { Self.keepBusy(for: busy) }
+            let busy = Duration.milliseconds(definition.computeMillis), deadline = InferenceThreads.deadline, id = id
+            try await compute.run(inputBytes: request.inputBytes, cost: cost) { try Self.keepBusy(for: busy, until: deadline, model: id) }
         }
         let offset = definition.offset ?? SyntheticRuntime.defaultOffset(for: id)
         let scale = definition.scale
@@ -155,10 +155,14 @@ final class SyntheticModel: LoadedModel {
 
     func unload() async {}
 
-    /// Keeps this thread's CPU busy for `duration`.
-    static func keepBusy(for duration: Duration) {
+    /// Keeps this thread's CPU busy for `duration`, or until the request's deadline, which ends
+    /// the computation with an error: a definition asking for hours cannot hold a thread longer
+    /// than a request waits.
+    static func keepBusy(for duration: Duration, until deadline: ContinuousClock.Instant?, model: ModelID) throws {
         let end = ContinuousClock.now + duration
-        while ContinuousClock.now < end {}
+        let stop = deadline.map { min($0, end) } ?? end
+        while ContinuousClock.now < stop {}
+        if stop < end { throw MeshError.deadlineExceeded("the request's deadline passed while \(model) computed") }
     }
 }
 

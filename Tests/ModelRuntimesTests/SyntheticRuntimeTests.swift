@@ -58,6 +58,22 @@ import Testing
         }
     }
 
+    /// `computeMillis` keeps a CPU busy, but no longer than the request's deadline.
+    @Test func aComputationStopsAtItsRequestsDeadline() async throws {
+        let model = try await SyntheticRuntime().load(ModelSource(id: try ModelID("m"), type: "synthetic", path: try write(#"{"computeMillis": 3600000}"#)))
+        // An hour's computation: without the deadline the suite's time limit would end the test.
+        await #expect(throws: MeshError.deadlineExceeded("the request's deadline passed while m computed")) {
+            try await InferenceThreads.$deadline.withValue(.now + .milliseconds(50)) {
+                _ = try await model.infer(InferenceRequest(inputs: [Tensor(name: "INPUT0", shape: [1], floats: [1])]))
+            }
+        }
+        let quick = try await SyntheticRuntime().load(ModelSource(id: try ModelID("q"), type: "synthetic", path: try write(#"{"computeMillis": 5, "offset": 0}"#)))
+        let answer = try await InferenceThreads.$deadline.withValue(.now + .seconds(60)) {
+            try await quick.infer(InferenceRequest(inputs: [Tensor(name: "INPUT0", shape: [1], floats: [1])]))
+        }
+        #expect(answer.outputs.first?.floatValues() == [1])
+    }
+
     @Test func registryFindsRuntimesByType() {
         let registry = RuntimeRegistry([SyntheticRuntime()])
         #expect(registry.runtime(for: "synthetic")?.name == "synthetic")
