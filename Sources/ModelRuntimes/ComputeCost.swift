@@ -1,3 +1,4 @@
+import MeshCore
 import Synchronization
 
 /// How long one model's computations take, learned from those it has run, for
@@ -33,8 +34,7 @@ final class ComputeCost: Sendable {
     }
 
     func observe(_ duration: Duration, inputBytes: Int) {
-        let (seconds, attoseconds) = duration.components
-        let nanos = Double(seconds) * 1e9 + Double(attoseconds) / 1e9
+        let nanos = duration.seconds * 1e9
         let measured = Estimate(nanos: nanos, nanosPerByte: nanos / Double(max(inputBytes, 1)))
         estimate.withLock { estimate in
             guard let known = estimate else { return estimate = measured }

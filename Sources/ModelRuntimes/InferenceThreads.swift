@@ -74,16 +74,12 @@ public struct InferenceThreads: Sendable {
             if let deadline, started >= deadline {
                 tally.expiredWaiting()
                 throw MeshError.deadlineExceeded(
-                    "the request's deadline passed while its computation waited \(Self.millis(started - submitted)) ms for an inference thread "
+                    "the request's deadline passed while its computation waited \((started - submitted).milliseconds) ms for an inference thread "
                         + "(every thread was busy); more threads (--inference-threads), copies elsewhere or a longer deadline would have served it")
             }
             tally.started(waited: started - submitted)
             return try cost.measuring(inputBytes: inputBytes, body)
         }
-    }
-
-    static func millis(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// What the threads did, counted and exported as metrics.
@@ -111,7 +107,7 @@ public struct InferenceThreads: Sendable {
         func started(waited: Duration) {
             onThreads.add(1, ordering: .relaxed)
             onThreadsCounter.increment()
-            waits.record(Double(waited.components.seconds) * 1000 + Double(waited.components.attoseconds) / 1e15)
+            waits.record(waited.seconds * 1000)
         }
 
         func expiredWaiting() {
